@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The eci-virtual-node command. Each subcommand lives in its own module and is loaded only when
+// asked for, so `eci-virtual-node cloudsim` never loads the Kubernetes client and vice versa.
+
+interface Subcommand {
+  summary: string;
+  load: () => Promise<{ main: (argv: string[]) => Promise<number> }>;
+}
+
+const subcommands: Record<string, Subcommand> = {
+  cloudsim: {
+    summary: 'run the local ECI + VPC OpenAPI simulator',
+    load: () => import('../cloudsim/cli.ts'),
+  },
+  sandbox: {
+    summary: 'start a local control plane, cloud simulator and provider to try things out',
+    load: () => import('./sandbox.ts'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(subcommands).map((name) => name.length));
+  const lines = Object.entries(subcommands).map(([name, cmd]) => `  ${name.padEnd(width)}  ${cmd.summary}`);
+  return ['Usage: eci-virtual-node <command> [flags]', '', 'Commands:', ...lines, '', 'Run `eci-virtual-node <command> --help` for its flags.'].join('\n');
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = subcommands[name];
+  if (command === undefined) {
+    console.error(`eci-virtual-node: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.main(rest);
+}
+
+process.exitCode = await run(process.argv.slice(2));
