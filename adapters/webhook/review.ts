@@ -1,0 +1,161 @@
+// The AdmissionReview layer: parse and check an `admission.k8s.io/v1` review, hand the pod to the
+// pure decision (provider/admission), build the response. No HTTP here (server.ts), no decision
+// here (admit.ts): three layers, as in Pepr and controller-runtime.
+import type { V1Pod } from '@kubernetes/client-node';
+import { admitPod, type AdmitOptions, type AdmitResult } from '../../provider/admission/admit.ts';
+import type { Labels } from '../../provider/networking/match.ts';
+import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+/** What the decision needs beyond the pod, read from informer caches by the caller. */
+export interface AdmissionInputs {
+  namespaceLabels: Labels | undefined;
+  podNetworkings: readonly PodNetworking[];
+}
+
+export type GetAdmissionInputs = (pod: V1Pod, namespace: string) => AdmissionInputs | Promise<AdmissionInputs>;
+
+export interface AdmissionDecision {
+  uid: string;
+  namespace: string;
+  /** Empty for a pod named by generateName (the apiserver names it after admission). */
+  name: string;
+  generateName?: string;
+  /** A dry-run request: nothing will be stored, so no event should be recorded for it. */
+  dryRun: boolean;
+  result: AdmitResult;
+  durationMs: number;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patchType?: 'JSONPatch';
+  /** base64 of the JSON patch. */
+  patch?: string;
+  warnings?: string[];
+  status?: { code: number; reason?: string; message: string };
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+/** The outcome of one review: an HTTP status and either a review (200) or a plain-text message. */
+export type ReviewOutcome =
+  | { httpStatus: 200; review: AdmissionReviewResponse; decision?: AdmissionDecision }
+  | { httpStatus: 400 | 500; message: string };
+
+export class BadReviewError extends Error {
+  override readonly name = 'BadReviewError';
+}
+
+interface ParsedRequest {
+  uid: string;
+  namespace: string;
+  operation: string;
+  kind: { group: string; version: string; kind: string };
+  dryRun: boolean;
+  object: unknown;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks the envelope of a review; throws BadReviewError naming the first thing wrong. */
+export function parseAdmissionReview(body: unknown): ParsedRequest {
+  if (!isObject(body)) throw new BadReviewError('body must be a JSON object (an AdmissionReview)');
+  if (body.apiVersion !== ADMISSION_API_VERSION || body.kind !== 'AdmissionReview') {
+    throw new BadReviewError(
+      `expected apiVersion ${ADMISSION_API_VERSION} kind AdmissionReview, got ${JSON.stringify(body.apiVersion)} ${JSON.stringify(body.kind)}`,
+    );
+  }
+  const request = body.request;
+  if (!isObject(request)) throw new BadReviewError('request: required');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') throw new BadReviewError('request.uid: required');
+  const kind = isObject(request.kind) ? request.kind : {};
+  return {
+    uid,
+    namespace: typeof request.namespace === 'string' ? request.namespace : '',
+    operation: typeof request.operation === 'string' ? request.operation : '',
+    kind: {
+      group: typeof kind.group === 'string' ? kind.group : '',
+      version: typeof kind.version === 'string' ? kind.version : '',
+      kind: typeof kind.kind === 'string' ? kind.kind : '',
+    },
+    dryRun: request.dryRun === true,
+    object: request.object,
+  };
+}
+
+function respond(response: AdmissionResponse): AdmissionReviewResponse {
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
+}
+
+/** The AdmissionResponse for a decision: patch base64-encoded and omitted when empty. */
+export function toAdmissionResponse(uid: string, result: AdmitResult): AdmissionResponse {
+  if (!result.allowed) {
+    return { uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: result.message } };
+  }
+  const response: AdmissionResponse = { uid, allowed: true };
+  if (result.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(result.patch)).toString('base64');
+  }
+  if (result.warnings.length > 0) response.warnings = result.warnings;
+  return response;
+}
+
+export interface ReviewDeps {
+  getInputs: GetAdmissionInputs;
+  options: AdmitOptions;
+  now?: () => number;
+}
+
+/**
+ * One AdmissionReview in, one outcome out. Malformed reviews -> 400; anything other than a pod
+ * CREATE -> allowed untouched (the registration asks only for those; one path per kind); a failure
+ * of getInputs or of the decision -> 500 with its message (the apiserver then applies the
+ * webhook's failurePolicy). Never throws.
+ */
+export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<ReviewOutcome> {
+  const now = deps.now ?? performance.now.bind(performance);
+  let request: ParsedRequest;
+  try {
+    request = parseAdmissionReview(body);
+  } catch (err) {
+    if (err instanceof BadReviewError) return { httpStatus: 400, message: err.message };
+    return { httpStatus: 500, message: `reading the AdmissionReview: ${String(err)}` };
+  }
+  const { uid } = request;
+  if (request.kind.group !== '' || request.kind.kind !== 'Pod' || request.operation !== 'CREATE') {
+    return { httpStatus: 200, review: respond({ uid, allowed: true }) };
+  }
+  if (!isObject(request.object)) return { httpStatus: 400, message: 'request.object: a Pod is required for CREATE' };
+  const pod = request.object as V1Pod;
+  const namespace = request.namespace || (pod.metadata?.namespace ?? '');
+
+  const started = now();
+  try {
+    const inputs = await deps.getInputs(pod, namespace);
+    const result = admitPod({ pod, namespaceLabels: inputs.namespaceLabels, podNetworkings: inputs.podNetworkings, options: deps.options });
+    const decision: AdmissionDecision = {
+      uid,
+      namespace,
+      name: pod.metadata?.name ?? '',
+      ...(pod.metadata?.generateName ? { generateName: pod.metadata.generateName } : {}),
+      dryRun: request.dryRun,
+      result,
+      durationMs: now() - started,
+    };
+    return { httpStatus: 200, review: respond(toAdmissionResponse(uid, result)), decision };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { httpStatus: 500, message: `admitting pod ${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? ''}: ${message}` };
+  }
+}

@@ -1,0 +1,233 @@
+// The webhook envelope over real HTTPS (a CA and serving cert from adapters/tls), fed with real
+// AdmissionReview fixtures.
+import { request } from 'node:https';
+import jsonpatch from 'fast-json-patch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { V1Pod } from '@kubernetes/client-node';
+import { makePodNetworking } from '../../test/unit/networking/builders.ts';
+import { loadReview } from '../../test/unit/admission/fixtures.ts';
+import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../tls/certificates.ts';
+import type { AdmissionDecision, AdmissionInputs, AdmissionReviewResponse } from './review.ts';
+import { DEFAULT_MAX_BODY_BYTES, startAdmissionWebhook, type AdmissionWebhook } from './server.ts';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: () => AdmissionReviewResponse;
+}
+
+let ca: CertificateAuthority;
+let webhook: AdmissionWebhook;
+const decisions: AdmissionDecision[] = [];
+const inputs: { current: AdmissionInputs | Error; onDecisionThrows: boolean } = { current: { namespaceLabels: {}, podNetworkings: [] }, onDecisionThrows: false };
+
+function call(o: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null; chunked?: boolean; caPem?: string }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
+    const headers: Record<string, string | number> = {};
+    if (o.contentType !== null) headers['Content-Type'] = o.contentType ?? 'application/json';
+    if (body !== undefined && !o.chunked) headers['Content-Length'] = body.length;
+    const req = request(
+      { host: '127.0.0.1', port: webhook.port, agent: false, method: o.method ?? 'POST', path: o.path ?? '/mutate-pods', ca: o.caPem ?? ca.certPem, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as AdmissionReviewResponse });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (body !== undefined && o.chunked) {
+      // Several writes without Content-Length: Transfer-Encoding chunked.
+      for (let i = 0; i < body.length; i += 256 * 1024) req.write(body.subarray(i, i + 256 * 1024));
+      req.end();
+    } else {
+      req.end(body);
+    }
+  });
+}
+
+const pnWeb = makePodNetworking({
+  name: 'pn-web',
+  podSelector: { matchLabels: { app: 'web' } },
+  vSwitches: [
+    { id: 'vsw-i', zone: 'cn-hangzhou-i' },
+    { id: 'vsw-k', zone: 'cn-hangzhou-k' },
+  ],
+});
+
+beforeAll(async () => {
+  ca = await createCertificateAuthority({ commonName: 'webhook-test-ca' });
+  const serving = await issueCertificate({ ca, commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  webhook = await startAdmissionWebhook({
+    port: 0,
+    host: '127.0.0.1',
+    tlsCert: serving.certPem,
+    tlsKey: serving.keyPem,
+    options: { serverlessMode: false },
+    getInputs: () => {
+      if (inputs.current instanceof Error) throw inputs.current;
+      return inputs.current;
+    },
+    onDecision: (d) => {
+      decisions.push(d);
+      if (inputs.onDecisionThrows) throw new Error('listener bug');
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await webhook?.close();
+});
+
+function useInputs(value: AdmissionInputs | Error): void {
+  inputs.current = value;
+  inputs.onDecisionThrows = false;
+  decisions.length = 0;
+}
+
+describe('admission webhook envelope', () => {
+  it('serves /healthz', async () => {
+    const reply = await call({ method: 'GET', path: '/healthz', contentType: null });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('ok\n');
+  });
+
+  it('has one path, POST only', async () => {
+    expect((await call({ path: '/mutate', body: '{}' })).status).toBe(404);
+    const get = await call({ method: 'GET', contentType: null });
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+  });
+
+  it('refuses other content types with 415', async () => {
+    for (const contentType of ['text/plain', 'application/yaml', null]) {
+      const reply = await call({ body: JSON.stringify(loadReview('pod-create')), contentType });
+      expect(reply.status).toBe(415);
+    }
+    // parameters on the media type are fine
+    useInputs({ namespaceLabels: {}, podNetworkings: [] });
+    expect((await call({ body: JSON.stringify(loadReview('pod-create')), contentType: 'application/json; charset=utf-8' })).status).toBe(200);
+  });
+
+  it('refuses a body over the limit with 413, declared or streamed, and keeps serving', async () => {
+    const big = Buffer.alloc(DEFAULT_MAX_BODY_BYTES + 1, 0x20);
+    const declared = await call({ body: big });
+    expect(declared.status).toBe(413);
+    expect(declared.text).toContain(`exceeds the limit of ${DEFAULT_MAX_BODY_BYTES}`);
+    const streamed = await call({ body: big, chunked: true });
+    expect(streamed.status).toBe(413);
+    expect((await call({ method: 'GET', path: '/healthz', contentType: null })).status).toBe(200);
+  });
+
+  it('answers 400 to malformed JSON and to a body that is not an AdmissionReview v1', async () => {
+    const malformed = await call({ body: '{"apiVersion": "admission.k8s.io/v1", ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.text).toMatch(/^malformed JSON/);
+
+    const v1beta1 = loadReview('pod-create') as unknown as { apiVersion: string };
+    v1beta1.apiVersion = 'admission.k8s.io/v1beta1';
+    const wrongVersion = await call({ body: JSON.stringify(v1beta1) });
+    expect(wrongVersion.status).toBe(400);
+    expect(wrongVersion.text).toContain('expected apiVersion admission.k8s.io/v1 kind AdmissionReview');
+
+    const noUid = loadReview('pod-create');
+    noUid.request.uid = '';
+    expect((await call({ body: JSON.stringify(noUid) })).text).toBe('request.uid: required\n');
+    expect((await call({ body: '[]' })).status).toBe(400);
+
+    const noObject = loadReview('pod-create') as unknown as { request: { object: unknown } };
+    noObject.request.object = null;
+    expect((await call({ body: JSON.stringify(noObject) })).status).toBe(400);
+  });
+
+  it('echoes request.uid, and the base64 JSON patch applies to the pod it was sent', async () => {
+    useInputs({ namespaceLabels: { team: 'payments' }, podNetworkings: [pnWeb] });
+    const review = loadReview('pod-create');
+    const reply = await call({ body: JSON.stringify(review) });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/json');
+    const body = reply.json();
+    expect(body.apiVersion).toBe('admission.k8s.io/v1');
+    expect(body.kind).toBe('AdmissionReview');
+    expect(body.response.uid).toBe('705ab4f5-6393-11e8-b7cc-42010a800002');
+    expect(body.response.allowed).toBe(true);
+    expect(body.response.patchType).toBe('JSONPatch');
+    const patch = JSON.parse(Buffer.from(body.response.patch ?? '', 'base64').toString('utf8')) as jsonpatch.Operation[];
+    const stored: V1Pod = jsonpatch.applyPatch(review.request.object, patch, true, false).newDocument;
+    expect(stored.metadata?.annotations?.['k8s.aliyun.com/pod-networking']).toBe('pn-web');
+    expect(stored.metadata?.annotations?.['k8s.aliyun.com/pod-eni']).toBe('true');
+    expect(stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['cn-hangzhou-i', 'cn-hangzhou-k'] }] },
+    ]);
+    expect(body.response.warnings).toBeUndefined();
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ uid: review.request.uid, namespace: 'shop', name: '', generateName: 'web-7d9c6b8f5-', dryRun: false });
+  });
+
+  it('omits patch and patchType when nothing changes', async () => {
+    useInputs({ namespaceLabels: {}, podNetworkings: [] });
+    const body = (await call({ body: JSON.stringify(loadReview('pod-create')) })).json();
+    expect(body.response).toEqual({ uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true });
+  });
+
+  it('passes warnings on (several matches)', async () => {
+    const older = makePodNetworking({ name: 'pn-old', podSelector: {}, created: '2020-01-01T00:00:00Z' });
+    useInputs({ namespaceLabels: {}, podNetworkings: [pnWeb, older] });
+    const body = (await call({ body: JSON.stringify(loadReview('pod-create')) })).json();
+    expect(body.response.warnings).toEqual(['pod matches 2 PodNetworkings (pn-old, pn-web); using pn-old (oldest, then by name)']);
+  });
+
+  it('a denial carries allowed false, code 403 and the message', async () => {
+    const fixed = makePodNetworking({ name: 'pn-static', podSelector: {}, fixed: true, status: { status: 'Fail', message: 'Fixed' } });
+    useInputs({ namespaceLabels: {}, podNetworkings: [fixed] });
+    const body = (await call({ body: JSON.stringify(loadReview('pod-create')) })).json();
+    expect(body.response.uid).toBe('705ab4f5-6393-11e8-b7cc-42010a800002');
+    expect(body.response.allowed).toBe(false);
+    expect(body.response.patch).toBeUndefined();
+    expect(body.response.status?.code).toBe(403);
+    expect(body.response.status?.message).toMatch(/^PodNetworking pn-static matches this pod but has allocationType Fixed/);
+  });
+
+  it('lets anything but a pod CREATE through untouched', async () => {
+    useInputs({ namespaceLabels: {}, podNetworkings: [pnWeb] });
+    const body = (await call({ body: JSON.stringify(loadReview('configmap-create')) })).json();
+    expect(body.response).toEqual({ uid: '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b', allowed: true });
+    expect(decisions).toHaveLength(0);
+  });
+
+  it('an internal failure is a 500 with the message, and the server lives on', async () => {
+    useInputs(new Error('namespace cache not synced'));
+    const reply = await call({ body: JSON.stringify(loadReview('pod-create')) });
+    expect(reply.status).toBe(500);
+    expect(reply.text).toBe('admitting pod shop/web-7d9c6b8f5-: namespace cache not synced\n');
+    useInputs({ namespaceLabels: {}, podNetworkings: [pnWeb] });
+    inputs.onDecisionThrows = true;
+    expect((await call({ body: JSON.stringify(loadReview('pod-create')) })).status).toBe(200);
+  });
+
+  it('reports dry-run requests as such', async () => {
+    useInputs({ namespaceLabels: {}, podNetworkings: [pnWeb] });
+    const review = loadReview('pod-create');
+    review.request.dryRun = true;
+    await call({ body: JSON.stringify(review) });
+    expect(decisions[0]?.dryRun).toBe(true);
+  });
+
+  it('swaps its serving certificate without a restart', async () => {
+    const ca2 = await createCertificateAuthority({ commonName: 'webhook-test-ca-2' });
+    const serving2 = await issueCertificate({ ca: ca2, commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
+    webhook.setCertificate(serving2.certPem, serving2.keyPem);
+    try {
+      expect((await call({ method: 'GET', path: '/healthz', contentType: null, caPem: ca2.certPem })).status).toBe(200);
+      await expect(call({ method: 'GET', path: '/healthz', contentType: null })).rejects.toThrow();
+    } finally {
+      const serving = await issueCertificate({ ca, commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
+      webhook.setCertificate(serving.certPem, serving.keyPem);
+    }
+  });
+});

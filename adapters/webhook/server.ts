@@ -1,0 +1,166 @@
+// The admission webhook's HTTPS envelope: one path (POST /mutate-pods, application/json, body at
+// most 3 MiB), /healthz, and nothing else. Every failure is an HTTP answer, never a crash:
+// 400 malformed, 404 unknown path, 405 wrong method, 413 too big, 415 wrong content type, 500
+// internal (the apiserver then applies the webhook's failurePolicy).
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AdmitOptions } from '../../provider/admission/admit.ts';
+import { MUTATE_PODS_PATH } from '../../provider/networking/constants.ts';
+import type { Logger } from '../log/logger.ts';
+import { reviewPod, type AdmissionDecision, type GetAdmissionInputs } from './review.ts';
+
+/** The apiserver's own limit on an object is ~1.5 MiB in etcd; a review carries it once or twice. */
+export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface AdmissionWebhookOptions {
+  /** 0 picks a free port (tests). */
+  port: number;
+  host?: string;
+  /** PEM serving certificate (chain) and key. */
+  tlsCert: string | Buffer;
+  tlsKey: string | Buffer;
+  /** Namespace labels and PodNetworkings, from informer caches: no API call on this path. */
+  getInputs: GetAdmissionInputs;
+  options: AdmitOptions;
+  /** Called after each pod decision (log, span, Warning event for several matches). Must not throw. */
+  onDecision?: (decision: AdmissionDecision) => void;
+  maxBodyBytes?: number;
+  /** Whole-request deadline; the apiserver gives up after the webhook's timeoutSeconds anyway. */
+  requestTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface AdmissionWebhook {
+  /** The port actually bound. */
+  port: number;
+  /** e.g. `https://127.0.0.1:8443`; the mutate URL is `${url}/mutate-pods`. */
+  url: string;
+  /** Swap the serving certificate without a restart (rotation). */
+  setCertificate(tlsCert: string | Buffer, tlsKey: string | Buffer): void;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Reads the body up to `limit` bytes; `undefined` when it was larger (the rest is drained). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooBig) return;
+      size += chunk.length;
+      if (size > limit) {
+        tooBig = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function isJson(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
+export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise<AdmissionWebhook> {
+  const limit = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const log = o.log;
+  const host = o.host ?? '0.0.0.0';
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz' || path === '/readyz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
+      return send(res, 200, 'ok\n');
+    }
+    if (path !== MUTATE_PODS_PATH) return send(res, 404, `not found: only POST ${MUTATE_PODS_PATH}\n`);
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return send(res, 405, 'method not allowed: POST only\n');
+    }
+    if (!isJson(req.headers['content-type'])) {
+      return send(res, 415, `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: application/json only\n`);
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) {
+      // Refuse before reading; close the connection rather than drain a huge body.
+      res.setHeader('Connection', 'close');
+      send(res, 413, `request body of ${declared} bytes exceeds the limit of ${limit}\n`);
+      req.resume();
+      return;
+    }
+    const body = await readBody(req, limit);
+    if (body === undefined) return send(res, 413, `request body exceeds the limit of ${limit} bytes\n`);
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return send(res, 400, `malformed JSON: ${(err as Error).message}\n`);
+    }
+    const outcome = await reviewPod(parsed, { getInputs: o.getInputs, options: o.options });
+    if (outcome.httpStatus !== 200) {
+      if (outcome.httpStatus === 500) log?.error('admission failed', { error: outcome.message });
+      else log?.warn('malformed admission review', { error: outcome.message });
+      return send(res, outcome.httpStatus, `${outcome.message}\n`);
+    }
+    if (outcome.decision !== undefined) {
+      try {
+        o.onDecision?.(outcome.decision);
+      } catch (err) {
+        log?.error('onDecision threw', { error: String(err) });
+      }
+    }
+    return send(res, 200, JSON.stringify(outcome.review), 'application/json');
+  };
+
+  const server: Server = createServer(
+    { cert: o.tlsCert, key: o.tlsKey, requestTimeout: o.requestTimeoutMs ?? 10_000, headersTimeout: 5_000, minVersion: 'TLSv1.2' },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log?.error('admission webhook request failed', { error: String(err) });
+        send(res, 500, `internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      });
+    },
+  );
+  server.on('clientError', (err, socket) => {
+    log?.debug('webhook client error', { error: String(err) });
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  log?.info('admission webhook listening', { port, path: MUTATE_PODS_PATH });
+
+  return {
+    port,
+    url: `https://${shownHost}:${port}`,
+    setCertificate(tlsCert, tlsKey) {
+      server.setSecureContext({ cert: tlsCert, key: tlsKey });
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

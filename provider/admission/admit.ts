@@ -1,0 +1,178 @@
+// The admission decision for a pod CREATE: pure over the pod, its namespace's labels and the
+// PodNetworkings (all from informer caches; no API call on the admission path). Mutates a copy,
+// and the JSON patch is the diff of original vs mutated (the Pepr / controller-runtime way), so
+// the patch can never disagree with the object we reasoned about.
+import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
+import jsonpatch from 'fast-json-patch';
+import { ANNOTATIONS, LABELS, VIRTUAL_NODE_TOLERATION } from '../networking/constants.ts';
+import { byAgeThenName, matchPodNetworking, type Labels } from '../networking/match.ts';
+import { isFixedAllocation, type PodNetworking } from '../networking/podnetworking.ts';
+import { constrainToZones, nodeSelectorZoneProblem, zonesOf } from '../networking/zones.ts';
+
+/** RFC 6902, as the apiserver applies it (patchType JSONPatch). */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+export interface AdmitOptions {
+  /** ACK Serverless style: every admitted pod tolerates the virtual-node taint. */
+  serverlessMode: boolean;
+  /** The toleration serverless mode adds; VIRTUAL_NODE_TOLERATION by default. */
+  virtualNodeToleration?: V1Toleration;
+}
+
+export interface AdmitInput {
+  pod: V1Pod;
+  namespaceLabels: Labels | undefined;
+  podNetworkings: readonly PodNetworking[];
+  options: AdmitOptions;
+}
+
+export type AdmitResult =
+  | {
+      allowed: true;
+      /** Empty when nothing changed (the envelope then omits patch and patchType). */
+      patch: JsonPatchOperation[];
+      /** Admission warnings, shown by kubectl and returned to the creating controller. */
+      warnings: string[];
+      matched: { chosen?: string; alsoMatched: string[] };
+      /** Why the pod was left alone (host network, no containers, namespace opted out). */
+      skipped?: string;
+      /** What was decided and why, for the log and the admission span. */
+      notes: string[];
+    }
+  | { allowed: false; message: string };
+
+/** The reason a pod is not ours to touch at all, or undefined. Terway's skips, same order. */
+export function skipReason(pod: V1Pod, namespaceLabels: Labels | undefined): string | undefined {
+  if (pod.spec?.hostNetwork === true) return 'host network pod';
+  if ((pod.spec?.containers ?? []).length === 0) return 'pod has no containers';
+  if (namespaceLabels?.[LABELS.namespacePodEni] === 'false') {
+    return `namespace opted out (${LABELS.namespacePodEni}=false)`;
+  }
+  return undefined;
+}
+
+/** Controlled by a DaemonSet: placed on a node by the DaemonSet controller, not by zone. */
+export function isDaemonSetPod(pod: V1Pod): boolean {
+  return (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && o.controller === true);
+}
+
+function tolerates(existing: readonly V1Toleration[], wanted: V1Toleration): boolean {
+  return existing.some((t) => {
+    if (t.effect !== undefined && t.effect !== '' && t.effect !== wanted.effect) return false;
+    if (t.key === undefined || t.key === '') return t.operator === 'Exists'; // tolerates every taint
+    if (t.key !== wanted.key) return false;
+    return t.operator === 'Exists' || (t.value ?? '') === (wanted.value ?? '');
+  });
+}
+
+function deny(message: string): AdmitResult {
+  return { allowed: false, message };
+}
+
+/**
+ * Decides a pod CREATE:
+ * - skipped (no patch): host network, no containers, namespace labelled pod-eni=false;
+ * - serverless mode: the virtual-node toleration (not for DaemonSet pods);
+ * - a Ready PodNetworking matches: annotations pod-networking=<name>, pod-eni="true", and the
+ *   required zone affinity (not for DaemonSet pods: the provider re-checks the zone at sync);
+ *   several match: the oldest (then name) and a warning naming all;
+ * - refused: the first-ranked match has allocationType Fixed, or the pod's own affinity or
+ *   nodeSelector leaves no zone of the PodNetworking.
+ */
+export function admitPod(input: AdmitInput): AdmitResult {
+  const { pod, namespaceLabels, podNetworkings, options } = input;
+  const skipped = skipReason(pod, namespaceLabels);
+  if (skipped !== undefined) {
+    return { allowed: true, patch: [], warnings: [], matched: { alsoMatched: [] }, skipped, notes: [`skipped: ${skipped}`] };
+  }
+
+  const mutated: V1Pod = structuredClone(pod);
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const daemonSet = isDaemonSetPod(pod);
+
+  if (options.serverlessMode && !daemonSet) {
+    const toleration = options.virtualNodeToleration ?? { ...VIRTUAL_NODE_TOLERATION };
+    const spec = (mutated.spec ??= { containers: [] });
+    const existing = spec.tolerations ?? [];
+    if (!tolerates(existing, toleration)) {
+      spec.tolerations = [...existing, toleration];
+      notes.push(`serverless mode: added toleration ${toleration.key ?? ''}=${toleration.value ?? ''}:${toleration.effect ?? ''}`);
+    }
+  }
+
+  const match = matchPodNetworking({ pod, namespaceLabels, podNetworkings });
+  const chosen = match.chosen;
+
+  // Fixed allocation never silently becomes Elastic: if a Fixed PodNetworking ranks first among
+  // those whose selectors match (Ready or not), the pod is refused with the reason.
+  const fixed = [...(chosen ? [chosen] : []), ...match.notReady.filter(isFixedAllocation)].sort(byAgeThenName)[0];
+  if (fixed !== undefined && isFixedAllocation(fixed)) {
+    return deny(
+      `PodNetworking ${fixed.metadata.name} matches this pod but has allocationType Fixed (static IP), ` +
+        'which pods on virtual nodes (ECI) cannot have: set it to Elastic, or narrow its selectors so this pod does not match',
+    );
+  }
+
+  if (chosen === undefined) {
+    const [pending] = match.notReady;
+    if (pending !== undefined) {
+      warnings.push(
+        `PodNetworking ${pending.metadata.name} matches this pod but is not Ready` +
+          `${pending.status?.message ? ` (${pending.status.status ?? ''}: ${pending.status.message})` : ''}; the pod uses the cluster default network`,
+      );
+    }
+    notes.push('no Ready PodNetworking matches: default network');
+    return finish(pod, mutated, { warnings, notes, matched: { alsoMatched: [] } });
+  }
+
+  const name = chosen.metadata.name;
+  const annotations = (mutated.metadata ??= {}).annotations ?? {};
+  const previous = annotations[ANNOTATIONS.podNetworking];
+  if (previous !== undefined && previous !== name) {
+    warnings.push(`annotation ${ANNOTATIONS.podNetworking}=${previous} replaced by ${name} (chosen by selectors)`);
+  }
+  mutated.metadata.annotations = { ...annotations, [ANNOTATIONS.podNetworking]: name, [ANNOTATIONS.podEni]: 'true' };
+  notes.push(`PodNetworking ${name} chosen`);
+
+  if (match.alsoMatched.length > 0) {
+    const all = [name, ...match.alsoMatched];
+    warnings.push(`pod matches ${all.length} PodNetworkings (${all.join(', ')}); using ${name} (oldest, then by name)`);
+  }
+
+  const zones = zonesOf(chosen);
+  if (daemonSet) {
+    notes.push('DaemonSet pod: no zone affinity (its node is chosen by the DaemonSet controller; the provider checks the zone at sync)');
+  } else {
+    const selectorProblem = nodeSelectorZoneProblem(pod.spec?.nodeSelector, zones);
+    if (selectorProblem !== undefined) {
+      return deny(`PodNetworking ${name}: ${selectorProblem}`);
+    }
+    const constrained = constrainToZones(pod.spec?.affinity, zones);
+    if (!constrained.ok) return deny(`PodNetworking ${name}: ${constrained.message}`);
+    if (constrained.changed) {
+      (mutated.spec ??= { containers: [] }).affinity = constrained.affinity;
+      notes.push(`zone affinity: ${zones.join(', ')}`);
+    }
+  }
+
+  return finish(pod, mutated, { warnings, notes, matched: { chosen: name, alsoMatched: match.alsoMatched } });
+}
+
+function finish(
+  original: V1Pod,
+  mutated: V1Pod,
+  rest: { warnings: string[]; notes: string[]; matched: { chosen?: string; alsoMatched: string[] } },
+): AdmitResult {
+  return { allowed: true, patch: diff(original, mutated), ...rest };
+}
+
+/** RFC 6902 operations turning `original` into `mutated`; `/` in keys escaped as `~1`. */
+export function diff(original: object, mutated: object): JsonPatchOperation[] {
+  return jsonpatch.compare(original, mutated) as JsonPatchOperation[];
+}

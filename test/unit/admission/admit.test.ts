@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import jsonpatch from 'fast-json-patch';
+import type { V1Pod } from '@kubernetes/client-node';
+import { admitPod, type AdmitInput, type AdmitOptions } from '../../../provider/admission/admit.ts';
+import type { PodNetworking } from '../../../provider/networking/podnetworking.ts';
+import { makePod, makePodNetworking } from '../networking/builders.ts';
+import { loadPod } from './fixtures.ts';
+
+const I = 'cn-hangzhou-i';
+const J = 'cn-hangzhou-j';
+const K = 'cn-hangzhou-k';
+const ZONE = 'topology.kubernetes.io/zone';
+const shopLabels = { 'kubernetes.io/metadata.name': 'shop', team: 'payments' };
+const plain: AdmitOptions = { serverlessMode: false };
+
+const pnWeb = makePodNetworking({ name: 'pn-web', podSelector: { matchLabels: { app: 'web' } }, vSwitches: [{ id: 'vsw-i', zone: I }, { id: 'vsw-k', zone: K }] });
+
+function admit(o: Partial<AdmitInput> & { pod: V1Pod }) {
+  return admitPod({ namespaceLabels: shopLabels, podNetworkings: [pnWeb], options: plain, ...o });
+}
+
+/** The pod the apiserver would store: the patch applied to a fresh copy. */
+function applied(pod: V1Pod, result: ReturnType<typeof admitPod>): V1Pod {
+  if (!result.allowed) throw new Error(`denied: ${result.message}`);
+  return jsonpatch.applyPatch(structuredClone(pod), result.patch as jsonpatch.Operation[], true, false).newDocument;
+}
+
+describe('admitPod: a matching PodNetworking', () => {
+  it('annotates the pod and adds the required zone affinity (fixture: ReplicaSet pod)', () => {
+    const pod = loadPod('pod-create');
+    const result = admit({ pod });
+    expect(result).toMatchObject({ allowed: true, warnings: [], matched: { chosen: 'pn-web', alsoMatched: [] } });
+    const stored = applied(pod, result);
+    expect(stored.metadata?.annotations).toEqual({
+      'kubectl.kubernetes.io/restartedAt': '2024-05-06T07:00:00Z',
+      'k8s.aliyun.com/pod-networking': 'pn-web',
+      'k8s.aliyun.com/pod-eni': 'true',
+    });
+    expect(stored.spec?.affinity).toEqual({
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] } },
+    });
+    // everything else is untouched
+    expect({ ...stored, metadata: { ...stored.metadata, annotations: undefined }, spec: { ...stored.spec, affinity: undefined } }).toEqual({
+      ...pod,
+      metadata: { ...pod.metadata, annotations: undefined },
+      spec: { ...pod.spec, affinity: undefined },
+    });
+  });
+
+  it('escapes "/" in annotation keys as ~1 in the patch paths', () => {
+    const result = admit({ pod: loadPod('pod-create') });
+    if (!result.allowed) throw new Error(result.message);
+    expect(result.patch).toEqual(
+      expect.arrayContaining([
+        { op: 'add', path: '/metadata/annotations/k8s.aliyun.com~1pod-networking', value: 'pn-web' },
+        { op: 'add', path: '/metadata/annotations/k8s.aliyun.com~1pod-eni', value: 'true' },
+      ]),
+    );
+  });
+
+  it('a pod without annotations gets the whole map added', () => {
+    const pod = makePod({ labels: { app: 'web' } });
+    const result = admit({ pod });
+    if (!result.allowed) throw new Error(result.message);
+    expect(result.patch).toContainEqual({ op: 'add', path: '/metadata/annotations', value: { 'k8s.aliyun.com/pod-networking': 'pn-web', 'k8s.aliyun.com/pod-eni': 'true' } });
+  });
+
+  it('merges with the affinity the pod has: intersects the zone term, limits the other term (fixture)', () => {
+    const pod = loadPod('pod-create-affinity');
+    const pn = makePodNetworking({ name: 'pn-api', podSelector: { matchLabels: { app: 'api' } }, vSwitches: [{ id: 'vsw-i', zone: I }, { id: 'vsw-k', zone: K }] });
+    const result = admit({ pod, podNetworkings: [pn] });
+    const stored = applied(pod, result);
+    expect(stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      { matchExpressions: [{ key: ZONE, operator: 'In', values: [K] }, { key: 'type', operator: 'In', values: ['virtual-kubelet'] }] },
+      { matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['ecs.g7.large'] }, { key: ZONE, operator: 'In', values: [I, K] }] },
+    ]);
+    expect(stored.spec?.affinity?.podAntiAffinity).toEqual(pod.spec?.affinity?.podAntiAffinity);
+  });
+
+  it('re-invocation (reinvocationPolicy IfNeeded) on the admitted pod changes nothing', () => {
+    for (const [fixture, pns] of [['pod-create', [pnWeb]], ['pod-create-affinity', [makePodNetworking({ name: 'pn-api', podSelector: { matchLabels: { app: 'api' } }, vSwitches: [{ id: 'vsw-i', zone: I }, { id: 'vsw-k', zone: K }] })]]] as const) {
+      const pod = loadPod(fixture);
+      const once = applied(pod, admit({ pod, podNetworkings: pns }));
+      const again = admit({ pod: once, podNetworkings: pns });
+      expect(again).toMatchObject({ allowed: true, patch: [] });
+    }
+  });
+
+  it('several matches: the oldest (then name) wins, with a warning naming all', () => {
+    const younger = makePodNetworking({ name: 'pn-a-younger', podSelector: { matchLabels: { app: 'web' } }, created: '2024-03-01T00:00:00Z' });
+    const older = makePodNetworking({ name: 'pn-z-older', podSelector: {}, created: '2023-03-01T00:00:00Z' });
+    const byNs = makePodNetworking({ name: 'pn-shop', namespaceSelector: { matchLabels: { team: 'payments' } }, created: '2024-03-01T00:00:00Z' });
+    const result = admit({ pod: loadPod('pod-create'), podNetworkings: [younger, byNs, older] });
+    expect(result).toMatchObject({
+      allowed: true,
+      matched: { chosen: 'pn-z-older', alsoMatched: ['pn-a-younger', 'pn-shop'] },
+      warnings: ['pod matches 3 PodNetworkings (pn-z-older, pn-a-younger, pn-shop); using pn-z-older (oldest, then by name)'],
+    });
+  });
+
+  it('replacing a different pod-networking annotation is warned about', () => {
+    const pod = makePod({ labels: { app: 'web' }, annotations: { 'k8s.aliyun.com/pod-networking': 'pn-hand-written' } });
+    const result = admit({ pod });
+    expect(result).toMatchObject({ allowed: true, warnings: ['annotation k8s.aliyun.com/pod-networking=pn-hand-written replaced by pn-web (chosen by selectors)'] });
+    expect(applied(pod, result).metadata?.annotations?.['k8s.aliyun.com/pod-networking']).toBe('pn-web');
+  });
+});
+
+describe('admitPod: refusals', () => {
+  it('refuses when the pod affinity leaves no zone of the PodNetworking, naming both', () => {
+    const pod = loadPod('pod-create-affinity');
+    pod.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms.pop();
+    const pn = makePodNetworking({ name: 'pn-api', podSelector: { matchLabels: { app: 'api' } }, vSwitches: [{ id: 'vsw-i', zone: I }] });
+    expect(admit({ pod, podNetworkings: [pn] })).toEqual({
+      allowed: false,
+      message:
+        "PodNetworking pn-api: the pod's required node affinity leaves no zone of the PodNetworking (zones cn-hangzhou-i): term 1 allows only cn-hangzhou-j, cn-hangzhou-k",
+    });
+  });
+
+  it('refuses a nodeSelector zone outside the PodNetworking', () => {
+    const pod = makePod({ labels: { app: 'web' }, nodeSelector: { [ZONE]: J } });
+    const result = admit({ pod });
+    expect(result).toEqual({
+      allowed: false,
+      message: "PodNetworking pn-web: the pod's nodeSelector topology.kubernetes.io/zone=cn-hangzhou-j is not among the PodNetworking's zones (cn-hangzhou-i, cn-hangzhou-k)",
+    });
+  });
+
+  it('refuses a pod whose first-ranked match has Fixed allocation (Fail status, as our controller writes it)', () => {
+    const fixed = makePodNetworking({ name: 'pn-static', podSelector: { matchLabels: { app: 'web' } }, fixed: true, created: '2023-01-01T00:00:00Z', status: { status: 'Fail', message: 'Fixed is not supported' } });
+    const result = admit({ pod: loadPod('pod-create'), podNetworkings: [pnWeb, fixed] });
+    expect(result.allowed).toBe(false);
+    if (!result.allowed) expect(result.message).toBe('PodNetworking pn-static matches this pod but has allocationType Fixed (static IP), which pods on virtual nodes (ECI) cannot have: set it to Elastic, or narrow its selectors so this pod does not match');
+  });
+
+  it('refuses a Ready Fixed PodNetworking too (status written by another controller)', () => {
+    const fixed = makePodNetworking({ name: 'pn-static', podSelector: {}, fixed: true });
+    expect(admit({ pod: loadPod('pod-create'), podNetworkings: [fixed] }).allowed).toBe(false);
+  });
+
+  it('a younger Fixed match does not block an older Elastic one', () => {
+    const fixed = makePodNetworking({ name: 'pn-static', podSelector: {}, fixed: true, created: '2025-01-01T00:00:00Z' });
+    const result = admit({ pod: loadPod('pod-create'), podNetworkings: [fixed, pnWeb] });
+    expect(result).toMatchObject({ allowed: true, matched: { chosen: 'pn-web', alsoMatched: ['pn-static'] } });
+  });
+});
+
+describe('admitPod: left alone', () => {
+  it.each([
+    ['host network pod (fixture)', () => loadPod('hostnetwork-pod'), shopLabels, 'host network pod'],
+    ['pod without containers', () => makePod({ labels: { app: 'web' }, containers: 0 }), shopLabels, 'pod has no containers'],
+    ['namespace labelled pod-eni=false', () => loadPod('pod-create'), { ...shopLabels, 'k8s.aliyun.com/pod-eni': 'false' }, 'namespace opted out (k8s.aliyun.com/pod-eni=false)'],
+  ])('%s', (_name, makeIt, namespaceLabels, reason) => {
+    const result = admitPod({ pod: makeIt(), namespaceLabels, podNetworkings: [pnWeb], options: { serverlessMode: true } });
+    expect(result).toMatchObject({ allowed: true, patch: [], warnings: [], skipped: reason });
+  });
+
+  it('no match: default network, no patch, no warning', () => {
+    const result = admit({ pod: makePod({ labels: { app: 'other' } }) });
+    expect(result).toMatchObject({ allowed: true, patch: [], warnings: [], matched: { alsoMatched: [] } });
+    expect(result.allowed && result.matched.chosen).toBeUndefined();
+  });
+
+  it('a matching PodNetworking that is not Ready: default network, with a warning that says so', () => {
+    const failing = makePodNetworking({ name: 'pn-web', podSelector: { matchLabels: { app: 'web' } }, status: { status: 'Fail', message: 'vSwitch vsw-x not found' } });
+    const result = admit({ pod: loadPod('pod-create'), podNetworkings: [failing] });
+    expect(result).toMatchObject({
+      allowed: true,
+      patch: [],
+      warnings: ['PodNetworking pn-web matches this pod but is not Ready (Fail: vSwitch vsw-x not found); the pod uses the cluster default network'],
+    });
+  });
+
+  it('DaemonSet pod: annotated, but no zone affinity (fixture)', () => {
+    const pod = loadPod('daemonset-pod');
+    const result = admit({ pod });
+    const stored = applied(pod, result);
+    expect(stored.metadata?.annotations).toEqual({ 'k8s.aliyun.com/pod-networking': 'pn-web', 'k8s.aliyun.com/pod-eni': 'true' });
+    expect(stored.spec?.affinity).toEqual(pod.spec?.affinity);
+    expect(result.allowed && result.notes.join('\n')).toContain('DaemonSet pod: no zone affinity');
+  });
+});
+
+describe('admitPod: serverless mode', () => {
+  const serverless: AdmitOptions = { serverlessMode: true };
+  const toleration = { key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' };
+
+  it('adds the virtual-node toleration, also to pods that match no PodNetworking', () => {
+    const pod = loadPod('pod-create');
+    const stored = applied(pod, admit({ pod, podNetworkings: [], options: serverless }));
+    expect(stored.spec?.tolerations).toEqual([...(pod.spec?.tolerations ?? []), toleration]);
+    expect(stored.metadata?.annotations).toEqual(pod.metadata?.annotations);
+  });
+
+  it('does not add it twice, nor when a broader toleration exists', () => {
+    for (const existing of [toleration, { key: 'virtual-kubelet.io/provider', operator: 'Exists' }, { operator: 'Exists' }]) {
+      const pod = makePod({ labels: { app: 'other' } });
+      pod.spec!.tolerations = [existing];
+      expect(admit({ pod, options: serverless })).toMatchObject({ allowed: true, patch: [] });
+    }
+  });
+
+  it('a toleration of another effect or value does not count', () => {
+    const pod = makePod({ labels: { app: 'other' } });
+    pod.spec!.tolerations = [{ key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'other' }, { key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoExecute' }];
+    const stored = applied(pod, admit({ pod, options: serverless }));
+    expect(stored.spec?.tolerations).toHaveLength(3);
+  });
+
+  it('uses the configured toleration; not for DaemonSet pods', () => {
+    const custom = { key: 'example.com/virtual', operator: 'Exists', effect: 'NoSchedule' };
+    const pod = makePod({ labels: { app: 'other' } });
+    expect(applied(pod, admit({ pod, options: { serverlessMode: true, virtualNodeToleration: custom } })).spec?.tolerations).toEqual([custom]);
+    const ds = loadPod('daemonset-pod');
+    expect(applied(ds, admit({ pod: ds, podNetworkings: [], options: serverless })).spec?.tolerations).toEqual(ds.spec?.tolerations);
+  });
+});
+
+describe('admitPod never mutates its inputs', () => {
+  it('pod and PodNetworkings are unchanged', () => {
+    const pod = loadPod('pod-create-affinity');
+    const pns: PodNetworking[] = [makePodNetworking({ name: 'pn-api', podSelector: {}, vSwitches: [{ id: 'vsw-k', zone: K }] })];
+    const before = structuredClone({ pod, pns });
+    admitPod({ pod, namespaceLabels: shopLabels, podNetworkings: pns, options: { serverlessMode: true } });
+    expect({ pod, pns }).toEqual(before);
+  });
+});
