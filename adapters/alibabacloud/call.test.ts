@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { CloudError } from '../../provider/cloud/errors.ts';
+import { CloudCaller, type CallInfo } from './call.ts';
+import { toCloudError } from './errors.ts';
+
+const SECRET = 'super-secret-access-key-value';
+
+/** What @alicloud/openapi-client throws for an error answer. */
+function sdkResponseError(code: string, statusCode: number, message = 'nope'): Error {
+  const e = new Error(`${code}: code: ${statusCode}, ${message} request id: RID-1`) as Error & { code: string; statusCode: number; data: unknown };
+  e.code = code;
+  e.statusCode = statusCode;
+  e.data = { RequestId: 'RID-1', HostId: 'eci.cn-hangzhou.aliyuncs.com', Code: code, Message: message, statusCode };
+  return e;
+}
+
+function caller(o: { onCall?: (c: CallInfo) => void; timeoutMs?: number; rateLimits?: Record<string, { perSecond: number; burst: number }> } = {}) {
+  const sleeps: number[] = [];
+  const c = new CloudCaller({
+    timeoutMs: o.timeoutMs ?? 1_000,
+    secrets: [SECRET],
+    readRetry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    ...(o.onCall ? { onCall: o.onCall } : {}),
+    ...(o.rateLimits ? { rateLimits: o.rateLimits } : {}),
+  });
+  return { c, sleeps };
+}
+
+describe('CloudCaller', () => {
+  it('retries a read on a transient error with growing jittered delays, then succeeds', async () => {
+    const infos: CallInfo[] = [];
+    const { c, sleeps } = caller({ onCall: (i) => infos.push(i) });
+    let n = 0;
+    const result = await c.call('DescribeContainerGroups', 'read', async () => {
+      n++;
+      if (n < 3) throw sdkResponseError(n === 1 ? 'ServiceUnavailable' : 'Throttling.User', n === 1 ? 503 : 400);
+      return { body: { requestId: 'RID-ok' } };
+    });
+    expect(result.body.requestId).toBe('RID-ok');
+    expect(n).toBe(3);
+    expect(sleeps).toEqual([75, 150]);
+    expect(infos.map((i) => [i.attempt, i.code ?? 'ok', i.requestId])).toEqual([
+      [1, 'ServiceUnavailable', 'RID-1'],
+      [2, 'Throttling.User', 'RID-1'],
+      [3, 'ok', 'RID-ok'],
+    ]);
+  });
+
+  it('gives up on a read after the configured attempts', async () => {
+    const { c } = caller();
+    let n = 0;
+    await expect(
+      c.call('DescribeVSwitches', 'read', async () => {
+        n++;
+        throw sdkResponseError('InternalError', 500);
+      }),
+    ).rejects.toMatchObject({ code: 'InternalError', httpStatus: 500, requestId: 'RID-1' });
+    expect(n).toBe(3);
+  });
+
+  it('never retries a write, nor a read that failed for good', async () => {
+    const { c } = caller();
+    let writes = 0;
+    await expect(
+      c.call('CreateContainerGroup', 'write', async () => {
+        writes++;
+        throw sdkResponseError('ServiceUnavailable', 503);
+      }),
+    ).rejects.toBeInstanceOf(CloudError);
+    expect(writes).toBe(1);
+    let reads = 0;
+    await expect(
+      c.call('DescribeContainerGroups', 'read', async () => {
+        reads++;
+        throw sdkResponseError('InvalidParameter', 400);
+      }),
+    ).rejects.toMatchObject({ code: 'InvalidParameter' });
+    expect(reads).toBe(1);
+  });
+
+  it('times out a call that never answers', async () => {
+    const { c } = caller({ timeoutMs: 20 });
+    await expect(c.call('DeleteContainerGroup', 'write', () => new Promise(() => {}))).rejects.toMatchObject({ code: 'Timeout', action: 'DeleteContainerGroup' });
+  });
+
+  it('paces each action under its own budget (sliding window)', async () => {
+    const { c } = caller({ rateLimits: { CreateContainerGroup: { perSecond: 10, burst: 2 } } });
+    const starts: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 3 }, () =>
+        c.call('CreateContainerGroup', 'write', async () => {
+          starts.push(performance.now() - t0);
+        }),
+      ),
+    );
+    // The other action is not held back by CreateContainerGroup's window.
+    const other = performance.now();
+    await c.call('DescribeVSwitches', 'read', async () => undefined);
+    expect(performance.now() - other).toBeLessThan(100);
+    starts.sort((a, b) => a - b);
+    expect(starts[1]!).toBeLessThan(100);
+    // burst 2 per 2/10 s: the third start waits for the window to slide.
+    expect(starts[2]!).toBeGreaterThanOrEqual(180);
+  });
+});
+
+describe('toCloudError', () => {
+  it('maps an error answer to code, status, request id and the cloud message', () => {
+    const e = toCloudError('CreateContainerGroup', sdkResponseError('InvalidVSwitchId.IpNotEnough', 403, 'The specified VSwitch has not enough IpAddress.'), [SECRET]);
+    expect(e).toMatchObject({ action: 'CreateContainerGroup', code: 'InvalidVSwitchId.IpNotEnough', httpStatus: 403, requestId: 'RID-1' });
+    expect(e.message).toBe('CreateContainerGroup: InvalidVSwitchId.IpNotEnough: The specified VSwitch has not enough IpAddress. (requestId RID-1)');
+  });
+
+  it('maps openapi-core errors (VPC) that carry requestId on the error', () => {
+    const e = Object.assign(new Error('x'), { name: 'ThrottlingError', code: 'Throttling.User', statusCode: 400, requestId: 'RID-9', data: { Code: 'Throttling.User', Message: 'slow down' } });
+    expect(toCloudError('DescribeVSwitches', e, [])).toMatchObject({ code: 'Throttling.User', httpStatus: 400, requestId: 'RID-9', detail: 'slow down' });
+  });
+
+  it('maps socket errors to Network and timeouts to Timeout, without the request in the message', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port: 1 });
+    expect(toCloudError('DescribeContainerGroups', refused, [])).toMatchObject({ code: 'Network', detail: 'connect ECONNREFUSED 127.0.0.1:1' });
+    const timeout = Object.assign(new Error(`ReadTimeout: 15000. POST /?Container.1.EnvironmentVar.1.Value=${SECRET} failed.`), { name: 'RequestTimeoutError' });
+    const mapped = toCloudError('CreateContainerGroup', timeout, []);
+    expect(mapped.code).toBe('Timeout');
+    expect(JSON.stringify({ m: mapped.message, c: mapped.cause })).not.toContain(SECRET);
+  });
+
+  it('scrubs the AccessKey secret from anything the cloud or the SDK said', () => {
+    const e = toCloudError('CreateContainerGroup', sdkResponseError('SignatureDoesNotMatch', 400, `expected signature for key ${SECRET}`), [SECRET]);
+    expect(e.message).not.toContain(SECRET);
+    expect(e.message).toContain('<redacted>');
+    const plain = toCloudError('CreateContainerGroup', new Error(`credentials ${SECRET} rejected`), [SECRET]);
+    expect(plain.code).toBe('Unknown');
+    expect(JSON.stringify({ m: plain.message, c: plain.cause, s: plain.stack })).not.toContain(SECRET);
+  });
+
+  it('keeps no reference to the SDK error (it can hold the signed request)', () => {
+    const sdk = sdkResponseError('InternalError', 500);
+    const e = toCloudError('CreateContainerGroup', sdk, []);
+    expect(e.cause).not.toBe(sdk);
+    expect(e.cause).toEqual({ name: 'Error', code: 'InternalError', statusCode: 500 });
+  });
+});

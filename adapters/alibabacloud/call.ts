@@ -1,0 +1,163 @@
+// The ONE decorator every ECI/VPC call goes through: per-action pacing (p-queue, sliding
+// window), a timeout, SDK error -> CloudError, bounded jittered retries for reads only, and an
+// `onCall` hook per attempt for metrics and tracing.
+import PQueue from 'p-queue';
+import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
+import { toCloudError } from './errors.ts';
+
+/** A per-action budget for the whole account: at most `burst` calls in any `burst / perSecond` seconds. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * ECI's documented per-account, per-region quotas (eci-openapi.md): create/delete burst 100 at
+ * 20/s, DescribeContainerGroups 2000/min, DescribeContainerGroupStatus 10000/min. VPC has no
+ * published figure for DescribeVSwitches; 10/s is far below any observed limit.
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
+  CreateContainerGroup: { perSecond: 20, burst: 100 },
+  DeleteContainerGroup: { perSecond: 20, burst: 100 },
+  DescribeContainerGroups: { perSecond: 33, burst: 33 },
+  DescribeContainerGroupStatus: { perSecond: 166, burst: 166 },
+  DescribeVSwitches: { perSecond: 10, burst: 10 },
+};
+
+/** Used for an action with no entry in the table. */
+export const FALLBACK_RATE_LIMIT: RateLimit = { perSecond: 10, burst: 10 };
+
+/** One attempt of one cloud call, for metrics and traces. */
+export interface CallInfo {
+  action: string;
+  /** Time from the start of the attempt (after pacing) to its end. */
+  durationMs: number;
+  /** Time the attempt waited for its rate-limit slot. */
+  queuedMs: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Set when the attempt failed. */
+  code?: string;
+  httpStatus?: number;
+  requestId?: string;
+}
+
+export interface RetryPolicy {
+  /** Total attempts of a read (1 = no retry). */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_READ_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 };
+
+export interface CloudCallerOptions {
+  rateLimits?: Readonly<Record<string, RateLimit>>;
+  /** Per attempt. */
+  timeoutMs: number;
+  readRetry?: RetryPolicy;
+  /** Strings that must never appear in an error (the AccessKey secret). */
+  secrets: readonly string[];
+  onCall?: (info: CallInfo) => void;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+export type CallKind = 'read' | 'write';
+
+/**
+ * Paces, times out, maps and (for reads) retries cloud calls. Create ONE per process and share it
+ * (all virtual nodes use the same account quotas).
+ */
+export class CloudCaller {
+  private readonly queues = new Map<string, PQueue>();
+  private readonly limits: Readonly<Record<string, RateLimit>>;
+  private readonly retry: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly options: CloudCallerOptions;
+
+  constructor(options: CloudCallerOptions) {
+    this.options = options;
+    this.limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+    this.retry = options.readRetry ?? DEFAULT_READ_RETRY;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Runs `fn` as `action`. Reads are retried on transient errors; writes never are. Throws CloudError. */
+  async call<T>(action: string, kind: CallKind, fn: () => Promise<T>): Promise<T> {
+    const attempts = kind === 'read' ? Math.max(1, this.retry.attempts) : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(action, attempt, fn);
+      } catch (err) {
+        const cloudError = err as CloudError;
+        const { verdict } = classifyCloudError(cloudError);
+        if (attempt >= attempts || (verdict !== 'retry' && verdict !== 'throttled')) throw cloudError;
+        const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+        await this.sleep(Math.round(ceiling / 2 + (this.random() * ceiling) / 2));
+      }
+    }
+  }
+
+  private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>): Promise<T> {
+    const enqueued = this.now();
+    return this.queueFor(action).add(async () => {
+      const started = this.now();
+      const queuedMs = started - enqueued;
+      try {
+        const result = await this.withTimeout(action, fn);
+        this.options.onCall?.({ action, attempt, queuedMs, durationMs: this.now() - started, requestId: requestIdOf(result) });
+        return result;
+      } catch (err) {
+        const cloudError = toCloudError(action, err, this.options.secrets);
+        this.options.onCall?.({
+          action,
+          attempt,
+          queuedMs,
+          durationMs: this.now() - started,
+          code: cloudError.code,
+          ...(cloudError.httpStatus === undefined ? {} : { httpStatus: cloudError.httpStatus }),
+          ...(cloudError.requestId === undefined ? {} : { requestId: cloudError.requestId }),
+        });
+        throw cloudError;
+      }
+    });
+  }
+
+  private withTimeout<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    const { timeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CloudError({ action, code: CloudErrorCode.Timeout, detail: `no answer within ${timeoutMs} ms` })),
+        timeoutMs,
+      );
+    });
+    return Promise.race([fn(), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private queueFor(action: string): PQueue {
+    let queue = this.queues.get(action);
+    if (queue === undefined) {
+      const limit = this.limits[action] ?? FALLBACK_RATE_LIMIT;
+      const burst = Math.max(1, Math.floor(limit.burst));
+      // Sliding window: never more than `burst` starts in any burst/perSecond seconds. Stricter than
+      // ECI's token bucket (which refills while a burst is spent), never looser.
+      queue = new PQueue({ intervalCap: burst, interval: Math.max(1, Math.ceil((burst / limit.perSecond) * 1000)), strict: true });
+      this.queues.set(action, queue);
+    }
+    return queue;
+  }
+}
+
+function requestIdOf(result: unknown): string | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const body = (result as { body?: { requestId?: unknown } }).body;
+  return typeof body?.requestId === 'string' ? body.requestId : undefined;
+}

@@ -1,0 +1,246 @@
+// CloudPort on the official SDKs: @alicloud/eci20180808 (ECI 2018-08-08) and
+// @alicloud/vpc20160428 (VPC 2016-04-28). Every call goes through CloudCaller.call (pacing,
+// timeout, error mapping, read retries, onCall hook). Batching follows the API limits: 20 ids per
+// DescribeContainerGroups, Limit 20 + NextToken for tag listings, SinceSecond pages of
+// DescribeContainerGroupStatus, PageSize 50 for DescribeVSwitches.
+import EciModule, {
+  DeleteContainerGroupRequest,
+  DescribeContainerGroupsRequest,
+  DescribeContainerGroupsRequestTag,
+  DescribeContainerGroupStatusRequest,
+  DescribeContainerGroupStatusRequestTag,
+  type DescribeContainerGroupsResponseBodyContainerGroups,
+} from '@alicloud/eci20180808';
+import { Config as EciConfig } from '@alicloud/openapi-client';
+import { $OpenApiUtil } from '@alicloud/openapi-core';
+import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
+import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
+import type { ContainerGroup, VSwitch } from '../../provider/cloud/model.ts';
+import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
+import { fromSdkContainerGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
+
+// CommonJS packages: Node's ESM loader gives `module.exports` as the default import (the class is
+// then at `.default`), bundler-style interop (vitest) gives `exports.default` itself. Accept both.
+function cjsDefault<T>(mod: { default: T }): T {
+  const inner = (mod as { default?: unknown }).default;
+  return (typeof inner === 'function' ? inner : mod) as T;
+}
+const EciClient = cjsDefault(EciModule);
+const VpcClient = cjsDefault(VpcModule);
+
+/** ECI's maximum for ContainerGroupIds and Limit. */
+export const DESCRIBE_BATCH = 20;
+/** VPC's maximum PageSize for DescribeVSwitches. */
+export const VSWITCH_PAGE_SIZE = 50;
+/** DescribeContainerGroupStatus page size (its default is 200; 200 keeps responses small enough). */
+export const STATUS_PAGE_SIZE = 200;
+/** With more ids than this, describeVSwitches pages through the region instead of one call per id. */
+export const VSWITCH_PER_ID_MAX = 5;
+/** A listing that never ends (a NextToken loop) is cut here and reported as an error. */
+const MAX_PAGES = 10_000;
+
+export interface CloudOptions {
+  regionId: string;
+  /** host[:port], no scheme. */
+  eciEndpoint: string;
+  vpcEndpoint: string;
+  protocol: 'https' | 'http';
+  credentials: { accessKeyId: string; accessKeySecret: string };
+  /** Per action; merged over DEFAULT_RATE_LIMITS. */
+  rateLimits?: Readonly<Record<string, RateLimit>>;
+  timeouts?: { callMs?: number; connectMs?: number };
+  readRetry?: RetryPolicy;
+  onCall?: (info: CallInfo) => void;
+  /** Share one caller between clouds of the same account (tests inject one with fake sleep). */
+  caller?: CloudCaller;
+}
+
+function pagingLimit(action: string): CloudError {
+  return new CloudError({ action, code: CloudErrorCode.Unknown, detail: `more than ${MAX_PAGES} pages; refusing a partial list` });
+}
+
+export interface AlibabaCloud extends CloudPort {
+  readonly caller: CloudCaller;
+}
+
+/** The CloudPort of one account and region. Make one per process and give it to every virtual node. */
+export function createCloud(options: CloudOptions): AlibabaCloud {
+  const callMs = options.timeouts?.callMs ?? 15_000;
+  const connectMs = options.timeouts?.connectMs ?? Math.min(5_000, callMs);
+  const { accessKeyId, accessKeySecret } = options.credentials;
+  const eci = new EciClient(
+    new EciConfig({
+      accessKeyId,
+      accessKeySecret,
+      regionId: options.regionId,
+      endpoint: options.eciEndpoint,
+      protocol: options.protocol,
+      readTimeout: callMs,
+      connectTimeout: connectMs,
+    }),
+  );
+  const vpc = new VpcClient(
+    new $OpenApiUtil.Config({
+      accessKeyId,
+      accessKeySecret,
+      regionId: options.regionId,
+      endpoint: options.vpcEndpoint,
+      protocol: options.protocol,
+      readTimeout: callMs,
+      connectTimeout: connectMs,
+    }),
+  );
+  const caller =
+    options.caller ??
+    new CloudCaller({
+      ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+      ...(options.readRetry === undefined ? {} : { readRetry: options.readRetry }),
+      ...(options.onCall === undefined ? {} : { onCall: options.onCall }),
+      // The SDK's own timers end the socket; this one is the backstop (a bit later).
+      timeoutMs: callMs + 1_000,
+      secrets: [accessKeySecret],
+    });
+  const regionId = options.regionId;
+
+  const tagsOf = <T>(Tag: new (map?: Record<string, unknown>) => T, tags: Readonly<Record<string, string>>): T[] =>
+    Object.entries(tags).map(([key, value]) => new Tag({ key, value }));
+
+  async function describePage(request: DescribeContainerGroupsRequest): Promise<{ groups: DescribeContainerGroupsResponseBodyContainerGroups[]; nextToken?: string }> {
+    const response = await caller.call('DescribeContainerGroups', 'read', () => eci.describeContainerGroups(request));
+    const nextToken = response.body?.nextToken;
+    return { groups: response.body?.containerGroups ?? [], ...(nextToken ? { nextToken } : {}) };
+  }
+
+  return {
+    caller,
+
+    async createContainerGroup(request: ContainerGroupRequest) {
+      const sdkRequest = toSdkCreateRequest(request);
+      const response = await caller.call('CreateContainerGroup', 'write', () => eci.createContainerGroup(sdkRequest));
+      const containerGroupId = response.body?.containerGroupId;
+      if (containerGroupId === undefined || containerGroupId === '') {
+        throw new CloudError({
+          action: 'CreateContainerGroup',
+          code: CloudErrorCode.Unknown,
+          detail: 'the answer carries no ContainerGroupId',
+          ...(response.body?.requestId === undefined ? {} : { requestId: response.body.requestId }),
+        });
+      }
+      return { containerGroupId };
+    },
+
+    async describeContainerGroups(ids: readonly string[]): Promise<ContainerGroup[]> {
+      const unique = [...new Set(ids)];
+      const out: ContainerGroup[] = [];
+      const describe = async (chunk: string[]) => {
+        const { groups } = await describePage(
+          new DescribeContainerGroupsRequest({ regionId, containerGroupIds: JSON.stringify(chunk), limit: DESCRIBE_BATCH, withEvent: true }),
+        );
+        const wanted = new Set(chunk);
+        for (const g of groups) if (g.containerGroupId !== undefined && wanted.has(g.containerGroupId)) out.push(fromSdkContainerGroup(g));
+      };
+      for (let i = 0; i < unique.length; i += DESCRIBE_BATCH) {
+        const chunk = unique.slice(i, i + DESCRIBE_BATCH);
+        try {
+          await describe(chunk);
+        } catch (err) {
+          // ECI may refuse a whole batch because one id is unknown (InvalidParameter.NotFound):
+          // ask one by one, an unknown id is then simply absent. Any other error propagates.
+          if (classifyCloudError(err).verdict !== 'gone' || chunk.length === 1) {
+            if (classifyCloudError(err).verdict === 'gone') continue;
+            throw err;
+          }
+          for (const id of chunk) {
+            try {
+              await describe([id]);
+            } catch (inner) {
+              if (classifyCloudError(inner).verdict !== 'gone') throw inner;
+            }
+          }
+        }
+      }
+      return out;
+    },
+
+    async listContainerGroups(tags: Readonly<Record<string, string>>): Promise<ContainerGroup[]> {
+      const out = new Map<string, ContainerGroup>();
+      let nextToken: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await describePage(
+          // A relist (adoption, garbage collection) needs no events: describeContainerGroups brings them.
+          new DescribeContainerGroupsRequest({
+            regionId,
+            limit: DESCRIBE_BATCH,
+            withEvent: false,
+            tag: tagsOf(DescribeContainerGroupsRequestTag, tags),
+            ...(nextToken === undefined ? {} : { nextToken }),
+          }),
+        );
+        for (const g of result.groups) {
+          const group = fromSdkContainerGroup(g);
+          // ECI filters by tag already; checked again so a partial filter never leaks foreign groups.
+          if (Object.entries(tags).every(([k, v]) => group.tags[k] === v)) out.set(group.id, group);
+        }
+        if (result.nextToken === undefined || result.groups.length === 0) return [...out.values()];
+        nextToken = result.nextToken;
+      }
+      throw pagingLimit('DescribeContainerGroups');
+    },
+
+    async listChangedContainerGroupIds(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<string[]> {
+      const out = new Set<string>();
+      let nextToken: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const request = new DescribeContainerGroupStatusRequest({
+          regionId,
+          sinceSecond: Math.max(1, Math.ceil(sinceSeconds)),
+          limit: STATUS_PAGE_SIZE,
+          tag: tagsOf(DescribeContainerGroupStatusRequestTag, tags),
+          ...(nextToken === undefined ? {} : { nextToken }),
+        });
+        const response = await caller.call('DescribeContainerGroupStatus', 'read', () => eci.describeContainerGroupStatus(request));
+        const data = response.body?.data ?? [];
+        for (const d of data) if (d.containerGroupId) out.add(d.containerGroupId);
+        const token = response.body?.nextToken;
+        if (!token || data.length === 0) return [...out];
+        nextToken = token;
+      }
+      throw pagingLimit('DescribeContainerGroupStatus');
+    },
+
+    async deleteContainerGroup(containerGroupId: string): Promise<void> {
+      const request = new DeleteContainerGroupRequest({ regionId, containerGroupId });
+      try {
+        await caller.call('DeleteContainerGroup', 'write', () => eci.deleteContainerGroup(request));
+      } catch (err) {
+        if (classifyCloudError(err).verdict === 'gone') return;
+        throw err;
+      }
+    },
+
+    async describeVSwitches(ids: readonly string[]): Promise<VSwitch[]> {
+      const wanted = new Set(ids);
+      if (wanted.size === 0) return [];
+      const byId = new Map<string, VSwitch>();
+      const pages = async (filter: { vSwitchId?: string }) => {
+        for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
+          const request = new DescribeVSwitchesRequest({ regionId, pageSize: VSWITCH_PAGE_SIZE, pageNumber, ...filter });
+          const response = await caller.call('DescribeVSwitches', 'read', () => vpc.describeVSwitches(request));
+          const list = response.body?.vSwitches?.vSwitch ?? [];
+          for (const v of list) if (v.vSwitchId !== undefined && wanted.has(v.vSwitchId)) byId.set(v.vSwitchId, fromSdkVSwitch(v));
+          const total = response.body?.totalCount ?? 0;
+          if (list.length === 0 || pageNumber * VSWITCH_PAGE_SIZE >= total) return;
+        }
+        throw pagingLimit('DescribeVSwitches');
+      };
+      if (wanted.size <= VSWITCH_PER_ID_MAX) {
+        for (const id of wanted) await pages({ vSwitchId: id });
+      } else {
+        await pages({});
+      }
+      return ids.filter((id, i) => ids.indexOf(id) === i).flatMap((id) => byId.get(id) ?? []);
+    },
+  };
+}

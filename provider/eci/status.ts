@@ -1,0 +1,277 @@
+// ECI container group -> the pod status fields the provider patches, a stable "did it change"
+// check, and ECI events -> Kubernetes events (deduplicated). Pure: time comes in as `now`.
+// Phase mapping: eci-openapi.md, "Container group status".
+import type {
+  V1ContainerState,
+  V1ContainerStatus,
+  V1Pod,
+  V1PodCondition,
+  V1PodStatus,
+} from '@kubernetes/client-node';
+import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerState } from '../cloud/model.ts';
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+/** The pod condition types this module owns (others on the pod are left alone). */
+export const OWNED_CONDITIONS = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'] as const;
+
+/** Reasons set on the pod when its group failed as a whole (searchable). */
+export const STATUS_REASONS = {
+  providerFailed: 'ProviderFailed',
+  scheduleFailed: 'ScheduleFailed',
+  expired: 'Expired',
+} as const;
+
+/** `eci://<group id>/<container name>`: ECI reports no runtime id; this one is stable and says where the container runs. */
+export const containerId = (groupId: string, name: string): string => `eci://${groupId}/${name}`;
+
+const anyContainerRunning = (g: ContainerGroup) => g.containers.some((c) => c.currentState?.state === 'Running');
+
+/** ECI group status -> pod phase (before the "never leave a terminal phase" rule). */
+export function phaseOf(group: ContainerGroup): PodPhase {
+  switch (group.status) {
+    case 'Scheduling':
+    case 'Pending':
+      return 'Pending';
+    case 'Running':
+      return 'Running';
+    case 'Succeeded':
+      return 'Succeeded';
+    case 'Failed':
+    case 'ScheduleFailed':
+    case 'Expired':
+      return 'Failed';
+    case 'Restarting':
+    case 'Updating':
+      return anyContainerRunning(group) ? 'Running' : 'Pending';
+    case 'Terminating':
+      return 'Running';
+  }
+}
+
+/** Kubernetes timestamps have second precision; so do ours, so a round trip compares equal. */
+function toDate(value: string | Date | undefined): Date | undefined {
+  if (value === undefined || value === '') return undefined;
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return undefined;
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}
+
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+function state(groupId: string, name: string, s: ContainerState | undefined, waitingReason: string): V1ContainerState {
+  if (s?.state === 'Running') return { running: defined({ startedAt: toDate(s.startTime) }) };
+  if (s?.state === 'Terminated') {
+    const exitCode = s.exitCode ?? 0;
+    return {
+      terminated: defined({
+        exitCode,
+        signal: s.signal,
+        reason: s.reason !== undefined && s.reason !== '' ? s.reason : exitCode === 0 ? 'Completed' : 'Error',
+        message: s.message === '' ? undefined : s.message,
+        startedAt: toDate(s.startTime),
+        finishedAt: toDate(s.finishTime),
+        containerID: containerId(groupId, name),
+      }),
+    };
+  }
+  const reason = s?.reason !== undefined && s.reason !== '' ? s.reason : s?.detailStatus !== undefined && s.detailStatus !== '' ? s.detailStatus : waitingReason;
+  return { waiting: defined({ reason, message: s?.message === '' ? undefined : s?.message }) };
+}
+
+function containerStatus(group: ContainerGroup, name: string, specImage: string, cloud: CloudContainerStatus | undefined, waitingReason: string, init: boolean): V1ContainerStatus {
+  const current = state(group.id, name, cloud?.currentState, waitingReason);
+  const started = current.running !== undefined || current.terminated !== undefined;
+  const ready = init ? current.terminated?.exitCode === 0 : cloud?.ready === true && current.running !== undefined;
+  const image = specImage !== '' ? specImage : (cloud?.image ?? '');
+  const previous = cloud?.previousState === undefined ? undefined : state(group.id, name, cloud.previousState, waitingReason);
+  return defined({
+    name,
+    image,
+    // ECI reports no image digest: the reference is the best identity it gives.
+    imageID: cloud?.image ?? image,
+    containerID: started ? containerId(group.id, name) : undefined,
+    ready,
+    started,
+    restartCount: cloud?.restartCount ?? 0,
+    state: current,
+    lastState: previous ?? {},
+  });
+}
+
+function condition(pod: V1Pod, type: string, status: boolean, now: Date, reason?: string, message?: string): V1PodCondition {
+  const previous = pod.status?.conditions?.find((c) => c.type === type);
+  const statusText = status ? 'True' : 'False';
+  const lastTransitionTime = previous !== undefined && previous.status === statusText ? (toDate(previous.lastTransitionTime) ?? toDate(now)) : toDate(now);
+  return defined({ type, status: statusText, reason, message, lastTransitionTime });
+}
+
+export interface StatusInput {
+  group: ContainerGroup;
+  pod: V1Pod;
+  now: Date;
+}
+
+/** The pod status the group implies. Never moves a pod out of Succeeded/Failed. */
+export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatus {
+  const currentPhase = pod.status?.phase;
+  const phase: PodPhase = currentPhase === 'Succeeded' || currentPhase === 'Failed' ? currentPhase : phaseOf(group);
+  const finished = phase === 'Succeeded' || phase === 'Failed';
+
+  const cloudInit = new Map(group.initContainers.map((c) => [c.name, c]));
+  const cloudApp = new Map(group.containers.map((c) => [c.name, c]));
+  const specInit = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always');
+  // Sidecar init containers run as regular containers on ECI (see translate).
+  const specApp = [...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])];
+
+  const initStatuses = specInit.map((c) => containerStatus(group, c.name, c.image ?? '', cloudInit.get(c.name), 'PodInitializing', true));
+  const initialized = initStatuses.every((s) => s.state?.terminated?.exitCode === 0) || (initStatuses.length > 0 && phase === 'Running');
+  const appWaiting = initialized ? 'ContainerCreating' : 'PodInitializing';
+  const appStatuses = specApp.map((c) => containerStatus(group, c.name, c.image ?? '', cloudApp.get(c.name), appWaiting, false));
+
+  const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
+  const containersReady = unready.length === 0 && !finished;
+  const readyReason = finished ? 'PodCompleted' : containersReady ? undefined : 'ContainersNotReady';
+  const readyMessage = finished || containersReady ? undefined : `containers with unready status: [${unready.join(' ')}]`;
+  const gates = (pod.spec?.readinessGates ?? []).map((g) => g.conditionType);
+  const gatesOpen = gates.filter((t) => pod.status?.conditions?.find((c) => c.type === t)?.status !== 'True');
+  const ready = containersReady && gatesOpen.length === 0;
+
+  const uninit = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name);
+  const conditions: V1PodCondition[] = [
+    condition(pod, 'PodScheduled', true, now),
+    condition(
+      pod,
+      'Initialized',
+      initialized,
+      now,
+      initialized ? undefined : 'ContainersNotInitialized',
+      initialized ? undefined : `containers with incomplete status: [${uninit.join(' ')}]`,
+    ),
+    condition(pod, 'ContainersReady', containersReady, now, readyReason, readyMessage),
+    condition(
+      pod,
+      'Ready',
+      ready,
+      now,
+      ready ? undefined : containersReady ? 'ReadinessGatesNotReady' : readyReason,
+      ready ? undefined : containersReady ? `corresponding condition of pod readiness gate "${gatesOpen.join('", "')}" does not exist or is not True` : readyMessage,
+    ),
+  ];
+
+  const ips = [group.intranetIp, group.ipv6Address].filter((ip): ip is string => ip !== undefined && ip !== '');
+  const failure = failureOf(group, phase);
+  return defined({
+    phase,
+    conditions,
+    // An ECI pod has no node of its own: its ENI is its host.
+    hostIP: group.intranetIp,
+    hostIPs: group.intranetIp === undefined ? undefined : [{ ip: group.intranetIp }],
+    podIP: ips[0],
+    podIPs: ips.length === 0 ? undefined : ips.map((ip) => ({ ip })),
+    startTime: toDate(pod.status?.startTime) ?? toDate(group.creationTime) ?? toDate(now),
+    initContainerStatuses: initStatuses.length === 0 ? undefined : initStatuses,
+    containerStatuses: appStatuses,
+    reason: failure?.reason,
+    message: failure?.message,
+  });
+}
+
+function failureOf(group: ContainerGroup, phase: PodPhase): { reason: string; message: string } | undefined {
+  if (phase !== 'Failed') return undefined;
+  const lastWarning = [...group.events].reverse().find((e) => e.type === 'Warning');
+  const detail = lastWarning === undefined ? '' : `: ${lastWarning.reason}: ${lastWarning.message}`;
+  switch (group.status) {
+    case 'ScheduleFailed':
+      return { reason: STATUS_REASONS.scheduleFailed, message: `ECI could not place container group ${group.id}${detail}` };
+    case 'Expired':
+      return { reason: STATUS_REASONS.expired, message: `container group ${group.id} expired (e.g. a spot instance was reclaimed)${detail}` };
+    case 'Failed':
+      return group.containers.length === 0 ? { reason: STATUS_REASONS.providerFailed, message: `container group ${group.id} failed${detail}` } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+// ---- change detection -------------------------------------------------------------------------
+
+const iso = (v: unknown): string | undefined => {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v instanceof Date) return toDate(v)?.toISOString();
+  return typeof v === 'string' ? toDate(v)?.toISOString() : undefined;
+};
+
+function stateKey(s: V1ContainerState | undefined): unknown {
+  if (s?.running !== undefined) return { running: iso(s.running.startedAt) ?? null };
+  if (s?.terminated !== undefined) {
+    const t = s.terminated;
+    return { terminated: [t.exitCode, t.signal ?? null, t.reason ?? null, t.message ?? null, iso(t.startedAt) ?? null, iso(t.finishedAt) ?? null] };
+  }
+  if (s?.waiting !== undefined) return { waiting: [s.waiting.reason ?? null, s.waiting.message ?? null] };
+  return null;
+}
+
+function containerKey(c: V1ContainerStatus): unknown {
+  return [c.name, c.image, c.imageID, c.containerID ?? null, c.ready, c.started ?? null, c.restartCount, stateKey(c.state), stateKey(c.lastState)];
+}
+
+/** The parts of a status this module sets, in a canonical form (times to the second, no transition times). */
+function statusKey(s: V1PodStatus, conditionTypes: readonly string[]): string {
+  return JSON.stringify([
+    s.phase ?? null,
+    s.reason ?? null,
+    s.message ?? null,
+    s.podIP ?? null,
+    (s.podIPs ?? []).map((p) => p.ip),
+    s.hostIP ?? null,
+    iso(s.startTime) ?? null,
+    conditionTypes.map((t) => {
+      const c = s.conditions?.find((x) => x.type === t);
+      return c === undefined ? null : [c.status, c.reason ?? null, c.message ?? null];
+    }),
+    (s.initContainerStatuses ?? []).map(containerKey),
+    (s.containerStatuses ?? []).map(containerKey),
+  ]);
+}
+
+/**
+ * True when `desired` differs from `current` in anything this module sets (conditions compared by
+ * type, status, reason and message; transition times and fields set by others are ignored).
+ */
+export function podStatusChanged(current: V1PodStatus, desired: V1PodStatus): boolean {
+  const types = (desired.conditions ?? []).map((c) => c.type);
+  return statusKey(current, types) !== statusKey(desired, types);
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+export interface PodEventInput {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** How many times ECI saw it (informative; the event recorder folds repeats). */
+  count: number;
+}
+
+const REASON = /[^A-Za-z0-9_]/g;
+
+/** The identity of one ECI event occurrence: a count increase is a new occurrence. */
+export function cloudEventKey(e: CloudEvent): string {
+  return `${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`;
+}
+
+/**
+ * ECI events not recorded yet, oldest first, as Kubernetes event inputs. Adds their keys to
+ * `alreadyRecorded` (the caller keeps one set per pod UID and drops it with the pod).
+ */
+export function eventsToRecord(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>): PodEventInput[] {
+  const fresh = groupEvents.filter((e) => !alreadyRecorded.has(cloudEventKey(e)));
+  const unique = new Map<string, CloudEvent>();
+  for (const e of fresh) unique.set(cloudEventKey(e), e);
+  const ordered = [...unique.entries()].sort(([, a], [, b]) => (a.lastTimestamp ?? a.firstTimestamp ?? '').localeCompare(b.lastTimestamp ?? b.firstTimestamp ?? ''));
+  return ordered.map(([key, e]) => {
+    alreadyRecorded.add(key);
+    const reason = e.reason.replace(REASON, '');
+    return { type: e.type, reason: reason === '' ? 'ContainerGroupEvent' : reason, message: e.message, count: e.count };
+  });
+}

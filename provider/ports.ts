@@ -1,0 +1,78 @@
+// Ports: the only ways provider/ reaches the outside world. adapters/ implements them; tests of
+// decisions need none of them, tests of orchestration use the real adapters against the real
+// control plane and the cloud simulator.
+import type { ContainerGroup, VSwitch } from './cloud/model.ts';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { ResolvedInputs } from './eci/context.ts';
+import type { ContainerGroupRequest } from './eci/request.ts';
+
+/**
+ * ECI + VPC, as the provider needs them. Every method throws `CloudError`
+ * (provider/cloud/errors.ts) on failure; callers classify it with `classifyCloudError`.
+ * Implementations pace calls under the per-action quotas and retry nothing themselves beyond
+ * what is safe (reads); a create is retried by the pod sync under the same ClientToken.
+ */
+export interface CloudPort {
+  /**
+   * Creates a container group. Idempotent under `request.clientToken` (the pod UID): a repeat
+   * returns the same group id and creates nothing. May throw InvalidVSwitchId.IpNotEnough,
+   * Throttling*, IdempotentParameterMismatch, InvalidParameter*, ...
+   */
+  createContainerGroup(request: ContainerGroupRequest): Promise<{ containerGroupId: string }>;
+
+  /** Full detail of the given groups (batched 20 per call). Unknown ids are simply absent. */
+  describeContainerGroups(ids: readonly string[]): Promise<ContainerGroup[]>;
+
+  /**
+   * Every group carrying ALL of `tags`, across all pages. Throws if any page fails: a partial
+   * list must never be mistaken for "the others are gone".
+   */
+  listContainerGroups(tags: Readonly<Record<string, string>>): Promise<ContainerGroup[]>;
+
+  /** Ids of groups carrying all of `tags` whose status changed in the last `sinceSeconds`. */
+  listChangedContainerGroupIds(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<string[]>;
+
+  /** Deletes a group. May be called many times; a group that does not exist counts as deleted. */
+  deleteContainerGroup(containerGroupId: string): Promise<void>;
+
+  /** The given vSwitches with live free-IP counts. Unknown ids are absent from the result. */
+  describeVSwitches(ids: readonly string[]): Promise<VSwitch[]>;
+}
+
+/** A pod as the queue knows it: the key carries the UID, so a re-created pod is another key. */
+export interface PodKey {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface PodEvent {
+  type: 'Normal' | 'Warning';
+  /** A fixed CamelCase reason users can search for (e.g. VSwitchExhausted). */
+  reason: string;
+  message: string;
+}
+
+/** Reads pods bound to our virtual nodes (an informer cache: no API call). */
+export interface PodStore {
+  /** The pod with that namespace/name, whatever its UID; undefined when it is gone. */
+  get(namespace: string, name: string): V1Pod | undefined;
+  list(): readonly V1Pod[];
+}
+
+/** Kubernetes writes the pod sync makes. Each is one API call. */
+export interface PodWriter {
+  /** Strategic-merge patch of the status subresource (conditions merge by type). */
+  patchPodStatus(pod: PodKey, status: V1PodStatus): Promise<void>;
+  /** Merge patch of metadata.annotations (null removes a key). */
+  annotatePod(pod: PodKey, annotations: Record<string, string | null>): Promise<void>;
+  /** Deletes the pod object now (grace 0) with a UID precondition. Gone or replaced = done. */
+  finishPodDeletion(pod: PodKey): Promise<void>;
+  /** Records an event on the pod; repeated identical events are folded. Never throws. */
+  recordEvent(pod: PodKey, event: PodEvent): void;
+}
+
+/** ConfigMaps and Secrets a pod references, read when its group is created. */
+export interface PodInputsLoader {
+  load(pod: V1Pod): Promise<ResolvedInputs>;
+}
