@@ -1,0 +1,300 @@
+// Prometheus metrics (prom-client): the issue's histograms, counters and gauges under the
+// `eci_vn_` prefix, base units (seconds), counters ending in `_total`, and a small HTTP server
+// with /metrics (text exposition 0.0.4) and /healthz.
+//
+// Recording is cheap and typed: `metrics.cloudCall({ action, code, durationMs, throttleWaitMs })`
+// is a few map lookups and additions, safe on the sync path. State that already lives elsewhere
+// (queue depth, pods by phase, free IPs, PodNetworking status) is better read at scrape time:
+// `metrics.observe({ workqueueDepth: () => queue.size, ... })` costs nothing between scrapes.
+// Names: METRIC in provider/telemetry/names.ts; documented in docs/telemetry.md.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CLOUD_CALL_OK, METRIC, type PodSyncResultLabel } from '../../provider/telemetry/names.ts';
+
+/** One syncPod(key) pass: milliseconds. */
+export const POD_SYNC_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** ECI start-up: tens of seconds, minutes when an image is large. */
+export const BOUND_TO_RUNNING_BUCKETS_SECONDS = [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+/** One OpenAPI round trip. */
+export const CLOUD_CALL_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Waiting for a rate-limit slot: usually none, seconds under a burst. */
+export const THROTTLE_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60];
+
+/** Kubernetes pod phases: always exported (0 when none), so a phase never vanishes from a graph. */
+export const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+/** PodNetworking statuses: `Pending` stands for "no status yet". */
+export const PODNETWORKING_STATUSES = ['Ready', 'Fail', 'Pending'] as const;
+
+export interface PodSyncRecord {
+  result: PodSyncResultLabel;
+  durationMs: number;
+}
+
+/** One cloud call attempt; the shape of adapters/alibabacloud's CallInfo (`queuedMs` = throttle wait). */
+export interface CloudCallRecord {
+  action: string;
+  /** The cloud's error code; absent or undefined on success (label `OK`). */
+  code?: string | undefined;
+  durationMs: number;
+  /** Time waited for the rate-limit slot. */
+  throttleWaitMs?: number | undefined;
+}
+
+export interface VSwitchFreeIps {
+  vSwitchId: string;
+  zoneId: string;
+  freeIps: number;
+}
+
+export interface PodNetworkingState {
+  name: string;
+  /** `Ready`, `Fail`, or undefined when not resolved yet (`Pending`). */
+  status: string | undefined;
+}
+
+/** Read at scrape time. A source that throws leaves its metric as it was. */
+export interface MetricSources {
+  workqueueDepth?: () => number;
+  /** Pod count by phase; missing phases count 0. */
+  podsByPhase?: () => Readonly<Record<string, number>>;
+  vSwitchFreeIps?: () => Iterable<VSwitchFreeIps>;
+  podNetworkingStatus?: () => Iterable<PodNetworkingState>;
+}
+
+export interface MetricsOptions {
+  /** Also export prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag, GC). */
+  processMetrics?: boolean;
+  /** Labels on every series (e.g. `{ cluster: 'c-1' }`); keep them few and constant. */
+  defaultLabels?: Readonly<Record<string, string>>;
+}
+
+const seconds = (ms: number): number => Math.max(0, ms) / 1000;
+
+export class ProviderMetrics {
+  readonly registry: Registry;
+  private readonly podSyncDuration: Histogram<'result'>;
+  private readonly boundToRunning: Histogram;
+  private readonly cloudCalls: Counter<'action' | 'code'>;
+  private readonly cloudCallDuration: Histogram<'action'>;
+  private readonly throttleWait: Histogram<'action'>;
+  private readonly workqueueDepth: Gauge;
+  private readonly pods: Gauge<'phase'>;
+  private readonly vSwitchFreeIps: Gauge<'vswitch' | 'zone'>;
+  private readonly podNetworkingStatus: Gauge<'podnetworking' | 'status'>;
+  private sources: MetricSources = {};
+
+  constructor(options: MetricsOptions = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    if (options.defaultLabels !== undefined) registry.setDefaultLabels({ ...options.defaultLabels });
+    if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
+    const registers = [registry];
+
+    this.podSyncDuration = new Histogram({
+      name: METRIC.podSyncDuration,
+      help: 'Duration of one pod sync pass (load, plan, act, report), by result: done, requeue or error.',
+      labelNames: ['result'],
+      buckets: POD_SYNC_BUCKETS_SECONDS,
+      registers,
+    });
+    this.boundToRunning = new Histogram({
+      name: METRIC.podBoundToRunning,
+      help: 'Time from a pod bound to a virtual node to the pod Running (container group started in ECI).',
+      buckets: BOUND_TO_RUNNING_BUCKETS_SECONDS,
+      registers,
+    });
+    this.cloudCalls = new Counter({
+      name: METRIC.cloudCalls,
+      help: 'ECI and VPC OpenAPI call attempts, by action and result code (OK, or the cloud error code).',
+      labelNames: ['action', 'code'],
+      registers,
+    });
+    this.cloudCallDuration = new Histogram({
+      name: METRIC.cloudCallDuration,
+      help: 'Duration of one ECI or VPC OpenAPI call attempt, after rate-limit pacing, by action.',
+      labelNames: ['action'],
+      buckets: CLOUD_CALL_BUCKETS_SECONDS,
+      registers,
+    });
+    this.throttleWait = new Histogram({
+      name: METRIC.cloudThrottleWait,
+      help: 'Time a cloud call attempt waited for its per-action rate-limit slot, by action.',
+      labelNames: ['action'],
+      buckets: THROTTLE_WAIT_BUCKETS_SECONDS,
+      registers,
+    });
+    this.workqueueDepth = new Gauge({
+      name: METRIC.workqueueDepth,
+      help: 'Pod keys waiting in the pod work queue or being synced.',
+      registers,
+      collect: () => this.collect('workqueueDepth', (depth) => this.workqueueDepth.set(depth)),
+    });
+    this.pods = new Gauge({
+      name: METRIC.pods,
+      help: "Pods on this provider's virtual nodes, by phase.",
+      labelNames: ['phase'],
+      registers,
+      collect: () => this.collect('podsByPhase', (byPhase) => this.setPods(byPhase)),
+    });
+    for (const phase of POD_PHASES) this.pods.set({ phase }, 0);
+    this.vSwitchFreeIps = new Gauge({
+      name: METRIC.vSwitchFreeIps,
+      help: 'Free IPs of a vSwitch as the cloud last reported them, by vSwitch and zone.',
+      labelNames: ['vswitch', 'zone'],
+      registers,
+      collect: () => this.collect('vSwitchFreeIps', (list) => this.setVSwitchFreeIps(list)),
+    });
+    this.podNetworkingStatus = new Gauge({
+      name: METRIC.podNetworkingStatus,
+      help: 'PodNetworking status: 1 for the current status (Ready, Fail, Pending = not resolved yet), 0 for the others.',
+      labelNames: ['podnetworking', 'status'],
+      registers,
+      collect: () => this.collect('podNetworkingStatus', (list) => this.setPodNetworkingStatus(list)),
+    });
+  }
+
+  /** One syncPod(key) pass. */
+  podSync(record: PodSyncRecord): void {
+    this.podSyncDuration.observe({ result: record.result }, seconds(record.durationMs));
+  }
+
+  /** A pod reached Running, `durationMs` after it was bound to a node. Record once per pod. */
+  podBoundToRunning(durationMs: number): void {
+    this.boundToRunning.observe(seconds(durationMs));
+  }
+
+  /** One cloud call attempt (wire it to CloudCaller's `onCall`). */
+  cloudCall(record: CloudCallRecord): void {
+    const action = record.action;
+    this.cloudCalls.inc({ action, code: record.code ?? CLOUD_CALL_OK });
+    this.cloudCallDuration.observe({ action }, seconds(record.durationMs));
+    if (record.throttleWaitMs !== undefined) this.throttleWait.observe({ action }, seconds(record.throttleWaitMs));
+  }
+
+  setWorkqueueDepth(depth: number): void {
+    this.workqueueDepth.set(depth);
+  }
+
+  /** Replaces the pods-by-phase counts (phases not given count 0). */
+  setPods(byPhase: Readonly<Record<string, number>>): void {
+    this.pods.reset();
+    for (const phase of POD_PHASES) this.pods.set({ phase }, 0);
+    for (const [phase, count] of Object.entries(byPhase)) this.pods.set({ phase }, count);
+  }
+
+  /** Replaces the free-IP gauge: vSwitches not listed disappear. */
+  setVSwitchFreeIps(list: Iterable<VSwitchFreeIps>): void {
+    this.vSwitchFreeIps.reset();
+    for (const v of list) this.vSwitchFreeIps.set({ vswitch: v.vSwitchId, zone: v.zoneId }, v.freeIps);
+  }
+
+  /** Replaces the PodNetworking status gauge: PodNetworkings not listed disappear. */
+  setPodNetworkingStatus(list: Iterable<PodNetworkingState>): void {
+    this.podNetworkingStatus.reset();
+    for (const pn of list) {
+      const current = pn.status === undefined || pn.status === '' ? 'Pending' : pn.status;
+      const statuses = new Set<string>([...PODNETWORKING_STATUSES, current]);
+      for (const status of statuses) this.podNetworkingStatus.set({ podnetworking: pn.name, status }, status === current ? 1 : 0);
+    }
+  }
+
+  /** Registers scrape-time sources (replacing earlier ones of the same name). */
+  observe(sources: MetricSources): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  /** The text exposition, as served on /metrics. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private collect<K extends keyof MetricSources>(name: K, apply: (value: ReturnType<NonNullable<MetricSources[K]>>) => void): void {
+    const source = this.sources[name];
+    if (source === undefined) return;
+    try {
+      apply(source() as ReturnType<NonNullable<MetricSources[K]>>);
+    } catch {
+      // A failing source must not fail the whole scrape; its metric keeps its last value.
+    }
+  }
+}
+
+export function createMetrics(options: MetricsOptions = {}): ProviderMetrics {
+  return new ProviderMetrics(options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+export interface MetricsServerOptions {
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Default 0.0.0.0 (Prometheus scrapes the pod IP). */
+  host?: string;
+  metrics: ProviderMetrics;
+  /** /healthz answers 503 while this returns false. Default: always healthy. */
+  healthy?: () => boolean;
+}
+
+export interface MetricsServer {
+  /** The port actually bound. */
+  port: number;
+  /** e.g. `http://127.0.0.1:9100`; scrape `${url}/metrics`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8', headOnly = false): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(headOnly ? undefined : body);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptions): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== '/metrics' && path !== '/healthz') return send(res, 404, 'not found: try /metrics or /healthz\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return send(res, 405, 'method not allowed\n');
+  }
+  const headOnly = req.method === 'HEAD';
+  if (path === '/healthz') {
+    const ok = o.healthy?.() ?? true;
+    return send(res, ok ? 200 : 503, ok ? 'ok\n' : 'unhealthy\n', undefined, headOnly);
+  }
+  return send(res, 200, await o.metrics.text(), o.metrics.contentType, headOnly);
+}
+
+export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    handle(req, res, o).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    });
+  });
+  server.requestTimeout = 30_000;
+  const host = o.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      (closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      })),
+  };
+}

@@ -1,0 +1,223 @@
+// Every span name, span event, attribute key and metric name the provider emits: one place, so the
+// webhook, the pod sync, the cloud adapter, the docs (docs/telemetry.md) and dashboards spell them
+// the same. Attribute keys follow the OpenTelemetry semantic conventions where one exists
+// (`k8s.*` and `error.type` are stable, `cloud.*` is in the registry); the project's own keys live
+// under the `eci_vn.` prefix. Only plain data here: no SDK, no exporter.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Attributes } from '@opentelemetry/api';
+
+/** The instrumentation scope: `trace.getTracer(TRACER_NAME)` everywhere. */
+export const TRACER_NAME = 'eci-virtual-node';
+
+/** The default `service.name` when OTEL_SERVICE_NAME does not set one. */
+export const DEFAULT_SERVICE_NAME = 'eci-virtual-node';
+
+/** The prefix of the project's own attributes (documented in docs/telemetry.md). */
+export const ATTRIBUTE_PREFIX = 'eci_vn.';
+
+/**
+ * The pod annotation that carries the W3C `traceparent` of the admission span, so the provider
+ * continues the trace the webhook started (see provider/telemetry/context.ts).
+ */
+export const TRACE_CONTEXT_ANNOTATION = 'eci-virtual-node.io/traceparent';
+
+/**
+ * Span names. A pod's provisioning is one trace: `admission.pod` (webhook) is the root, and
+ * `pod.provision` (provider) continues it; deletion is a trace of its own (`pod.delete`).
+ */
+export const SPAN = {
+  /** Webhook: one AdmissionReview of a pod CREATE. Root of the pod's trace. */
+  admission: 'admission.pod',
+  /** PodNetworking matching (webhook and again at sync): candidates, chosen, why. */
+  podNetworkingMatch: 'podnetworking.match',
+  /** Webhook: the zone affinity added to the pod; sync: the node's zone checked against it. */
+  zoneConstrain: 'zone.constrain',
+  /** Provider: from the first sync of a bound pod to its container group created. Child of `admission.pod`. */
+  podProvision: 'pod.provision',
+  /** Provider: one syncPod(key) pass (load -> plan -> act -> report). */
+  podSync: 'pod.sync',
+  /** vSwitch choice in the node's zone: candidates with free IPs, policy, chosen, skipped. */
+  vSwitchChoose: 'vswitch.choose',
+  /** Security group choice. */
+  securityGroupChoose: 'securitygroup.choose',
+  /** From the create to the group Running (the pod's start-up time in ECI). */
+  podWaitRunning: 'pod.wait_running',
+  /** One pod status patch to the apiserver. */
+  podStatusPatch: 'pod.status_patch',
+  /** Root of a deletion trace: delete the group, then finish the pod's deletion. */
+  podDelete: 'pod.delete',
+} as const;
+
+export type SpanName = (typeof SPAN)[keyof typeof SPAN];
+
+/** The prefix of one span per ECI/VPC API attempt: `cloud.CreateContainerGroup`, `cloud.DescribeVSwitches`. */
+export const CLOUD_SPAN_PREFIX = 'cloud.';
+
+/** `cloud.<Action>`: the span of one cloud API call attempt. */
+export function cloudSpanName(action: string): string {
+  return `${CLOUD_SPAN_PREFIX}${action}`;
+}
+
+/** Span event names (errors use the standard `exception` event via span.recordException). */
+export const SPAN_EVENT = {
+  /** A PodNetworking that was not chosen, with the reason (`pn-web: podSelector app=web did not match`). */
+  podNetworkingSkipped: 'podnetworking.skipped',
+  /** A vSwitch passed over, with the reason (`vsw-b: exhausted until 12:04:10`). */
+  vSwitchSkipped: 'vswitch.skipped',
+  /** The cloud said a vSwitch has no free IP: it is skipped for a while. */
+  vSwitchExhausted: 'vswitch.exhausted',
+  /** A cloud call attempt was throttled (by our pacing or by the cloud) and will be retried. */
+  cloudRetry: 'cloud.retry',
+} as const;
+
+/**
+ * Attribute keys. Semantic-convention keys first (checked against
+ * @opentelemetry/semantic-conventions in test/unit/telemetry/names.test.ts), then the project's.
+ */
+export const ATTR = {
+  // --- OpenTelemetry semantic conventions ---
+  podName: 'k8s.pod.name',
+  podUid: 'k8s.pod.uid',
+  namespaceName: 'k8s.namespace.name',
+  nodeName: 'k8s.node.name',
+  /** The pod's IP (the ENI's private IP). Semantic conventions' key, not a project one. */
+  podIp: 'k8s.pod.ip',
+  clusterName: 'k8s.cluster.name',
+  /** Always CLOUD_PROVIDER_ALIBABA_CLOUD. */
+  cloudProvider: 'cloud.provider',
+  cloudRegion: 'cloud.region',
+  /** The zone of the pod's node / vSwitch, e.g. `cn-hangzhou-h`. */
+  cloudAvailabilityZone: 'cloud.availability_zone',
+  /** The class of error an operation ended with: for a cloud call, the cloud's error code (`InvalidVSwitchId.IpNotEnough`). */
+  errorType: 'error.type',
+  /** The HTTP status of a failed cloud call. */
+  httpStatusCode: 'http.response.status_code',
+
+  // --- eci-virtual-node's own (prefix `eci_vn.`) ---
+  /** The pod's generateName while it has no name yet (admission). */
+  podGenerateName: 'eci_vn.pod.generate_name',
+  /** The PodNetworking chosen for the pod (empty: the default network). */
+  podNetworkingName: 'eci_vn.podnetworking.name',
+  /** Every Ready PodNetworking considered (string[]). */
+  podNetworkingCandidates: 'eci_vn.podnetworking.candidates',
+  /** Others that matched as well; the oldest (then name) won (string[]). */
+  podNetworkingAlsoMatched: 'eci_vn.podnetworking.also_matched',
+  /** Why the choice was made (`matched podSelector app=web`, `no match: default network`). */
+  podNetworkingReason: 'eci_vn.podnetworking.reason',
+  /** Zones the pod may run in (string[]). */
+  zonesAllowed: 'eci_vn.zones.allowed',
+  /** true when the admission added (or would add) the zone affinity. */
+  zonesConstrained: 'eci_vn.zones.constrained',
+  /** The chosen vSwitch id. */
+  vSwitchId: 'eci_vn.vswitch.id',
+  /** `ordered` | `random` | `most`. */
+  vSwitchPolicy: 'eci_vn.vswitch.policy',
+  /** Candidates in the zone with their free IPs (`vsw-a=120`) (string[]). */
+  vSwitchCandidates: 'eci_vn.vswitch.candidates',
+  /** Candidates passed over, with the reason (`vsw-b: exhausted until 12:04:10`) (string[]). */
+  vSwitchSkipped: 'eci_vn.vswitch.skipped',
+  /** Why the chosen one (`most free IPs (120)`). */
+  vSwitchReason: 'eci_vn.vswitch.reason',
+  /** Free IPs of the chosen vSwitch when it was chosen. */
+  vSwitchFreeIps: 'eci_vn.vswitch.free_ips',
+  securityGroupId: 'eci_vn.security_group.id',
+  /** The security groups offered (string[]); only the first is used. */
+  securityGroupCandidates: 'eci_vn.security_group.candidates',
+  /** ECI's container group id (`eci-...`), also the `k8s.aliyun.com/eci-instance-id` annotation. */
+  containerGroupId: 'eci_vn.container_group.id',
+  /** The pod's ENI (`eni-...`). */
+  eniId: 'eci_vn.eni.id',
+  /** The API action of a cloud call (`CreateContainerGroup`). */
+  cloudAction: 'eci_vn.cloud.action',
+  /** The cloud's RequestId of the call (success or failure): quote it to Alibaba Cloud support. */
+  cloudRequestId: 'eci_vn.cloud.request_id',
+  /** The cloud's error code; the same value as `error.type`, kept for searches by the project prefix. */
+  cloudErrorCode: 'eci_vn.cloud.error_code',
+  /** 1 for the first attempt. */
+  cloudAttempt: 'eci_vn.cloud.attempt',
+  /** Time the attempt waited for its rate-limit slot, in milliseconds. */
+  cloudThrottleWaitMs: 'eci_vn.cloud.throttle_wait_ms',
+  /** What the sync decided: `create`, `report-status`, `delete-group`, `finish-deletion`, `mark-lost`, `nothing`. */
+  syncPlan: 'eci_vn.sync.plan',
+  /** `done`, `requeue`, `error`. */
+  syncResult: 'eci_vn.sync.result',
+  /** Why a pod waits or was refused (a condition reason: `NoVSwitchAvailable`). */
+  waitReason: 'eci_vn.wait.reason',
+  /** The admission patched the pod (false: allowed unchanged). */
+  admissionPatched: 'eci_vn.admission.patched',
+  /** A dry-run admission (nothing stored). */
+  admissionDryRun: 'eci_vn.admission.dry_run',
+} as const;
+
+export type AttributeKey = (typeof ATTR)[keyof typeof ATTR];
+
+/** The semantic conventions' value of `cloud.provider` for Alibaba Cloud. */
+export const CLOUD_PROVIDER_ALIBABA_CLOUD = 'alibaba_cloud';
+
+/**
+ * The pod's identity as span attributes: name (or generateName at admission), UID, namespace,
+ * node and IP, each only when known. Pure; cheap enough to call on every span.
+ */
+export function podAttributes(pod: Pick<V1Pod, 'metadata' | 'spec' | 'status'>): Attributes {
+  const attributes: Attributes = {};
+  const meta = pod.metadata;
+  if (meta?.name) attributes[ATTR.podName] = meta.name;
+  else if (meta?.generateName) attributes[ATTR.podGenerateName] = meta.generateName;
+  if (meta?.uid) attributes[ATTR.podUid] = meta.uid;
+  if (meta?.namespace) attributes[ATTR.namespaceName] = meta.namespace;
+  if (pod.spec?.nodeName) attributes[ATTR.nodeName] = pod.spec.nodeName;
+  if (pod.status?.podIP) attributes[ATTR.podIp] = pod.status.podIP;
+  return attributes;
+}
+
+/** Attributes of one cloud call attempt (the shape of adapters/alibabacloud's CallInfo). */
+export function cloudCallAttributes(call: {
+  action: string;
+  attempt: number;
+  queuedMs: number;
+  requestId?: string | undefined;
+  code?: string | undefined;
+  httpStatus?: number | undefined;
+}): Attributes {
+  const attributes: Attributes = {
+    [ATTR.cloudProvider]: CLOUD_PROVIDER_ALIBABA_CLOUD,
+    [ATTR.cloudAction]: call.action,
+    [ATTR.cloudAttempt]: call.attempt,
+    [ATTR.cloudThrottleWaitMs]: Math.round(call.queuedMs),
+  };
+  if (call.requestId) attributes[ATTR.cloudRequestId] = call.requestId;
+  if (call.code) {
+    attributes[ATTR.errorType] = call.code;
+    attributes[ATTR.cloudErrorCode] = call.code;
+  }
+  if (call.httpStatus !== undefined) attributes[ATTR.httpStatusCode] = call.httpStatus;
+  return attributes;
+}
+
+/** Prometheus metric names (base units: seconds; counters end in `_total`). See adapters/telemetry/metrics.ts. */
+export const METRIC = {
+  /** Histogram by `result`: one syncPod(key) pass. */
+  podSyncDuration: 'eci_vn_pod_sync_duration_seconds',
+  /** Histogram: from the pod bound to a node (PodScheduled) to Running. */
+  podBoundToRunning: 'eci_vn_pod_bound_to_running_seconds',
+  /** Counter by `action`, `code` (`OK` on success, else the cloud's error code). One per attempt. */
+  cloudCalls: 'eci_vn_cloud_calls_total',
+  /** Histogram by `action`: one attempt, after pacing. */
+  cloudCallDuration: 'eci_vn_cloud_call_duration_seconds',
+  /** Histogram by `action`: time an attempt waited for its rate-limit slot. */
+  cloudThrottleWait: 'eci_vn_cloud_throttle_wait_seconds',
+  /** Gauge: pod keys queued or being synced. */
+  workqueueDepth: 'eci_vn_workqueue_depth',
+  /** Gauge by `phase`: pods on this provider's nodes. */
+  pods: 'eci_vn_pods',
+  /** Gauge by `vswitch`, `zone`: free IPs the cloud last reported. */
+  vSwitchFreeIps: 'eci_vn_vswitch_free_ips',
+  /** Gauge by `podnetworking`, `status`: 1 for the current status, 0 for the others. */
+  podNetworkingStatus: 'eci_vn_podnetworking_status',
+} as const;
+
+/** The `code` label of a successful cloud call. */
+export const CLOUD_CALL_OK = 'OK';
+
+/** The `result` label of eci_vn_pod_sync_duration_seconds. */
+export type PodSyncResultLabel = 'done' | 'requeue' | 'error';
