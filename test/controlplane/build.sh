@@ -30,21 +30,52 @@ fi
 command -v go >/dev/null || { log "error: Go is not installed (needed to build the control plane)"; exit 1; }
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 mkdir -p "$bin_dir"
+
+# One build at a time per cache (two test runs, or a test run and the sandbox, may start together):
+# the second waits, then finds the binaries complete.
+if command -v flock >/dev/null; then
+  exec 9>"$cache_root/.build.lock"
+  if ! flock -n 9; then
+    log "another build of the control plane is running; waiting for it"
+    flock 9
+  fi
+  if complete; then
+    log "cached (built by the other run): $bin_dir"
+    echo "$bin_dir"
+    exit 0
+  fi
+fi
+
+build_started=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/eci-vn-cpbuild.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+hb=
+cleanup() {
+  if [ -n "$hb" ]; then kill "$hb" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
 
 # A heartbeat so a multi-minute cold build never looks hung.
 heartbeat() {
   local what=$1 start=$SECONDS
   while sleep 30; do log "  still building $what ($((SECONDS - start))s)"; done
 }
-build() { # build <what> <dir> <go build args...>
-  local what=$1 dir=$2; shift 2
+# build <what> <dir> <output> <go build args...>: builds into the work dir, then moves the binary
+# into place in one rename, so an interrupted build never leaves a truncated executable behind
+# (which the per-binary skip below would otherwise take for a finished one).
+build() {
+  local what=$1 dir=$2 out=$3; shift 3
   log "building $what ..."
-  heartbeat "$what" & local hb=$!
+  heartbeat "$what" & hb=$!
   local start=$SECONDS
-  if ! (cd "$dir" && go build "$@"); then kill "$hb" 2>/dev/null; log "error: building $what failed"; exit 1; fi
-  kill "$hb" 2>/dev/null; wait "$hb" 2>/dev/null || true
+  local tmp_out
+  tmp_out="$work/out/$(basename "$out")"
+  mkdir -p "$work/out"
+  if ! (cd "$dir" && go build -o "$tmp_out" "$@"); then log "error: building $what failed"; exit 1; fi
+  kill "$hb" 2>/dev/null || true; wait "$hb" 2>/dev/null || true; hb=
+  mv -f "$tmp_out" "$out"
   log "built $what in $((SECONDS - start))s"
 }
 
@@ -60,7 +91,7 @@ require go.etcd.io/etcd/server/v3 ${ETCD_VERSION}
 MOD
   log "resolving etcd ${ETCD_VERSION} modules"
   (cd "$work/etcd" && go mod download go.etcd.io/etcd/server/v3 && go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >/dev/null 2>&1 || true)
-  build "etcd ${ETCD_VERSION}" "$work/etcd" -trimpath -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3
+  build "etcd ${ETCD_VERSION}" "$work/etcd" "$bin_dir/etcd" -trimpath go.etcd.io/etcd/server/v3
 fi
 
 # --- Kubernetes -----------------------------------------------------------------------------
@@ -86,9 +117,9 @@ ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=$(date -u +%Y-%m-%dT
 ldflags+=" -X ${pkg}.gitCommit=module-${K8S_VERSION}"
 for cmd in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
   [ -x "$bin_dir/$cmd" ] && continue
-  build "$cmd ${K8S_VERSION}" "$work/k8s" -trimpath -ldflags "$ldflags" -o "$bin_dir/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  build "$cmd ${K8S_VERSION}" "$work/k8s" "$bin_dir/$cmd" -trimpath -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$cmd"
 done
 
 touch "$bin_dir/.complete"
-log "control plane ready in $bin_dir"
+log "control plane ready in $bin_dir (built in $((SECONDS - build_started))s)"
 echo "$bin_dir"

@@ -6,23 +6,18 @@
 // the API (PodNetworkings with a Ready status written through the status subresource, namespace
 // labels), read once per step: in production they come from informer caches.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   AdmissionregistrationV1Api,
-  ApiextensionsV1Api,
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
-  type V1CustomResourceDefinition,
   type V1Pod,
   type V1PodSpec,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { createCertificateAuthority, issueCertificate } from '../../adapters/tls/certificates.ts';
 import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
 import type { AdmissionInputs } from '../../adapters/webhook/review.ts';
@@ -31,9 +26,9 @@ import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import type { PodNetworking, PodNetworkingSpec, PodNetworkingStatus } from '../../provider/networking/podnetworking.ts';
 import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
-const CRD_FILE = new URL('../../deploy/crds/network.alibabacloud.com_podnetworkings.yaml', import.meta.url);
 const suffix = randomBytes(3).toString('hex');
 const ZONE = 'topology.kubernetes.io/zone';
 const ZONE_I = `itest-${suffix}-i`;
@@ -43,29 +38,10 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const kc = kubeConfig();
 const { core } = apis(kc);
-const extensions = kc.makeApiClient(ApiextensionsV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const registration = kc.makeApiClient(AdmissionregistrationV1Api);
 
-/**
- * Apply the CRD from deploy/ the way users do (kubectl apply), then wait until it is served.
- * Not through ApiextensionsV1Api with the parsed YAML: client-node serializes typed bodies by its
- * model's attribute map, which silently drops `enum`, `default` and `x-kubernetes-list-type` of
- * schema properties (they are `_enum`, `_default`, `xKubernetesListType` in the model).
- */
-async function installCrd(): Promise<void> {
-  const name = (parse(readFileSync(CRD_FILE, 'utf8')) as V1CustomResourceDefinition).metadata!.name!;
-  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', fileURLToPath(CRD_FILE)]);
-  await waitFor(
-    async () => {
-      const got = await extensions.readCustomResourceDefinition({ name });
-      return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-    },
-    { describe: `CRD ${name} to be Established`, timeoutMs: 30_000 },
-  );
-  // Established can precede the first served request by a moment.
-  await waitFor(() => custom.listClusterCustomObject({ group, version, plural }).then(() => true), { describe: 'PodNetworking API to be served', timeoutMs: 30_000 });
-}
+const installCrd = installPodNetworkingCrd;
 
 const created: string[] = [];
 
