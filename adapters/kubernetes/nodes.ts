@@ -1,0 +1,619 @@
+// The virtual nodes, kept alive: one Node per zone of the default network's vSwitches, created or
+// adopted at start, a Lease renewed every few seconds, the status posted periodically and on
+// change, a deleted node re-created, Ready=False while the cloud cannot be reached.
+//
+// Four loops, each a function of the current state that logs and carries on when it fails:
+//   vSwitchesFromCloud   -> refreshFromCloud()  free IPs and cloud reachability; posts what changed
+//   statusToKubernetes   -> pushStatus(zone)    node status subresource (merge patch), the heartbeat
+//   leasesToKubernetes   -> renewLease(zone)    kube-node-lease heartbeat
+//   nodesFromKubernetes  -> informer            a deleted node is re-created, a stripped one repaired
+// Everything done to one node (register, repair, status) runs one at a time through its chain.
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  PatchStrategy,
+  makeInformer,
+  setHeaderOptions,
+  type Informer,
+  type ObjectCache,
+  type V1Lease,
+  type V1Node,
+  type V1NodeStatus,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { CloudErrorCode, errorCodeIs } from '../../provider/cloud/errors.ts';
+import type { ProviderConfig } from '../../provider/config/config.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import {
+  DEFAULT_LEASE_DURATION_SECONDS,
+  DEFAULT_LEASE_RENEW_INTERVAL_MS,
+  DEFAULT_STATUS_INTERVAL_MS,
+  DEFAULT_VSWITCH_REFRESH_INTERVAL_MS,
+  NODE_LABELS,
+} from '../../provider/node/constants.ts';
+import { adoptVirtualNode, buildVirtualNode, nodeNameForZone, virtualNodeSelector } from '../../provider/node/node.ts';
+import { nodeStatus, statusSignature } from '../../provider/node/status.ts';
+import { missingVSwitchIds, zonesOfVSwitches } from '../../provider/node/zones.ts';
+import { createLogger } from '../log/logger.ts';
+import { isAlreadyExists, isConflict, isNotFound, type KubernetesClients } from './client.ts';
+import { renewNodeLease } from './leases.ts';
+
+export interface NodeLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface NodeTiming {
+  leaseDurationSeconds: number;
+  leaseRenewIntervalMs: number;
+  /** A status is posted at least this often (and at once when something in it changes). */
+  statusIntervalMs: number;
+  /** Free IPs and cloud reachability are re-read this often. */
+  vSwitchRefreshIntervalMs: number;
+  /** Backoff of retried start-up steps and of the node informer's restarts. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_NODE_TIMING: NodeTiming = {
+  leaseDurationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+  leaseRenewIntervalMs: DEFAULT_LEASE_RENEW_INTERVAL_MS,
+  statusIntervalMs: DEFAULT_STATUS_INTERVAL_MS,
+  vSwitchRefreshIntervalMs: DEFAULT_VSWITCH_REFRESH_INTERVAL_MS,
+  retryBaseMs: 1_000,
+  retryMaxMs: 30_000,
+};
+
+export interface VirtualNodesOptions {
+  clients: Pick<KubernetesClients, 'kubeConfig' | 'core' | 'coordination'>;
+  cloud: Pick<CloudPort, 'describeVSwitches'>;
+  config: ProviderConfig;
+  /** Aborting it stops everything (as stop() does). */
+  signal: AbortSignal;
+  /** Shown as the nodes' kubeletVersion, e.g. `v1.36.3-eci-virtual-node-0.1.0`. */
+  version: string;
+  log?: NodeLog;
+  /** Called once, when every zone's node is registered. */
+  onNodesReady?: (nodeNames: readonly string[]) => void;
+  timing?: Partial<NodeTiming>;
+  /**
+   * Pods bound to a node that already hold an IP (they are not among the free IPs but must still
+   * fit in `pods`). The pod controller can answer from its cache; by default the apiserver's watch
+   * cache is listed.
+   */
+  podsHoldingIps?: (nodeName: string) => Promise<number>;
+  now?: () => Date;
+}
+
+export interface VirtualNodes {
+  nodeNames(): string[];
+  zoneOfNode(name: string): string | undefined;
+  nodeOfZone(zone: string): string | undefined;
+  /** Free IPs of the zone's default vSwitches at the last refresh; undefined when never read. */
+  freeIpsOfZone(zone: string): number | undefined;
+  cloudReachable(): boolean;
+  /** Re-reads the vSwitches now and posts any status that changed. */
+  refresh(): Promise<void>;
+  /** Stops every loop and the informer; leaves the nodes as they are (another replica may take over). */
+  stop(): Promise<void>;
+}
+
+interface ZoneNode {
+  zone: string;
+  name: string;
+  /** undefined while the cloud has not been reached yet (a node adopted during an outage). */
+  vSwitchIds: string[] | undefined;
+  freeIps: number | undefined;
+  /** Last pods-holding-IPs count read (kept when a read fails). */
+  podsHoldingIps: number;
+  node: V1Node | undefined;
+  lease: V1Lease | undefined;
+  registered: boolean;
+  /** A restore of our labels/taint is queued (one at a time). */
+  repairQueued: boolean;
+  lastSignature: string | undefined;
+  chain: Promise<void>;
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Learns the zones (retrying while the cloud is unreachable, nodes already there marked NotReady
+ * meanwhile), registers one node per zone and keeps them up to date. Resolves once every node is
+ * registered; rejects on an unknown vSwitch id (a configuration error) or when aborted first.
+ */
+export async function startVirtualNodes(options: VirtualNodesOptions): Promise<VirtualNodes> {
+  const manager = new VirtualNodeManager(options);
+  try {
+    await manager.start();
+  } catch (err) {
+    await manager.stop();
+    throw err;
+  }
+  return manager.handle();
+}
+
+class VirtualNodeManager {
+  private readonly options: VirtualNodesOptions;
+  private readonly timing: NodeTiming;
+  private readonly log: NodeLog;
+  private readonly now: () => Date;
+  private readonly controller = new AbortController();
+  private readonly zones = new Map<string, ZoneNode>();
+  private reachable = true;
+  private lastCloudError: string | undefined;
+  private loops: Promise<void>[] = [];
+  private loopsStarted = false;
+  private informer: (Informer<V1Node> & ObjectCache<V1Node>) | undefined;
+  private informerRestart: ReturnType<typeof setTimeout> | undefined;
+  private readonly onParentAbort = () => this.controller.abort();
+
+  constructor(options: VirtualNodesOptions) {
+    this.options = options;
+    this.timing = { ...DEFAULT_NODE_TIMING, ...options.timing };
+    this.log = options.log ?? createLogger({ fields: { component: 'virtual-nodes' } });
+    this.now = options.now ?? (() => new Date());
+    if (options.signal.aborted) this.controller.abort();
+    else options.signal.addEventListener('abort', this.onParentAbort, { once: true });
+  }
+
+  private get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  handle(): VirtualNodes {
+    return {
+      nodeNames: () => [...this.zones.values()].map((z) => z.name),
+      zoneOfNode: (name) => [...this.zones.values()].find((z) => z.name === name)?.zone,
+      nodeOfZone: (zone) => this.zones.get(zone)?.name,
+      freeIpsOfZone: (zone) => this.zones.get(zone)?.freeIps,
+      cloudReachable: () => this.reachable,
+      refresh: () => this.refreshFromCloud(),
+      stop: () => this.stop(),
+    };
+  }
+
+  async start(): Promise<void> {
+    const ids = this.options.config.defaultNetwork.vSwitchIds;
+    let delay = this.timing.retryBaseMs;
+    let adoptedDuringOutage = false;
+    for (;;) {
+      this.signal.throwIfAborted();
+      try {
+        const vSwitches = await this.options.cloud.describeVSwitches(ids);
+        const missing = missingVSwitchIds(ids, vSwitches);
+        if (missing.length > 0) {
+          throw new UnknownVSwitchError(missing, this.options.config.regionId);
+        }
+        this.markReachable();
+        this.setZones(zonesOfVSwitches(vSwitches, ids));
+        break;
+      } catch (err) {
+        if (err instanceof UnknownVSwitchError) throw err;
+        const outage = this.markUnreachable(err);
+        this.log.warn('cannot learn the zones of the default vSwitches; retrying', { err, retryInMs: delay });
+        if (outage && !adoptedDuringOutage) {
+          adoptedDuringOutage = await this.adoptExistingNodes();
+          this.startLoops();
+        }
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.timing.retryMaxMs);
+      }
+    }
+    await this.startInformer();
+    await Promise.all([...this.zones.values()].map((z) => this.serial(z, () => this.register(z))));
+    this.signal.throwIfAborted();
+    this.startLoops();
+    const names = [...this.zones.values()].map((z) => z.name);
+    this.log.info('virtual nodes registered', { nodes: names });
+    this.options.onNodesReady?.(names);
+  }
+
+  async stop(): Promise<void> {
+    this.options.signal.removeEventListener('abort', this.onParentAbort);
+    this.controller.abort();
+    if (this.informerRestart !== undefined) clearTimeout(this.informerRestart);
+    const informer = this.informer;
+    this.informer = undefined;
+    await informer?.stop().catch(() => undefined);
+    await Promise.allSettled([...this.loops, ...[...this.zones.values()].map((z) => z.chain)]);
+  }
+
+  // --- zones ---------------------------------------------------------------------------------
+
+  private setZones(learned: ReturnType<typeof zonesOfVSwitches>): void {
+    const wanted = new Set(learned.map((z) => z.zone));
+    for (const [zone, z] of this.zones) {
+      if (!wanted.has(zone)) {
+        this.log.warn('a virtual node of this cluster is in a zone the default vSwitches no longer cover; leaving it alone', {
+          node: z.name,
+          zone,
+        });
+        this.zones.delete(zone);
+      }
+    }
+    for (const { zone, vSwitchIds, freeIps } of learned) {
+      const existing = this.zones.get(zone);
+      if (existing !== undefined) {
+        existing.vSwitchIds = vSwitchIds;
+        existing.freeIps = freeIps;
+      } else {
+        this.zones.set(zone, {
+          zone,
+          name: nodeNameForZone(this.options.config.node.namePrefix, zone),
+          vSwitchIds,
+          freeIps,
+          podsHoldingIps: 0,
+          node: undefined,
+          lease: undefined,
+          registered: false,
+          repairQueued: false,
+          lastSignature: undefined,
+          chain: Promise.resolve(),
+        });
+      }
+    }
+  }
+
+  /**
+   * While the cloud is unreachable at start, the nodes an earlier run registered are still ours:
+   * keep their leases and post Ready=False on them. Returns whether the listing worked.
+   */
+  private async adoptExistingNodes(): Promise<boolean> {
+    try {
+      const list = await this.options.clients.core.listNode({ labelSelector: virtualNodeSelector(this.options.config.clusterId) });
+      for (const node of list.items) {
+        const zone = node.metadata?.labels?.[NODE_LABELS.zone];
+        const name = node.metadata?.name;
+        if (zone === undefined || name === undefined || this.zones.has(zone)) continue;
+        if (name !== nodeNameForZone(this.options.config.node.namePrefix, zone)) continue;
+        this.zones.set(zone, {
+          zone,
+          name,
+          vSwitchIds: undefined,
+          freeIps: undefined,
+          podsHoldingIps: 0,
+          node,
+          lease: undefined,
+          registered: true,
+          repairQueued: false,
+          lastSignature: undefined,
+          chain: Promise.resolve(),
+        });
+      }
+      for (const z of this.zones.values()) this.enqueue(z, () => this.pushStatus(z, true), 'status');
+      return true;
+    } catch (err) {
+      this.log.warn('cannot list existing virtual nodes', { err });
+      return false;
+    }
+  }
+
+  // --- one node ------------------------------------------------------------------------------
+
+  /** Runs `work` after everything queued before it on this node; never rejects. */
+  private serial(z: ZoneNode, work: () => Promise<void>): Promise<void> {
+    const next = z.chain.then(work);
+    z.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private enqueue(z: ZoneNode, work: () => Promise<void>, what: string): void {
+    this.serial(z, work).catch((err: unknown) => {
+      if (!this.signal.aborted) this.log.error(`virtual node ${what} failed`, { node: z.name, zone: z.zone, err });
+    });
+  }
+
+  /** Creates the node, or brings an existing one in line; retries until it works or we stop. */
+  private async register(z: ZoneNode): Promise<void> {
+    let delay = this.timing.retryBaseMs;
+    for (;;) {
+      this.signal.throwIfAborted();
+      try {
+        await this.createOrAdopt(z);
+        break;
+      } catch (err) {
+        if (this.signal.aborted) throw err;
+        this.log.warn('cannot register the virtual node; retrying', { node: z.name, zone: z.zone, err, retryInMs: delay });
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.timing.retryMaxMs);
+      }
+    }
+    z.registered = true;
+    z.lastSignature = undefined;
+    try {
+      await this.pushStatus(z, true);
+    } catch (err) {
+      this.log.warn('cannot post the status of the new virtual node (the status loop will retry)', { node: z.name, err });
+    }
+    await this.renewLease(z);
+  }
+
+  private async createOrAdopt(z: ZoneNode): Promise<void> {
+    const { core } = this.options.clients;
+    // Created with its status: a node that is Ready from its first version loses the
+    // not-ready:NoSchedule taint (TaintNodesByCondition) as soon as the node controller sees it.
+    z.podsHoldingIps = await this.countPodsHoldingIps(z);
+    const desired = buildVirtualNode({ config: this.options.config, zone: z.zone, status: this.computeStatus(z, { fresh: true }) });
+    try {
+      z.node = await core.createNode({ body: desired });
+      this.log.info('virtual node created', { node: z.name, zone: z.zone, uid: z.node.metadata?.uid });
+      return;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+    await this.adoptExisting(z, desired);
+  }
+
+  /**
+   * Brings the existing node in line with `desired`: our labels and taint back, everything others
+   * added (labels, taints, a cordon) kept. Retries resourceVersion conflicts on a fresh read.
+   */
+  private async adoptExisting(z: ZoneNode, desired: V1Node = buildVirtualNode({ config: this.options.config, zone: z.zone })): Promise<void> {
+    const { core } = this.options.clients;
+    for (let attempt = 0; ; attempt++) {
+      const existing = await core.readNode({ name: z.name });
+      if (existing.metadata?.deletionTimestamp !== undefined) {
+        throw new Error(`node ${z.name} is being deleted; it will be re-created once it is gone`);
+      }
+      const update = adoptVirtualNode(existing, desired);
+      if (update === undefined) {
+        z.node = existing;
+        this.log.info('virtual node adopted', { node: z.name, zone: z.zone, uid: existing.metadata?.uid });
+        return;
+      }
+      try {
+        z.node = await core.replaceNode({ name: z.name, body: update });
+        this.log.info('virtual node labels/taint restored', { node: z.name, zone: z.zone, uid: z.node.metadata?.uid });
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** Posts the status when it changed (or always, with `force`: the heartbeat). */
+  private async pushStatus(z: ZoneNode, force: boolean): Promise<void> {
+    if (!z.registered) return;
+    z.podsHoldingIps = await this.countPodsHoldingIps(z);
+    const status = this.computeStatus(z);
+    const signature = statusSignature(status);
+    if (!force && signature === z.lastSignature) return;
+    try {
+      z.node = await this.options.clients.core.patchNodeStatus(
+        { name: z.name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      if (z.lastSignature !== signature) {
+        this.log.info('virtual node status posted', {
+          node: z.name,
+          ready: status.conditions?.find((c) => c.type === 'Ready')?.status,
+          pods: status.allocatable?.['pods'],
+        });
+      }
+      z.lastSignature = signature;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.log.warn('virtual node is gone; re-creating it', { node: z.name, zone: z.zone });
+      z.registered = false;
+      z.lease = undefined;
+      await this.register(z);
+    }
+  }
+
+  /**
+   * The node as last seen gives transition times and last-known capacity; a `fresh` node (about to
+   * be created) has no history, even when an earlier incarnation was just deleted.
+   */
+  private computeStatus(z: ZoneNode, options: { fresh?: boolean } = {}): V1NodeStatus {
+    const previous = options.fresh === true ? undefined : z.node?.status;
+    return nodeStatus({
+      zone: z.zone,
+      nodeName: z.name,
+      vSwitchIds: z.vSwitchIds,
+      freeIps: z.freeIps,
+      podsHoldingIps: z.podsHoldingIps,
+      cloudReachable: this.reachable,
+      ...(this.lastCloudError === undefined ? {} : { lastError: this.lastCloudError }),
+      config: this.options.config,
+      kubeletVersion: this.options.version,
+      now: this.now(),
+      ...(previous === undefined ? {} : { previous }),
+    });
+  }
+
+  private async countPodsHoldingIps(z: ZoneNode): Promise<number> {
+    try {
+      if (this.options.podsHoldingIps !== undefined) return await this.options.podsHoldingIps(z.name);
+      const pods = await this.options.clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${z.name}`, resourceVersion: '0' });
+      return pods.items.filter(holdsIp).length;
+    } catch (err) {
+      this.log.warn('cannot count the pods of the virtual node; keeping the last count', { node: z.name, err });
+      return z.podsHoldingIps;
+    }
+  }
+
+  private async renewLease(z: ZoneNode): Promise<void> {
+    if (!z.registered) return;
+    const uid = z.node?.metadata?.uid;
+    try {
+      z.lease = await renewNodeLease({
+        coordination: this.options.clients.coordination,
+        target: { nodeName: z.name, nodeUid: uid, leaseDurationSeconds: this.timing.leaseDurationSeconds },
+        now: this.now,
+        ...(z.lease === undefined ? {} : { previous: z.lease }),
+      });
+    } catch (err) {
+      z.lease = undefined;
+      if (!this.signal.aborted) this.log.warn('cannot renew the node lease', { node: z.name, err });
+    }
+  }
+
+  // --- the cloud -----------------------------------------------------------------------------
+
+  private markReachable(): void {
+    if (!this.reachable) this.log.info('the cloud is reachable again');
+    this.reachable = true;
+    this.lastCloudError = undefined;
+  }
+
+  /**
+   * A failed DescribeVSwitches: the cloud is unusable (no answer, 5xx, credentials refused), so
+   * the nodes turn NotReady. Throttling is not an outage: the last verdict stands. Returns
+   * whether the nodes are now marked unreachable.
+   */
+  private markUnreachable(err: unknown): boolean {
+    if (errorCodeIs(err, 'Throttling*', CloudErrorCode.DegradeApi)) {
+      this.log.warn('DescribeVSwitches is throttled; keeping the last known free IPs and readiness', { err });
+      return false;
+    }
+    if (this.reachable) this.log.warn('the cloud is unreachable; virtual nodes turn NotReady', { err });
+    this.reachable = false;
+    const message = errorMessage(err);
+    this.lastCloudError = message.startsWith('DescribeVSwitches') ? message : `DescribeVSwitches: ${message}`;
+    return true;
+  }
+
+  private async refreshFromCloud(): Promise<void> {
+    const ids = this.options.config.defaultNetwork.vSwitchIds;
+    try {
+      const vSwitches = await this.options.cloud.describeVSwitches(ids);
+      this.markReachable();
+      const missing = missingVSwitchIds(ids, vSwitches);
+      if (missing.length > 0) this.log.warn('configured vSwitches are gone from the cloud', { vSwitchIds: missing });
+      const byZone = new Map(zonesOfVSwitches(vSwitches, ids).map((zv) => [zv.zone, zv]));
+      for (const z of this.zones.values()) {
+        const zv = byZone.get(z.zone);
+        z.vSwitchIds = zv?.vSwitchIds ?? [];
+        z.freeIps = zv?.freeIps ?? 0;
+      }
+    } catch (err) {
+      this.markUnreachable(err);
+    }
+    await Promise.all(
+      [...this.zones.values()].map((z) =>
+        this.serial(z, () => this.pushStatus(z, false)).catch((err: unknown) => {
+          if (!this.signal.aborted) this.log.warn('cannot post the virtual node status', { node: z.name, err });
+        }),
+      ),
+    );
+  }
+
+  // --- loops ---------------------------------------------------------------------------------
+
+  private startLoops(): void {
+    if (this.loopsStarted) return;
+    this.loopsStarted = true;
+    this.loops = [
+      this.every('vSwitchesFromCloud', this.timing.vSwitchRefreshIntervalMs, () => this.refreshFromCloud()),
+      this.every('statusToKubernetes', this.timing.statusIntervalMs, async () => {
+        await Promise.all(
+          [...this.zones.values()].map((z) =>
+            this.serial(z, () => this.pushStatus(z, true)).catch((err: unknown) => {
+              if (!this.signal.aborted) this.log.warn('cannot post the virtual node status', { node: z.name, err });
+            }),
+          ),
+        );
+      }),
+      this.every('leasesToKubernetes', this.timing.leaseRenewIntervalMs, async () => {
+        await Promise.all([...this.zones.values()].map((z) => this.renewLease(z)));
+      }),
+    ];
+  }
+
+  private async every(name: string, intervalMs: number, work: () => Promise<void>): Promise<void> {
+    while (!this.signal.aborted) {
+      await this.sleep(intervalMs).catch(() => undefined);
+      if (this.signal.aborted) return;
+      try {
+        await work();
+      } catch (err) {
+        if (!this.signal.aborted) this.log.error(`${name} failed`, { err });
+      }
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.signal });
+  }
+
+  // --- the node informer -----------------------------------------------------------------------
+
+  private async startInformer(): Promise<void> {
+    const { kubeConfig, core } = this.options.clients;
+    const selector = virtualNodeSelector(this.options.config.clusterId);
+    const informer = makeInformer<V1Node>(kubeConfig, '/api/v1/nodes', () => core.listNode({ labelSelector: selector }), selector);
+    this.informer = informer;
+    const zoneOf = (node: V1Node): ZoneNode | undefined => [...this.zones.values()].find((z) => z.name === node.metadata?.name);
+
+    const seen = (node: V1Node) => {
+      const z = zoneOf(node);
+      if (z === undefined || node.metadata?.deletionTimestamp !== undefined) return;
+      // Only the incarnation we registered: a late event about a node we already replaced is stale.
+      if (z.node !== undefined && z.node.metadata?.uid !== node.metadata?.uid) return;
+      z.node = node;
+      // Someone removed our taint or changed one of our labels (a label removal that leaves the
+      // selector shows up as a delete, below): put it back.
+      if (z.registered && !z.repairQueued && adoptVirtualNode(node, buildVirtualNode({ config: this.options.config, zone: z.zone })) !== undefined) {
+        z.repairQueued = true;
+        this.log.warn('virtual node lost its labels or taint; restoring them', { node: z.name, zone: z.zone });
+        this.enqueue(
+          z,
+          async () => {
+            z.repairQueued = false;
+            if (z.registered) await this.adoptExisting(z);
+          },
+          'repair',
+        );
+      }
+    };
+    informer.on('add', seen);
+    informer.on('update', seen);
+    informer.on('delete', (node) => {
+      const z = zoneOf(node);
+      if (z === undefined || this.signal.aborted) return;
+      if (z.node?.metadata?.uid !== undefined && node.metadata?.uid !== z.node.metadata.uid && z.registered) {
+        // A delete of an older incarnation we already replaced.
+        return;
+      }
+      this.log.warn('virtual node deleted (or stripped of its labels); re-registering it', { node: z.name, zone: z.zone });
+      z.registered = false;
+      z.lease = undefined;
+      this.enqueue(z, () => this.register(z), 're-registration');
+    });
+
+    let startedAt = Date.now();
+    let delay = this.timing.retryBaseMs;
+    informer.on('error', (err: unknown) => {
+      if (this.signal.aborted || this.informer !== informer) return;
+      if (Date.now() - startedAt > 60_000) delay = this.timing.retryBaseMs;
+      this.log.warn('node informer stopped; restarting it', { err, retryInMs: delay });
+      this.informerRestart = setTimeout(() => {
+        this.informerRestart = undefined;
+        if (this.signal.aborted || this.informer !== informer) return;
+        startedAt = Date.now();
+        informer.start().catch((startErr: unknown) => this.log.warn('node informer restart failed', { err: startErr }));
+      }, delay);
+      delay = Math.min(delay * 2, this.timing.retryMaxMs);
+    });
+    await informer.start();
+  }
+}
+
+function holdsIp(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed' && (pod.status?.podIP ?? '') !== '';
+}
+
+export class UnknownVSwitchError extends Error {
+  readonly code = 'UnknownVSwitch';
+  readonly vSwitchIds: readonly string[];
+  constructor(vSwitchIds: readonly string[], regionId: string) {
+    super(
+      `defaultNetwork.vSwitchIds: ${vSwitchIds.join(', ')} ${vSwitchIds.length === 1 ? 'is' : 'are'} not known to DescribeVSwitches in region ${regionId} ` +
+        '(wrong id, deleted, or in another region)',
+    );
+    this.name = 'UnknownVSwitchError';
+    this.vSwitchIds = vSwitchIds;
+  }
+}
