@@ -8,6 +8,10 @@ interface Subcommand {
 }
 
 const subcommands: Record<string, Subcommand> = {
+  run: {
+    summary: 'run the provider: virtual nodes, pod controller, PodNetworking controller and webhook',
+    load: () => import('./run.ts'),
+  },
   cloudsim: {
     summary: 'run the local ECI + VPC OpenAPI simulator',
     load: () => import('../cloudsim/cli.ts'),

@@ -1,0 +1,214 @@
+// Builds the ProviderConfig from, lowest precedence first: built-in defaults, an optional YAML
+// file (--config), environment variables, then command-line flags. The AccessKey comes from the
+// standard Alibaba Cloud env vars or from files (a mounted Secret), never from a flag: flags show
+// up in `ps` and in Pod specs.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import {
+  DEFAULT_CONFIG,
+  InvalidConfigError,
+  validateConfig,
+  type ConfigFieldError,
+  type ProviderConfig,
+} from '../../provider/config/config.ts';
+
+type Kind = 'string' | 'number' | 'list' | 'boolean';
+
+interface Setting {
+  /** Dotted path in ProviderConfig. */
+  path: string;
+  flag: string;
+  env: string;
+  kind: Kind;
+  help: string;
+}
+
+/** Every setting that has a flag and an env var; the file can set any field. */
+export const SETTINGS: readonly Setting[] = [
+  { path: 'clusterId', flag: 'cluster-id', env: 'ECI_VN_CLUSTER_ID', kind: 'string', help: 'cluster id tagged on every container group' },
+  { path: 'regionId', flag: 'region', env: 'ALIBABA_CLOUD_REGION_ID', kind: 'string', help: 'region, e.g. cn-hangzhou' },
+  { path: 'cloud.eciEndpoint', flag: 'eci-endpoint', env: 'ECI_VN_ECI_ENDPOINT', kind: 'string', help: 'ECI endpoint host[:port] (default eci.<region>.aliyuncs.com)' },
+  { path: 'cloud.vpcEndpoint', flag: 'vpc-endpoint', env: 'ECI_VN_VPC_ENDPOINT', kind: 'string', help: 'VPC endpoint host[:port] (default vpc.<region>.aliyuncs.com)' },
+  { path: 'cloud.protocol', flag: 'cloud-protocol', env: 'ECI_VN_CLOUD_PROTOCOL', kind: 'string', help: 'https (default) or http' },
+  { path: 'defaultNetwork.vSwitchIds', flag: 'vswitches', env: 'ECI_VN_VSWITCHES', kind: 'list', help: 'default vSwitch ids, comma separated; virtual nodes are made for their zones' },
+  { path: 'defaultNetwork.securityGroupId', flag: 'security-group', env: 'ECI_VN_SECURITY_GROUP', kind: 'string', help: 'default security group id' },
+  { path: 'defaultNetwork.vSwitchSelectionPolicy', flag: 'vswitch-policy', env: 'ECI_VN_VSWITCH_POLICY', kind: 'string', help: 'ordered | random | most' },
+  { path: 'node.namePrefix', flag: 'node-name-prefix', env: 'ECI_VN_NODE_NAME_PREFIX', kind: 'string', help: 'virtual nodes are named <prefix>-<zone>' },
+  { path: 'node.internalIP', flag: 'node-ip', env: 'ECI_VN_NODE_IP', kind: 'string', help: 'address the apiserver reaches the kubelet API on' },
+  { path: 'node.kubeletPort', flag: 'kubelet-port', env: 'ECI_VN_KUBELET_PORT', kind: 'number', help: 'kubelet API port' },
+  { path: 'node.maxPods', flag: 'max-pods', env: 'ECI_VN_MAX_PODS', kind: 'number', help: 'upper bound on pods per virtual node' },
+  { path: 'webhook.port', flag: 'webhook-port', env: 'ECI_VN_WEBHOOK_PORT', kind: 'number', help: 'admission webhook HTTPS port, 0 = off' },
+  { path: 'webhook.certFile', flag: 'webhook-cert-file', env: 'ECI_VN_WEBHOOK_CERT_FILE', kind: 'string', help: 'webhook serving certificate (PEM)' },
+  { path: 'webhook.keyFile', flag: 'webhook-key-file', env: 'ECI_VN_WEBHOOK_KEY_FILE', kind: 'string', help: 'webhook serving key (PEM)' },
+  { path: 'webhook.serverless', flag: 'serverless', env: 'ECI_VN_SERVERLESS', kind: 'boolean', help: 'true: every admitted pod tolerates the virtual-node taint' },
+  { path: 'clusterDNS.nameServers', flag: 'cluster-dns', env: 'ECI_VN_CLUSTER_DNS', kind: 'list', help: 'cluster DNS server IPs for ClusterFirst pods (the kube-dns Service IP)' },
+  { path: 'clusterDNS.clusterDomain', flag: 'cluster-domain', env: 'ECI_VN_CLUSTER_DOMAIN', kind: 'string', help: 'cluster domain (default cluster.local)' },
+  { path: 'kubernetes.kubeconfig', flag: 'kubeconfig', env: 'KUBECONFIG', kind: 'string', help: 'kubeconfig path (default: in-cluster)' },
+  { path: 'kubernetes.qps', flag: 'kube-api-qps', env: 'ECI_VN_KUBE_API_QPS', kind: 'number', help: 'client-side apiserver rate limit, 0 = none' },
+  { path: 'kubernetes.burst', flag: 'kube-api-burst', env: 'ECI_VN_KUBE_API_BURST', kind: 'number', help: 'client-side apiserver burst' },
+  { path: 'sync.workers', flag: 'workers', env: 'ECI_VN_WORKERS', kind: 'number', help: 'pods synced at once' },
+  { path: 'sync.statusPollIntervalMs', flag: 'status-poll-interval-ms', env: 'ECI_VN_STATUS_POLL_INTERVAL_MS', kind: 'number', help: 'status poll interval' },
+];
+
+export interface LoadInputs {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  readFile?: (path: string) => string;
+}
+
+export interface LoadedConfig {
+  config: ProviderConfig;
+  /** Flags the caller's command handles itself (positional args, --help). */
+  help: boolean;
+}
+
+/** Parses flags, env and files into a validated config; throws InvalidConfigError naming fields. */
+export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8') }: LoadInputs): LoadedConfig {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean' },
+    'access-key-id-file': { type: 'string' },
+    'access-key-secret-file': { type: 'string' },
+  };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new InvalidConfigError([{ field: 'flags', message: (err as Error).message }]);
+  }
+  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  if (flags.help === true) return { config: structuredClone(DEFAULT_CONFIG), help: true };
+
+  const errors: ConfigFieldError[] = [];
+  const config: ProviderConfig = structuredClone(DEFAULT_CONFIG);
+
+  const configPath = typeof flags.config === 'string' ? flags.config : env.ECI_VN_CONFIG;
+  if (configPath !== undefined && configPath !== '') {
+    let fileText: string | undefined;
+    try {
+      fileText = readFile(configPath);
+    } catch (err) {
+      errors.push({ field: 'config', message: `cannot read ${configPath}: ${(err as Error).message}` });
+    }
+    if (fileText !== undefined) mergeFile(config, fileText, configPath, errors);
+  }
+
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== '') assign(config, s, fromEnv, `env ${s.env}`, errors);
+    const fromFlag = flags[s.flag];
+    if (typeof fromFlag === 'string') assign(config, s, fromFlag, `--${s.flag}`, errors);
+  }
+
+  const idFile = typeof flags['access-key-id-file'] === 'string' ? flags['access-key-id-file'] : env.ALIBABA_CLOUD_ACCESS_KEY_ID_FILE;
+  const secretFile =
+    typeof flags['access-key-secret-file'] === 'string' ? flags['access-key-secret-file'] : env.ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE;
+  config.cloud.accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? config.cloud.accessKeyId;
+  config.cloud.accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? config.cloud.accessKeySecret;
+  for (const [file, key, field] of [
+    [idFile, 'accessKeyId', 'cloud.accessKeyId'],
+    [secretFile, 'accessKeySecret', 'cloud.accessKeySecret'],
+  ] as const) {
+    if (file === undefined || file === '') continue;
+    try {
+      config.cloud[key] = readFile(file).trim();
+    } catch (err) {
+      // The message names the file, never its content.
+      errors.push({ field, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+    }
+  }
+
+  if (config.regionId !== '') {
+    if (config.cloud.eciEndpoint === '') config.cloud.eciEndpoint = `eci.${config.regionId}.aliyuncs.com`;
+    if (config.cloud.vpcEndpoint === '') config.cloud.vpcEndpoint = `vpc.${config.regionId}.aliyuncs.com`;
+  }
+
+  errors.push(...validateConfig(config));
+  if (errors.length > 0) throw new InvalidConfigError(errors);
+  return { config, help: false };
+}
+
+export function configUsage(): string {
+  const rows = SETTINGS.map((s) => `  --${s.flag.padEnd(26)} ${s.help} [env ${s.env}]`);
+  return [
+    '  --config FILE              YAML file with any ProviderConfig field [env ECI_VN_CONFIG]',
+    ...rows,
+    '  --access-key-id-file F     file holding the AccessKey id [env ALIBABA_CLOUD_ACCESS_KEY_ID_FILE]',
+    '  --access-key-secret-file F file holding the AccessKey secret [env ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE]',
+    '  (or env ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)',
+  ].join('\n');
+}
+
+function assign(config: ProviderConfig, s: Setting, raw: string, source: string, errors: ConfigFieldError[]): void {
+  let value: unknown = raw;
+  if (s.kind === 'number') {
+    value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) {
+      errors.push({ field: s.path, message: `${source}: "${raw}" is not a number` });
+      return;
+    }
+  } else if (s.kind === 'boolean') {
+    if (raw !== 'true' && raw !== 'false') {
+      errors.push({ field: s.path, message: `${source}: must be true or false, got "${raw}"` });
+      return;
+    }
+    value = raw === 'true';
+  } else if (s.kind === 'list') {
+    value = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  }
+  setPath(config as unknown as Record<string, unknown>, s.path, value);
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  node[keys.at(-1)!] = value;
+}
+
+/** Merges a YAML file over the defaults, refusing unknown keys and wrong types by path. */
+function mergeFile(config: ProviderConfig, text: string, path: string, errors: ConfigFieldError[]): void {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    errors.push({ field: 'config', message: `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
+    return;
+  }
+  if (doc === null || doc === undefined) return;
+  mergeInto(config as unknown as Record<string, unknown>, doc, '', errors, path);
+}
+
+function mergeInto(target: Record<string, unknown>, source: unknown, prefix: string, errors: ConfigFieldError[], file: string): void {
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) {
+    errors.push({ field: prefix || 'config', message: `${file}: must be a mapping` });
+    return;
+  }
+  for (const [key, value] of Object.entries(source)) {
+    const field = prefix === '' ? key : `${prefix}.${key}`;
+    if (field === 'cloud.accessKeySecret') {
+      errors.push({ field, message: `${file}: put the secret in a Secret-mounted file (--access-key-secret-file), not in the config file` });
+      continue;
+    }
+    if (!(key in target)) {
+      errors.push({ field, message: `${file}: unknown field` });
+      continue;
+    }
+    const current = target[key];
+    const freeMap = field === 'node.labels' || field === 'cloud.rateLimits';
+    if (typeof current === 'object' && current !== null && !Array.isArray(current) && !freeMap) {
+      mergeInto(current as Record<string, unknown>, value, field, errors, file);
+    } else if (Array.isArray(current) && !Array.isArray(value)) {
+      errors.push({ field, message: `${file}: must be a list` });
+    } else if (!freeMap && !Array.isArray(current) && typeof value !== typeof current) {
+      errors.push({ field, message: `${file}: must be a ${typeof current}, got ${JSON.stringify(value)}` });
+    } else {
+      target[key] = freeMap ? { ...(current as object), ...(value as object) } : value;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// A list-watch cache that keeps itself alive. client-node's ListWatch re-lists on 410 and
+// reconnects on timeouts, but STOPS on any other error (apiserver restart, network reset); this
+// wrapper restarts it with capped exponential backoff until the signal aborts.
+import * as k8s from '@kubernetes/client-node';
+
+export interface InformerLog {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Informer<T extends k8s.KubernetesObject> {
+  cache: k8s.ListWatch<T>;
+  /** Resolves once the first list has landed in the cache. */
+  synced: Promise<void>;
+}
+
+export interface InformerOptions<T extends k8s.KubernetesObject> {
+  kubeConfig: k8s.KubeConfig;
+  /** Watch path, e.g. /api/v1/pods. */
+  path: string;
+  list: () => Promise<k8s.KubernetesListObject<T>>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  onAdd?: (obj: T) => void;
+  onUpdate?: (obj: T) => void;
+  onDelete?: (obj: T) => void;
+  /** Called after every (re)list, e.g. to resync everything the cache holds. */
+  onConnect?: () => void;
+  signal: AbortSignal;
+  log: InformerLog;
+  name: string;
+}
+
+export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions<T>): Informer<T> {
+  const cache = new k8s.ListWatch<T>(o.path, new k8s.Watch(o.kubeConfig), o.list, false, o.labelSelector, o.fieldSelector);
+  if (o.onAdd) cache.on('add', o.onAdd);
+  if (o.onUpdate) cache.on('update', o.onUpdate);
+  if (o.onDelete) cache.on('delete', o.onDelete);
+  if (o.onConnect) cache.on('connect', () => o.onConnect?.());
+
+  // start() never rejects: list and watch failures arrive on the 'error' callback. A start
+  // during which no error arrived has listed and is watching.
+  let failures = 0;
+  let erroredDuringStart = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let markSynced: () => void = () => {};
+  const synced = new Promise<void>((resolve) => (markSynced = resolve));
+
+  const attempt = async () => {
+    if (o.signal.aborted) return;
+    erroredDuringStart = false;
+    await cache.start().catch(() => (erroredDuringStart = true));
+    if (!erroredDuringStart) {
+      failures = 0;
+      markSynced();
+    }
+  };
+  const scheduleRestart = () => {
+    if (o.signal.aborted) return;
+    clearTimeout(restartTimer);
+    const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+    failures++;
+    restartTimer = setTimeout(() => void attempt(), delay);
+  };
+  cache.on('error', (err?: unknown) => {
+    erroredDuringStart = true;
+    if (o.signal.aborted) return; // our own shutdown aborted the watch
+    o.log.warn('informer stopped; restarting', { informer: o.name, error: shortError(err) });
+    scheduleRestart();
+  });
+  o.signal.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(restartTimer);
+      void cache.stop();
+    },
+    { once: true },
+  );
+  void attempt();
+  return { cache, synced };
+}
+
+/** One line for a log: client-node's ApiException messages carry every response header. */
+export function shortError(err: unknown): string {
+  if (err instanceof k8s.ApiException) {
+    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
+    return `HTTP ${err.code}: ${(body ?? '').slice(0, 200).trim()}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

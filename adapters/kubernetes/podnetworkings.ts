@@ -1,0 +1,105 @@
+// The PodNetworking controller: keeps each PodNetworking's status true to the cloud.
+// Resolves spec.vSwitchOptions through DescribeVSwitches and writes status.vSwitches
+// [{id, zone}] + Ready, or Fail with a message naming the fault (provider/networking decides).
+// Resolves on create, on a vSwitch change, every few seconds while Fail, and periodically.
+import * as k8s from '@kubernetes/client-node';
+import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
+import { needsResolve, resolvePodNetworkingStatus, sameStatus, type PodNetworking } from '../../provider/networking/podnetworking.ts';
+import { KeyedWorkQueue } from '../../provider/pods/workqueue.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import type { PodNetworkingStore } from '../../provider/pods/network.ts';
+import { isNotFound } from './client.ts';
+import { startInformer, type InformerLog } from './informer.ts';
+
+export interface PodNetworkingControllerOptions {
+  kubeConfig: k8s.KubeConfig;
+  custom: k8s.CustomObjectsApi;
+  core: k8s.CoreV1Api;
+  cloud: Pick<CloudPort, 'describeVSwitches'>;
+  signal: AbortSignal;
+  log: InformerLog & { info(msg: string, fields?: Record<string, unknown>): void };
+  /** Re-resolve Ready ones this often (vSwitches can be deleted in the cloud). */
+  resyncMs?: number;
+  /** Re-resolve Fail ones this often. */
+  failRetryMs?: number;
+  component: string;
+  /** Called after every change to the cache (the pod sync waits on PodNetworkings). */
+  onChange?: (pn: PodNetworking) => void;
+}
+
+export function startPodNetworkingController(o: PodNetworkingControllerOptions): { store: PodNetworkingStore; synced: Promise<void> } {
+  const { group, version, plural } = PODNETWORKING_API;
+  const resyncMs = o.resyncMs ?? 5 * 60_000;
+  const failRetryMs = o.failRetryMs ?? 30_000;
+  const queue = new KeyedWorkQueue<string>({
+    concurrency: 4,
+    backoffBaseMs: 1_000,
+    backoffMaxMs: 60_000,
+    handle: async (name) => {
+      const pn = informer.cache.get(name);
+      if (pn === undefined) return { kind: 'done' };
+      const status = resolvePodNetworkingStatus({
+        spec: pn.spec,
+        vSwitches: await o.cloud.describeVSwitches(pn.spec.vSwitchOptions ?? []),
+        now: new Date(),
+      });
+      if (!sameStatus(pn.status, status)) {
+        try {
+          await o.custom.patchClusterCustomObjectStatus(
+            { group, version, plural, name, body: { status } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          );
+        } catch (err) {
+          if (isNotFound(err)) return { kind: 'done' };
+          throw err;
+        }
+        o.log.info('PodNetworking resolved', { podNetworking: name, status: status.status, message: status.message });
+        if (status.status === 'Fail') recordFailEvent(o, pn, status.message ?? '');
+      }
+      return { kind: 'requeueAfter', ms: status.status === 'Ready' ? resyncMs : failRetryMs };
+    },
+    onError: (name, err, attempt) => o.log.warn('resolving PodNetworking failed; will retry', { podNetworking: name, attempt, error: String(err) }),
+  });
+  o.signal.addEventListener('abort', () => void queue.shutDown(), { once: true });
+
+  const changed = (pn: PodNetworking) => {
+    if (needsResolve(pn)) queue.add(pn.metadata.name);
+    o.onChange?.(pn);
+  };
+  const informer = startInformer<PodNetworking & k8s.KubernetesObject>({
+    kubeConfig: o.kubeConfig,
+    path: `/apis/${group}/${version}/${plural}`,
+    list: () => o.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworking & k8s.KubernetesObject>>,
+    onAdd: (pn) => {
+      queue.add(pn.metadata.name); // resolve once at start/creation, whatever the status says
+      o.onChange?.(pn);
+    },
+    onUpdate: changed,
+    onDelete: (pn) => queue.forget(pn.metadata.name),
+    signal: o.signal,
+    log: o.log,
+    name: 'podnetworkings',
+  });
+  const store: PodNetworkingStore = { get: (name) => informer.cache.get(name), list: () => informer.cache.list() };
+  return { store, synced: informer.synced };
+}
+
+function recordFailEvent(o: PodNetworkingControllerOptions, pn: PodNetworking, message: string): void {
+  const now = new Date();
+  o.core
+    .createNamespacedEvent({
+      namespace: 'default',
+      body: {
+        metadata: { generateName: `${pn.metadata.name}.`, namespace: 'default' },
+        involvedObject: { apiVersion: PODNETWORKING_API.apiVersion, kind: PODNETWORKING_API.kind, name: pn.metadata.name, uid: pn.metadata.uid ?? '' },
+        type: 'Warning',
+        reason: 'PodNetworkingFailed',
+        message: message.slice(0, 1024),
+        source: { component: o.component },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    })
+    .catch((err: unknown) => o.log.warn('recording a PodNetworking event failed', { error: String(err) }));
+}

@@ -1,0 +1,239 @@
+// Pods bound to our virtual nodes: the cache the sync reads (one field-selected list-watch per
+// node, so the provider never holds the cluster's other pods), and the writes it makes.
+import * as k8s from '@kubernetes/client-node';
+import type { ResolvedInputs } from '../../provider/eci/context.ts';
+import type { PodEvent, PodInputsLoader, PodKey, PodStore, PodWriter } from '../../provider/ports.ts';
+import { isConflict, isNotFound } from './client.ts';
+import { startInformer, type InformerLog } from './informer.ts';
+
+export interface PodInformersOptions {
+  kubeConfig: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  nodeNames: readonly string[];
+  /** Any add, update or delete of a pod of ours. */
+  onChange: (pod: k8s.V1Pod) => void;
+  signal: AbortSignal;
+  log: InformerLog;
+}
+
+export function startPodInformers(o: PodInformersOptions): { store: PodStore; synced: Promise<void> } {
+  const caches = o.nodeNames.map((nodeName) => {
+    const fieldSelector = `spec.nodeName=${nodeName}`;
+    return startInformer<k8s.V1Pod>({
+      kubeConfig: o.kubeConfig,
+      path: '/api/v1/pods',
+      list: () => o.core.listPodForAllNamespaces({ fieldSelector }),
+      fieldSelector,
+      onAdd: o.onChange,
+      onUpdate: o.onChange,
+      onDelete: o.onChange,
+      signal: o.signal,
+      log: o.log,
+      name: `pods@${nodeName}`,
+    });
+  });
+  const store: PodStore = {
+    get(namespace, name) {
+      for (const { cache } of caches) {
+        const pod = cache.get(name, namespace);
+        if (pod !== undefined) return pod;
+      }
+      return undefined;
+    },
+    list() {
+      return caches.flatMap(({ cache }) => cache.list());
+    },
+  };
+  return { store, synced: Promise.all(caches.map((c) => c.synced)).then(() => undefined) };
+}
+
+const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+export interface PodWriterOptions {
+  core: k8s.CoreV1Api;
+  /** Reported as the event source. */
+  component: string;
+  log: InformerLog;
+  /** Identical events within this window are folded into one. */
+  eventDedupWindowMs?: number;
+}
+
+export class KubernetesPodWriter implements PodWriter {
+  private readonly o: Required<PodWriterOptions>;
+  private readonly recentEvents = new Map<string, number>();
+
+  constructor(options: PodWriterOptions) {
+    this.o = { eventDedupWindowMs: 10 * 60_000, ...options };
+  }
+
+  async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus): Promise<void> {
+    try {
+      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { status } }, strategicMerge);
+    } catch (err) {
+      if (isNotFound(err)) return; // the pod went away; its next sync handles the group
+      throw err;
+    }
+  }
+
+  async annotatePod(pod: PodKey, annotations: Record<string, string | null>): Promise<void> {
+    // The UID in the patch makes the apiserver refuse it for a re-created pod of the same name.
+    const body = { metadata: { uid: pod.uid, annotations } };
+    try {
+      await this.o.core.patchNamespacedPod({ name: pod.name, namespace: pod.namespace, body }, mergePatch);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+
+  async finishPodDeletion(pod: PodKey): Promise<void> {
+    try {
+      await this.o.core.deleteNamespacedPod({
+        name: pod.name,
+        namespace: pod.namespace,
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.uid } },
+      });
+    } catch (err) {
+      // 404: already gone. 409: the name now belongs to a new pod; ours is gone.
+      if (isNotFound(err) || isConflict(err)) return;
+      throw err;
+    }
+  }
+
+  recordEvent(pod: PodKey, event: PodEvent): void {
+    const dedupKey = `${pod.uid}\u0000${event.reason}\u0000${event.message}`;
+    const now = Date.now();
+    const last = this.recentEvents.get(dedupKey);
+    if (last !== undefined && now - last < this.o.eventDedupWindowMs) return;
+    this.recentEvents.set(dedupKey, now);
+    if (this.recentEvents.size > 50_000) this.pruneEvents(now);
+    const timestamp = new Date(now);
+    this.o.core
+      .createNamespacedEvent({
+        namespace: pod.namespace,
+        body: {
+          metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+          involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: this.o.component },
+          reportingComponent: this.o.component,
+          firstTimestamp: timestamp,
+          lastTimestamp: timestamp,
+          count: 1,
+        },
+      })
+      .catch((err: unknown) => this.o.log.warn('recording an event failed', { reason: event.reason, error: String(err) }));
+  }
+
+  private pruneEvents(now: number): void {
+    for (const [key, at] of this.recentEvents) if (now - at >= this.o.eventDedupWindowMs) this.recentEvents.delete(key);
+  }
+}
+
+/**
+ * Reads the ConfigMaps and Secrets a pod references (env, envFrom, volumes, projected volumes,
+ * image pull secrets). ConfigMap values are plain text (binaryData is base64); Secret values are
+ * base64 exactly as the API stores them. A missing object is left out: the translation decides
+ * whether that is fatal (a non-optional reference) or fine.
+ */
+export class ApiPodInputsLoader implements PodInputsLoader {
+  private readonly core: k8s.CoreV1Api;
+
+  constructor(core: k8s.CoreV1Api) {
+    this.core = core;
+  }
+
+  async load(pod: k8s.V1Pod): Promise<ResolvedInputs> {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const { configMaps, secrets } = referencedObjects(pod);
+    const result: ResolvedInputs & { configMapsBinary: Record<string, Record<string, string>> } = {
+      configMaps: {},
+      secrets: {},
+      configMapsBinary: {},
+    };
+    const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
+    await Promise.all([
+      (async () => {
+        if (!projectsServiceAccountToken(pod)) return;
+        const token = await this.requestToken(namespace, serviceAccount, pod);
+        if (token !== undefined) result.serviceAccountToken = token;
+      })(),
+      ...[...configMaps].map(async (name) => {
+        try {
+          const cm = await this.core.readNamespacedConfigMap({ name, namespace });
+          result.configMaps[name] = { ...(cm.data ?? {}) };
+          if (cm.binaryData !== undefined) result.configMapsBinary[name] = { ...cm.binaryData };
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }),
+      ...[...secrets].map(async (name) => {
+        try {
+          const secret = await this.core.readNamespacedSecret({ name, namespace });
+          result.secrets[name] = { ...(secret.data ?? {}) };
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }),
+    ]);
+    return result;
+  }
+
+  /**
+   * A token bound to the pod (it dies with the pod). ECI files are static, so it is asked for
+   * the longest lifetime the apiserver grants (it may cap it); kubelet would rotate it instead.
+   */
+  private async requestToken(namespace: string, serviceAccount: string, pod: k8s.V1Pod): Promise<string | undefined> {
+    try {
+      const response = await this.core.createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace,
+        body: {
+          spec: {
+            audiences: [],
+            expirationSeconds: 365 * 24 * 3600,
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' },
+          },
+        },
+      });
+      return response.status?.token;
+    } catch (err) {
+      if (isNotFound(err)) return undefined; // no such ServiceAccount: translate warns, pod still runs
+      throw err;
+    }
+  }
+}
+
+function projectsServiceAccountToken(pod: k8s.V1Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => (v.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));
+}
+
+export function referencedObjects(pod: k8s.V1Pod): { configMaps: Set<string>; secrets: Set<string> } {
+  const configMaps = new Set<string>();
+  const secrets = new Set<string>();
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  for (const c of containers) {
+    for (const env of c.env ?? []) {
+      if (env.valueFrom?.configMapKeyRef?.name) configMaps.add(env.valueFrom.configMapKeyRef.name);
+      if (env.valueFrom?.secretKeyRef?.name) secrets.add(env.valueFrom.secretKeyRef.name);
+    }
+    for (const from of c.envFrom ?? []) {
+      if (from.configMapRef?.name) configMaps.add(from.configMapRef.name);
+      if (from.secretRef?.name) secrets.add(from.secretRef.name);
+    }
+  }
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.configMap?.name) configMaps.add(v.configMap.name);
+    if (v.secret?.secretName) secrets.add(v.secret.secretName);
+    for (const source of v.projected?.sources ?? []) {
+      if (source.configMap?.name) configMaps.add(source.configMap.name);
+      if (source.secret?.name) secrets.add(source.secret.name);
+    }
+  }
+  for (const ref of pod.spec?.imagePullSecrets ?? []) if (ref.name) secrets.add(ref.name);
+  return { configMaps, secrets };
+}

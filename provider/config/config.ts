@@ -1,0 +1,236 @@
+// The provider's configuration: one typed shape, its defaults, and a validation that names the
+// field at fault. Loading it from flags, env and files is adapters/config's job; this module
+// only decides what a valid configuration is.
+
+export type VSwitchSelectionPolicy = 'ordered' | 'random' | 'most';
+
+export interface ProviderConfig {
+  /** Tags every container group; garbage collection only ever touches this cluster's groups. */
+  clusterId: string;
+  regionId: string;
+  cloud: {
+    eciEndpoint: string;
+    vpcEndpoint: string;
+    protocol: 'https' | 'http';
+    /** Never logged: see redactConfig. */
+    accessKeyId: string;
+    accessKeySecret: string;
+    /** Per-action call budgets for the whole account (all virtual nodes share them). */
+    rateLimits: Record<string, { perSecond: number; burst: number }>;
+    timeoutMs: number;
+  };
+  /** The network of pods no PodNetworking matches. */
+  defaultNetwork: {
+    vSwitchIds: string[];
+    securityGroupId: string;
+    vSwitchSelectionPolicy: VSwitchSelectionPolicy;
+  };
+  node: {
+    /** Virtual nodes are named `<namePrefix>-<zone>`. */
+    namePrefix: string;
+    cpu: string;
+    memory: string;
+    /** Upper bound on pods per node; the zone's free IPs lower it further. */
+    maxPods: number;
+    /** Address the kubelet API is reachable on (node InternalIP) and its port. */
+    internalIP: string;
+    kubeletPort: number;
+    /** Extra labels on every virtual node. */
+    labels: Record<string, string>;
+  };
+  webhook: {
+    /** HTTPS port of the PodNetworking admission webhook; 0 = not served by this process. */
+    port: number;
+    host: string;
+    /** PEM files of the serving certificate and key (e.g. a mounted Secret). */
+    certFile: string;
+    keyFile: string;
+    /** Serverless mode: every admitted pod tolerates the virtual-node taint (ACK Serverless style). */
+    serverless: boolean;
+  };
+  /** Cluster DNS for pods with dnsPolicy ClusterFirst (the kube-dns Service IP); empty = the VPC's DNS. */
+  clusterDNS: { nameServers: string[]; clusterDomain: string };
+  kubernetes: {
+    /** Path to a kubeconfig; empty = in-cluster service account. */
+    kubeconfig: string;
+    /** Client-side rate limit towards the apiserver (0 = none). */
+    qps: number;
+    burst: number;
+  };
+  sync: {
+    /** Pods synced at once. */
+    workers: number;
+    /** How often DescribeContainerGroupStatus is asked what changed. */
+    statusPollIntervalMs: number;
+    /** Full resync of every pod (safety net under the watch). */
+    resyncIntervalMs: number;
+    /** A group with no pod is deleted only after this long (a create may be in flight). */
+    orphanGracePeriodMs: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+}
+
+export const DEFAULT_CONFIG: ProviderConfig = {
+  clusterId: '',
+  regionId: '',
+  cloud: {
+    eciEndpoint: '',
+    vpcEndpoint: '',
+    protocol: 'https',
+    accessKeyId: '',
+    accessKeySecret: '',
+    // ECI's documented quotas (see docs/configuration.md): create/delete burst 100 at 20/s.
+    rateLimits: {
+      CreateContainerGroup: { perSecond: 20, burst: 100 },
+      DeleteContainerGroup: { perSecond: 20, burst: 100 },
+      DescribeContainerGroups: { perSecond: 33, burst: 33 },
+      DescribeContainerGroupStatus: { perSecond: 166, burst: 166 },
+      DescribeVSwitches: { perSecond: 10, burst: 10 },
+    },
+    timeoutMs: 15_000,
+  },
+  defaultNetwork: { vSwitchIds: [], securityGroupId: '', vSwitchSelectionPolicy: 'ordered' },
+  node: {
+    namePrefix: 'virtual-node-eci',
+    cpu: '20000',
+    memory: '80000Gi',
+    maxPods: 20_000,
+    internalIP: '127.0.0.1',
+    kubeletPort: 10250,
+    labels: {},
+  },
+  webhook: { port: 0, host: '0.0.0.0', certFile: '', keyFile: '', serverless: false },
+  clusterDNS: { nameServers: [], clusterDomain: 'cluster.local' },
+  kubernetes: { kubeconfig: '', qps: 0, burst: 0 },
+  sync: {
+    workers: 64,
+    statusPollIntervalMs: 2_000,
+    resyncIntervalMs: 5 * 60_000,
+    orphanGracePeriodMs: 2 * 60_000,
+    backoffBaseMs: 500,
+    backoffMaxMs: 60_000,
+  },
+};
+
+export interface ConfigFieldError {
+  /** Dotted path of the field at fault, e.g. `defaultNetwork.vSwitchIds[1]`. */
+  field: string;
+  message: string;
+}
+
+export class InvalidConfigError extends Error {
+  readonly code = 'InvalidConfig';
+  readonly fieldErrors: readonly ConfigFieldError[];
+  constructor(fieldErrors: readonly ConfigFieldError[]) {
+    super(
+      `invalid configuration (${fieldErrors.length} problem${fieldErrors.length === 1 ? '' : 's'}):\n` +
+        fieldErrors.map((e) => `  ${e.field}: ${e.message}`).join('\n'),
+    );
+    this.name = 'InvalidConfigError';
+    this.fieldErrors = fieldErrors;
+  }
+}
+
+const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+const VSWITCH_ID = /^vsw-[a-z0-9]+$/;
+const SECURITY_GROUP_ID = /^sg-[a-z0-9]+$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/** Every problem with a configuration, each naming its field; empty when valid. */
+export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
+  const errors: ConfigFieldError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field, message });
+  const positive = (field: string, value: number) => {
+    if (!Number.isFinite(value) || value <= 0) fail(field, `must be a positive number, got ${String(value)}`);
+  };
+
+  if (!DNS_LABEL.test(config.clusterId) || config.clusterId.length > 63) {
+    fail('clusterId', `must be a DNS label (lower-case letters, digits, '-', at most 63), got "${config.clusterId}"`);
+  }
+  if (!REGION.test(config.regionId)) fail('regionId', `must be a region id such as cn-hangzhou, got "${config.regionId}"`);
+
+  for (const key of ['eciEndpoint', 'vpcEndpoint'] as const) {
+    const value = config.cloud[key];
+    if (value === '') fail(`cloud.${key}`, 'must be set (host[:port], e.g. eci.cn-hangzhou.aliyuncs.com)');
+    else if (/^[a-z]+:\/\//i.test(value)) fail(`cloud.${key}`, `must be host[:port] without a scheme (the scheme is cloud.protocol), got "${value}"`);
+  }
+  if (config.cloud.protocol !== 'https' && config.cloud.protocol !== 'http') {
+    fail('cloud.protocol', `must be https or http, got "${String(config.cloud.protocol)}"`);
+  }
+  if (config.cloud.accessKeyId === '') fail('cloud.accessKeyId', 'must be set (env ALIBABA_CLOUD_ACCESS_KEY_ID or a credentials file)');
+  if (config.cloud.accessKeySecret === '') {
+    fail('cloud.accessKeySecret', 'must be set (env ALIBABA_CLOUD_ACCESS_KEY_SECRET or a credentials file)');
+  }
+  for (const [action, limit] of Object.entries(config.cloud.rateLimits)) {
+    positive(`cloud.rateLimits.${action}.perSecond`, limit.perSecond);
+    positive(`cloud.rateLimits.${action}.burst`, limit.burst);
+  }
+  positive('cloud.timeoutMs', config.cloud.timeoutMs);
+
+  const net = config.defaultNetwork;
+  if (net.vSwitchIds.length === 0) fail('defaultNetwork.vSwitchIds', 'must list at least one vSwitch (virtual nodes are made for their zones)');
+  net.vSwitchIds.forEach((id, i) => {
+    if (!VSWITCH_ID.test(id)) fail(`defaultNetwork.vSwitchIds[${i}]`, `must look like vsw-xxxx, got "${id}"`);
+  });
+  if (new Set(net.vSwitchIds).size !== net.vSwitchIds.length) fail('defaultNetwork.vSwitchIds', 'lists a vSwitch twice');
+  if (!SECURITY_GROUP_ID.test(net.securityGroupId)) {
+    fail('defaultNetwork.securityGroupId', `must look like sg-xxxx, got "${net.securityGroupId}"`);
+  }
+  if (!['ordered', 'random', 'most'].includes(net.vSwitchSelectionPolicy)) {
+    fail('defaultNetwork.vSwitchSelectionPolicy', `must be ordered, random or most, got "${net.vSwitchSelectionPolicy}"`);
+  }
+
+  const node = config.node;
+  if (!DNS_LABEL.test(node.namePrefix) || node.namePrefix.length > 40) {
+    fail('node.namePrefix', `must be a DNS label of at most 40 characters (the zone is appended), got "${node.namePrefix}"`);
+  }
+  if (!QUANTITY.test(node.cpu)) fail('node.cpu', `must be a Kubernetes quantity, got "${node.cpu}"`);
+  if (!QUANTITY.test(node.memory)) fail('node.memory', `must be a Kubernetes quantity, got "${node.memory}"`);
+  if (!Number.isInteger(node.maxPods) || node.maxPods < 1) fail('node.maxPods', `must be a positive integer, got ${node.maxPods}`);
+  if (!Number.isInteger(node.kubeletPort) || node.kubeletPort < 1 || node.kubeletPort > 65535) {
+    fail('node.kubeletPort', `must be a TCP port, got ${node.kubeletPort}`);
+  }
+  if (node.internalIP === '') fail('node.internalIP', 'must be set (the address the apiserver reaches the kubelet API on)');
+
+  config.clusterDNS.nameServers.forEach((ip, i) => {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) fail(`clusterDNS.nameServers[${i}]`, `must be an IPv4 address (the kube-dns Service IP), got "${ip}"`);
+  });
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(config.clusterDNS.clusterDomain)) {
+    fail('clusterDNS.clusterDomain', `must be a DNS domain such as cluster.local, got "${config.clusterDNS.clusterDomain}"`);
+  }
+
+  const webhook = config.webhook;
+  if (!Number.isInteger(webhook.port) || webhook.port < 0 || webhook.port > 65535) {
+    fail('webhook.port', `must be a TCP port, or 0 to not serve the webhook, got ${webhook.port}`);
+  }
+  if (webhook.port > 0 && (webhook.certFile === '' || webhook.keyFile === '')) {
+    fail(webhook.certFile === '' ? 'webhook.certFile' : 'webhook.keyFile', 'must be set when webhook.port is (the apiserver calls webhooks over HTTPS)');
+  }
+
+  if (config.kubernetes.qps < 0) fail('kubernetes.qps', 'must be 0 (no client-side limit) or positive');
+  if (config.kubernetes.burst < 0) fail('kubernetes.burst', 'must be 0 or positive');
+
+  const sync = config.sync;
+  if (!Number.isInteger(sync.workers) || sync.workers < 1) fail('sync.workers', `must be a positive integer, got ${sync.workers}`);
+  positive('sync.statusPollIntervalMs', sync.statusPollIntervalMs);
+  positive('sync.resyncIntervalMs', sync.resyncIntervalMs);
+  if (sync.orphanGracePeriodMs < 0) fail('sync.orphanGracePeriodMs', 'must not be negative');
+  positive('sync.backoffBaseMs', sync.backoffBaseMs);
+  if (sync.backoffMaxMs < sync.backoffBaseMs) fail('sync.backoffMaxMs', 'must not be below sync.backoffBaseMs');
+  return errors;
+}
+
+/** A copy safe to log: the AccessKey secret (and most of its id) are masked. */
+export function redactConfig(config: ProviderConfig): ProviderConfig {
+  const id = config.cloud.accessKeyId;
+  return {
+    ...config,
+    cloud: {
+      ...config.cloud,
+      accessKeyId: id.length > 4 ? `${id.slice(0, 4)}****` : '****',
+      accessKeySecret: config.cloud.accessKeySecret === '' ? '' : '<redacted>',
+    },
+  };
+}

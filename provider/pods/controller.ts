@@ -1,0 +1,188 @@
+// The pod controller: three flows, named after the direction data moves.
+// - podsFromKubernetes: informer events -> the keyed queue -> syncPod(key)
+// - statusFromCloud: DescribeContainerGroupStatus(SinceSecond) -> changed groups -> their pods queued
+// - orphansInCloud: a periodic full list -> groups of this cluster with no pod are deleted
+// Start-up adopts every existing group of this cluster before any create, so a restart never
+// creates a second group for a pod.
+import type { V1Pod } from '@kubernetes/client-node';
+import { GROUP_TAGS } from '../cloud/model.ts';
+import { ANNOTATIONS } from '../networking/constants.ts';
+import type { CloudPort, PodKey, PodStore } from '../ports.ts';
+import { GroupIndex } from './group-index.ts';
+import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
+import { KeyedWorkQueue } from './workqueue.ts';
+
+export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
+  cloud: CloudPort;
+  pods: PodStore;
+  workers: number;
+  statusPollIntervalMs: number;
+  resyncIntervalMs: number;
+  orphanGracePeriodMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  log: Logger;
+}
+
+export function parsePodKey(key: string): PodKey {
+  const [namespace = '', name = '', uid = ''] = key.split('/');
+  return { namespace, name, uid };
+}
+
+export class PodController {
+  readonly groups = new GroupIndex();
+  readonly queue: KeyedWorkQueue<string>;
+  private readonly sync: PodSync;
+  private readonly clusterTags: Record<string, string>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Group ids first seen without a pod, and when: deleted once older than the grace period. */
+  private readonly orphanSince = new Map<string, number>();
+  private lastStatusPoll = 0;
+  private stopped = false;
+  private readonly o: PodControllerOptions;
+
+  constructor(options: PodControllerOptions) {
+    const o = options;
+    this.o = o;
+    this.sync = new PodSync({ ...o, groups: this.groups });
+    this.clusterTags = { [GROUP_TAGS.cluster]: o.clusterId };
+    this.queue = new KeyedWorkQueue<string>({
+      concurrency: o.workers,
+      backoffBaseMs: o.backoffBaseMs,
+      backoffMaxMs: o.backoffMaxMs,
+      handle: (key) => this.sync.syncPod(parsePodKey(key)),
+      onError: (key, err, attempt, retryInMs) =>
+        o.log.warn('pod sync failed; will retry', { pod: key, attempt, retryInMs, error: errorText(err) }),
+    });
+  }
+
+  /** podsFromKubernetes: any change to a pod of ours. */
+  enqueue(pod: V1Pod): void {
+    if (!this.stopped) this.queue.add(podKeyString(podKeyOf(pod)));
+  }
+
+  /** Pods that name this PodNetworking and have no group yet (they may be waiting on it). */
+  waitingOn(podNetworking: string): V1Pod[] {
+    return this.o.pods
+      .list()
+      .filter((pod) => pod.metadata?.annotations?.[ANNOTATIONS.podNetworking] === podNetworking && this.groups.forPod(pod.metadata.uid ?? '') === undefined);
+  }
+
+  /** Adopts existing groups (retrying until the cloud answers), then starts the loops. */
+  async start(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        await this.relist();
+        break;
+      } catch (err) {
+        this.o.log.warn('listing existing container groups failed; retrying before any create', { attempt, error: errorText(err) });
+        await sleep(Math.min(30_000, 500 * 2 ** attempt), signal);
+      }
+    }
+    this.lastStatusPoll = Date.now();
+    for (const pod of this.o.pods.list()) this.enqueue(pod);
+    this.every(this.o.statusPollIntervalMs, () => this.pollStatus());
+    this.every(this.o.resyncIntervalMs, async () => {
+      await this.relist();
+      for (const pod of this.o.pods.list()) this.enqueue(pod);
+    });
+    signal.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.queue.shutDown();
+  }
+
+  /** statusFromCloud: only groups whose status changed since the last poll, batched. */
+  async pollStatus(): Promise<void> {
+    const startedAt = Date.now();
+    // Look back over the whole gap since the last successful poll, plus a margin for clock skew.
+    const sinceSeconds = Math.ceil((startedAt - this.lastStatusPoll) / 1000) + 5;
+    const ids = await this.o.cloud.listChangedContainerGroupIds(this.clusterTags, sinceSeconds);
+    if (ids.length > 0) {
+      const groups = await this.o.cloud.describeContainerGroups(ids);
+      for (const group of groups) {
+        const uid = this.groups.put(group);
+        const key = uid === undefined ? undefined : keyFromTags(group.tags);
+        if (key !== undefined) this.queue.add(key);
+      }
+    }
+    this.lastStatusPoll = startedAt;
+  }
+
+  /** A full list: refreshes the index, notices vanished groups, collects orphans. */
+  async relist(): Promise<void> {
+    const groups = await this.o.cloud.listContainerGroups(this.clusterTags);
+    const listed = new Set<string>();
+    for (const group of groups) {
+      listed.add(group.id);
+      this.groups.put(group);
+    }
+    for (const group of [...this.groups.all()]) {
+      if (listed.has(group.id)) continue;
+      // Gone from a complete list: forget it; the pod's next sync confirms by id and reacts.
+      const uid = this.groups.podUidOf(group.id);
+      if (uid !== undefined) this.groups.forget(uid);
+      const key = keyFromTags(group.tags);
+      if (key !== undefined) this.queue.add(key);
+    }
+    await this.collectOrphans(groups);
+  }
+
+  private async collectOrphans(groups: readonly { id: string; tags: Record<string, string>; status: string }[]): Promise<void> {
+    const podUids = new Set(this.o.pods.list().map((p) => p.metadata?.uid ?? ''));
+    const now = Date.now();
+    const stillOrphaned = new Set<string>();
+    for (const group of groups) {
+      const uid = group.tags[GROUP_TAGS.podUid];
+      if (uid !== undefined && podUids.has(uid)) continue;
+      if (group.status === 'Terminating') continue;
+      stillOrphaned.add(group.id);
+      const since = this.orphanSince.get(group.id) ?? now;
+      this.orphanSince.set(group.id, since);
+      if (now - since < this.o.orphanGracePeriodMs) continue;
+      try {
+        await this.o.cloud.deleteContainerGroup(group.id);
+        if (uid !== undefined) this.groups.forget(uid);
+        this.o.log.info('deleted orphaned container group (no pod of this cluster owns it)', { containerGroupId: group.id, podUid: uid });
+      } catch (err) {
+        this.o.log.warn('deleting orphaned container group failed; will retry', { containerGroupId: group.id, error: errorText(err) });
+      }
+    }
+    for (const id of [...this.orphanSince.keys()]) if (!stillOrphaned.has(id)) this.orphanSince.delete(id);
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || this.stopped) return;
+      running = true;
+      fn()
+        .catch((err: unknown) => this.o.log.warn('periodic cloud sync failed; next round retries', { error: errorText(err) }))
+        .finally(() => (running = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+function keyFromTags(tags: Record<string, string>): string | undefined {
+  const namespace = tags[GROUP_TAGS.namespace];
+  const name = tags[GROUP_TAGS.pod];
+  const uid = tags[GROUP_TAGS.podUid];
+  if (namespace === undefined || name === undefined || uid === undefined) return undefined;
+  return podKeyString({ namespace, name, uid });
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}

@@ -1,0 +1,269 @@
+// syncPod: load -> plan -> act -> report, for one pod key. At most one cloud write and one
+// Kubernetes write per step; killing the process at any line and running it again creates no
+// second container group (ClientToken = pod UID, groups found again by their pod-UID tag).
+import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import { classifyCloudError, CloudError } from '../cloud/errors.ts';
+import type { ContainerGroup } from '../cloud/model.ts';
+import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
+import { translatePod, TranslationError } from '../eci/translate.ts';
+import type { CloudPort, PodInputsLoader, PodKey, PodStore, PodWriter } from '../ports.ts';
+import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
+import type { GroupIndex } from './group-index.ts';
+import { planPod, recordedGroupId, type PodPlan } from './plan.ts';
+import type { SyncResult } from './workqueue.ts';
+
+export type NetworkDecision =
+  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
+  | { kind: 'wait'; reason: string; message: string; retryAfterMs: number }
+  | { kind: 'refuse'; reason: string; message: string };
+
+/** Decides a pod's network at create time (PodNetworking or the default network). */
+export interface NetworkPlanner {
+  plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision>;
+  /** The cloud said this vSwitch has no free IP: skip it for a while. */
+  noteExhausted(vSwitchId: string, reason: string): void;
+  /** A group got an IP of this vSwitch. */
+  noteAllocated(vSwitchId: string): void;
+}
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface PodSyncOptions {
+  cloud: CloudPort;
+  pods: PodStore;
+  writer: PodWriter;
+  inputs: PodInputsLoader;
+  network: NetworkPlanner;
+  groups: GroupIndex;
+  clusterId: string;
+  regionId: string;
+  /** Cluster DNS for ClusterFirst pods; absent = the VPC's DNS. */
+  clusterDNS?: { nameServers: string[]; clusterDomain: string };
+  zoneOfNode: (nodeName: string) => string | undefined;
+  now?: () => Date;
+  log: Logger;
+}
+
+export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
+
+export function podKeyOf(pod: V1Pod): PodKey {
+  return { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' };
+}
+
+export class PodSync {
+  private readonly o: Required<PodSyncOptions>;
+  /** ECI events already turned into Kubernetes events, per pod UID. */
+  private readonly recordedCloudEvents = new Map<string, Set<string>>();
+  /** Translation warnings already reported, per pod UID. */
+  private readonly warned = new Set<string>();
+
+  constructor(options: PodSyncOptions) {
+    this.o = { now: () => new Date(), clusterDNS: undefined, ...options } as Required<PodSyncOptions>;
+  }
+
+  async syncPod(key: PodKey): Promise<SyncResult> {
+    const pod = this.o.pods.get(key.namespace, key.name);
+    if (pod === undefined || pod.metadata?.uid !== key.uid) return this.podGone(key);
+
+    // load
+    const deleting = pod.metadata?.deletionTimestamp != null;
+    if (!deleting && this.o.groups.forPod(key.uid) === undefined && this.o.groups.createdFor(key.uid) !== undefined) {
+      // Created moments ago; the status poller brings its description and re-queues the pod.
+      return { kind: 'requeueAfter', ms: 10_000 };
+    }
+    const group = await this.loadGroup(pod);
+    const recorded = recordedGroupId(pod);
+    const recordedGroupConfirmedGone = group === undefined && recorded !== undefined;
+    const desiredStatus = group === undefined ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
+    const statusChanged = desiredStatus !== undefined && podStatusChanged(pod.status ?? {}, desiredStatus);
+
+    // plan
+    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged });
+
+    // act + report
+    if (group !== undefined) this.reportCloudEvents(key, group);
+    return this.act(key, pod, group, plan);
+  }
+
+  /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
+  private async podGone(key: PodKey): Promise<SyncResult> {
+    const groupId = this.o.groups.forPod(key.uid)?.id ?? this.o.groups.createdFor(key.uid);
+    this.recordedCloudEvents.delete(key.uid);
+    this.warned.delete(key.uid);
+    if (groupId === undefined) return { kind: 'done' };
+    await this.o.cloud.deleteContainerGroup(groupId);
+    this.o.groups.forget(key.uid);
+    this.o.log.info('deleted the group of a pod that no longer exists', { pod: podKeyString(key), containerGroupId: groupId });
+    return { kind: 'done' };
+  }
+
+  private async loadGroup(pod: V1Pod): Promise<ContainerGroup | undefined> {
+    const uid = pod.metadata?.uid ?? '';
+    const known = this.o.groups.forPod(uid);
+    if (known !== undefined) return known;
+    const id = recordedGroupId(pod) ?? this.o.groups.createdFor(uid);
+    if (id === undefined) return undefined;
+    // The pod names a group we have not seen described: ask the cloud. A failed call throws
+    // (retry); an empty answer from a successful call is the only "gone".
+    const [found] = await this.o.cloud.describeContainerGroups([id]);
+    if (found !== undefined) this.o.groups.put(found);
+    return found;
+  }
+
+  private async act(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, plan: PodPlan): Promise<SyncResult> {
+    switch (plan.kind) {
+      case 'nothing':
+        return { kind: 'done' };
+      case 'report-status':
+        await this.o.writer.patchPodStatus(key, plan.status);
+        if (group?.eniInstanceId !== undefined && pod.metadata?.annotations?.[POD_ANNOTATIONS.eniId] !== group.eniInstanceId) {
+          await this.o.writer.annotatePod(key, { [POD_ANNOTATIONS.eniId]: group.eniInstanceId });
+        }
+        return { kind: 'done' };
+      case 'delete-group':
+        await this.o.cloud.deleteContainerGroup(plan.containerGroupId);
+        this.o.groups.forget(key.uid);
+        await this.o.writer.finishPodDeletion(key);
+        return { kind: 'done' };
+      case 'finish-deletion':
+        await this.o.writer.finishPodDeletion(key);
+        return { kind: 'done' };
+      case 'mark-lost':
+        this.o.writer.recordEvent(key, {
+          type: 'Warning',
+          reason: 'ProviderFailed',
+          message: `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`,
+        });
+        await this.o.writer.patchPodStatus(key, {
+          phase: 'Failed',
+          reason: 'ProviderFailed',
+          message: `container group ${plan.containerGroupId} no longer exists in ECI`,
+        });
+        return { kind: 'done' };
+      case 'create':
+        return this.create(key, pod);
+    }
+  }
+
+  private async create(key: PodKey, pod: V1Pod): Promise<SyncResult> {
+    const nodeName = pod.spec?.nodeName ?? '';
+    const zone = this.o.zoneOfNode(nodeName);
+    if (zone === undefined) {
+      return this.waitWith(key, pod, 'NodeUnknown', `node ${nodeName} is not a virtual node of this provider (yet)`, 5_000);
+    }
+    const network = await this.o.network.plan(pod, zone);
+    if (network.kind === 'wait') return this.waitWith(key, pod, network.reason, network.message, network.retryAfterMs);
+    if (network.kind === 'refuse') return this.refuse(key, pod, network.reason, network.message);
+
+    const resolved = await this.o.inputs.load(pod);
+    let translated: ReturnType<typeof translatePod>;
+    try {
+      translated = translatePod({
+        pod,
+        network: { zoneId: network.zoneId, vSwitchIds: [network.vSwitchId], securityGroupId: network.securityGroupId },
+        resolved,
+        cluster: { clusterId: this.o.clusterId, nodeName, regionId: this.o.regionId, ...(this.o.clusterDNS ? { dns: this.o.clusterDNS } : {}) },
+      });
+    } catch (err) {
+      if (!(err instanceof TranslationError)) throw err;
+      if (!err.retryable) return this.refuse(key, pod, err.code, err.message);
+      // A missing ConfigMap/Secret may be created later: say so on the pod, retry with backoff.
+      await this.setProvisionedCondition(key, pod, err.code, err.message, 'Warning');
+      throw err;
+    }
+    if (translated.warnings.length > 0 && !this.warned.has(key.uid)) {
+      this.warned.add(key.uid);
+      for (const warning of translated.warnings) {
+        this.o.writer.recordEvent(key, { type: 'Warning', reason: 'UnsupportedField', message: `${warning.field}: ${warning.message}` });
+      }
+    }
+
+    let containerGroupId: string;
+    try {
+      ({ containerGroupId } = await this.o.cloud.createContainerGroup(translated.request));
+    } catch (err) {
+      return this.createFailed(key, pod, network, err);
+    }
+    this.o.network.noteAllocated(network.vSwitchId);
+    // Remember the group before anything else can fail: the next sync must find it.
+    this.o.groups.noteCreated(key.uid, containerGroupId);
+    await this.o.writer.annotatePod(key, {
+      [POD_ANNOTATIONS.instanceId]: containerGroupId,
+      [POD_ANNOTATIONS.vSwitchId]: network.vSwitchId,
+      [POD_ANNOTATIONS.zoneId]: network.zoneId,
+      [POD_ANNOTATIONS.securityGroupId]: network.securityGroupId,
+      [POD_ANNOTATIONS.vSwitchReason]: network.reason,
+    });
+    this.o.log.info('created container group', {
+      pod: podKeyString(key),
+      containerGroupId,
+      vSwitchId: network.vSwitchId,
+      zoneId: network.zoneId,
+      podNetworking: network.podNetworking,
+    });
+    return { kind: 'done' };
+  }
+
+  private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown): Promise<SyncResult> {
+    const cloudError = err instanceof CloudError ? err : undefined;
+    const { verdict, hint } = classifyCloudError(err);
+    const code = cloudError?.code ?? 'Unknown';
+    switch (verdict) {
+      case 'failover-vswitch':
+        this.o.network.noteExhausted(network.vSwitchId, code);
+        this.o.writer.recordEvent(key, {
+          type: 'Warning',
+          reason: 'VSwitchExhausted',
+          message: `vSwitch ${network.vSwitchId} (zone ${network.zoneId}) has no free IP (${code}); trying another vSwitch of the zone`,
+        });
+        return { kind: 'requeueAfter', ms: 0 };
+      case 'throttled':
+        return { kind: 'requeueAfter', ms: 1_000 + Math.round(Math.random() * 1_000) };
+      case 'terminal':
+        return this.refuse(key, pod, code, `${cloudError?.message ?? String(err)}. ${hint}`);
+      case 'gone':
+      case 'retry':
+        throw err;
+    }
+  }
+
+  /** The pod cannot proceed yet: say why on the pod, try again later. */
+  private async waitWith(key: PodKey, pod: V1Pod, reason: string, message: string, retryAfterMs: number): Promise<SyncResult> {
+    await this.setProvisionedCondition(key, pod, reason, message, 'Normal');
+    return { kind: 'requeueAfter', ms: retryAfterMs };
+  }
+
+  /** The pod can never be created as it is: say why; a change to the pod triggers a new sync. */
+  private async refuse(key: PodKey, pod: V1Pod, reason: string, message: string): Promise<SyncResult> {
+    await this.setProvisionedCondition(key, pod, reason, message, 'Warning');
+    if (pod.metadata?.annotations?.[POD_ANNOTATIONS.failOnCreateError] === 'true') {
+      await this.o.writer.patchPodStatus(key, { phase: 'Failed', reason, message });
+    }
+    return { kind: 'done' };
+  }
+
+  private async setProvisionedCondition(key: PodKey, pod: V1Pod, reason: string, message: string, eventType: 'Normal' | 'Warning') {
+    const current = pod.status?.conditions?.find((c) => c.type === PROVISIONED_CONDITION);
+    if (current?.reason === reason && current.message === message) return;
+    this.o.writer.recordEvent(key, { type: eventType, reason, message });
+    const condition: V1PodCondition = {
+      type: PROVISIONED_CONDITION,
+      status: 'False',
+      reason,
+      message,
+      lastTransitionTime: this.o.now(),
+    };
+    await this.o.writer.patchPodStatus(key, { conditions: [condition] });
+  }
+
+  private reportCloudEvents(key: PodKey, group: ContainerGroup): void {
+    const seen = this.recordedCloudEvents.get(key.uid) ?? new Set<string>();
+    this.recordedCloudEvents.set(key.uid, seen);
+    for (const event of eventsToRecord(group.events, seen)) this.o.writer.recordEvent(key, event);
+  }
+}
+

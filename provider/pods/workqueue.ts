@@ -1,0 +1,148 @@
+// A keyed work queue with the guarantees the pod sync needs (client-go's workqueue semantics):
+// - a key is processed by at most one worker at a time;
+// - adding a key that is queued does nothing; adding one that is being processed re-queues it
+//   once after the current run, so no change is lost;
+// - failures back off exponentially per key (with jitter), success resets the key's backoff;
+// - one slow or failing key never blocks the others.
+// Time is injected so the behaviour is testable without real waiting.
+
+export type SyncResult = { kind: 'done' } | { kind: 'requeueAfter'; ms: number };
+
+export interface WorkQueueOptions<K> {
+  /** Processes one key. Throwing retries it with backoff. */
+  handle: (key: K) => Promise<SyncResult>;
+  concurrency: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  onError?: (key: K, err: unknown, attempt: number, retryInMs: number) => void;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+  random?: () => number;
+}
+
+export class KeyedWorkQueue<K> {
+  private readonly opts: Required<WorkQueueOptions<K>>;
+  private readonly queued = new Set<K>();
+  private readonly order: K[] = [];
+  private readonly processing = new Set<K>();
+  private readonly dirtyWhileProcessing = new Set<K>();
+  private readonly failures = new Map<K, number>();
+  private readonly delayed = new Map<K, unknown>();
+  private running = 0;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: WorkQueueOptions<K>) {
+    this.opts = {
+      onError: () => {},
+      setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  /** Queues a key now (cancelling a pending delayed add of the same key). */
+  add(key: K): void {
+    if (this.stopped) return;
+    this.cancelDelayed(key);
+    if (this.processing.has(key)) {
+      this.dirtyWhileProcessing.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.order.push(key);
+    this.pump();
+  }
+
+  /** Queues a key after `ms`, unless it is added sooner. */
+  addAfter(key: K, ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    if (this.delayed.has(key) || this.queued.has(key)) return;
+    const handle = this.opts.setTimer(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, handle);
+  }
+
+  /** Drops a key's backoff memory (its object is gone). */
+  forget(key: K): void {
+    this.failures.delete(key);
+    this.cancelDelayed(key);
+  }
+
+  get depth(): number {
+    return this.order.length;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** Stops taking work; resolves when in-flight handlers have finished. */
+  async shutDown(): Promise<void> {
+    this.stopped = true;
+    for (const key of [...this.delayed.keys()]) this.cancelDelayed(key);
+    this.order.length = 0;
+    this.queued.clear();
+    await this.idle();
+  }
+
+  /** Resolves when nothing is queued or running (timers for delayed keys do not count). */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.order.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private cancelDelayed(key: K): void {
+    const handle = this.delayed.get(key);
+    if (handle !== undefined) {
+      this.opts.clearTimer(handle);
+      this.delayed.delete(key);
+    }
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running < this.opts.concurrency && this.order.length > 0) {
+      const key = this.order.shift() as K;
+      this.queued.delete(key);
+      this.processing.add(key);
+      this.running++;
+      void this.run(key);
+    }
+    if (this.running === 0 && this.order.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private async run(key: K): Promise<void> {
+    let retryInMs: number | undefined;
+    try {
+      const result = await this.opts.handle(key);
+      this.failures.delete(key);
+      if (result.kind === 'requeueAfter') retryInMs = result.ms;
+    } catch (err) {
+      const attempt = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, attempt);
+      retryInMs = this.backoff(attempt);
+      this.opts.onError(key, err, attempt, retryInMs);
+    } finally {
+      this.processing.delete(key);
+      this.running--;
+    }
+    if (this.dirtyWhileProcessing.delete(key)) this.add(key);
+    else if (retryInMs !== undefined) this.addAfter(key, retryInMs);
+    this.pump();
+  }
+
+  private backoff(attempt: number): number {
+    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
+    // Full jitter on the upper half keeps retries of many pods from arriving together.
+    return Math.round(exp / 2 + (exp / 2) * this.opts.random());
+  }
+}

@@ -1,0 +1,121 @@
+// A cloud simulator and a provider for one test file: the simulator in-process (its world read
+// from the demo world with overrides), the provider either in-process (startProvider) or as a
+// real child process (`eci-virtual-node run`) for crash tests. Each file gets its own cluster id
+// and node-name prefix, and removes its nodes afterwards, so files never see each other's nodes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { V1Pod } from '@kubernetes/client-node';
+import { startProvider, type RunningProvider } from '../../../adapters/cli/provider.ts';
+import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
+import { parseWorld } from '../../../adapters/cloudsim/world.ts';
+import { createLogger, type Logger } from '../../../adapters/log/logger.ts';
+import { DEFAULT_CONFIG, type ProviderConfig } from '../../../provider/config/config.ts';
+import { VIRTUAL_NODE_TOLERATION } from '../../../provider/networking/constants.ts';
+import { NODE_LABELS } from '../../../provider/node/constants.ts';
+import { apis, controlPlane, ignoreNotFound } from './cluster.ts';
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+export const DEMO_WORLD = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yaml');
+
+/** The demo world with fast lifecycles and any section overridden. */
+export async function testWorld(overrides: Record<string, unknown> = {}) {
+  const doc = parse(await readFile(DEMO_WORLD, 'utf8')) as Record<string, unknown>;
+  return parseWorld({
+    ...doc,
+    lifecycle: { schedulingMs: 100, pendingMs: 300, exitAfterMs: 500, crashBackoffMs: 300, crashBackoffMaxMs: 2000, pullRetryMs: 500, terminatingMs: 0 },
+    rateLimits: { mode: 'unlimited' },
+    persistence: { durability: 'write', snapshotIntervalMs: 1000 },
+    ...overrides,
+  });
+}
+
+export function testConfig(sim: CloudSim, overrides: { vSwitchIds?: string[]; securityGroupId?: string } = {}): ProviderConfig {
+  const id = randomBytes(3).toString('hex');
+  const config = structuredClone(DEFAULT_CONFIG);
+  config.clusterId = `it-${id}`;
+  config.regionId = sim.regionId;
+  config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
+  config.defaultNetwork = {
+    vSwitchIds: overrides.vSwitchIds ?? ['vsw-sim-h1', 'vsw-sim-i1', 'vsw-sim-j1'],
+    securityGroupId: overrides.securityGroupId ?? 'sg-sim-default',
+    vSwitchSelectionPolicy: 'ordered',
+  };
+  config.node.namePrefix = `vn-${id}`;
+  config.kubernetes.kubeconfig = controlPlane().kubeconfigPath;
+  config.sync = { ...config.sync, workers: 16, statusPollIntervalMs: 300, resyncIntervalMs: 5_000, orphanGracePeriodMs: 3_000, backoffBaseMs: 200, backoffMaxMs: 3_000 };
+  return config;
+}
+
+/** Log lines kept in memory; also echoed to stderr when ECI_VN_TEST_LOGS=1 (for debugging). */
+export function memoryLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const echo = process.env.ECI_VN_TEST_LOGS === '1';
+  return {
+    log: createLogger({
+      level: 'info',
+      write: (line) => {
+        lines.push(line);
+        if (echo) process.stderr.write(`${line}\n`);
+      },
+    }),
+    lines,
+  };
+}
+
+export async function startTestProvider(config: ProviderConfig, log: Logger = memoryLogger().log): Promise<RunningProvider> {
+  return startProvider({ config, log, nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 } });
+}
+
+/** `eci-virtual-node run` as a child process, configured by flags and env like in production. */
+export function spawnProvider(config: ProviderConfig): { child: ChildProcess; output: string[] } {
+  const args = [
+    join(REPO, 'adapters', 'cli', 'main.ts'),
+    'run',
+    '--cluster-id', config.clusterId,
+    '--region', config.regionId,
+    '--eci-endpoint', config.cloud.eciEndpoint,
+    '--vpc-endpoint', config.cloud.vpcEndpoint,
+    '--cloud-protocol', config.cloud.protocol,
+    '--vswitches', config.defaultNetwork.vSwitchIds.join(','),
+    '--security-group', config.defaultNetwork.securityGroupId,
+    '--node-name-prefix', config.node.namePrefix,
+    '--kubeconfig', config.kubernetes.kubeconfig,
+    '--workers', String(config.sync.workers),
+    '--status-poll-interval-ms', String(config.sync.statusPollIntervalMs),
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: config.cloud.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: config.cloud.accessKeySecret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  return { child, output };
+}
+
+/** Deletes this file's virtual nodes (and so their leases, by owner reference). */
+export async function deleteNodes(config: ProviderConfig): Promise<void> {
+  const { core } = apis();
+  const nodes = await core.listNode({ labelSelector: `${NODE_LABELS.cluster}=${config.clusterId}` });
+  await Promise.all(nodes.items.map((n) => core.deleteNode({ name: n.metadata!.name! }).catch(ignoreNotFound)));
+}
+
+/** A pod template that lands on this file's virtual nodes only. */
+export function virtualNodePlacement(config: ProviderConfig): Pick<NonNullable<V1Pod['spec']>, 'tolerations' | 'nodeSelector'> {
+  return {
+    tolerations: [{ ...VIRTUAL_NODE_TOLERATION }],
+    nodeSelector: { [NODE_LABELS.cluster]: config.clusterId },
+  };
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const toInt = (a: string) => a.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+  const [base = '', bits = '32'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = toInt(base);
+  const value = toInt(ip);
+  return value >= start && value < start + size;
+}

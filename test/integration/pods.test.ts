@@ -1,0 +1,197 @@
+// The provider's core on the real control plane and the cloud simulator: a Deployment's pods
+// become Running with IPs from the vSwitches, scale-down deletes every group, exit codes and
+// restart policies show up on the pod, unsupported fields are reported, finished pods stay.
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningProvider } from '../../adapters/cli/provider.ts';
+import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
+import type { CloudSim } from '../../adapters/cloudsim/server.ts';
+import { startCloudSim } from '../../adapters/cloudsim/server.ts';
+import type { ProviderConfig } from '../../provider/config/config.ts';
+import { GROUP_TAGS } from '../../provider/cloud/model.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import { apis, useTestNamespace } from './helpers/cluster.ts';
+import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { waitFor } from './helpers/wait.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
+
+const namespace = useTestNamespace('pods');
+let sim: CloudSim;
+let config: ProviderConfig;
+let provider: RunningProvider;
+let cloud: CloudPort;
+const logs = memoryLogger();
+
+beforeAll(async () => {
+  await installPodNetworkingCrd();
+  sim = await startCloudSim({ world: await testWorld(), log: () => {} });
+  config = testConfig(sim);
+  cloud = createCloud({
+    regionId: sim.regionId,
+    eciEndpoint: sim.endpoint,
+    vpcEndpoint: sim.endpoint,
+    protocol: 'http',
+    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
+  });
+  provider = await startTestProvider(config, logs.log);
+});
+
+afterAll(async () => {
+  await provider?.stop();
+  if (config) await deleteNodes(config);
+  await sim?.stop();
+});
+
+const groupsOfCluster = () => cloud.listContainerGroups({ [GROUP_TAGS.cluster]: config.clusterId });
+
+async function podsOf(selector: string): Promise<V1Pod[]> {
+  return (await apis().core.listNamespacedPod({ namespace: namespace(), labelSelector: selector })).items;
+}
+
+function nakedPod(name: string, spec: Partial<NonNullable<V1Pod['spec']>>): V1Pod {
+  return {
+    metadata: { name, labels: { test: name } },
+    spec: { containers: [{ name: 'main', image: 'nginx:1.27' }], ...virtualNodePlacement(config), ...spec },
+  };
+}
+
+describe('pods on virtual nodes', () => {
+  it('runs a Deployment of 20 replicas with IPs from the vSwitch CIDRs, and deletes every group on scale to 0', async () => {
+    const { apps } = apis();
+    const cidrs = sim.world.vSwitches.filter((v) => config.defaultNetwork.vSwitchIds.includes(v.id)).map((v) => v.cidr);
+    await apps.createNamespacedDeployment({
+      namespace: namespace(),
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 20,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { ...virtualNodePlacement(config), containers: [{ name: 'web', image: 'nginx:1.27', resources: { requests: { cpu: '250m', memory: '512Mi' } } }] },
+          },
+        },
+      },
+    });
+    const running = await waitFor(
+      async () => {
+        const pods = await podsOf('app=web');
+        const ok = pods.filter((p) => p.status?.phase === 'Running' && p.status.podIP);
+        return ok.length === 20 ? ok : undefined;
+      },
+      {
+        timeoutMs: 90_000,
+        describe: async () => {
+          const pods = await podsOf('app=web');
+          return `20 Running pods with IPs; phases: ${JSON.stringify(pods.map((p) => [p.spec?.nodeName, p.status?.phase, p.status?.podIP]))}`;
+        },
+      },
+    );
+    for (const pod of running) {
+      expect(cidrs.some((cidr) => ipInCidr(pod.status!.podIP!, cidr)), `${pod.status!.podIP} in ${cidrs.join(',')}`).toBe(true);
+      expect(pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id']).toMatch(/^eci-/);
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    }
+    // One group per pod, each tagged with its pod's UID; no duplicates.
+    const groups = await groupsOfCluster();
+    const uids = groups.map((g) => g.tags[GROUP_TAGS.podUid]);
+    expect(new Set(uids).size).toBe(groups.length);
+    expect(new Set(uids)).toEqual(new Set(running.map((p) => p.metadata!.uid!)));
+    // Pods spread over the zones' nodes, each pod's IP from its node's zone.
+    const zoneOfVSwitch = new Map(sim.world.vSwitches.map((v) => [v.id, v.zoneId]));
+    for (const pod of running) {
+      const zone = pod.metadata!.annotations!['eci-virtual-node.io/zone-id'];
+      expect(pod.spec!.nodeName).toBe(`${config.node.namePrefix}-${zone}`);
+      expect(zoneOfVSwitch.get(pod.metadata!.annotations!['eci-virtual-node.io/vswitch-id']!)).toBe(zone);
+    }
+
+    await apps.patchNamespacedDeploymentScale(
+      { name: 'web', namespace: namespace(), body: { spec: { replicas: 0 } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    await waitFor(async () => (await podsOf('app=web')).length === 0, { timeoutMs: 60_000, describe: 'every pod of web to be gone' });
+    await waitFor(async () => (await groupsOfCluster()).length === 0, {
+      timeoutMs: 30_000,
+      describe: async () => `no container group left; have ${(await groupsOfCluster()).map((g) => g.id).join(',')}`,
+    });
+  });
+
+  it('shows a container exit code, honours restartPolicy Never and OnFailure, and never re-creates a finished pod', async () => {
+    const { core } = apis();
+    await core.createNamespacedPod({ namespace: namespace(), body: nakedPod('exit-never', { restartPolicy: 'Never', containers: [{ name: 'main', image: 'sim/exit:3' }] }) });
+    await core.createNamespacedPod({ namespace: namespace(), body: nakedPod('exit-onfailure', { restartPolicy: 'OnFailure', containers: [{ name: 'main', image: 'sim/exit:3' }] }) });
+
+    const failed = await waitFor(
+      async () => {
+        const pod = await core.readNamespacedPod({ name: 'exit-never', namespace: namespace() });
+        return pod.status?.phase === 'Failed' ? pod : undefined;
+      },
+      { timeoutMs: 60_000, describe: 'exit-never to become Failed' },
+    );
+    const state = failed.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(state?.exitCode).toBe(3);
+
+    const restarted = await waitFor(
+      async () => {
+        const pod = await core.readNamespacedPod({ name: 'exit-onfailure', namespace: namespace() });
+        const status = pod.status?.containerStatuses?.[0];
+        return (status?.restartCount ?? 0) >= 1 ? pod : undefined;
+      },
+      { timeoutMs: 60_000, describe: 'exit-onfailure to restart its container' },
+    );
+    expect(restarted.status?.phase).not.toBe('Failed');
+    expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(3);
+
+    // The finished pod keeps its one group: no second group is ever made for it.
+    const uid = failed.metadata!.uid!;
+    await new Promise((r) => setTimeout(r, 1_500));
+    const groups = (await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === uid);
+    expect(groups).toHaveLength(1);
+  });
+
+  it('reports a field ECI cannot honour with a Warning event and still runs the pod', async () => {
+    const { core } = apis();
+    await core.createNamespacedPod({
+      namespace: namespace(),
+      body: nakedPod('hostpath', {
+        volumes: [{ name: 'host', hostPath: { path: '/var/log' } }],
+        containers: [{ name: 'main', image: 'nginx:1.27', volumeMounts: [{ name: 'host', mountPath: '/host' }] }],
+      }),
+    });
+    const event = await waitFor(
+      async () => {
+        const events = await core.listNamespacedEvent({ namespace: namespace(), fieldSelector: 'involvedObject.name=hostpath' });
+        return events.items.find((e) => e.reason === 'UnsupportedField');
+      },
+      { timeoutMs: 30_000, describe: 'an UnsupportedField event on pod hostpath' },
+    );
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain('spec.volumes[0].hostPath');
+  });
+
+  it('deletes the group when a pod is deleted, and the pod object goes away', async () => {
+    const { core } = apis();
+    await core.createNamespacedPod({ namespace: namespace(), body: nakedPod('short-lived', {}) });
+    const pod = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'short-lived', namespace: namespace() });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { timeoutMs: 30_000, describe: 'short-lived to run' },
+    );
+    const uid = pod.metadata!.uid!;
+    await core.deleteNamespacedPod({ name: 'short-lived', namespace: namespace() });
+    await waitFor(
+      async () => {
+        try {
+          await core.readNamespacedPod({ name: 'short-lived', namespace: namespace() });
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 30_000, describe: 'pod short-lived to be gone' },
+    );
+    expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === uid)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../adapters/config/load.ts';
+import { InvalidConfigError, redactConfig } from '../../../provider/config/config.ts';
+
+const SECRET = 'sEcReT-value-that-must-not-leak';
+const goodEnv = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tExampleKeyId',
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET,
+};
+const goodFlags = ['--cluster-id', 'c1', '--region', 'cn-hangzhou', '--vswitches', 'vsw-a,vsw-b', '--security-group', 'sg-1'];
+
+function fieldErrors(fn: () => unknown): Record<string, string> {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvalidConfigError) return Object.fromEntries(err.fieldErrors.map((e) => [e.field, e.message]));
+    throw err;
+  }
+  throw new Error('expected InvalidConfigError');
+}
+
+describe('loadConfig', () => {
+  it('builds a config from flags and env, deriving the endpoints from the region', () => {
+    const { config } = loadConfig({ argv: goodFlags, env: goodEnv });
+    expect(config.clusterId).toBe('c1');
+    expect(config.defaultNetwork.vSwitchIds).toEqual(['vsw-a', 'vsw-b']);
+    expect(config.cloud.eciEndpoint).toBe('eci.cn-hangzhou.aliyuncs.com');
+    expect(config.cloud.vpcEndpoint).toBe('vpc.cn-hangzhou.aliyuncs.com');
+    expect(config.cloud.accessKeySecret).toBe(SECRET);
+  });
+
+  it('lets flags override env and env override the file', () => {
+    const file = 'clusterId: from-file\nregionId: cn-beijing\nsync:\n  workers: 7\n';
+    const { config } = loadConfig({
+      argv: ['--config', '/etc/vn.yaml', '--cluster-id', 'from-flag', '--vswitches', 'vsw-a', '--security-group', 'sg-1'],
+      env: { ...goodEnv, ECI_VN_CLUSTER_ID: 'from-env', ALIBABA_CLOUD_REGION_ID: 'cn-shanghai' },
+      readFile: () => file,
+    });
+    expect(config.clusterId).toBe('from-flag');
+    expect(config.regionId).toBe('cn-shanghai');
+    expect(config.sync.workers).toBe(7);
+  });
+
+  it('names every field at fault', () => {
+    const errors = fieldErrors(() =>
+      loadConfig({ argv: ['--cluster-id', 'Bad_Name', '--vswitches', 'vsw-a,subnet-1', '--workers', 'lots'], env: {} }),
+    );
+    expect(Object.keys(errors).sort()).toEqual(
+      [
+        'clusterId',
+        'regionId',
+        'cloud.eciEndpoint',
+        'cloud.vpcEndpoint',
+        'cloud.accessKeyId',
+        'cloud.accessKeySecret',
+        'defaultNetwork.vSwitchIds[1]',
+        'defaultNetwork.securityGroupId',
+        'sync.workers',
+      ].sort(),
+    );
+    expect(errors['defaultNetwork.vSwitchIds[1]']).toContain('"subnet-1"');
+    expect(errors['sync.workers']).toContain('"lots" is not a number');
+  });
+
+  it('refuses unknown flags, unknown file fields and a secret in the config file', () => {
+    expect(fieldErrors(() => loadConfig({ argv: ['--colour', 'blue'], env: goodEnv })).flags).toMatch(/colour/);
+    const errors = fieldErrors(() =>
+      loadConfig({ argv: [...goodFlags, '--config', 'f.yaml'], env: goodEnv, readFile: () => 'sync:\n  wrokers: 3\ncloud:\n  accessKeySecret: x\n' }),
+    );
+    expect(errors['sync.wrokers']).toMatch(/unknown field/);
+    expect(errors['cloud.accessKeySecret']).toMatch(/Secret-mounted file/);
+  });
+
+  it('reads the AccessKey from mounted files and never puts file content in an error', () => {
+    const files: Record<string, string> = { '/keys/id': 'LTAIfromfile\n', '/keys/secret': `${SECRET}\n` };
+    const { config } = loadConfig({
+      argv: [...goodFlags, '--access-key-id-file', '/keys/id', '--access-key-secret-file', '/keys/secret'],
+      env: {},
+      readFile: (p) => {
+        const text = files[p];
+        if (text === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+        return text;
+      },
+    });
+    expect(config.cloud.accessKeyId).toBe('LTAIfromfile');
+    expect(config.cloud.accessKeySecret).toBe(SECRET);
+  });
+
+  it('redacts the secret for logging', () => {
+    const { config } = loadConfig({ argv: goodFlags, env: goodEnv });
+    const text = JSON.stringify(redactConfig(config));
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain('LTAI5tExampleKeyId');
+    expect(config.cloud.accessKeySecret).toBe(SECRET); // the original is untouched
+  });
+});
