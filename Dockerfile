@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# eci-virtual-node: the provider image. Node 24 runs the TypeScript sources directly (type
+# stripping), so there is no compile step: the image is production node_modules + adapters/ +
+# provider/ + package.json ("type": "module" is what makes the .ts files ES modules).
+#
+#   docker build -t eci-virtual-node:dev .                 # the runtime image (default target)
+#   docker build --target verify .                         # typecheck + unit tests, no image kept
+#   buildah bud -t eci-virtual-node:dev .                  # same, without a Docker engine
+#
+# Pin NODE_IMAGE by digest for releases (see docs/deploy.md, "Building the image").
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+# --- production dependencies ------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: no dependency needs an install script at run time (all pure JavaScript).
+# Type declarations, source maps and READMEs are never read at run time: ~45 % of the tree.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -iname '*.md' \) -delete \
+ && npm cache clean --force
+
+# --- optional: typecheck and unit tests inside the build (docker build --target verify .) -----
+FROM ${NODE_IMAGE} AS verify
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run typecheck && npm run test:unit
+
+# --- the sources, without their tests ----------------------------------------------------------
+FROM ${NODE_IMAGE} AS sources
+WORKDIR /app
+COPY provider ./provider
+COPY adapters ./adapters
+RUN find provider adapters -name '*.test.ts' -delete
+
+# --- runtime --------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# npm, npx, corepack and yarn are build tools, not needed to run. Deleting them does not shrink
+# the base layers, but keeps them (and their bundled dependencies) out of the running filesystem
+# that the container, exec sessions and image scanners see.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+WORKDIR /app
+ENV NODE_ENV=production
+# Files stay owned by root and read-only to the process (it runs as 65532 below).
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY --from=sources /app/provider ./provider
+COPY --from=sources /app/adapters ./adapters
+# 65532:65532 = "nonroot" as distroless spells it; numeric so runAsNonRoot can verify it.
+USER 65532:65532
+# 9443 admission webhook (HTTPS), 10250 kubelet API (HTTPS), 9464 Prometheus metrics (HTTP).
+EXPOSE 9443 10250 9464
+# No HEALTHCHECK: Kubernetes ignores it; the Deployment probes GET /healthz and /readyz on the
+# webhook port (deploy/base/deployment.yaml).
+ENTRYPOINT ["node", "adapters/cli/main.ts"]
+CMD ["run"]
