@@ -24,7 +24,7 @@ async function world(): Promise<World> {
   const doc = parse(await readFile(new URL('../cloudsim/worlds/demo.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
   // Enough vSwitches for DescribeVSwitches to need two pages of 50.
   const extra = Array.from({ length: EXTRA_VSWITCHES }, (_, i) => ({
-    id: `vsw-sim-p${String(i).padStart(2, '0')}`,
+    id: `vsw-simp${String(i).padStart(2, '0')}`,
     vpcId: 'vpc-sim-main',
     zoneId: 'cn-hangzhou-i',
     cidr: `10.0.${100 + i}.0/28`,
@@ -59,7 +59,7 @@ function request(o: { tags?: Record<string, string>; vSwitchId?: string; zoneId?
   const uid = o.uid ?? `uid-${process.pid}-${seq}`;
   const { request: r } = translatePod({
     pod: makePod({ name: `pod-${seq}`, uid, containers: [makeContainer({ ports: [{ containerPort: 80 }], env: [{ name: 'A', value: '1' }] })] }),
-    network: { zoneId: o.zoneId ?? 'cn-hangzhou-h', vSwitchIds: [o.vSwitchId ?? 'vsw-sim-h1'], securityGroupId: 'sg-sim-default' },
+    network: { zoneId: o.zoneId ?? 'cn-hangzhou-h', vSwitchIds: [o.vSwitchId ?? 'vsw-simh1'], securityGroupId: 'sg-simdefault' },
     resolved: { configMaps: {}, secrets: {} },
     cluster: { clusterId: 'test-cluster', nodeName: 'vn-h', regionId: sim.regionId },
   });
@@ -77,7 +77,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
     expect(listed.map((g) => g.id)).toEqual([first.containerGroupId]);
     const [group] = listed;
     expect(group?.tags[GROUP_TAGS.cluster]).toBe('test-cluster');
-    expect(group?.vSwitchId).toBe('vsw-sim-h1');
+    expect(group?.vSwitchId).toBe('vsw-simh1');
     expect(group?.containers.map((c) => c.name)).toEqual(['app']);
   });
 
@@ -120,20 +120,20 @@ describe('alibabacloud CloudPort against the simulator', () => {
   });
 
   it('describes a few vSwitches one by one, with live free-IP counts', async () => {
-    const found = await cloud.describeVSwitches(['vsw-sim-h1', 'vsw-sim-i1', 'vsw-unknown']);
-    expect(found.map((v) => v.id)).toEqual(['vsw-sim-h1', 'vsw-sim-i1']);
+    const found = await cloud.describeVSwitches(['vsw-simh1', 'vsw-simi1', 'vsw-unknown']);
+    expect(found.map((v) => v.id)).toEqual(['vsw-simh1', 'vsw-simi1']);
     expect(found[0]).toMatchObject({ zoneId: 'cn-hangzhou-h', vpcId: 'vpc-sim-main', cidrBlock: '10.0.1.0/26', status: 'Available' });
     expect(found[0]!.availableIpCount).toBeGreaterThan(0);
     expect(found[0]!.availableIpCount).toBeLessThan(60);
   });
 
   it('pages through the region (PageSize 50) when many vSwitches are asked for', async () => {
-    const ids = Array.from({ length: EXTRA_VSWITCHES }, (_, i) => `vsw-sim-p${String(i).padStart(2, '0')}`);
+    const ids = Array.from({ length: EXTRA_VSWITCHES }, (_, i) => `vsw-simp${String(i).padStart(2, '0')}`);
     let found: Awaited<ReturnType<AlibabaCloud['describeVSwitches']>> = [];
     const n = await callsOf('DescribeVSwitches', async () => {
-      found = await cloud.describeVSwitches([...ids, 'vsw-sim-j1']);
+      found = await cloud.describeVSwitches([...ids, 'vsw-simj1']);
     });
-    expect(found.map((v) => v.id)).toEqual([...ids, 'vsw-sim-j1']);
+    expect(found.map((v) => v.id)).toEqual([...ids, 'vsw-simj1']);
     expect(n).toBe(2);
   });
 
@@ -143,7 +143,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
     for (let i = 0; i < 8 && failure === undefined; i++) {
       const before = attempts();
       try {
-        await cloud.createContainerGroup(request({ vSwitchId: 'vsw-sim-tiny', zoneId: 'cn-hangzhou-j', tags: { run: 'tiny' } }));
+        await cloud.createContainerGroup(request({ vSwitchId: 'vsw-simtiny', zoneId: 'cn-hangzhou-j', tags: { run: 'tiny' } }));
       } catch (err) {
         failure = err;
         expect(attempts() - before).toBe(1);
@@ -170,7 +170,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
       credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: secret },
       readRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
     });
-    const err = await bad.describeVSwitches(['vsw-sim-h1']).then(
+    const err = await bad.describeVSwitches(['vsw-simh1']).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -242,7 +242,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
     });
     const { request: r } = translatePod({
       pod,
-      network: { zoneId: 'cn-hangzhou-h', vSwitchIds: ['vsw-sim-h1'], securityGroupId: 'sg-sim-default' },
+      network: { zoneId: 'cn-hangzhou-h', vSwitchIds: ['vsw-simh1'], securityGroupId: 'sg-simdefault' },
       resolved: {
         configMaps: { cfg: { 'a.conf': 'x=1' } },
         secrets: { pull: { token: b64('t0k'), '.dockerconfigjson': b64(JSON.stringify({ auths: { 'r.io': { username: 'u', password: 'p' } } })) } },

@@ -39,8 +39,8 @@ export function testConfig(sim: CloudSim, overrides: { vSwitchIds?: string[]; se
   config.regionId = sim.regionId;
   config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
   config.defaultNetwork = {
-    vSwitchIds: overrides.vSwitchIds ?? ['vsw-sim-h1', 'vsw-sim-i1', 'vsw-sim-j1'],
-    securityGroupId: overrides.securityGroupId ?? 'sg-sim-default',
+    vSwitchIds: overrides.vSwitchIds ?? ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'],
+    securityGroupId: overrides.securityGroupId ?? 'sg-simdefault',
     vSwitchSelectionPolicy: 'ordered',
   };
   config.node.namePrefix = `vn-${id}`;
