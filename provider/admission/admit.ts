@@ -143,6 +143,8 @@ export function admitPod(input: AdmitInput): AdmitResult {
   if (match.alsoMatched.length > 0) {
     const all = [name, ...match.alsoMatched];
     warnings.push(`pod matches ${all.length} PodNetworkings (${all.join(', ')}); using ${name} (oldest, then by name)`);
+    // Kept on the pod so the provider can record an event once the pod has a name and UID.
+    mutated.metadata.annotations[ANNOTATIONS.alsoMatched] = match.alsoMatched.join(',');
   }
 
   const zones = zonesOf(chosen);

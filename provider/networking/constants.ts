@@ -17,6 +17,8 @@ export const ANNOTATIONS = {
   podNetworking: 'k8s.aliyun.com/pod-networking',
   /** "true": the pod gets its own ENI from a PodNetworking (on a virtual node it always does). */
   podEni: 'k8s.aliyun.com/pod-eni',
+  /** Other Ready PodNetworkings that matched too (comma list): the provider turns it into a Warning event. */
+  alsoMatched: 'eci-virtual-node.io/podnetworking-also-matched',
 } as const;
 
 /** Labels read by the webhook and the node manager. */

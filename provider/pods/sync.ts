@@ -7,6 +7,7 @@ import type { ContainerGroup } from '../cloud/model.ts';
 import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, PodInputsLoader, PodKey, PodStore, PodWriter } from '../ports.ts';
+import { ANNOTATIONS } from '../networking/constants.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { planPod, recordedGroupId, type PodPlan } from './plan.ts';
@@ -175,10 +176,18 @@ export class PodSync {
       await this.setProvisionedCondition(key, pod, err.code, err.message, 'Warning');
       throw err;
     }
-    if (translated.warnings.length > 0 && !this.warned.has(key.uid)) {
+    if (!this.warned.has(key.uid)) {
       this.warned.add(key.uid);
       for (const warning of translated.warnings) {
         this.o.writer.recordEvent(key, { type: 'Warning', reason: 'UnsupportedField', message: `${warning.field}: ${warning.message}` });
+      }
+      const alsoMatched = pod.metadata?.annotations?.[ANNOTATIONS.alsoMatched];
+      if (alsoMatched !== undefined && alsoMatched !== '' && network.podNetworking !== undefined) {
+        this.o.writer.recordEvent(key, {
+          type: 'Warning',
+          reason: 'MultiplePodNetworkings',
+          message: `pod matches PodNetworkings ${[network.podNetworking, ...alsoMatched.split(',')].join(', ')}; using ${network.podNetworking} (oldest, then by name)`,
+        });
       }
     }
 

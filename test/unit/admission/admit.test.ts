@@ -90,12 +90,15 @@ describe('admitPod: a matching PodNetworking', () => {
     const younger = makePodNetworking({ name: 'pn-a-younger', podSelector: { matchLabels: { app: 'web' } }, created: '2024-03-01T00:00:00Z' });
     const older = makePodNetworking({ name: 'pn-z-older', podSelector: {}, created: '2023-03-01T00:00:00Z' });
     const byNs = makePodNetworking({ name: 'pn-shop', namespaceSelector: { matchLabels: { team: 'payments' } }, created: '2024-03-01T00:00:00Z' });
-    const result = admit({ pod: loadPod('pod-create'), podNetworkings: [younger, byNs, older] });
+    const pod = loadPod('pod-create');
+    const result = admit({ pod, podNetworkings: [younger, byNs, older] });
     expect(result).toMatchObject({
       allowed: true,
       matched: { chosen: 'pn-z-older', alsoMatched: ['pn-a-younger', 'pn-shop'] },
       warnings: ['pod matches 3 PodNetworkings (pn-z-older, pn-a-younger, pn-shop); using pn-z-older (oldest, then by name)'],
     });
+    // The others are kept on the pod, for the provider's Warning event once the pod has a UID.
+    expect(applied(pod, result).metadata?.annotations?.['eci-virtual-node.io/podnetworking-also-matched']).toBe('pn-a-younger,pn-shop');
   });
 
   it('replacing a different pod-networking annotation is warned about', () => {
