@@ -1,0 +1,173 @@
+// Restart safety and cloud throttling, with the provider as a real child process (the way it
+// runs in production): SIGKILL in the middle of creating 50 pods, start again, and every pod
+// runs with exactly one container group; throttling by the cloud slows creation but loses no pod.
+import type { ChildProcess } from 'node:child_process';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
+import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
+import { GROUP_TAGS } from '../../provider/cloud/model.ts';
+import type { ProviderConfig } from '../../provider/config/config.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import { apis, useTestNamespace } from './helpers/cluster.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
+import { deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const namespace = useTestNamespace('restart');
+const children: ChildProcess[] = [];
+const sims: CloudSim[] = [];
+const configs: ProviderConfig[] = [];
+
+interface AdminState {
+  requests: Record<string, { ok: number; errors: Record<string, number> }>;
+}
+
+async function adminState(sim: CloudSim): Promise<AdminState> {
+  const res = await fetch(`${sim.adminEndpoint}/admin/state`, { headers: { authorization: `Bearer ${sim.adminToken}` } });
+  if (!res.ok) throw new Error(`admin state: HTTP ${res.status}`);
+  return (await res.json()) as AdminState;
+}
+
+function cloudFor(sim: CloudSim): CloudPort {
+  return createCloud({
+    regionId: sim.regionId,
+    eciEndpoint: sim.endpoint,
+    vpcEndpoint: sim.endpoint,
+    protocol: 'http',
+    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
+  });
+}
+
+function start(config: ProviderConfig): ChildProcess {
+  const { child, output } = spawnProvider(config);
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(`provider exited ${code ?? signal}:\n${output.join('').slice(-4000)}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function deployment(name: string, replicas: number, config: ProviderConfig): Promise<void> {
+  await apis().apps.createNamespacedDeployment({
+    namespace: namespace(),
+    body: {
+      metadata: { name },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { ...virtualNodePlacement(config), containers: [{ name: 'main', image: 'nginx:1.27' }] } },
+      },
+    },
+  });
+}
+
+async function allRunning(app: string, count: number, timeoutMs: number): Promise<k8s.V1Pod[]> {
+  const list = async () => (await apis().core.listNamespacedPod({ namespace: namespace(), labelSelector: `app=${app}` })).items;
+  return waitFor(
+    async () => {
+      const pods = await list();
+      return pods.length === count && pods.every((p) => p.status?.phase === 'Running') ? pods : undefined;
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      describe: async () => {
+        const phases: Record<string, number> = {};
+        for (const p of await list()) phases[p.status?.phase ?? '?'] = (phases[p.status?.phase ?? '?'] ?? 0) + 1;
+        return `${count} pods of ${app} Running; phases ${JSON.stringify(phases)}`;
+      },
+    },
+  );
+}
+
+function stopped(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+beforeAll(installPodNetworkingCrd);
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await stopped(child);
+    }
+  }
+  for (const config of configs) await deleteNodes(config);
+  for (const sim of sims) await sim.stop();
+});
+
+describe('provider restarts and cloud throttling', () => {
+  it('SIGKILLed while creating 50 pods and started again: 50 groups, one per pod, none duplicated or orphaned', async () => {
+    // A create quota of 10/s makes the creation phase last long enough to be interrupted.
+    const sim = await startCloudSim({
+      world: await testWorld({ rateLimits: { mode: 'quota-true', actions: { CreateContainerGroup: { burst: 10, perSecond: 10 } } } }),
+      log: () => {},
+    });
+    sims.push(sim);
+    const config = testConfig(sim);
+    configs.push(config);
+    const cloud = cloudFor(sim);
+    const groups = () => cloud.listContainerGroups({ [GROUP_TAGS.cluster]: config.clusterId });
+
+    const first = start(config);
+    await waitFor(async () => (await apis().core.listNode({ labelSelector: `eci-virtual-node/cluster=${config.clusterId}` })).items.length === 3, {
+      timeoutMs: 60_000,
+      describe: 'the first provider to register its 3 virtual nodes',
+    });
+    await deployment('burst', 50, config);
+    const before = await waitFor(
+      async () => {
+        const n = (await groups()).length;
+        return n >= 10 ? n : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, describe: 'at least 10 groups created before the kill' },
+    );
+    first.kill('SIGKILL');
+    await stopped(first);
+    const atKill = (await groups()).length;
+    expect(before).toBeGreaterThanOrEqual(10);
+    expect(atKill, 'the kill must land in the middle of creation').toBeLessThan(50);
+
+    start(config);
+    const pods = await allRunning('burst', 50, 120_000);
+    const final = await groups();
+    const uids = final.map((g) => g.tags[GROUP_TAGS.podUid]);
+    expect(final).toHaveLength(50);
+    expect(new Set(uids).size).toBe(50);
+    expect(new Set(uids)).toEqual(new Set(pods.map((p) => p.metadata!.uid!)));
+    // Every pod's IP is its own group's IP.
+    const ipByUid = new Map(final.map((g) => [g.tags[GROUP_TAGS.podUid], g.intranetIp]));
+    for (const pod of pods) expect(pod.status?.podIP).toBe(ipByUid.get(pod.metadata!.uid!));
+  });
+
+  it('cloud throttling slows creation, fails no pod, and the provider keeps within the retries', async () => {
+    const sim = await startCloudSim({
+      world: await testWorld({ rateLimits: { mode: 'quota-true', actions: { CreateContainerGroup: { burst: 3, perSecond: 3 } } } }),
+      log: () => {},
+    });
+    sims.push(sim);
+    const config = testConfig(sim);
+    configs.push(config);
+    const provider = start(config);
+    await waitFor(async () => (await apis().core.listNode({ labelSelector: `eci-virtual-node/cluster=${config.clusterId}` })).items.length === 3, {
+      timeoutMs: 60_000,
+      describe: 'the provider to register its 3 virtual nodes',
+    });
+    await deployment('throttled', 24, config);
+    const pods = await allRunning('throttled', 24, 120_000);
+    expect(pods.every((p) => p.status?.phase === 'Running')).toBe(true);
+
+    const creates = (await adminState(sim)).requests.CreateContainerGroup;
+    const throttled = creates?.errors['Throttling.User'] ?? 0;
+    expect(creates?.ok).toBe(24);
+    expect(throttled, 'the simulator throttled some creates').toBeGreaterThan(0);
+    // Backoff, not a retry storm: far fewer throttled answers than a tight loop would cause.
+    expect(throttled).toBeLessThan(24 * 10);
+    process.stdout.write(`throttling: ${creates?.ok} creates accepted, ${throttled} throttled\n`);
+    provider.kill('SIGTERM');
+    await stopped(provider);
+    expect(provider.exitCode).toBe(0);
+  });
+});
