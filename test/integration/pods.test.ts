@@ -1,6 +1,7 @@
 // The provider's core on the real control plane and the cloud simulator: a Deployment's pods
 // become Running with IPs from the vSwitches, scale-down deletes every group, exit codes and
 // restart policies show up on the pod, unsupported fields are reported, finished pods stay.
+import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProvider } from '../../adapters/cli/provider.ts';
@@ -9,7 +10,9 @@ import type { CloudSim } from '../../adapters/cloudsim/server.ts';
 import { startCloudSim } from '../../adapters/cloudsim/server.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import { GROUP_TAGS } from '../../provider/cloud/model.ts';
+import { translatePod } from '../../provider/eci/translate.ts';
 import type { CloudPort } from '../../provider/ports.ts';
+import { makePod } from '../unit/builders.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -200,5 +203,58 @@ describe('pods on virtual nodes', () => {
       { timeoutMs: 30_000, describe: 'pod short-lived to be gone' },
     );
     expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === uid)).toHaveLength(0);
+  });
+
+  it('deletes a group of this cluster that no pod owns, after the grace period', async () => {
+    const orphanPod = makePod({ name: 'ghost', namespace: namespace(), uid: randomUUID(), nodeName: `${config.node.namePrefix}-cn-hangzhou-h` });
+    const { request } = translatePod({
+      pod: orphanPod,
+      network: { zoneId: 'cn-hangzhou-h', vSwitchIds: ['vsw-simh1'], securityGroupId: 'sg-simdefault' },
+      resolved: { configMaps: {}, secrets: {} },
+      cluster: { clusterId: config.clusterId, nodeName: orphanPod.spec!.nodeName!, regionId: sim.regionId },
+    });
+    const { containerGroupId } = await cloud.createContainerGroup(request);
+    // Another cluster's group with no pod is never touched.
+    const foreign = translatePod({
+      pod: makePod({ name: 'foreign', namespace: namespace(), uid: randomUUID() }),
+      network: { zoneId: 'cn-hangzhou-h', vSwitchIds: ['vsw-simh1'], securityGroupId: 'sg-simdefault' },
+      resolved: { configMaps: {}, secrets: {} },
+      cluster: { clusterId: `${config.clusterId}-other`, nodeName: 'elsewhere', regionId: sim.regionId },
+    });
+    const { containerGroupId: foreignId } = await cloud.createContainerGroup(foreign.request);
+
+    await waitFor(async () => (await cloud.describeContainerGroups([containerGroupId])).length === 0, {
+      timeoutMs: 30_000,
+      describe: `orphaned group ${containerGroupId} to be deleted`,
+    });
+    expect(await cloud.describeContainerGroups([foreignId])).toHaveLength(1);
+    await cloud.deleteContainerGroup(foreignId);
+  });
+
+  it('marks a pod Failed (ProviderFailed) when its group vanishes from the cloud', async () => {
+    const { core } = apis();
+    await core.createNamespacedPod({ namespace: namespace(), body: nakedPod('vanishing', {}) });
+    const running = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'vanishing', namespace: namespace() });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { timeoutMs: 30_000, describe: 'pod vanishing to run' },
+    );
+    const groupId = running.metadata!.annotations!['k8s.aliyun.com/eci-instance-id']!;
+    // Removed behind the provider's back (the admin API frees it at once, like an expired group).
+    const res = await fetch(`${sim.adminEndpoint}/admin/groups/${groupId}`, { method: 'DELETE', headers: { authorization: `Bearer ${sim.adminToken}` } });
+    expect(res.ok).toBe(true);
+    const failed = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'vanishing', namespace: namespace() });
+        return p.status?.phase === 'Failed' ? p : undefined;
+      },
+      { timeoutMs: 30_000, describe: 'pod vanishing to become Failed' },
+    );
+    expect(failed.status?.reason).toBe('ProviderFailed');
+    expect(failed.status?.message).toContain(groupId);
+    // And it is not re-created behind the user's back.
+    expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === failed.metadata!.uid)).toHaveLength(0);
   });
 });
