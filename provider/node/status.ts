@@ -119,6 +119,9 @@ export function nodeStatus(input: NodeStatusInput): V1NodeStatus {
       { type: 'Hostname', address: input.nodeName },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: config.node.kubeletPort } },
+    // The kubelet API speaks WebSocket exec (v5.channel.k8s.io), not SPDY: with this the 1.36
+    // apiserver proxies kubectl's WebSocket to us instead of translating it to SPDY (docs/kubelet-api.md).
+    declaredFeatures: ['ExtendWebSocketsToKubelet'],
     nodeInfo: {
       architecture: 'amd64',
       operatingSystem: 'linux',

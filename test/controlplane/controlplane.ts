@@ -70,7 +70,16 @@ export interface ControlPlane {
   caKeyPem: string;
   /** File paths of every certificate and key (CA, apiserver kubelet client, service-account key ...). */
   pki: ControlPlanePki;
-  processes: readonly ControlPlaneProcessInfo[];
+  /** The running processes (a restarted component shows its new pid). */
+  readonly processes: readonly ControlPlaneProcessInfo[];
+  /** etcd's client URL (http://127.0.0.1:<port>), e.g. for its v3 JSON gateway (`POST /v3/kv/compaction`). */
+  etcdUrl: string;
+  /**
+   * Stops kube-apiserver alone (SIGTERM and the usual grace, or SIGKILL), leaves it down for
+   * `downMs`, starts it again with the same flags, port and certificates, and resolves once it
+   * is ready again. For chaos tests: every client sees its connections and watches drop.
+   */
+  restartApiserver(options?: { signal?: 'SIGTERM' | 'SIGKILL'; downMs?: number; onDown?: () => Promise<void> }): Promise<void>;
   /** Stops every process (SIGTERM, then SIGKILL) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -146,9 +155,11 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     },
   });
 
+  const argsOf = new Map<ComponentName, string[]>();
   const start = (name: ComponentName, args: string[]): ManagedProcess => {
     // stop() may have run meanwhile (a signal during start-up): start nothing after it.
     if (stopping !== undefined) throw new ControlPlaneStartError(`stopped while starting (before ${name})`);
+    argsOf.set(name, args);
     const proc = startProcess({
       name,
       command: join(binDir, name),
@@ -213,6 +224,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       '--allow-privileged=true',
       `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
       `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
+      // Virtual nodes also report a Hostname address (the node name), which resolves nowhere: reach
+      // kubelets (the provider's kubelet API on 127.0.0.1) by InternalIP first.
+      '--kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP',
       `--requestheader-client-ca-file=${pki.frontProxyCaFile}`,
       `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_USER}`,
       '--requestheader-username-headers=X-Remote-User',
@@ -226,10 +240,11 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       '--profiling=false',
       '--v=1',
     ]);
-    await waitUntilHealthy(apiserver, startTimeoutMs, async () => {
+    const apiserverReady = async (): Promise<true | string> => {
       const { status, body } = await get(`${server}/readyz`, tlsToApiserver);
       return status === 200 ? true : `HTTP ${status}: ${body.slice(-300)}`;
-    });
+    };
+    await waitUntilHealthy(apiserver, startTimeoutMs, apiserverReady);
 
     // --- kubeconfigs --------------------------------------------------------------------------
     const kubeconfigPath = await writeKubeconfig(join(dir, 'kubeconfig'), {
@@ -290,6 +305,24 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     ]);
     onProgress(`control plane ready at ${server}`);
 
+    const restartApiserver: ControlPlane['restartApiserver'] = async ({ signal = 'SIGTERM', downMs = 0, onDown } = {}) => {
+      const current = processes.find((p) => p.name === 'kube-apiserver' && p.isRunning());
+      if (current !== undefined) {
+        if (signal === 'SIGKILL') {
+          killGroup(current.pid, 'SIGKILL');
+          await current.exited;
+        } else await current.stop(stopGraceMs);
+        processes.splice(processes.indexOf(current), 1);
+        state.pids = state.pids.filter((pid) => pid !== current.pid);
+        saveState();
+      }
+      await onDown?.();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      const restarted = start('kube-apiserver', argsOf.get('kube-apiserver') ?? []);
+      await waitUntilHealthy(restarted, startTimeoutMs, apiserverReady);
+      onProgress(`kube-apiserver restarted (${signal}, down ${downMs} ms)`);
+    };
+
     return {
       server,
       kubeconfigPath,
@@ -299,7 +332,11 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       caCertPem: pki.ca.certPem,
       caKeyPem: pki.ca.keyPem,
       pki,
-      processes: processes.map((p) => ({ name: p.name as ComponentName, pid: p.pid, logFile: p.logFile })),
+      get processes() {
+        return processes.map((p) => ({ name: p.name as ComponentName, pid: p.pid, logFile: p.logFile }));
+      },
+      etcdUrl,
+      restartApiserver,
       stop,
     };
   } catch (err) {

@@ -1,0 +1,282 @@
+// The kubelet API end to end: the real kubectl -> the real apiserver -> the provider's kubelet
+// API (HTTPS, client-cert + TokenReview authentication, SubjectAccessReview authorization) ->
+// the cloud simulator's DescribeContainerLog / ExecContainerCommand (WebSocket) /
+// DescribeContainerGroupMetric. Also straight to the kubelet port: no credentials -> 401, a user
+// without nodes/proxy -> 403.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningProvider } from '../../adapters/cli/provider.ts';
+import type { CloudSim } from '../../adapters/cloudsim/server.ts';
+import { startCloudSim } from '../../adapters/cloudsim/server.ts';
+import { issueCertificate, type CertificateAndKey } from '../../adapters/tls/certificates.ts';
+import type { ProviderConfig } from '../../provider/config/config.ts';
+import { freeLoopbackPorts } from '../controlplane/ports.ts';
+import { apis, controlPlane, ignoreNotFound, kubectl, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
+import { deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const namespace = useTestNamespace('kubelet-api');
+let sim: CloudSim;
+let config: ProviderConfig;
+let provider: RunningProvider;
+const logs = memoryLogger();
+const statsUser = uniqueName('stats-reader');
+const rbacName = uniqueName('kubelet-api-test');
+
+const LOG_LINES = ['alpha one', 'bravo two', 'charlie three', 'delta four', 'echo five'];
+
+beforeAll(async () => {
+  await installPodNetworkingCrd();
+  sim = await startCloudSim({ world: await testWorld(), log: () => {} });
+  config = testConfig(sim);
+  const [port] = (await freeLoopbackPorts(1)) as [number];
+  config.node.kubeletPort = port;
+  config.kubeletApi = { enabled: true, host: '127.0.0.1', certFile: '', keyFile: '', clientCAFile: join(controlPlane().dir, 'pki', 'ca.crt') };
+  provider = await startTestProvider(config, logs.log);
+  // The ServiceAccount admission plugin refuses pods until the controller-manager made `default`.
+  await waitFor(() => apis().core.readNamespacedServiceAccount({ name: 'default', namespace: namespace() }).then(() => true), {
+    timeoutMs: 30_000,
+    describe: `ServiceAccount default in ${namespace()}`,
+  });
+
+  // A user allowed nodes/stats only (not nodes/proxy).
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: { metadata: { name: rbacName }, rules: [{ apiGroups: [''], resources: ['nodes/stats'], verbs: ['get'] }] } });
+  await rbac.createClusterRoleBinding({
+    body: { metadata: { name: rbacName }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: rbacName }, subjects: [{ kind: 'User', name: statsUser, apiGroup: 'rbac.authorization.k8s.io' }] },
+  });
+});
+
+afterAll(async () => {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.deleteClusterRoleBinding({ name: rbacName }).catch(ignoreNotFound);
+  await rbac.deleteClusterRole({ name: rbacName }).catch(ignoreNotFound);
+  await provider?.stop();
+  if (config) await deleteNodes(config);
+  await sim?.stop();
+});
+
+function pod(name: string, container: Partial<NonNullable<V1Pod['spec']>['containers'][number]>, restartPolicy = 'Always'): V1Pod {
+  return {
+    metadata: { name },
+    spec: { ...virtualNodePlacement(config), restartPolicy, containers: [{ name: 'main', image: 'nginx:1.27', ...container }] },
+  };
+}
+
+async function createRunning(body: V1Pod): Promise<V1Pod> {
+  const { core } = apis();
+  await core.createNamespacedPod({ namespace: namespace(), body });
+  return waitFor(
+    async () => {
+      const p = await core.readNamespacedPod({ name: body.metadata!.name!, namespace: namespace() });
+      return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state?.running !== undefined ? p : undefined;
+    },
+    { timeoutMs: 60_000, describe: `pod ${body.metadata!.name} to be Running` },
+  );
+}
+
+/** Runs kubectl, never throwing: exit code, stdout, stderr (and stdin when given). */
+function run(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const cp = controlPlane();
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(cp.binDir, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cp.kubeconfigPath }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+/** The harness admin identity (CN=admin, O=system:masters), signed by the client CA. */
+async function adminCertificate(): Promise<CertificateAndKey> {
+  const pki = join(controlPlane().dir, 'pki');
+  return { certPem: await readFile(join(pki, 'admin.crt'), 'utf8'), keyPem: await readFile(join(pki, 'admin.key'), 'utf8') };
+}
+
+/** A request straight to the kubelet port (not through the apiserver). */
+function direct(path: string, auth: { cert?: CertificateAndKey; token?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: config.node.kubeletPort,
+        path,
+        method: 'GET',
+        rejectUnauthorized: false, // the serving certificate is self-signed here (no kubeletApi.certFile)
+        ...(auth.cert === undefined ? {} : { cert: auth.cert.certPem, key: auth.cert.keyPem }),
+        headers: auth.token === undefined ? {} : { Authorization: `Bearer ${auth.token}` },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('kubectl logs', () => {
+  let chatty: V1Pod;
+  beforeAll(async () => {
+    chatty = await createRunning(pod('chatty', { env: [{ name: 'SIM_LOG', value: LOG_LINES.join('\n') }] }));
+  });
+
+  it('prints the container log, --tail the last lines, --timestamps prefixed', async () => {
+    const all = await kubectl(['logs', '-n', namespace(), 'chatty']);
+    expect(all.stdout).toContain('[cloudsim] container main started');
+    for (const line of LOG_LINES) expect(all.stdout).toContain(`${line}\n`);
+
+    const tail = await kubectl(['logs', '-n', namespace(), 'chatty', '--tail=2']);
+    expect(tail.stdout).toBe('delta four\necho five\n');
+
+    const stamped = await kubectl(['logs', '-n', namespace(), 'chatty', '--tail=1', '--timestamps']);
+    expect(stamped.stdout).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z echo five\n$/);
+
+    const limited = await kubectl(['logs', '-n', namespace(), 'chatty', '--tail=2', '--limit-bytes=5']);
+    expect(limited.stdout).toBe('delta');
+  });
+
+  it('--since keeps only recent lines', async () => {
+    // Every line was written when the container started; wait until they are over 2 s old.
+    const started = Date.parse(String(chatty.status!.containerStatuses![0]!.state!.running!.startedAt));
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 3_000 - Date.now())));
+    const recent = await kubectl(['logs', '-n', namespace(), 'chatty', '--since=1s']);
+    expect(recent.stdout).toBe('');
+    const hour = await kubectl(['logs', '-n', namespace(), 'chatty', '--since=1h']);
+    expect(hour.stdout).toContain('echo five\n');
+  });
+
+  it('-f streams until the container ends, then exits', async () => {
+    await createRunning(pod('short', { image: 'sim/exit:0', env: [{ name: 'SIM_RUN_MS', value: '6000' }, { name: 'SIM_LOG', value: 'first\nsecond' }] }, 'Never'));
+    const followed = await run(['logs', '-f', '-n', namespace(), 'short'], { timeoutMs: 45_000 });
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toContain('first\nsecond\n');
+    // The line written when the container exited arrived through the follow, once.
+    expect(followed.stdout.match(/exited with code 0/g)).toHaveLength(1);
+    expect(followed.stdout.match(/second/g)).toHaveLength(1);
+  });
+
+  it('answers a bad query or an unknown container with 400 (straight to the kubelet port, as the apiserver)', async () => {
+    const admin = await adminCertificate();
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=-1`, { cert: admin })).toEqual({ status: 400, body: 'tailLines: must be greater than or equal to 0\n' });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z`, { cert: admin })).toMatchObject({ status: 400 });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/nope`, { cert: admin })).toEqual({ status: 400, body: 'container nope is not valid for pod chatty\n' });
+    expect(await direct(`/containerLogs/${namespace()}/absent/main`, { cert: admin })).toMatchObject({ status: 404 });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=1`, { cert: admin })).toEqual({ status: 200, body: 'echo five\n' });
+    expect(await direct(`/portForward/${namespace()}/chatty`, { cert: admin })).toMatchObject({ status: 501, body: expect.stringMatching(/port-forward is not supported/) });
+  });
+});
+
+describe('kubectl exec', () => {
+  let shell: V1Pod;
+  beforeAll(async () => {
+    shell = await createRunning(pod('shell', { env: [{ name: 'GREETING', value: 'hello' }] }));
+  });
+
+  it('runs on a node that declares ExtendWebSocketsToKubelet (so the apiserver proxies WebSocket, not SPDY)', async () => {
+    const node = await apis().core.readNode({ name: shell.spec!.nodeName! });
+    expect(node.status?.declaredFeatures).toContain('ExtendWebSocketsToKubelet');
+  });
+
+  it('prints the output of the command', async () => {
+    const result = await run(['exec', '-n', namespace(), 'shell', '--', 'echo', 'hi']);
+    expect(result).toMatchObject({ code: 0, stdout: 'hi\n', stderr: '' });
+    const env = await run(['exec', '-n', namespace(), 'shell', '-c', 'main', '--', 'printenv', 'GREETING']);
+    expect(env).toMatchObject({ code: 0, stdout: 'hello\n' });
+  });
+
+  it("returns the command's exit code and its stderr", async () => {
+    const result = await run(['exec', '-n', namespace(), 'shell', '--', 'sh', '-c', 'echo oops >&2; exit 3']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('oops\n');
+  });
+
+  it('passes stdin with -i', async () => {
+    const result = await run(['exec', '-i', '-n', namespace(), 'shell', '--', 'cat'], { input: 'from stdin\nline 2\n' });
+    expect(result).toMatchObject({ code: 0, stdout: 'from stdin\nline 2\n' });
+  });
+
+  it('says clearly that attach and port-forward are not available', async () => {
+    const attach = await run(['attach', '-n', namespace(), 'shell'], { timeoutMs: 20_000 });
+    expect(attach.code).not.toBe(0);
+    expect(attach.stderr).toMatch(/attach is not supported by eci-virtual-node/);
+  });
+});
+
+describe('authentication and authorization', () => {
+  let nodeName: string;
+  beforeAll(async () => {
+    nodeName = (await createRunning(pod('guarded', {}))).spec!.nodeName!;
+  });
+
+  it('answers 401 to a request without credentials', async () => {
+    for (const path of ['/pods', '/healthz', `/containerLogs/${namespace()}/guarded/main`, '/stats/summary']) {
+      expect(await direct(path), path).toEqual({ status: 401, body: 'Unauthorized\n' });
+    }
+    expect((await direct('/pods', { token: 'not-a-token' })).status).toBe(401);
+  });
+
+  it('answers 403 to a user without nodes/proxy (client certificate), naming what was missing', async () => {
+    const cp = controlPlane();
+    const cert = await issueCertificate({ ca: { certPem: cp.caCertPem, keyPem: cp.caKeyPem }, commonName: statsUser, usage: 'client' });
+    const logs = await direct(`/containerLogs/${namespace()}/guarded/main`, { cert });
+    expect(logs.status).toBe(403);
+    expect(logs.body).toBe(`Forbidden (user=${statsUser}, verb=get, resource=nodes, subresource(s)=[proxy])\n`);
+    // The same user has nodes/stats: the stats route lets it in.
+    const stats = await direct('/stats/summary', { cert });
+    expect(stats.status).toBe(200);
+    expect((JSON.parse(stats.body) as { pods: { podRef: { name: string } }[] }).pods.map((p) => p.podRef.name)).toContain('guarded');
+  });
+
+  it('answers 403 to a ServiceAccount token without RBAC (TokenReview + SubjectAccessReview)', async () => {
+    const sa = uniqueName('nobody');
+    await apis().core.createNamespacedServiceAccount({ namespace: namespace(), body: { metadata: { name: sa } } });
+    const token = (await kubectl(['create', 'token', sa, '-n', namespace(), '--duration=10m'])).stdout.trim();
+    const answer = await direct(`/exec/${namespace()}/guarded/main?command=true&output=1`, { token });
+    expect(answer).toEqual({ status: 403, body: `Forbidden (user=system:serviceaccount:${namespace()}:${sa}, verb=get, resource=nodes, subresource(s)=[proxy])\n` });
+  });
+
+  // Not through `kubectl get --raw /api/v1/nodes/N/proxy/...`: the apiserver's node proxy refuses
+  // loopback addresses ("address not allowed"), and the test's kubelet API is on 127.0.0.1.
+  // metrics-server calls the kubelet port directly, as this does (with the apiserver's identity).
+  it('serves /stats/summary and /metrics/resource from DescribeContainerGroupMetric', async () => {
+    const admin = await adminCertificate();
+    const answer = await direct('/stats/summary', { cert: admin });
+    expect(answer.status).toBe(200);
+    const summary = JSON.parse(answer.body) as {
+      node: { nodeName: string; cpu: { usageNanoCores?: number } };
+      pods: { podRef: { name: string; namespace: string }; cpu: { usageNanoCores?: number }; memory: { workingSetBytes?: number }; containers: { name: string }[] }[];
+    };
+    expect(summary.node.nodeName).toContain(nodeName);
+    const guarded = summary.pods.find((p) => p.podRef.name === 'guarded' && p.podRef.namespace === namespace());
+    expect(guarded?.cpu.usageNanoCores).toBeGreaterThan(0);
+    expect(guarded?.memory.workingSetBytes).toBeGreaterThan(0);
+    expect(guarded?.containers.map((c) => c.name)).toEqual(['main']);
+    expect(summary.node.cpu.usageNanoCores).toBeGreaterThanOrEqual(guarded!.cpu.usageNanoCores!);
+    const metrics = await direct('/metrics/resource', { cert: admin });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(new RegExp(`^container_cpu_usage_seconds_total\\{container="main",namespace="${namespace()}",pod="guarded"\\} [0-9.e+]+ \\d+$`, 'm'));
+    expect(metrics.body).toMatch(/^scrape_error 0$/m);
+    expect(await direct('/healthz', { cert: admin })).toEqual({ status: 200, body: 'ok\n' });
+    const podList = JSON.parse((await direct('/pods', { cert: admin })).body) as { kind: string; items: V1Pod[] };
+    expect(podList.kind).toBe('PodList');
+    expect(podList.items.map((p) => p.metadata?.name)).toContain('guarded');
+  });
+});
