@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
+import { createCloud, type AlibabaCloud } from '../../../adapters/alibabacloud/cloud.ts';
 import { startProvider, type RunningProvider } from '../../../adapters/cli/provider.ts';
 import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
 import { parseWorld } from '../../../adapters/cloudsim/world.ts';
@@ -49,6 +50,17 @@ export function testConfig(sim: CloudSim, overrides: { vSwitchIds?: string[]; se
   return config;
 }
 
+/** The provider's own cloud adapter, pointed at a simulator: what tests use to look at groups. */
+export function cloudOf(sim: CloudSim): AlibabaCloud {
+  return createCloud({
+    regionId: sim.regionId,
+    eciEndpoint: sim.endpoint,
+    vpcEndpoint: sim.endpoint,
+    protocol: 'http',
+    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
+  });
+}
+
 /** Log lines kept in memory; also echoed to stderr when ECI_VN_TEST_LOGS=1 (for debugging). */
 export function memoryLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -86,6 +98,18 @@ export function spawnProvider(config: ProviderConfig): { child: ChildProcess; ou
     '--workers', String(config.sync.workers),
     '--status-poll-interval-ms', String(config.sync.statusPollIntervalMs),
   ];
+  if (config.leaderElection.enabled) {
+    const le = config.leaderElection;
+    args.push(
+      '--leader-elect', 'true',
+      '--leader-elect-namespace', le.namespace,
+      '--leader-elect-lease-name', le.leaseName,
+      '--leader-elect-identity', le.identity,
+      '--leader-elect-lease-duration-seconds', String(le.leaseDurationSeconds),
+      '--leader-elect-renew-deadline-ms', String(le.renewDeadlineMs),
+      '--leader-elect-retry-period-ms', String(le.retryPeriodMs),
+    );
+  }
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: config.cloud.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: config.cloud.accessKeySecret },
     stdio: ['ignore', 'pipe', 'pipe'],
