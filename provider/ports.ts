@@ -5,6 +5,7 @@ import type { ContainerGroup, VSwitch } from './cloud/model.ts';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ResolvedInputs } from './eci/context.ts';
 import type { ContainerGroupRequest } from './eci/request.ts';
+import type { ContainerLogRequest, ExecRequest, GroupMetricSample } from './kubelet-api/model.ts';
 
 /**
  * ECI + VPC, as the provider needs them. Every method throws `CloudError`
@@ -75,4 +76,20 @@ export interface PodWriter {
 /** ConfigMaps and Secrets a pod references, read when its group is created. */
 export interface PodInputsLoader {
   load(pod: V1Pod): Promise<ResolvedInputs>;
+}
+
+/**
+ * The ECI actions behind the kubelet API (`kubectl logs`, `kubectl exec`, stats), separate from
+ * CloudPort so the pod sync never depends on them. Every method throws `CloudError` like
+ * CloudPort (an unknown group: InvalidContainerGroupId.NotFound / InvalidParameter.NotFound; a
+ * container that is not running: IncorrectStatus). Implementations share CloudPort's pacing
+ * (DescribeContainerLog and ExecContainerCommand: 500/min per account; the metric: 2000/min).
+ */
+export interface KubeletCloudPort {
+  /** DescribeContainerLog: the log text as ECI returns it (lines ending in '\n'). A read: retried. */
+  describeContainerLog(request: ContainerLogRequest): Promise<string>;
+  /** ExecContainerCommand (Sync=false): the WebSocket URI of the session (works once, briefly). Never retried. */
+  execContainerCommand(request: ExecRequest): Promise<{ webSocketUri: string }>;
+  /** DescribeContainerGroupMetric: samples oldest first (empty before the group started). A read. */
+  describeContainerGroupMetric(containerGroupId: string, options?: { startTime?: string; endTime?: string; periodSeconds?: 15 | 60 | 600 | 3600 }): Promise<GroupMetricSample[]>;
 }

@@ -1,5 +1,10 @@
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../provider/cloud/errors.ts';
+import { TRACER_NAME } from '../../provider/telemetry/names.ts';
+import { startTracing } from '../telemetry/tracing.ts';
 import { CloudCaller, type CallInfo } from './call.ts';
 import { toCloudError } from './errors.ts';
 
@@ -144,5 +149,40 @@ describe('toCloudError', () => {
     const e = toCloudError('CreateContainerGroup', sdk, []);
     expect(e.cause).not.toBe(sdk);
     expect(e.cause).toEqual({ name: 'Error', code: 'InternalError', statusCode: 500 });
+  });
+
+  it('records each attempt as a child of the span active when call() was entered, even when p-queue runs it later', async () => {
+    const seen: ReadableSpan[] = [];
+    const exporter: SpanExporter = {
+      export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
+        seen.push(...spans);
+        done({ code: 0 });
+      },
+      shutdown: async () => {},
+    };
+    const tracing = startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_BSP_SCHEDULE_DELAY: '10' }, createExporter: () => exporter });
+    try {
+      // One call per 100 ms: B's attempt waits in the queue and is started later by a timer. (p-queue
+      // 10 itself runs a task in its add() context; call() captures the context anyway.)
+      const { c } = caller({ rateLimits: { CreateContainerGroup: { perSecond: 10, burst: 1 } } });
+      const tracer = trace.getTracer(TRACER_NAME);
+      const a = tracer.startSpan('pod A', {}, ROOT_CONTEXT);
+      const b = tracer.startSpan('pod B', {}, ROOT_CONTEXT);
+      const call = (parent: typeof a) => context.with(trace.setSpan(ROOT_CONTEXT, parent), () => c.call('CreateContainerGroup', 'write', async () => ({ body: { requestId: `RID-${parent === a ? 'a' : 'b'}` } })));
+      await Promise.all([call(a), call(b)]);
+      // Outside any span: metrics only, no span.
+      await c.call('CreateContainerGroup', 'write', async () => ({ body: { requestId: 'RID-none' } }));
+      a.end();
+      b.end();
+      await tracing.forceFlush();
+      const calls = seen.filter((s) => s.name === 'cloud.CreateContainerGroup');
+      expect(calls.map((s) => [s.attributes['eci_vn.cloud.request_id'], s.parentSpanContext?.spanId])).toEqual([
+        ['RID-a', a.spanContext().spanId],
+        ['RID-b', b.spanContext().spanId],
+      ]);
+      expect(calls[1]!.attributes['eci_vn.cloud.throttle_wait_ms']).toBeGreaterThan(0);
+    } finally {
+      await tracing.shutdown();
+    }
   });
 });

@@ -1,8 +1,13 @@
 // The ONE decorator every ECI/VPC call goes through: per-action pacing (p-queue, sliding
 // window), a timeout, SDK error -> CloudError, bounded jittered retries for reads only, and an
-// `onCall` hook per attempt for metrics and tracing.
+// `onCall` hook per attempt for metrics, and a `cloud.<Action>` span per attempt: a child of the
+// span active when `call` was entered (captured there and passed down explicitly, so the parent
+// never depends on which async context the queue starts a task in). Calls made outside any span
+// (status polls, relists) are not traced: they would be a trace every poll; metrics count them.
+import { context, trace, type Context } from '@opentelemetry/api';
 import PQueue from 'p-queue';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
+import { recordCloudCallSpan } from '../telemetry/tracing.ts';
 import { toCloudError } from './errors.ts';
 
 /** A per-action budget for the whole account: at most `burst` calls in any `burst / perSecond` seconds. */
@@ -92,9 +97,10 @@ export class CloudCaller {
   /** Runs `fn` as `action`. Reads are retried on transient errors; writes never are. Throws CloudError. */
   async call<T>(action: string, kind: CallKind, fn: () => Promise<T>): Promise<T> {
     const attempts = kind === 'read' ? Math.max(1, this.retry.attempts) : 1;
+    const parent = context.active();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(action, attempt, fn);
+        return await this.attempt(action, attempt, fn, parent);
       } catch (err) {
         const cloudError = err as CloudError;
         const { verdict } = classifyCloudError(cloudError);
@@ -105,29 +111,43 @@ export class CloudCaller {
     }
   }
 
-  private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>): Promise<T> {
+  private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>, parent: Context): Promise<T> {
     const enqueued = this.now();
     return this.queueFor(action).add(async () => {
       const started = this.now();
       const queuedMs = started - enqueued;
       try {
         const result = await this.withTimeout(action, fn);
-        this.options.onCall?.({ action, attempt, queuedMs, durationMs: this.now() - started, requestId: requestIdOf(result) });
+        const requestId = requestIdOf(result);
+        this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }) }, parent);
         return result;
       } catch (err) {
         const cloudError = toCloudError(action, err, this.options.secrets);
-        this.options.onCall?.({
-          action,
-          attempt,
-          queuedMs,
-          durationMs: this.now() - started,
-          code: cloudError.code,
-          ...(cloudError.httpStatus === undefined ? {} : { httpStatus: cloudError.httpStatus }),
-          ...(cloudError.requestId === undefined ? {} : { requestId: cloudError.requestId }),
-        });
+        this.report(
+          {
+            action,
+            attempt,
+            queuedMs,
+            durationMs: this.now() - started,
+            code: cloudError.code,
+            ...(cloudError.httpStatus === undefined ? {} : { httpStatus: cloudError.httpStatus }),
+            ...(cloudError.requestId === undefined ? {} : { requestId: cloudError.requestId }),
+          },
+          parent,
+        );
         throw cloudError;
       }
     });
+  }
+
+  /** Metrics hook and span of one attempt. Neither may fail the call. */
+  private report(info: CallInfo, parent: Context): void {
+    try {
+      this.options.onCall?.(info);
+      if (trace.getSpan(parent) !== undefined) recordCloudCallSpan(info, parent);
+    } catch {
+      // Telemetry never breaks a cloud call.
+    }
   }
 
   private withTimeout<T>(action: string, fn: () => Promise<T>): Promise<T> {

@@ -20,6 +20,14 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'start a local control plane, cloud simulator and provider to try things out',
     load: () => import('./sandbox.ts'),
   },
+  explain: {
+    summary: 'print why a pod got its PodNetworking, zone, vSwitch, security group and IP (explain <namespace>/<pod>)',
+    load: () => import('./explain.ts'),
+  },
+  whitelist: {
+    summary: "print the CIDRs of a PodNetworking's vSwitches, for database whitelists (whitelist <podnetworking>)",
+    load: () => import('./whitelist.ts'),
+  },
 };
 
 function usage(): string {

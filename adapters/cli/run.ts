@@ -3,7 +3,8 @@
 import { configUsage, loadConfig } from '../config/load.ts';
 import { InvalidConfigError } from '../../provider/config/config.ts';
 import { createLogger, type LogLevel } from '../log/logger.ts';
-import { startProvider } from './provider.ts';
+import { startTracing } from '../telemetry/tracing.ts';
+import { PROVIDER_VERSION, startProvider } from './provider.ts';
 
 export async function main(argv: string[]): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
@@ -21,6 +22,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ level: (process.env.ECI_VN_LOG_LEVEL as LogLevel | undefined) ?? 'info', fields: { component: 'eci-virtual-node' } });
+  // Tracing from the standard OTEL_* environment; a no-op unless an OTLP endpoint is set.
+  const tracing = startTracing({
+    env: process.env,
+    serviceVersion: PROVIDER_VERSION,
+    resourceAttributes: { 'cloud.region': loaded.config.regionId, 'k8s.cluster.name': loaded.config.clusterId },
+    secrets: [loaded.config.cloud.accessKeySecret],
+    log,
+  });
+  log.info(tracing.description);
   const provider = await startProvider({ config: loaded.config, log });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -31,5 +41,6 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
   });
   await provider.stop();
+  await tracing.shutdown();
   return 0;
 }

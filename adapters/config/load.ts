@@ -3,6 +3,7 @@
 // standard Alibaba Cloud env vars or from files (a mounted Secret), never from a flag: flags show
 // up in `ps` and in Pod specs.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -49,12 +50,32 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kubernetes.burst', flag: 'kube-api-burst', env: 'ECI_VN_KUBE_API_BURST', kind: 'number', help: 'client-side apiserver burst' },
   { path: 'sync.workers', flag: 'workers', env: 'ECI_VN_WORKERS', kind: 'number', help: 'pods synced at once' },
   { path: 'sync.statusPollIntervalMs', flag: 'status-poll-interval-ms', env: 'ECI_VN_STATUS_POLL_INTERVAL_MS', kind: 'number', help: 'status poll interval' },
+  { path: 'metrics.port', flag: 'metrics-port', env: 'ECI_VN_METRICS_PORT', kind: 'number', help: 'Prometheus /metrics HTTP port, 0 = off' },
+  { path: 'metrics.host', flag: 'metrics-host', env: 'ECI_VN_METRICS_HOST', kind: 'string', help: 'metrics listen address (default 0.0.0.0)' },
+  { path: 'kubeletApi.enabled', flag: 'kubelet-api', env: 'ECI_VN_KUBELET_API', kind: 'boolean', help: 'true: serve the kubelet API (kubectl logs/exec, stats) on --node-ip:--kubelet-port' },
+  { path: 'kubeletApi.host', flag: 'kubelet-api-host', env: 'ECI_VN_KUBELET_API_HOST', kind: 'string', help: 'kubelet API listen address (default 0.0.0.0)' },
+  { path: 'kubeletApi.certFile', flag: 'kubelet-api-cert-file', env: 'ECI_VN_KUBELET_API_CERT_FILE', kind: 'string', help: 'kubelet API serving certificate (PEM); empty = self-signed' },
+  { path: 'kubeletApi.keyFile', flag: 'kubelet-api-key-file', env: 'ECI_VN_KUBELET_API_KEY_FILE', kind: 'string', help: 'kubelet API serving key (PEM)' },
+  { path: 'kubeletApi.clientCAFile', flag: 'kubelet-api-client-ca-file', env: 'ECI_VN_KUBELET_API_CLIENT_CA_FILE', kind: 'string', help: 'CA of accepted client certificates (the apiserver\'s kubelet client CA)' },
+  { path: 'leaderElection.enabled', flag: 'leader-elect', env: 'ECI_VN_LEADER_ELECTION', kind: 'boolean', help: 'true: only the replica holding the Lease runs nodes and pods (all serve the webhook)' },
+  { path: 'leaderElection.namespace', flag: 'leader-elect-namespace', env: 'ECI_VN_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default: env POD_NAMESPACE, else eci-virtual-node)' },
+  { path: 'leaderElection.leaseName', flag: 'leader-elect-lease-name', env: 'ECI_VN_LEADER_ELECTION_LEASE_NAME', kind: 'string', help: 'name of the Lease (default eci-virtual-node-<cluster id>)' },
+  { path: 'leaderElection.identity', flag: 'leader-elect-identity', env: 'ECI_VN_LEADER_ELECTION_IDENTITY', kind: 'string', help: 'this replica\'s name (default: env POD_NAME, else the hostname; a random suffix is added)' },
+  { path: 'leaderElection.leaseDurationSeconds', flag: 'leader-elect-lease-duration-seconds', env: 'ECI_VN_LEADER_ELECTION_LEASE_DURATION_SECONDS', kind: 'number', help: 'followers take over this long after the last renewal (default 15)' },
+  { path: 'leaderElection.renewDeadlineMs', flag: 'leader-elect-renew-deadline-ms', env: 'ECI_VN_LEADER_ELECTION_RENEW_DEADLINE_MS', kind: 'number', help: 'a leader that cannot renew for this long steps down (default 10000)' },
+  { path: 'leaderElection.retryPeriodMs', flag: 'leader-elect-retry-period-ms', env: 'ECI_VN_LEADER_ELECTION_RETRY_PERIOD_MS', kind: 'number', help: 'poll and renew period (default 2000)' },
 ];
 
 export interface LoadInputs {
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
   readFile?: (path: string) => string;
+  /**
+   * Validate only these fields (dotted paths; a path covers its children): for commands that
+   * need part of the configuration (`explain` needs the kubeconfig and the cloud, not vSwitches).
+   * Default: every field.
+   */
+  fields?: readonly string[];
 }
 
 export interface LoadedConfig {
@@ -64,7 +85,7 @@ export interface LoadedConfig {
 }
 
 /** Parses flags, env and files into a validated config; throws InvalidConfigError naming fields. */
-export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8') }: LoadInputs): LoadedConfig {
+export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8'), fields }: LoadInputs): LoadedConfig {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     config: { type: 'string' },
     help: { type: 'boolean' },
@@ -125,7 +146,13 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8'
     if (config.cloud.vpcEndpoint === '') config.cloud.vpcEndpoint = `vpc.${config.regionId}.aliyuncs.com`;
   }
 
-  errors.push(...validateConfig(config));
+  // Leader election: the Deployment passes its pod's name and namespace (downward API).
+  if (config.leaderElection.namespace === '') config.leaderElection.namespace = env.POD_NAMESPACE || 'eci-virtual-node';
+  if (config.leaderElection.identity === '') config.leaderElection.identity = env.POD_NAME || hostname();
+  if (config.leaderElection.leaseName === '' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(config.clusterId)) config.leaderElection.leaseName = `eci-virtual-node-${config.clusterId}`;
+
+  const covered = (field: string) => fields === undefined || fields.some((f) => field === f || field.startsWith(`${f}.`) || field.startsWith(`${f}[`));
+  errors.push(...validateConfig(config).filter((e) => covered(e.field)));
   if (errors.length > 0) throw new InvalidConfigError(errors);
   return { config, help: false };
 }
@@ -201,7 +228,9 @@ function mergeInto(target: Record<string, unknown>, source: unknown, prefix: str
     }
     const current = target[key];
     const freeMap = field === 'node.labels' || field === 'cloud.rateLimits';
-    if (typeof current === 'object' && current !== null && !Array.isArray(current) && !freeMap) {
+    if (freeMap && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      errors.push({ field, message: `${file}: must be a mapping, got ${JSON.stringify(value)}` });
+    } else if (typeof current === 'object' && current !== null && !Array.isArray(current) && !freeMap) {
       mergeInto(current as Record<string, unknown>, value, field, errors, file);
     } else if (Array.isArray(current) && !Array.isArray(value)) {
       errors.push({ field, message: `${file}: must be a list` });

@@ -2,10 +2,13 @@
 // Resolves spec.vSwitchOptions through DescribeVSwitches and writes status.vSwitches
 // [{id, zone}] + Ready, or Fail with a message naming the fault (provider/networking decides).
 // Resolves on create, on a vSwitch change, every few seconds while Fail, and periodically.
+import { ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import * as k8s from '@kubernetes/client-node';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { needsResolve, resolvePodNetworkingStatus, sameStatus, type PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { KeyedWorkQueue } from '../../provider/pods/workqueue.ts';
+import { ATTR, SPAN } from '../../provider/telemetry/names.ts';
+import { inSpan } from '../../provider/telemetry/spans.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import type { PodNetworkingStore } from '../../provider/pods/network.ts';
 import { isNotFound } from './client.ts';
@@ -35,29 +38,33 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
     concurrency: 4,
     backoffBaseMs: 1_000,
     backoffMaxMs: 60_000,
-    handle: async (name) => {
-      const pn = informer.cache.get(name);
-      if (pn === undefined) return { kind: 'done' };
-      const status = resolvePodNetworkingStatus({
-        spec: pn.spec,
-        vSwitches: await o.cloud.describeVSwitches(pn.spec.vSwitchOptions ?? []),
-        now: new Date(),
-      });
-      if (!sameStatus(pn.status, status)) {
-        try {
-          await o.custom.patchClusterCustomObjectStatus(
-            { group, version, plural, name, body: { status } },
-            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-          );
-        } catch (err) {
-          if (isNotFound(err)) return { kind: 'done' };
-          throw err;
+    // Each resolution is a trace of its own (podnetworking.resolve, with its DescribeVSwitches).
+    handle: (name) =>
+      inSpan(SPAN.podNetworkingResolve, { root: true, attributes: { [ATTR.podNetworkingName]: name } }, ROOT_CONTEXT, async (span) => {
+        const pn = informer.cache.get(name);
+        if (pn === undefined) return { kind: 'done' };
+        const status = resolvePodNetworkingStatus({
+          spec: pn.spec,
+          vSwitches: await o.cloud.describeVSwitches(pn.spec.vSwitchOptions ?? []),
+          now: new Date(),
+        });
+        span.setAttributes({ [ATTR.podNetworkingStatus]: status.status, [ATTR.zonesAllowed]: [...new Set((status.vSwitches ?? []).map((v) => v.zone))].sort() });
+        if (status.status === 'Fail') span.setStatus({ code: SpanStatusCode.ERROR, message: status.message ?? 'Fail' });
+        if (!sameStatus(pn.status, status)) {
+          try {
+            await o.custom.patchClusterCustomObjectStatus(
+              { group, version, plural, name, body: { status } },
+              k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+            );
+          } catch (err) {
+            if (isNotFound(err)) return { kind: 'done' };
+            throw err;
+          }
+          o.log.info('PodNetworking resolved', { podNetworking: name, status: status.status, message: status.message });
+          if (status.status === 'Fail') recordFailEvent(o, pn, status.message ?? '');
         }
-        o.log.info('PodNetworking resolved', { podNetworking: name, status: status.status, message: status.message });
-        if (status.status === 'Fail') recordFailEvent(o, pn, status.message ?? '');
-      }
-      return { kind: 'requeueAfter', ms: status.status === 'Ready' ? resyncMs : failRetryMs };
-    },
+        return { kind: 'requeueAfter', ms: status.status === 'Ready' ? resyncMs : failRetryMs };
+      }),
     onError: (name, err, attempt) => o.log.warn('resolving PodNetworking failed; will retry', { podNetworking: name, attempt, error: String(err) }),
   });
   o.signal.addEventListener('abort', () => void queue.shutDown(), { once: true });

@@ -1,3 +1,5 @@
+import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.ts';
 
@@ -43,5 +45,23 @@ describe('createLogger', () => {
       err: { name: 'Error', message: 'boom', code: 'Throttling', cause: { name: 'Error', message: 'root' } },
       cyclic: { a: 1, self: '[Circular]' },
     });
+  });
+
+  it('adds trace_id and span_id while a sampled span is active, and nothing otherwise', () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    try {
+      const { log, lines } = capture();
+      const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+      context.with(trace.setSpanContext(ROOT_CONTEXT, spanContext), () => log.info('inside'));
+      log.info('outside');
+      context.with(trace.setSpanContext(ROOT_CONTEXT, { ...spanContext, traceFlags: TraceFlags.NONE }), () => log.info('unsampled'));
+      expect(lines[0]).toMatchObject({ msg: 'inside', trace_id: spanContext.traceId, span_id: spanContext.spanId });
+      expect(lines[1]).not.toHaveProperty('trace_id');
+      expect(lines[2]).not.toHaveProperty('trace_id');
+    } finally {
+      context.disable();
+      manager.disable();
+    }
   });
 });

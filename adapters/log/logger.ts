@@ -1,5 +1,8 @@
 // Structured logs: one JSON object per line on stdout, `{ level, time, msg, ...fields }`.
 // Secrets never reach a line: values under a redacted key (at any depth) are replaced.
+// A line written while a recording span is active carries `trace_id` and `span_id` (the
+// OpenTelemetry log data model's field names), so a log line leads to its trace.
+import { trace } from '@opentelemetry/api';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -79,7 +82,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
       if (LEVELS[level] < threshold) return;
       const body = sanitize({ ...base, ...fields }, redacted) as LogFields;
-      const head = { level, time: now().toISOString(), msg };
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      const head =
+        spanContext !== undefined && spanContext.traceFlags !== 0 && spanContext.traceId !== '00000000000000000000000000000000'
+          ? { level, time: now().toISOString(), msg, trace_id: spanContext.traceId, span_id: spanContext.spanId }
+          : { level, time: now().toISOString(), msg };
       let line: string;
       try {
         // Fields first so they keep their place after the head, the head last so no field overrides it.

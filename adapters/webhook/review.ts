@@ -1,8 +1,12 @@
 // The AdmissionReview layer: parse and check an `admission.k8s.io/v1` review, hand the pod to the
 // pure decision (provider/admission), build the response. No HTTP here (server.ts), no decision
 // here (admit.ts): three layers, as in Pepr and controller-runtime.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import { admitPod, type AdmitOptions, type AdmitResult } from '../../provider/admission/admit.ts';
+import { traceContextAnnotations } from '../../provider/telemetry/context.ts';
+import { ATTR, podAttributes, SPAN, SPAN_EVENT } from '../../provider/telemetry/names.ts';
+import { recordError, tracer } from '../../provider/telemetry/spans.ts';
 import type { Labels } from '../../provider/networking/match.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 
@@ -140,10 +144,21 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
   const pod = request.object as V1Pod;
   const namespace = request.namespace || (pod.metadata?.namespace ?? '');
 
+  // admission.pod: the root of the pod's provisioning trace. It is open while the patch is built,
+  // so its traceparent goes into the patch (annotation) and the provider continues this trace.
+  const span = tracer().startSpan(SPAN.admission, { kind: SpanKind.SERVER, root: true, attributes: { ...podAttributes(pod), [ATTR.namespaceName]: namespace, [ATTR.admissionDryRun]: request.dryRun } }, ROOT_CONTEXT);
   const started = now();
+  const startedAt = Date.now();
   try {
     const inputs = await deps.getInputs(pod, namespace);
-    const result = admitPod({ pod, namespaceLabels: inputs.namespaceLabels, podNetworkings: inputs.podNetworkings, options: deps.options });
+    const result = admitPod({
+      pod,
+      namespaceLabels: inputs.namespaceLabels,
+      podNetworkings: inputs.podNetworkings,
+      options: deps.options,
+      traceAnnotations: traceContextAnnotations(span),
+    });
+    recordAdmissionSpans(span, result, startedAt);
     const decision: AdmissionDecision = {
       uid,
       namespace,
@@ -155,7 +170,46 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
     };
     return { httpStatus: 200, review: respond(toAdmissionResponse(uid, result)), decision };
   } catch (err) {
+    recordError(span, err);
     const message = err instanceof Error ? err.message : String(err);
     return { httpStatus: 500, message: `admitting pod ${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? ''}: ${message}` };
+  } finally {
+    span.end();
+  }
+}
+
+/** The decision's children of `admission.pod` (podnetworking.match, zone.constrain) and its outcome. */
+function recordAdmissionSpans(span: Span, result: AdmitResult, startedAt: number): void {
+  if (!span.isRecording()) return;
+  if (!result.allowed) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
+    span.setAttribute(ATTR.admissionPatched, false);
+    return;
+  }
+  span.setAttribute(ATTR.admissionPatched, result.patch.length > 0);
+  const considered = result.considered;
+  if (considered === undefined) return; // skipped (host network, opted-out namespace...)
+  const parent = trace.setSpan(ROOT_CONTEXT, span);
+  const chosen = result.matched.chosen;
+  const match = tracer().startSpan(
+    SPAN.podNetworkingMatch,
+    {
+      startTime: startedAt,
+      attributes: {
+        [ATTR.podNetworkingCandidates]: considered.candidates,
+        [ATTR.podNetworkingAlsoMatched]: result.matched.alsoMatched,
+        [ATTR.podNetworkingSkipped]: considered.skipped,
+        [ATTR.podNetworkingReason]: chosen === undefined ? 'no Ready PodNetworking matches: default network' : `${chosen}: selectors match${result.matched.alsoMatched.length > 0 ? ' (oldest, then by name, of several)' : ''}`,
+        ...(chosen === undefined ? {} : { [ATTR.podNetworkingName]: chosen }),
+      },
+    },
+    parent,
+  );
+  for (const reason of considered.skipped) match.addEvent(SPAN_EVENT.podNetworkingSkipped, { [ATTR.podNetworkingReason]: reason });
+  match.end();
+  if (chosen !== undefined) {
+    tracer()
+      .startSpan(SPAN.zoneConstrain, { startTime: startedAt, attributes: { [ATTR.zonesAllowed]: considered.zones, [ATTR.zonesConstrained]: considered.zoneConstrained, [ATTR.podNetworkingName]: chosen } }, parent)
+      .end();
   }
 }

@@ -29,6 +29,24 @@ export interface AdmitInput {
   namespaceLabels: Labels | undefined;
   podNetworkings: readonly PodNetworking[];
   options: AdmitOptions;
+  /**
+   * Annotations carrying the admission's trace context (provider/telemetry/context.ts), added when
+   * the pod may run on a virtual node: it tolerates the virtual-node taint once admitted, or a
+   * PodNetworking was chosen for it. Empty or absent: none (tracing off).
+   */
+  traceAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** What the decision looked at, for the admission's spans (`podnetworking.match`, `zone.constrain`). */
+export interface AdmitConsidered {
+  /** Every PodNetworking offered, by name. */
+  candidates: string[];
+  /** Those not chosen and why (`pn-web: podSelector app=web did not match`). */
+  skipped: string[];
+  /** The chosen PodNetworking's zones (empty: default network). */
+  zones: string[];
+  /** The zone affinity was added (false: already there, DaemonSet, or no PodNetworking). */
+  zoneConstrained: boolean;
 }
 
 export type AdmitResult =
@@ -43,6 +61,7 @@ export type AdmitResult =
       skipped?: string;
       /** What was decided and why, for the log and the admission span. */
       notes: string[];
+      considered?: AdmitConsidered;
     }
   | { allowed: false; message: string };
 
@@ -108,6 +127,12 @@ export function admitPod(input: AdmitInput): AdmitResult {
 
   const match = matchPodNetworking({ pod, namespaceLabels, podNetworkings });
   const chosen = match.chosen;
+  const considered: AdmitConsidered = {
+    candidates: podNetworkings.map((pn) => pn.metadata.name),
+    skipped: [...match.skipped.map((s) => s.reason), ...match.alsoMatched.map((n) => `${n}: matches too; ${chosen?.metadata.name ?? ''} is older (or first by name)`)],
+    zones: [],
+    zoneConstrained: false,
+  };
 
   // Fixed allocation never silently becomes Elastic: if a Fixed PodNetworking ranks first among
   // those whose selectors match (Ready or not), the pod is refused with the reason.
@@ -128,7 +153,7 @@ export function admitPod(input: AdmitInput): AdmitResult {
       );
     }
     notes.push('no Ready PodNetworking matches: default network');
-    return finish(pod, mutated, { warnings, notes, matched: { alsoMatched: [] } });
+    return finish(pod, mutated, { warnings, notes, matched: { alsoMatched: [] }, considered }, input.traceAnnotations);
   }
 
   const name = chosen.metadata.name;
@@ -148,6 +173,7 @@ export function admitPod(input: AdmitInput): AdmitResult {
   }
 
   const zones = zonesOf(chosen);
+  considered.zones = zones;
   if (daemonSet) {
     notes.push('DaemonSet pod: no zone affinity (its node is chosen by the DaemonSet controller; the provider checks the zone at sync)');
   } else {
@@ -160,17 +186,24 @@ export function admitPod(input: AdmitInput): AdmitResult {
     if (constrained.changed) {
       (mutated.spec ??= { containers: [] }).affinity = constrained.affinity;
       notes.push(`zone affinity: ${zones.join(', ')}`);
+      considered.zoneConstrained = true;
     }
   }
 
-  return finish(pod, mutated, { warnings, notes, matched: { chosen: name, alsoMatched: match.alsoMatched } });
+  return finish(pod, mutated, { warnings, notes, matched: { chosen: name, alsoMatched: match.alsoMatched }, considered }, input.traceAnnotations);
 }
 
 function finish(
   original: V1Pod,
   mutated: V1Pod,
-  rest: { warnings: string[]; notes: string[]; matched: { chosen?: string; alsoMatched: string[] } },
+  rest: { warnings: string[]; notes: string[]; matched: { chosen?: string; alsoMatched: string[] }; considered: AdmitConsidered },
+  traceAnnotations: Readonly<Record<string, string>> | undefined,
 ): AdmitResult {
+  const mayRunOnVirtualNode = rest.matched.chosen !== undefined || tolerates(mutated.spec?.tolerations ?? [], VIRTUAL_NODE_TOLERATION);
+  if (traceAnnotations !== undefined && Object.keys(traceAnnotations).length > 0 && mayRunOnVirtualNode) {
+    const metadata = (mutated.metadata ??= {});
+    metadata.annotations = { ...metadata.annotations, ...traceAnnotations };
+  }
   return { allowed: true, patch: diff(original, mutated), ...rest };
 }
 

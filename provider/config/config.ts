@@ -69,6 +69,43 @@ export interface ProviderConfig {
     backoffBaseMs: number;
     backoffMaxMs: number;
   };
+  /** Prometheus metrics (`GET /metrics`, `/healthz`) over plain HTTP. */
+  metrics: {
+    /** 0 = not served. */
+    port: number;
+    host: string;
+  };
+  /** The kubelet API (`kubectl logs/exec`, stats) on node.internalIP:node.kubeletPort, HTTPS. */
+  kubeletApi: {
+    enabled: boolean;
+    /** Listen address. */
+    host: string;
+    /** PEM serving certificate and key; both empty = a self-signed pair made at start (like kubelet). */
+    certFile: string;
+    keyFile: string;
+    /** PEM CA(s) whose client certificates are accepted (the apiserver's kubelet client CA); empty = bearer tokens only. */
+    clientCAFile: string;
+  };
+  /**
+   * Leader election among replicas (a Lease, client-go semantics): only the leader runs the
+   * virtual nodes, the pod controller and the PodNetworking status writer; every replica serves
+   * the webhook. Off: this process leads unconditionally.
+   */
+  leaderElection: {
+    enabled: boolean;
+    /** Namespace of the Lease; empty = env POD_NAMESPACE, else `eci-virtual-node`. */
+    namespace: string;
+    /** Name of the Lease; empty = `eci-virtual-node-<clusterId>` (one leader per cluster id). */
+    leaseName: string;
+    /** This replica's name; empty = env POD_NAME, else the hostname. A random suffix is appended. */
+    identity: string;
+    /** A follower takes over this long after it last saw the Lease change (client-go: 15). */
+    leaseDurationSeconds: number;
+    /** A leader that could not renew for this long steps down; below the lease duration (client-go: 10 s). */
+    renewDeadlineMs: number;
+    /** Poll and renew period (client-go: 2 s). */
+    retryPeriodMs: number;
+  };
 }
 
 export const DEFAULT_CONFIG: ProviderConfig = {
@@ -87,6 +124,10 @@ export const DEFAULT_CONFIG: ProviderConfig = {
       DescribeContainerGroups: { perSecond: 33, burst: 33 },
       DescribeContainerGroupStatus: { perSecond: 166, burst: 166 },
       DescribeVSwitches: { perSecond: 10, burst: 10 },
+      // The kubelet API's actions: DescribeContainerLog and ExecContainerCommand 500/min, the metric 2000/min.
+      DescribeContainerLog: { perSecond: 8, burst: 8 },
+      ExecContainerCommand: { perSecond: 8, burst: 8 },
+      DescribeContainerGroupMetric: { perSecond: 33, burst: 33 },
     },
     timeoutMs: 15_000,
   },
@@ -111,6 +152,9 @@ export const DEFAULT_CONFIG: ProviderConfig = {
     backoffBaseMs: 500,
     backoffMaxMs: 60_000,
   },
+  metrics: { port: 0, host: '0.0.0.0' },
+  kubeletApi: { enabled: false, host: '0.0.0.0', certFile: '', keyFile: '', clientCAFile: '' },
+  leaderElection: { enabled: false, namespace: '', leaseName: '', identity: '', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
 };
 
 export interface ConfigFieldError {
@@ -163,9 +207,20 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
   if (config.cloud.accessKeySecret === '') {
     fail('cloud.accessKeySecret', 'must be set (env ALIBABA_CLOUD_ACCESS_KEY_SECRET or a credentials file)');
   }
-  for (const [action, limit] of Object.entries(config.cloud.rateLimits)) {
-    positive(`cloud.rateLimits.${action}.perSecond`, limit.perSecond);
-    positive(`cloud.rateLimits.${action}.burst`, limit.burst);
+  // From a YAML file anything may arrive here (`CreateContainerGroup: null`, `rateLimits: 5`).
+  const rateLimits: unknown = config.cloud.rateLimits;
+  if (typeof rateLimits !== 'object' || rateLimits === null || Array.isArray(rateLimits)) {
+    fail('cloud.rateLimits', 'must be a mapping of action -> { perSecond, burst }');
+  } else {
+    for (const [action, limit] of Object.entries(rateLimits as Record<string, unknown>)) {
+      if (typeof limit !== 'object' || limit === null || Array.isArray(limit)) {
+        fail(`cloud.rateLimits.${action}`, `must be a mapping { perSecond, burst }, got ${JSON.stringify(limit)}`);
+        continue;
+      }
+      const { perSecond, burst } = limit as { perSecond?: unknown; burst?: unknown };
+      positive(`cloud.rateLimits.${action}.perSecond`, perSecond as number);
+      positive(`cloud.rateLimits.${action}.burst`, burst as number);
+    }
   }
   positive('cloud.timeoutMs', config.cloud.timeoutMs);
 
@@ -219,6 +274,32 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
   if (sync.orphanGracePeriodMs < 0) fail('sync.orphanGracePeriodMs', 'must not be negative');
   positive('sync.backoffBaseMs', sync.backoffBaseMs);
   if (sync.backoffMaxMs < sync.backoffBaseMs) fail('sync.backoffMaxMs', 'must not be below sync.backoffBaseMs');
+
+  if (!Number.isInteger(config.metrics.port) || config.metrics.port < 0 || config.metrics.port > 65535) {
+    fail('metrics.port', `must be a TCP port, or 0 to not serve metrics, got ${config.metrics.port}`);
+  }
+  if (config.metrics.port > 0 && config.metrics.host === '') fail('metrics.host', 'must be set (e.g. 0.0.0.0) when metrics.port is');
+
+  const kubeletApi = config.kubeletApi;
+  if ((kubeletApi.certFile === '') !== (kubeletApi.keyFile === '')) {
+    fail(kubeletApi.certFile === '' ? 'kubeletApi.certFile' : 'kubeletApi.keyFile', 'set both kubeletApi.certFile and kubeletApi.keyFile, or neither (a self-signed pair is made)');
+  }
+  if (kubeletApi.enabled && kubeletApi.host === '') fail('kubeletApi.host', 'must be set (e.g. 0.0.0.0) when kubeletApi.enabled is true');
+  const election = config.leaderElection;
+  if (election.namespace !== '' && !DNS_LABEL.test(election.namespace)) fail('leaderElection.namespace', `must be a namespace name, got "${election.namespace}"`);
+  if (election.leaseName !== '' && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(election.leaseName)) {
+    fail('leaderElection.leaseName', `must be a DNS subdomain (lower-case letters, digits, '-', '.'), got "${election.leaseName}"`);
+  }
+  if (!Number.isInteger(election.leaseDurationSeconds) || election.leaseDurationSeconds < 1) {
+    fail('leaderElection.leaseDurationSeconds', `must be a positive integer, got ${election.leaseDurationSeconds}`);
+  }
+  positive('leaderElection.retryPeriodMs', election.retryPeriodMs);
+  if (!(election.renewDeadlineMs < election.leaseDurationSeconds * 1000)) {
+    fail('leaderElection.renewDeadlineMs', `must be below leaderElection.leaseDurationSeconds (a leader steps down before anyone may take over), got ${election.renewDeadlineMs}`);
+  }
+  if (!(election.renewDeadlineMs > 1.2 * election.retryPeriodMs)) {
+    fail('leaderElection.renewDeadlineMs', `must be above 1.2 x leaderElection.retryPeriodMs, got ${election.renewDeadlineMs}`);
+  }
   return errors;
 }
 

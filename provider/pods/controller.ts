@@ -4,13 +4,21 @@
 // - orphansInCloud: a periodic full list -> groups of this cluster with no pod are deleted
 // Start-up adopts every existing group of this cluster before any create, so a restart never
 // creates a second group for a pod.
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../cloud/model.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import type { CloudPort, PodKey, PodStore } from '../ports.ts';
 import { GroupIndex } from './group-index.ts';
-import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
-import { KeyedWorkQueue } from './workqueue.ts';
+import type { PodSyncResultLabel } from '../telemetry/names.ts';
+import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncMetrics, type PodSyncOptions } from './sync.ts';
+import { KeyedWorkQueue, type SyncResult } from './workqueue.ts';
+
+/** What the controller reports to metrics (adapters/telemetry's ProviderMetrics fits). */
+export interface PodControllerMetrics extends PodSyncMetrics {
+  /** One syncPod(key) pass. */
+  podSync(record: { result: PodSyncResultLabel; durationMs: number }): void;
+}
 
 export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   cloud: CloudPort;
@@ -22,6 +30,7 @@ export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   backoffBaseMs: number;
   backoffMaxMs: number;
   log: Logger;
+  metrics?: PodControllerMetrics;
 }
 
 export function parsePodKey(key: string): PodKey {
@@ -50,10 +59,36 @@ export class PodController {
       concurrency: o.workers,
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
-      handle: (key) => this.sync.syncPod(parsePodKey(key)),
+      handle: (key) => this.syncPod(key),
       onError: (key, err, attempt, retryInMs) =>
         o.log.warn('pod sync failed; will retry', { pod: key, attempt, retryInMs, error: errorText(err) }),
     });
+  }
+
+  /**
+   * One pass, timed for metrics. Runs in the root context: the queue may start it from inside
+   * another pod's span (an add made there), and its spans must not become children of that one.
+   */
+  private async syncPod(key: string): Promise<SyncResult> {
+    const started = performance.now();
+    let result: PodSyncResultLabel = 'error';
+    try {
+      const outcome = await context.with(ROOT_CONTEXT, () => this.sync.syncPod(parsePodKey(key)));
+      result = outcome.kind === 'done' ? 'done' : 'requeue';
+      return outcome;
+    } finally {
+      this.o.metrics?.podSync({ result, durationMs: performance.now() - started });
+    }
+  }
+
+  /** Pods on this provider's nodes by phase (for the pods gauge, read at scrape time). */
+  podsByPhase(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const pod of this.o.pods.list()) {
+      const phase = pod.status?.phase ?? 'Pending';
+      counts[phase] = (counts[phase] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /** podsFromKubernetes: any change to a pod of ours. */

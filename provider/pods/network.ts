@@ -2,6 +2,7 @@
 // default network), whether the node's zone is allowed, which vSwitch of that zone, which
 // security group. The decisions are provider/networking's pure functions; this class feeds
 // them the live inputs (PodNetworking cache, vSwitch free IPs, exhaustion memory).
+import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { VSwitch } from '../cloud/model.ts';
 import type { VSwitchSelectionPolicy } from '../config/config.ts';
@@ -11,6 +12,8 @@ import { isFixedAllocation, selectionPolicyOf, type PodNetworking } from '../net
 import { chooseVSwitch } from '../networking/vswitch.ts';
 import { zonesOf } from '../networking/zones.ts';
 import type { CloudPort } from '../ports.ts';
+import { ATTR, SPAN, SPAN_EVENT } from '../telemetry/names.ts';
+import { recordError, recordSpan, tracer } from '../telemetry/spans.ts';
 import type { NetworkDecision, NetworkPlanner } from './sync.ts';
 
 export interface PodNetworkingStore {
@@ -53,56 +56,116 @@ export class PodNetworkPlanner implements NetworkPlanner {
   async plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision> {
     const name = pod.metadata?.annotations?.[ANNOTATIONS.podNetworking];
     let candidateIds: readonly string[];
-    let securityGroupId: string;
+    let securityGroupIds: readonly string[];
     let policy: VSwitchSelectionPolicy;
     let source: string;
     if (name !== undefined && name !== '') {
+      // podnetworking.match: at sync, the PodNetworking named by the admission is resolved again
+      // (it may have changed or gone since); zone.constrain: the node's zone must be one of its zones.
       const pn = this.o.podNetworkings.get(name);
+      const match = tracer().startSpan(SPAN.podNetworkingMatch, {
+        attributes: { [ATTR.podNetworkingName]: name, [ATTR.podNetworkingStatus]: pn === undefined ? 'NotFound' : (pn.status?.status ?? 'Pending') },
+      });
+      const endMatch = (reason: string, decision?: Exclude<NetworkDecision, { kind: 'ready' }>): NetworkDecision | undefined => {
+        match.setAttribute(ATTR.podNetworkingReason, reason);
+        if (decision !== undefined) markDecision(match, decision);
+        match.end();
+        return decision;
+      };
       if (pn === undefined) {
-        return { kind: 'wait', reason: 'PodNetworkingNotFound', message: `PodNetworking ${name} (named by the pod's ${ANNOTATIONS.podNetworking} annotation) does not exist; the pod waits until it does`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS };
+        return endMatch('named by the pod but not found', { kind: 'wait', reason: 'PodNetworkingNotFound', message: `PodNetworking ${name} (named by the pod's ${ANNOTATIONS.podNetworking} annotation) does not exist; the pod waits until it does`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS })!;
       }
       if (isFixedAllocation(pn)) {
-        return { kind: 'refuse', reason: 'FixedAllocationUnsupported', message: `PodNetworking ${name} asks for Fixed (static IP) allocation, which virtual nodes cannot provide; use allocationType Elastic` };
+        return endMatch('allocationType Fixed', { kind: 'refuse', reason: 'FixedAllocationUnsupported', message: `PodNetworking ${name} asks for Fixed (static IP) allocation, which virtual nodes cannot provide; use allocationType Elastic` })!;
       }
       if (pn.status?.status !== 'Ready') {
         const why = pn.status?.message !== undefined ? `: ${pn.status.message}` : '';
-        return { kind: 'wait', reason: 'PodNetworkingNotReady', message: `PodNetworking ${name} is ${pn.status?.status ?? 'not resolved yet'}${why}; the pod waits until it is Ready`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS };
+        return endMatch(`not Ready${why}`, { kind: 'wait', reason: 'PodNetworkingNotReady', message: `PodNetworking ${name} is ${pn.status?.status ?? 'not resolved yet'}${why}; the pod waits until it is Ready`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS })!;
       }
+      endMatch(`named by the pod's ${ANNOTATIONS.podNetworking} annotation (set at admission); Ready`);
       const zones = zonesOf(pn);
-      if (!zones.includes(nodeZone)) {
-        return { kind: 'refuse', reason: 'ZoneNotAllowed', message: `the pod is on a node of zone ${nodeZone}, but PodNetworking ${name} has vSwitches only in ${zones.join(', ') || 'no zone'}; delete the pod so it is re-admitted and scheduled into an allowed zone` };
+      const allowed = zones.includes(nodeZone);
+      const zoneSpan = tracer().startSpan(SPAN.zoneConstrain, {
+        attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: allowed, [ATTR.podNetworkingName]: name },
+      });
+      if (!allowed) {
+        const decision: NetworkDecision = { kind: 'refuse', reason: 'ZoneNotAllowed', message: `the pod is on a node of zone ${nodeZone}, but PodNetworking ${name} has vSwitches only in ${zones.join(', ') || 'no zone'}; delete the pod so it is re-admitted and scheduled into an allowed zone` };
+        markDecision(zoneSpan, decision);
+        zoneSpan.end();
+        return decision;
       }
+      zoneSpan.end();
       candidateIds = pn.spec.vSwitchOptions ?? [];
-      securityGroupId = pn.spec.securityGroupIDs?.[0] ?? '';
+      securityGroupIds = pn.spec.securityGroupIDs ?? [];
       policy = selectionPolicyOf(pn.spec);
       source = `PodNetworking ${name}`;
     } else {
+      recordSpan(SPAN.podNetworkingMatch, { startTime: Date.now(), attributes: { [ATTR.podNetworkingReason]: 'no PodNetworking named on the pod: the default network' } });
       candidateIds = this.o.defaults.vSwitchIds;
-      securityGroupId = this.o.defaults.securityGroupId;
+      securityGroupIds = [this.o.defaults.securityGroupId];
       policy = this.o.defaults.vSwitchSelectionPolicy;
       source = 'the default network';
     }
 
-    const candidates = this.exhausted.withEstimates(await this.vSwitches(candidateIds));
+    // vswitch.choose: the live free IPs (DescribeVSwitches, a child span when the cache is stale),
+    // minus what this process took since, the exhaustion memory, the policy.
+    const choose = tracer().startSpan(SPAN.vSwitchChoose, { attributes: { [ATTR.vSwitchPolicy]: policy, [ATTR.cloudAvailabilityZone]: nodeZone } });
+    let looked: VSwitch[];
+    try {
+      looked = await context.with(trace.setSpan(context.active(), choose), () => this.vSwitches(candidateIds));
+    } catch (err) {
+      recordError(choose, err);
+      choose.end();
+      throw err;
+    }
+    const candidates = this.exhausted.withEstimates(looked);
     const missing = candidateIds.filter((id) => !candidates.some((v) => v.id === id));
     const choice = chooseVSwitch({ zone: nodeZone, candidates, policy, isExhausted: (id) => this.exhausted.isExhausted(id), random: this.o.random });
     const notFound = missing.map((id) => `${id}: not found in the VPC API`);
+    const refusals = [...choice.refusals, ...notFound];
+    choose.setAttributes({ [ATTR.vSwitchCandidates]: candidates.map((v) => `${v.id}=${v.availableIpCount} (${v.zoneId})`), [ATTR.vSwitchSkipped]: refusals });
+    for (const refusal of refusals) choose.addEvent(SPAN_EVENT.vSwitchSkipped, { [ATTR.vSwitchReason]: refusal });
+    if (name === undefined || name === '') {
+      // The default network allows the zones of its vSwitches.
+      const zones = [...new Set(candidates.map((v) => v.zoneId))].sort();
+      recordSpan(SPAN.zoneConstrain, { startTime: Date.now(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: zones.includes(nodeZone) } });
+    }
     if (choice.ok) {
-      const skipped = [...choice.refusals, ...notFound];
-      const reason = `${source}, policy ${policy}: ${choice.reason}${skipped.length > 0 ? `; skipped ${skipped.join('; ')}` : ''}`;
+      const reason = `${source}, policy ${policy}: ${choice.reason}${refusals.length > 0 ? `; skipped ${refusals.join('; ')}` : ''}`;
+      choose.setAttributes({ [ATTR.vSwitchId]: choice.id, [ATTR.vSwitchReason]: reason, [ATTR.vSwitchFreeIps]: choice.vSwitch.availableIpCount });
+      choose.end();
+      const securityGroupId = securityGroupIds[0] ?? '';
+      recordSpan(SPAN.securityGroupChoose, {
+        startTime: Date.now(),
+        attributes: { [ATTR.securityGroupId]: securityGroupId, [ATTR.securityGroupCandidates]: [...securityGroupIds], [ATTR.podNetworkingReason]: `first security group of ${source}` },
+      });
       return { kind: 'ready', zoneId: nodeZone, vSwitchId: choice.id, securityGroupId, reason, ...(name ? { podNetworking: name } : {}) };
     }
-    const refusals = [...choice.refusals, ...notFound];
+    let decision: NetworkDecision;
     if (!candidates.some((v) => v.zoneId === nodeZone)) {
-      return { kind: 'refuse', reason: 'NoVSwitchInZone', message: `${source} has no vSwitch in zone ${nodeZone} (${refusals.join('; ')})` };
+      decision = { kind: 'refuse', reason: 'NoVSwitchInZone', message: `${source} has no vSwitch in zone ${nodeZone} (${refusals.join('; ')})` };
+    } else {
+      // Every vSwitch of the zone is out of IPs: look again soon, IPs come back as groups go.
+      for (const id of candidateIds) this.known.delete(id);
+      decision = { kind: 'wait', reason: 'VSwitchesExhausted', message: `no vSwitch of ${source} in zone ${nodeZone} has a free IP: ${refusals.join('; ')}`, retryAfterMs: WAIT_FOR_FREE_IPS_MS };
     }
-    // Every vSwitch of the zone is out of IPs: look again soon, IPs come back as groups go.
-    for (const id of candidateIds) this.known.delete(id);
-    return { kind: 'wait', reason: 'VSwitchesExhausted', message: `no vSwitch of ${source} in zone ${nodeZone} has a free IP: ${refusals.join('; ')}`, retryAfterMs: WAIT_FOR_FREE_IPS_MS };
+    markDecision(choose, decision);
+    choose.end();
+    return decision;
+  }
+
+  /** Free IPs of every vSwitch this planner has looked up (the local estimate where one exists), for metrics. */
+  vSwitchFreeIps(): { vSwitchId: string; zoneId: string; freeIps: number }[] {
+    return [...this.known.values()].map(({ vSwitch }) => ({
+      vSwitchId: vSwitch.id,
+      zoneId: vSwitch.zoneId,
+      freeIps: this.exhausted.freeIpEstimate(vSwitch.id) ?? vSwitch.availableIpCount,
+    }));
   }
 
   noteExhausted(vSwitchId: string, reason: string): void {
-    this.exhausted.markExhausted(vSwitchId, reason);
+    const mark = this.exhausted.markExhausted(vSwitchId, reason);
+    trace.getActiveSpan()?.addEvent(SPAN_EVENT.vSwitchExhausted, { [ATTR.vSwitchId]: vSwitchId, [ATTR.vSwitchReason]: `${reason}; skipped until ${mark.until.toISOString()}` });
   }
 
   noteAllocated(vSwitchId: string): void {
@@ -128,4 +191,10 @@ export class PodNetworkPlanner implements NetworkPlanner {
       return entry === undefined ? [] : [entry.vSwitch];
     });
   }
+}
+
+/** A wait is not an error (the reason is an attribute); a refusal is. */
+function markDecision(span: Span, decision: Exclude<NetworkDecision, { kind: 'ready' }>): void {
+  span.setAttribute(ATTR.waitReason, decision.reason);
+  if (decision.kind === 'refuse') span.setStatus({ code: SpanStatusCode.ERROR, message: `${decision.reason}: ${decision.message}` });
 }

@@ -1,7 +1,8 @@
 // syncPod: load -> plan -> act -> report, for one pod key. At most one cloud write and one
 // Kubernetes write per step; killing the process at any line and running it again creates no
 // second container group (ClientToken = pod UID, groups found again by their pod-UID tag).
-import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { classifyCloudError, CloudError } from '../cloud/errors.ts';
 import type { ContainerGroup } from '../cloud/model.ts';
 import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
@@ -12,6 +13,9 @@ import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { planPod, recordedGroupId, type PodPlan } from './plan.ts';
 import type { SyncResult } from './workqueue.ts';
+import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
+import { ATTR, podAttributes, SPAN, TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
+import { inSpan, recordSpan } from '../telemetry/spans.ts';
 
 export type NetworkDecision =
   | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
@@ -33,6 +37,12 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** What the pod sync reports to metrics (adapters/telemetry's ProviderMetrics fits). */
+export interface PodSyncMetrics {
+  /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
+  podBoundToRunning(durationMs: number): void;
+}
+
 export interface PodSyncOptions {
   cloud: CloudPort;
   pods: PodStore;
@@ -47,7 +57,10 @@ export interface PodSyncOptions {
   zoneOfNode: (nodeName: string) => string | undefined;
   now?: () => Date;
   log: Logger;
+  metrics?: PodSyncMetrics;
 }
+
+const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
 
 export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
 
@@ -61,9 +74,19 @@ export class PodSync {
   private readonly recordedCloudEvents = new Map<string, Set<string>>();
   /** Translation warnings already reported, per pod UID. */
   private readonly warned = new Set<string>();
+  /**
+   * Per pod UID, while the pod is being provisioned: the context its provisioning spans are
+   * children of. The admission span (from the traceparent annotation), or the provider's own root
+   * `pod.provision` span for a pod that was not admitted by our webhook. Dropped once Running.
+   */
+  private readonly provisioning = new Map<string, Context>();
+  /** Per pod UID: when this process created its group (epoch ms), the start of `pod.wait_running`. */
+  private readonly createdAt = new Map<string, number>();
+  /** Pod UIDs whose bound->Running time was recorded (once per pod). */
+  private readonly runningRecorded = new Set<string>();
 
   constructor(options: PodSyncOptions) {
-    this.o = { now: () => new Date(), clusterDNS: undefined, ...options } as Required<PodSyncOptions>;
+    this.o = { now: () => new Date(), clusterDNS: undefined, metrics: NO_METRICS, ...options } as Required<PodSyncOptions>;
   }
 
   async syncPod(key: PodKey): Promise<SyncResult> {
@@ -95,11 +118,39 @@ export class PodSync {
     const groupId = this.o.groups.forPod(key.uid)?.id ?? this.o.groups.createdFor(key.uid);
     this.recordedCloudEvents.delete(key.uid);
     this.warned.delete(key.uid);
+    this.forgetTrace(key.uid);
+    this.runningRecorded.delete(key.uid);
     if (groupId === undefined) return { kind: 'done' };
-    await this.o.cloud.deleteContainerGroup(groupId);
-    this.o.groups.forget(key.uid);
-    this.o.log.info('deleted the group of a pod that no longer exists', { pod: podKeyString(key), containerGroupId: groupId });
-    return { kind: 'done' };
+    const attributes: Attributes = { [ATTR.podName]: key.name, [ATTR.namespaceName]: key.namespace, [ATTR.podUid]: key.uid, [ATTR.syncPlan]: 'pod-gone', [ATTR.containerGroupId]: groupId };
+    return inSpan(SPAN.podDelete, { root: true, attributes }, ROOT_CONTEXT, async () => {
+      await this.o.cloud.deleteContainerGroup(groupId);
+      this.o.groups.forget(key.uid);
+      this.o.log.info('deleted the group of a pod that no longer exists', { pod: podKeyString(key), containerGroupId: groupId });
+      return { kind: 'done' } as const;
+    });
+  }
+
+  /** The context of the pod's provisioning trace; `undefined` when the provider must start it (no annotation). */
+  private provisioningParent(pod: V1Pod): Context | undefined {
+    const uid = pod.metadata?.uid ?? '';
+    const known = this.provisioning.get(uid);
+    if (known !== undefined) return known;
+    // ROOT_CONTEXT as the base: never inherit whatever span happens to be active in the queue.
+    const fromPod = podTraceContext(pod, ROOT_CONTEXT);
+    if (trace.getSpanContext(fromPod) === undefined) return undefined;
+    this.provisioning.set(uid, fromPod);
+    return fromPod;
+  }
+
+  private forgetTrace(uid: string): void {
+    this.provisioning.delete(uid);
+    this.createdAt.delete(uid);
+  }
+
+  /** A link from the deletion trace to the pod's provisioning trace, when the pod carries one. */
+  private provisioningLinks(pod: V1Pod): Link[] {
+    const spanContext = trace.getSpanContext(podTraceContext(pod, ROOT_CONTEXT)) ?? trace.getSpanContext(this.provisioning.get(pod.metadata?.uid ?? '') ?? ROOT_CONTEXT);
+    return spanContext === undefined ? [] : [{ context: spanContext }];
   }
 
   private async loadGroup(pod: V1Pod): Promise<ContainerGroup | undefined> {
@@ -120,19 +171,23 @@ export class PodSync {
       case 'nothing':
         return { kind: 'done' };
       case 'report-status':
-        await this.o.writer.patchPodStatus(key, plan.status);
-        if (group?.eniInstanceId !== undefined && pod.metadata?.annotations?.[POD_ANNOTATIONS.eniId] !== group.eniInstanceId) {
-          await this.o.writer.annotatePod(key, { [POD_ANNOTATIONS.eniId]: group.eniInstanceId });
-        }
-        return { kind: 'done' };
+        return this.reportStatus(key, pod, group, plan.status);
       case 'delete-group':
-        await this.o.cloud.deleteContainerGroup(plan.containerGroupId);
-        this.o.groups.forget(key.uid);
-        await this.o.writer.finishPodDeletion(key);
-        return { kind: 'done' };
-      case 'finish-deletion':
-        await this.o.writer.finishPodDeletion(key);
-        return { kind: 'done' };
+      case 'finish-deletion': {
+        const links = this.provisioningLinks(pod);
+        this.forgetTrace(key.uid);
+        this.runningRecorded.delete(key.uid);
+        const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: plan.kind };
+        if (plan.kind === 'delete-group') attributes[ATTR.containerGroupId] = plan.containerGroupId;
+        return inSpan(SPAN.podDelete, { root: true, attributes, links }, ROOT_CONTEXT, async () => {
+          if (plan.kind === 'delete-group') {
+            await this.o.cloud.deleteContainerGroup(plan.containerGroupId);
+            this.o.groups.forget(key.uid);
+          }
+          await this.o.writer.finishPodDeletion(key);
+          return { kind: 'done' } as const;
+        });
+      }
       case 'mark-lost':
         this.o.writer.recordEvent(key, {
           type: 'Warning',
@@ -150,15 +205,77 @@ export class PodSync {
     }
   }
 
+  /**
+   * The status patch. While the pod is being provisioned (not Running yet) it is a span of the
+   * provisioning trace; the first Running ends that trace with `pod.wait_running` and records
+   * the bound->Running time. Later patches (restarts, completion) are not traced.
+   */
+  private async reportStatus(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus): Promise<SyncResult> {
+    const previousPhase = pod.status?.phase;
+    const provisioningPhase = previousPhase === undefined || previousPhase === 'Pending';
+    const parent = provisioningPhase ? this.provisioningParent(pod) : undefined;
+    const patch = async (): Promise<void> => {
+      await this.o.writer.patchPodStatus(key, status);
+      if (group?.eniInstanceId !== undefined && pod.metadata?.annotations?.[POD_ANNOTATIONS.eniId] !== group.eniInstanceId) {
+        await this.o.writer.annotatePod(key, { [POD_ANNOTATIONS.eniId]: group.eniInstanceId });
+      }
+    };
+    if (parent === undefined) await patch();
+    else await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), ...statusAttributes(status, group) } }, parent, patch);
+
+    const nowMs = this.o.now().getTime();
+    if (status.phase === 'Running' && previousPhase !== 'Running') this.firstRunning(key, pod, group, status, parent, nowMs);
+    else if (status.phase === 'Succeeded' || status.phase === 'Failed') this.forgetTrace(key.uid);
+    return { kind: 'done' };
+  }
+
+  private firstRunning(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus, parent: Context | undefined, nowMs: number): void {
+    if (!this.runningRecorded.has(key.uid)) {
+      this.runningRecorded.add(key.uid);
+      const bound = boundAt(pod);
+      if (bound !== undefined) this.o.metrics.podBoundToRunning(Math.max(0, nowMs - bound));
+    }
+    if (parent !== undefined) {
+      // From the create (this process's own clock, else the cloud's creation time) to the first Running seen.
+      const created = this.createdAt.get(key.uid) ?? toMs(group?.creationTime) ?? toMs(pod.metadata?.creationTimestamp) ?? nowMs;
+      recordSpan(
+        SPAN.podWaitRunning,
+        { startTime: Math.min(created, nowMs), endTime: nowMs, attributes: { ...podAttributes({ ...pod, status: { ...pod.status, ...status } }), ...statusAttributes(status, group) } },
+        parent,
+      );
+    }
+    this.forgetTrace(key.uid);
+  }
+
   private async create(key: PodKey, pod: V1Pod): Promise<SyncResult> {
+    const uid = key.uid;
+    const parent = this.provisioningParent(pod);
+    const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: 'create', [ATTR.cloudRegion]: this.o.regionId };
+    // Without a traceparent annotation (webhook off or bypassed) the provider starts the trace.
+    return inSpan(SPAN.podProvision, { attributes, ...(parent === undefined ? { root: true } : {}) }, parent ?? ROOT_CONTEXT, async (span) => {
+      if (parent === undefined) this.provisioning.set(uid, trace.setSpan(ROOT_CONTEXT, span));
+      const result = await this.provision(key, pod, span, parent === undefined);
+      span.setAttribute(ATTR.syncResult, result.kind === 'done' ? 'done' : 'requeue');
+      return result;
+    });
+  }
+
+  private async provision(key: PodKey, pod: V1Pod, span: Span, startedTrace: boolean): Promise<SyncResult> {
     const nodeName = pod.spec?.nodeName ?? '';
     const zone = this.o.zoneOfNode(nodeName);
     if (zone === undefined) {
       return this.waitWith(key, pod, 'NodeUnknown', `node ${nodeName} is not a virtual node of this provider (yet)`, 5_000);
     }
+    span.setAttribute(ATTR.cloudAvailabilityZone, zone);
     const network = await this.o.network.plan(pod, zone);
+    if (network.kind !== 'ready') {
+      span.setAttribute(ATTR.waitReason, network.reason);
+      if (network.kind === 'refuse') span.setStatus({ code: SpanStatusCode.ERROR, message: `${network.reason}: ${network.message}` });
+    }
     if (network.kind === 'wait') return this.waitWith(key, pod, network.reason, network.message, network.retryAfterMs);
     if (network.kind === 'refuse') return this.refuse(key, pod, network.reason, network.message);
+    span.setAttributes({ [ATTR.vSwitchId]: network.vSwitchId, [ATTR.securityGroupId]: network.securityGroupId, [ATTR.vSwitchReason]: network.reason });
+    if (network.podNetworking !== undefined) span.setAttribute(ATTR.podNetworkingName, network.podNetworking);
 
     const resolved = await this.o.inputs.load(pod);
     let translated: ReturnType<typeof translatePod>;
@@ -195,17 +312,26 @@ export class PodSync {
     try {
       ({ containerGroupId } = await this.o.cloud.createContainerGroup(translated.request));
     } catch (err) {
-      return this.createFailed(key, pod, network, err);
+      const result = await this.createFailed(key, pod, network, err);
+      const code = err instanceof CloudError ? err.code : 'Unknown';
+      span.setAttribute(ATTR.errorType, code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `CreateContainerGroup: ${code}` });
+      return result;
     }
     this.o.network.noteAllocated(network.vSwitchId);
     // Remember the group before anything else can fail: the next sync must find it.
     this.o.groups.noteCreated(key.uid, containerGroupId);
+    this.createdAt.set(key.uid, this.o.now().getTime());
+    span.setAttribute(ATTR.containerGroupId, containerGroupId);
+    // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
+    const traceparent = startedTrace && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(span) : undefined;
     await this.o.writer.annotatePod(key, {
       [POD_ANNOTATIONS.instanceId]: containerGroupId,
       [POD_ANNOTATIONS.vSwitchId]: network.vSwitchId,
       [POD_ANNOTATIONS.zoneId]: network.zoneId,
       [POD_ANNOTATIONS.securityGroupId]: network.securityGroupId,
       [POD_ANNOTATIONS.vSwitchReason]: network.reason,
+      ...(traceparent === undefined ? {} : { [TRACE_CONTEXT_ANNOTATION]: traceparent }),
     });
     this.o.log.info('created container group', {
       pod: podKeyString(key),
@@ -234,8 +360,16 @@ export class PodSync {
         return { kind: 'requeueAfter', ms: 1_000 + Math.round(Math.random() * 1_000) };
       case 'terminal':
         return this.refuse(key, pod, code, `${cloudError?.message ?? String(err)}. ${hint}`);
-      case 'gone':
       case 'retry':
+        // Retried with backoff; say why on the pod meanwhile (a zone out of stock can last):
+        // one event per distinct failure, the request id left out so that retries fold into it.
+        this.o.writer.recordEvent(key, {
+          type: 'Warning',
+          reason: 'ProviderCreateFailed',
+          message: `${(cloudError?.message ?? String(err)).replace(/ \(requestId [^)]*\)/g, '')}; retrying with backoff (${hint})`,
+        });
+        throw err;
+      case 'gone':
         throw err;
     }
   }
@@ -276,3 +410,29 @@ export class PodSync {
   }
 }
 
+/** Attributes of a status patch: the phase and, once known, the network the group got. */
+function statusAttributes(status: V1PodStatus, group: ContainerGroup | undefined): Attributes {
+  const attributes: Attributes = {};
+  if (status.phase !== undefined) attributes[ATTR.podPhase] = status.phase;
+  if (status.podIP) attributes[ATTR.podIp] = status.podIP;
+  if (group !== undefined) {
+    attributes[ATTR.containerGroupId] = group.id;
+    if (group.vSwitchId) attributes[ATTR.vSwitchId] = group.vSwitchId;
+    if (group.zoneId) attributes[ATTR.cloudAvailabilityZone] = group.zoneId;
+    if (group.securityGroupId) attributes[ATTR.securityGroupId] = group.securityGroupId;
+    if (group.eniInstanceId) attributes[ATTR.eniId] = group.eniInstanceId;
+  }
+  return attributes;
+}
+
+function toMs(value: Date | string | undefined | null): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** When the pod was bound to its node: the PodScheduled condition's transition, else its creation. */
+export function boundAt(pod: V1Pod): number | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
+  return toMs(scheduled?.lastTransitionTime) ?? toMs(pod.metadata?.creationTimestamp);
+}

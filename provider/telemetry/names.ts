@@ -46,6 +46,8 @@ export const SPAN = {
   podStatusPatch: 'pod.status_patch',
   /** Root of a deletion trace: delete the group, then finish the pod's deletion. */
   podDelete: 'pod.delete',
+  /** PodNetworking controller: one resolution of a PodNetworking's vSwitches (a trace of its own). */
+  podNetworkingResolve: 'podnetworking.resolve',
 } as const;
 
 export type SpanName = (typeof SPAN)[keyof typeof SPAN];
@@ -104,10 +106,16 @@ export const ATTR = {
   podNetworkingAlsoMatched: 'eci_vn.podnetworking.also_matched',
   /** Why the choice was made (`matched podSelector app=web`, `no match: default network`). */
   podNetworkingReason: 'eci_vn.podnetworking.reason',
+  /** PodNetworkings not chosen, each with the reason (`pn-web: podSelector app=web did not match`) (string[]). */
+  podNetworkingSkipped: 'eci_vn.podnetworking.skipped',
+  /** The status of the chosen PodNetworking at sync (`Ready`, `Fail`, `Pending`). */
+  podNetworkingStatus: 'eci_vn.podnetworking.status',
   /** Zones the pod may run in (string[]). */
   zonesAllowed: 'eci_vn.zones.allowed',
   /** true when the admission added (or would add) the zone affinity. */
   zonesConstrained: 'eci_vn.zones.constrained',
+  /** Sync: whether the node's zone (`cloud.availability_zone`) is among the allowed zones. */
+  zoneAllowed: 'eci_vn.zones.node_zone_allowed',
   /** The chosen vSwitch id. */
   vSwitchId: 'eci_vn.vswitch.id',
   /** `ordered` | `random` | `most`. */
@@ -127,6 +135,8 @@ export const ATTR = {
   containerGroupId: 'eci_vn.container_group.id',
   /** The pod's ENI (`eni-...`). */
   eniId: 'eci_vn.eni.id',
+  /** The pod phase a status patch writes (`Pending`, `Running`, ...). */
+  podPhase: 'eci_vn.pod.phase',
   /** The API action of a cloud call (`CreateContainerGroup`). */
   cloudAction: 'eci_vn.cloud.action',
   /** The cloud's RequestId of the call (success or failure): quote it to Alibaba Cloud support. */
@@ -137,7 +147,7 @@ export const ATTR = {
   cloudAttempt: 'eci_vn.cloud.attempt',
   /** Time the attempt waited for its rate-limit slot, in milliseconds. */
   cloudThrottleWaitMs: 'eci_vn.cloud.throttle_wait_ms',
-  /** What the sync decided: `create`, `report-status`, `delete-group`, `finish-deletion`, `mark-lost`, `nothing`. */
+  /** What the sync decided: `create`, `report-status`, `delete-group`, `finish-deletion`, `mark-lost`, `nothing`, `pod-gone`. */
   syncPlan: 'eci_vn.sync.plan',
   /** `done`, `requeue`, `error`. */
   syncResult: 'eci_vn.sync.result',

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
 import type { RunningProvider } from '../../adapters/cli/provider.ts';
 import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
 import { createCertificateAuthority, issueCertificate } from '../../adapters/tls/certificates.ts';
@@ -22,7 +21,7 @@ import type { CloudPort } from '../../provider/ports.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
@@ -97,13 +96,7 @@ beforeAll(async () => {
   await installPodNetworkingCrd();
   sim = await startCloudSim({ world: await world(), log: () => {} });
   config = testConfig(sim);
-  cloud = createCloud({
-    regionId: sim.regionId,
-    eciEndpoint: sim.endpoint,
-    vpcEndpoint: sim.endpoint,
-    protocol: 'http',
-    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
-  });
+  cloud = cloudOf(sim);
 
   // The webhook's serving certificate, and its registration with the apiserver.
   const ca = await createCertificateAuthority({ commonName: 'eci-vn-it-webhook-ca' });

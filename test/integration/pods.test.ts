@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProvider } from '../../adapters/cli/provider.ts';
-import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
 import type { CloudSim } from '../../adapters/cloudsim/server.ts';
 import { startCloudSim } from '../../adapters/cloudsim/server.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
@@ -14,7 +13,7 @@ import { translatePod } from '../../provider/eci/translate.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import { makePod } from '../unit/builders.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
-import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 
@@ -29,13 +28,7 @@ beforeAll(async () => {
   await installPodNetworkingCrd();
   sim = await startCloudSim({ world: await testWorld(), log: () => {} });
   config = testConfig(sim);
-  cloud = createCloud({
-    regionId: sim.regionId,
-    eciEndpoint: sim.endpoint,
-    vpcEndpoint: sim.endpoint,
-    protocol: 'http',
-    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
-  });
+  cloud = cloudOf(sim);
   provider = await startTestProvider(config, logs.log);
 });
 

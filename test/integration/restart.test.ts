@@ -2,16 +2,14 @@
 // runs in production): SIGKILL in the middle of creating 50 pods, start again, and every pod
 // runs with exactly one container group; throttling by the cloud slows creation but loses no pod.
 import type { ChildProcess } from 'node:child_process';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
 import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
 import { GROUP_TAGS } from '../../provider/cloud/model.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
-import type { CloudPort } from '../../provider/ports.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { cloudOf, deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const namespace = useTestNamespace('restart');
@@ -27,16 +25,6 @@ async function adminState(sim: CloudSim): Promise<AdminState> {
   const res = await fetch(`${sim.adminEndpoint}/admin/state`, { headers: { authorization: `Bearer ${sim.adminToken}` } });
   if (!res.ok) throw new Error(`admin state: HTTP ${res.status}`);
   return (await res.json()) as AdminState;
-}
-
-function cloudFor(sim: CloudSim): CloudPort {
-  return createCloud({
-    regionId: sim.regionId,
-    eciEndpoint: sim.endpoint,
-    vpcEndpoint: sim.endpoint,
-    protocol: 'http',
-    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
-  });
 }
 
 function start(config: ProviderConfig): ChildProcess {
@@ -108,7 +96,7 @@ describe('provider restarts and cloud throttling', () => {
     sims.push(sim);
     const config = testConfig(sim);
     configs.push(config);
-    const cloud = cloudFor(sim);
+    const cloud = cloudOf(sim);
     const groups = () => cloud.listContainerGroups({ [GROUP_TAGS.cluster]: config.clusterId });
 
     const first = start(config);
@@ -139,7 +127,7 @@ describe('provider restarts and cloud throttling', () => {
     expect(new Set(uids)).toEqual(new Set(pods.map((p) => p.metadata!.uid!)));
     // Every pod's IP is its own group's IP.
     const ipByUid = new Map(final.map((g) => [g.tags[GROUP_TAGS.podUid], g.intranetIp]));
-    for (const pod of pods) expect(pod.status?.podIP).toBe(ipByUid.get(pod.metadata!.uid!));
+    for (const pod of pods) expect(pod.status?.podIP).toBe(ipByUid.get(pod.metadata!.uid));
   });
 
   it('cloud throttling slows creation, fails no pod, and the provider keeps within the retries', async () => {

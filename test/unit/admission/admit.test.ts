@@ -229,3 +229,27 @@ describe('admitPod never mutates its inputs', () => {
     expect({ pod, pns }).toEqual(before);
   });
 });
+
+describe('admitPod: trace context', () => {
+  const trace = { 'eci-virtual-node.io/traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+
+  it('writes the traceparent into the patch of a pod that may run on a virtual node, and reports what it considered', () => {
+    const pod = loadPod('pod-create');
+    const result = admit({ pod, traceAnnotations: trace });
+    expect(applied(pod, result).metadata?.annotations).toMatchObject({ 'k8s.aliyun.com/pod-networking': 'pn-web', ...trace });
+    expect(result.allowed && result.considered).toEqual({ candidates: ['pn-web'], skipped: [], zones: [I, K], zoneConstrained: true });
+
+    const tolerating = makePod({ labels: { app: 'other' } });
+    tolerating.spec!.tolerations = [{ key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' }];
+    expect(applied(tolerating, admit({ pod: tolerating, traceAnnotations: trace })).metadata?.annotations).toEqual(trace);
+  });
+
+  it('leaves pods that cannot land on a virtual node untouched, and writes nothing when tracing is off', () => {
+    const other = makePod({ labels: { app: 'other' } });
+    const result = admit({ pod: other, traceAnnotations: trace });
+    expect(result).toMatchObject({ allowed: true, patch: [] });
+    expect(result.allowed && result.considered?.skipped).toEqual([expect.stringMatching(/^pn-web: podSelector /)]);
+    const pod = loadPod('pod-create');
+    expect(applied(pod, admit({ pod, traceAnnotations: {} })).metadata?.annotations).not.toHaveProperty('eci-virtual-node.io/traceparent');
+  });
+});

@@ -94,3 +94,17 @@ describe('loadConfig', () => {
     expect(config.cloud.accessKeySecret).toBe(SECRET); // the original is untouched
   });
 });
+
+describe('loadConfig: malformed rate limits in the file (found by the chaos corpus)', () => {
+  const load = (file: string) => () => loadConfig({ argv: ['--config', '/etc/vn.yaml', ...goodFlags], env: goodEnv, readFile: () => file });
+
+  it('names an action whose limit is null instead of crashing', () => {
+    const errors = fieldErrors(load('cloud:\n  rateLimits:\n    CreateContainerGroup: null\n'));
+    expect(errors['cloud.rateLimits.CreateContainerGroup']).toMatch(/must be a mapping/);
+  });
+
+  it('refuses rateLimits or node.labels that are not mappings', () => {
+    expect(fieldErrors(load('cloud:\n  rateLimits: 5\n'))['cloud.rateLimits']).toMatch(/must be a mapping/);
+    expect(fieldErrors(load('node:\n  labels: a=b\n'))['node.labels']).toMatch(/must be a mapping/);
+  });
+});

@@ -34,13 +34,16 @@ function one<T>(path: string, kind: string, name?: string): T & Manifest {
 }
 
 /** Every non-test TypeScript source the image ships (what runs in the cluster). */
+/** Commands a person runs with their own kubeconfig, never under the provider's ServiceAccount. */
+const RUN_BY_PEOPLE = new Set([join('adapters', 'cli', 'explain.ts'), join('adapters', 'cli', 'whitelist.ts')]);
+
 function shippedSources(): string {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) out.push(`// ${path}\n${read(path)}`);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !RUN_BY_PEOPLE.has(path)) out.push(`// ${path}\n${read(path)}`);
     }
   };
   walk('adapters');
@@ -224,7 +227,7 @@ describe('configuration passed by the manifests', () => {
     const known = new Set(SETTINGS.map((s) => s.env));
     const sources = shippedSources();
     // Settings whose code is being written: listed here until they are in SETTINGS.
-    const pending = new Set(['ECI_VN_METRICS_PORT']);
+    const pending = new Set<string>([]);
     const unknown = Object.keys(envFile('deploy/base/config.env')).filter((name) => !known.has(name) && !sources.includes(`'${name}'`) && !sources.includes(`.${name}`) && !pending.has(name));
     expect(unknown).toEqual([]);
   });
