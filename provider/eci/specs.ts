@@ -1,5 +1,5 @@
 // Pod resources -> an ECI vCPU/memory spec. ECI rounds a requested (vCPU, GiB) UP to the nearest
-// spec it sells ("7 vCPU, 13 GiB -> 8 vCPU, 14 GiB"); we do the same rounding ourselves so the
+// spec it sells ("7 vCPU, 13 GiB -> 8 vCPU, 16 GiB"); we do the same rounding ourselves so the
 // virtual node's accounting, the pod annotation and the bill agree.
 // Source: Alibaba Cloud ECI docs, "Specify the number of vCPUs and memory size to create an
 // elastic container instance" (help.aliyun.com/document_detail/114662), table "specifications
@@ -88,39 +88,50 @@ export interface PodResources {
 
 /** The pod's effective vCPU/GiB: max(sum of app containers, largest init container). */
 export function podResources(pod: V1Pod, resourcesOf: (c: V1Container, field: string) => ContainerResources): PodResources {
-  let cpu = 0;
-  let memory = 0;
+  // Kubernetes' effective pod request: app containers and sidecars (restartPolicy Always init
+  // containers) run together and add up; a regular init container runs alone, next to the
+  // sidecars started before it; the pod needs the larger of the two.
+  const app = { cpu: 0, memory: 0 };
+  const sidecars = { cpu: 0, memory: 0 };
+  const initPeak = { cpu: 0, memory: 0 };
   let cpuSet = false;
   let memorySet = false;
+  const note = (r: ContainerResources) => {
+    if (r.cpu !== undefined) cpuSet = true;
+    if (r.memory !== undefined) memorySet = true;
+  };
   (pod.spec?.containers ?? []).forEach((c, i) => {
     const r = resourcesOf(c, `spec.containers[${i}].resources`);
-    if (r.cpu !== undefined) {
-      cpu += r.cpu;
-      cpuSet = true;
-    }
-    if (r.memory !== undefined) {
-      memory += r.memory;
-      memorySet = true;
-    }
+    note(r);
+    app.cpu += r.cpu ?? 0;
+    app.memory += r.memory ?? 0;
   });
   (pod.spec?.initContainers ?? []).forEach((c, i) => {
     const r = resourcesOf(c, `spec.initContainers[${i}].resources`);
-    if (r.cpu !== undefined) {
-      cpu = Math.max(cpu, r.cpu);
-      cpuSet = true;
-    }
-    if (r.memory !== undefined) {
-      memory = Math.max(memory, r.memory);
-      memorySet = true;
+    note(r);
+    if (c.restartPolicy === 'Always') {
+      sidecars.cpu += r.cpu ?? 0;
+      sidecars.memory += r.memory ?? 0;
+    } else {
+      initPeak.cpu = Math.max(initPeak.cpu, (r.cpu ?? 0) + sidecars.cpu);
+      initPeak.memory = Math.max(initPeak.memory, (r.memory ?? 0) + sidecars.memory);
     }
   });
+  const cpu = Math.max(app.cpu + sidecars.cpu, initPeak.cpu);
+  const memory = Math.max(app.memory + sidecars.memory, initPeak.memory);
   return { cpu: round3(cpu), memory: round3(memory), cpuSet, memorySet };
 }
 
 /** What to ask ECI for, before rounding, given what the pod set. */
 export function wantedSpec(r: PodResources): EciSpec {
   if (!r.cpuSet && !r.memorySet) return DEFAULT_SPEC;
-  const cpu = r.cpuSet ? r.cpu : r.memory / GIB_PER_CPU;
+  // Memory alone: 2 GiB per vCPU, unless that is more vCPUs than any spec has; then the fewest
+  // vCPUs that come with that much memory (256 GiB -> 32 vCPU, not 128).
+  let cpu = r.cpu;
+  if (!r.cpuSet) {
+    cpu = r.memory / GIB_PER_CPU;
+    if (cpu > MAX_CPU) cpu = ECI_SPECS.find((spec) => spec.memory >= r.memory - 1e-9)?.cpu ?? cpu;
+  }
   const memory = r.memorySet ? r.memory : r.cpu * GIB_PER_CPU;
   return { cpu, memory };
 }

@@ -40,6 +40,8 @@ export function parsePodKey(key: string): PodKey {
 
 export class PodController {
   readonly groups = new GroupIndex();
+  /** Queue key (`ns/name/uid`) of every pod the informers have shown us, by UID. */
+  private readonly keyByUid = new Map<string, string>();
   readonly queue: KeyedWorkQueue<string>;
   private readonly sync: PodSync;
   private readonly clusterTags: Record<string, string>;
@@ -78,6 +80,8 @@ export class PodController {
       return outcome;
     } finally {
       this.o.metrics?.podSync({ result, durationMs: performance.now() - started });
+      const { namespace, name, uid } = parsePodKey(key);
+      if (this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.keyByUid.delete(uid);
     }
   }
 
@@ -93,7 +97,23 @@ export class PodController {
 
   /** podsFromKubernetes: any change to a pod of ours. */
   enqueue(pod: V1Pod): void {
-    if (!this.stopped) this.queue.add(podKeyString(podKeyOf(pod)));
+    if (this.stopped) return;
+    const key = podKeyOf(pod);
+    const keyString = podKeyString(key);
+    this.keyByUid.set(key.uid, keyString);
+    this.queue.add(keyString);
+  }
+
+  /**
+   * Queues the pod a group belongs to, by the pod-UID tag. Only pods the informers have shown us
+   * are queued: a group whose pod we never saw is the orphan collector's business (with its grace
+   * period), never a reason to delete at once. (The name tag cannot serve as a key: long names
+   * are shortened with a hash to fit ECI's tag limits.)
+   */
+  private enqueueGroupOwner(group: { tags: Record<string, string> }): void {
+    const uid = group.tags[GROUP_TAGS.podUid];
+    const key = uid === undefined ? undefined : this.keyByUid.get(uid);
+    if (key !== undefined && !this.stopped) this.queue.add(key);
   }
 
   /** Pods that name this PodNetworking and have no group yet (they may be waiting on it). */
@@ -139,9 +159,8 @@ export class PodController {
     if (ids.length > 0) {
       const groups = await this.o.cloud.describeContainerGroups(ids);
       for (const group of groups) {
-        const uid = this.groups.put(group);
-        const key = uid === undefined ? undefined : keyFromTags(group.tags);
-        if (key !== undefined) this.queue.add(key);
+        this.groups.put(group);
+        this.enqueueGroupOwner(group);
       }
     }
     this.lastStatusPoll = startedAt;
@@ -160,8 +179,7 @@ export class PodController {
       // Gone from a complete list: forget it; the pod's next sync confirms by id and reacts.
       const uid = this.groups.podUidOf(group.id);
       if (uid !== undefined) this.groups.forget(uid);
-      const key = keyFromTags(group.tags);
-      if (key !== undefined) this.queue.add(key);
+      this.enqueueGroupOwner(group);
     }
     await this.collectOrphans(groups);
   }
@@ -201,14 +219,6 @@ export class PodController {
     timer.unref();
     this.timers.push(timer);
   }
-}
-
-function keyFromTags(tags: Record<string, string>): string | undefined {
-  const namespace = tags[GROUP_TAGS.namespace];
-  const name = tags[GROUP_TAGS.pod];
-  const uid = tags[GROUP_TAGS.podUid];
-  if (namespace === undefined || name === undefined || uid === undefined) return undefined;
-  return podKeyString({ namespace, name, uid });
 }
 
 export function errorText(err: unknown): string {

@@ -3,8 +3,8 @@
 // second container group (ClientToken = pod UID, groups found again by their pod-UID tag).
 import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
-import { classifyCloudError, CloudError } from '../cloud/errors.ts';
-import type { ContainerGroup } from '../cloud/model.ts';
+import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../cloud/errors.ts';
+import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
 import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, PodInputsLoader, PodKey, PodStore, PodWriter } from '../ports.ts';
@@ -340,6 +340,21 @@ export class PodSync {
       zoneId: network.zoneId,
       podNetworking: network.podNetworking,
     });
+    // A pod that waited (exhausted vSwitches, a PodNetworking not Ready, ...) no longer does.
+    const waited = pod.status?.conditions?.find((c) => c.type === PROVISIONED_CONDITION && c.status === 'False');
+    if (waited !== undefined) {
+      await this.o.writer.patchPodStatus(key, {
+        conditions: [
+          {
+            type: PROVISIONED_CONDITION,
+            status: 'True',
+            reason: 'ContainerGroupCreated',
+            message: `container group ${containerGroupId} in vSwitch ${network.vSwitchId} (zone ${network.zoneId})`,
+            lastTransitionTime: this.o.now(),
+          },
+        ],
+      });
+    }
     return { kind: 'done' };
   }
 
@@ -347,6 +362,24 @@ export class PodSync {
     const cloudError = err instanceof CloudError ? err : undefined;
     const { verdict, hint } = classifyCloudError(err);
     const code = cloudError?.code ?? 'Unknown';
+    if (errorCodeIs(err, CloudErrorCode.IdempotentParameterMismatch)) {
+      // The pod UID (ClientToken) already made a group with other parameters: an earlier create
+      // succeeded but its answer was lost, and this attempt's body differs (another vSwitch, a
+      // fresh token). Adopt that group instead of failing the pod.
+      const [existing] = await this.o.cloud.listContainerGroups({ [GROUP_TAGS.cluster]: this.o.clusterId, [GROUP_TAGS.podUid]: key.uid });
+      if (existing !== undefined) {
+        this.o.groups.put(existing);
+        await this.o.writer.annotatePod(key, {
+          [POD_ANNOTATIONS.instanceId]: existing.id,
+          [POD_ANNOTATIONS.vSwitchId]: existing.vSwitchId,
+          [POD_ANNOTATIONS.zoneId]: existing.zoneId,
+          [POD_ANNOTATIONS.securityGroupId]: existing.securityGroupId,
+          [POD_ANNOTATIONS.vSwitchReason]: 'adopted: an earlier create for this pod succeeded but its answer was lost',
+        });
+        this.o.log.info('adopted the container group an earlier create made', { pod: podKeyString(key), containerGroupId: existing.id });
+        return { kind: 'done' };
+      }
+    }
     switch (verdict) {
       case 'failover-vswitch':
         this.o.network.noteExhausted(network.vSwitchId, code);
@@ -384,12 +417,13 @@ export class PodSync {
   private async refuse(key: PodKey, pod: V1Pod, reason: string, message: string): Promise<SyncResult> {
     await this.setProvisionedCondition(key, pod, reason, message, 'Warning');
     if (pod.metadata?.annotations?.[POD_ANNOTATIONS.failOnCreateError] === 'true') {
-      await this.o.writer.patchPodStatus(key, { phase: 'Failed', reason, message });
+      await this.o.writer.patchPodStatus(key, { phase: 'Failed', reason: conditionReason(reason), message });
     }
     return { kind: 'done' };
   }
 
-  private async setProvisionedCondition(key: PodKey, pod: V1Pod, reason: string, message: string, eventType: 'Normal' | 'Warning') {
+  private async setProvisionedCondition(key: PodKey, pod: V1Pod, code: string, message: string, eventType: 'Normal' | 'Warning') {
+    const reason = conditionReason(code);
     const current = pod.status?.conditions?.find((c) => c.type === PROVISIONED_CONDITION);
     if (current?.reason === reason && current.message === message) return;
     this.o.writer.recordEvent(key, { type: eventType, reason, message });
@@ -435,4 +469,13 @@ function toMs(value: Date | string | undefined | null): number | undefined {
 export function boundAt(pod: V1Pod): number | undefined {
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
   return toMs(scheduled?.lastTransitionTime) ?? toMs(pod.metadata?.creationTimestamp);
+}
+
+/**
+ * A cloud or translation code as a Kubernetes condition reason, which must be CamelCase-like
+ * (`[A-Za-z][A-Za-z0-9_,:]*`): `Zone.NotOnSale` -> `ZoneNotOnSale`.
+ */
+export function conditionReason(code: string): string {
+  const cleaned = code.replace(/[^A-Za-z0-9_]/g, '');
+  return /^[A-Za-z]/.test(cleaned) ? cleaned : `Error${cleaned}`;
 }

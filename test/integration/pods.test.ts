@@ -250,4 +250,25 @@ describe('pods on virtual nodes', () => {
     // And it is not re-created behind the user's back.
     expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === failed.metadata!.uid)).toHaveLength(0);
   });
+
+  it('keeps the group of a pod whose name is too long for an ECI tag (the tag is shortened)', async () => {
+    const { core } = apis();
+    const name = `long-${'x'.repeat(190)}`;
+    const body = nakedPod(name, {});
+    body.metadata!.labels = { test: 'long-name' }; // a label value cannot hold the name
+    await core.createNamespacedPod({ namespace: namespace(), body });
+    const running = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name, namespace: namespace() });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { timeoutMs: 30_000, describe: 'the long-named pod to run' },
+    );
+    // Several status polls and a full relist later, the group is still there and the pod runs.
+    await new Promise((r) => setTimeout(r, config.sync.resyncIntervalMs + 2 * config.sync.statusPollIntervalMs));
+    const groups = (await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === running.metadata!.uid);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.tags[GROUP_TAGS.pod]!.length).toBeLessThanOrEqual(128);
+    expect((await core.readNamespacedPod({ name, namespace: namespace() })).status?.phase).toBe('Running');
+  });
 });

@@ -62,13 +62,19 @@ describe('npm run sandbox', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    createInterface({ input: child.stdout }).on('line', (line) => output.push(line));
-    createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
-    // Everything the sandbox starts, seen while it runs (the control plane, the provider).
+    // Everything the sandbox starts, seen while it runs (the control plane, the provider): looked
+    // for every 200 ms, and once more the moment it says it is ready (when all of it must run).
     const seen = new Map<number, string>();
-    const watch = setInterval(() => {
+    const look = () => {
       for (const [pid, cmd] of descendants(child.pid!)) seen.set(pid, cmd);
-    }, 200);
+    };
+    const onLine = (line: string) => {
+      output.push(line);
+      if (line.startsWith('Sandbox ready')) look();
+    };
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
+    const watch = setInterval(look, 200);
     const code = await new Promise<number | null>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGINT'), 240_000);
       child.once('exit', (c) => {
@@ -82,7 +88,7 @@ describe('npm run sandbox', () => {
 
     // It started the control plane and the provider as a child process, and they are all gone.
     const commands = [...seen.values()];
-    expect(commands.some((c) => c.includes('kube-apiserver')), log).toBe(true);
+    expect(commands.some((c) => c.includes('kube-apiserver')), `processes seen:\n${commands.join('\n')}\n\n${log}`).toBe(true);
     expect(commands.some((c) => / run$/.test(c) && c.includes('main.ts')), commands.join('\n')).toBe(true);
     expect([...seen.keys()].filter((pid) => isProcessAlive(pid)).map((pid) => seen.get(pid))).toEqual([]);
     expect(output.some((l) => l.startsWith('stopped; files kept in ')), log).toBe(true);

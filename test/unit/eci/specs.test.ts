@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { containerGroupName, CONTAINER_GROUP_NAME, tagValue } from '../../../provider/eci/names.ts';
 import { parseQuantity } from '../../../provider/eci/quantity.ts';
-import { ECI_SPECS, parseUseSpecs, roundUpToSpec } from '../../../provider/eci/specs.ts';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { ECI_SPECS, parseUseSpecs, podResources, roundUpToSpec, wantedSpec } from '../../../provider/eci/specs.ts';
 
 describe('roundUpToSpec', () => {
   const rows: [cpu: number, memGiB: number, expected: string | undefined][] = [
@@ -81,5 +82,44 @@ describe('containerGroupName', () => {
   it('tag values stay within 128 characters', () => {
     expect(tagValue('short')).toBe('short');
     expect(tagValue('p'.repeat(253))).toHaveLength(128);
+  });
+});
+
+describe('pod resources: sidecars and memory-only pods', () => {
+  const resourcesOf = (c: V1Container) => ({
+    ...(c.resources?.limits?.cpu ? { cpu: Number(c.resources.limits.cpu) } : {}),
+    ...(c.resources?.limits?.memory ? { memory: Number(String(c.resources.limits.memory).replace('Gi', '')) } : {}),
+  });
+  const container = (name: string, cpu: string, memoryGi: number, restartPolicy?: string): V1Container => ({
+    name,
+    image: 'x',
+    resources: { limits: { cpu, memory: `${memoryGi}Gi` } },
+    ...(restartPolicy ? { restartPolicy } : {}),
+  });
+
+  it('adds sidecars (restartPolicy Always init containers) to the app containers, as Kubernetes does', () => {
+    const pod: V1Pod = {
+      spec: {
+        initContainers: [container('sidecar', '1', 2, 'Always'), container('migrate', '2', 2)],
+        containers: [container('app', '2', 4)],
+      },
+    };
+    // app 2/4 + sidecar 1/2 = 3/6; the init container runs next to the sidecar: 3/4. Max: 3/6.
+    expect(podResources(pod, resourcesOf)).toMatchObject({ cpu: 3, memory: 6 });
+  });
+
+  it('lets a big regular init container (plus the sidecars before it) set the size', () => {
+    const pod: V1Pod = {
+      spec: {
+        initContainers: [container('sidecar', '1', 1, 'Always'), container('warmup', '4', 8)],
+        containers: [container('app', '1', 1)],
+      },
+    };
+    expect(podResources(pod, resourcesOf)).toMatchObject({ cpu: 5, memory: 9 });
+  });
+
+  it('sizes a memory-only pod within ECI limits instead of deriving more vCPUs than any spec has', () => {
+    expect(wantedSpec({ cpu: 0, memory: 256, cpuSet: false, memorySet: true })).toEqual({ cpu: 32, memory: 256 });
+    expect(wantedSpec({ cpu: 0, memory: 8, cpuSet: false, memorySet: true })).toEqual({ cpu: 4, memory: 8 });
   });
 });

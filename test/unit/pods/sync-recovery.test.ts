@@ -1,0 +1,111 @@
+// The sync recovers from what a lost answer or an odd code would otherwise turn into a stuck or
+// failed pod: a create that already happened under the pod's ClientToken is adopted, cloud codes
+// become valid condition reasons, and a pod that waited says so no more once its group exists.
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { CloudError } from '../../../provider/cloud/errors.ts';
+import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { CloudPort, PodWriter } from '../../../provider/ports.ts';
+import { PROVISIONED_CONDITION } from '../../../provider/pods/annotations.ts';
+import { GroupIndex } from '../../../provider/pods/group-index.ts';
+import { conditionReason, podKeyOf, PodSync, type NetworkPlanner } from '../../../provider/pods/sync.ts';
+import { makePod } from '../builders.ts';
+
+function group(uid: string): ContainerGroup {
+  return {
+    id: 'eci-earlier',
+    name: 'g',
+    status: 'Pending',
+    zoneId: 'cn-hangzhou-i',
+    vSwitchId: 'vsw-i2',
+    securityGroupId: 'sg-1',
+    vpcId: 'vpc-1',
+    cpu: 2,
+    memory: 4,
+    containers: [],
+    initContainers: [],
+    events: [],
+    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid },
+  };
+}
+
+function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>, existing: ContainerGroup[] = []) {
+  const annotations: Record<string, string | null>[] = [];
+  const statuses: V1PodStatus[] = [];
+  const listed: Record<string, string>[] = [];
+  const cloud = {
+    createContainerGroup: create,
+    describeContainerGroups: async () => [],
+    listContainerGroups: async (tags: Record<string, string>) => {
+      listed.push(tags);
+      return existing.filter((g) => Object.entries(tags).every(([k, v]) => g.tags[k] === v));
+    },
+  } as unknown as CloudPort;
+  const writer: PodWriter = {
+    patchPodStatus: async (_key, status) => void statuses.push(status),
+    annotatePod: async (_key, a) => void annotations.push(a),
+    finishPodDeletion: async () => {},
+    recordEvent: () => {},
+  };
+  const network: NetworkPlanner = {
+    plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
+    noteExhausted: () => {},
+    noteAllocated: () => {},
+  };
+  const groups = new GroupIndex();
+  const sync = new PodSync({
+    cloud,
+    pods: { get: () => pod, list: () => [pod] },
+    writer,
+    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    network,
+    groups,
+    clusterId: 'c1',
+    regionId: 'cn-hangzhou',
+    zoneOfNode: () => 'cn-hangzhou-i',
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return { sync, annotations, statuses, listed, groups };
+}
+
+const mismatch = new CloudError({ action: 'CreateContainerGroup', code: 'IdempotentParameterMismatch', detail: 'same token, other parameters', requestId: 'R1', httpStatus: 400 });
+
+describe('PodSync recovery', () => {
+  it('adopts the group an earlier create made when the retry hits IdempotentParameterMismatch', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i', uid: 'uid-lost-answer' });
+    const h = harness(pod, () => Promise.reject(mismatch), [group('uid-lost-answer')]);
+    expect(await h.sync.syncPod(podKeyOf(pod))).toEqual({ kind: 'done' });
+    expect(h.listed).toEqual([{ [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: 'uid-lost-answer' }]);
+    expect(h.annotations.at(-1)).toMatchObject({ 'k8s.aliyun.com/eci-instance-id': 'eci-earlier', 'eci-virtual-node.io/vswitch-id': 'vsw-i2' });
+    expect(h.groups.forPod('uid-lost-answer')?.id).toBe('eci-earlier');
+  });
+
+  it('without such a group, the mismatch is reported on the pod with a valid reason', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i', uid: 'uid-nothing' });
+    const h = harness(pod, () => Promise.reject(mismatch));
+    await h.sync.syncPod(podKeyOf(pod));
+    const condition = h.statuses.flatMap((s) => s.conditions ?? []).find((c) => c.type === PROVISIONED_CONDITION);
+    expect(condition).toMatchObject({ status: 'False', reason: 'IdempotentParameterMismatch' });
+  });
+
+  it('turns cloud codes into condition reasons the apiserver accepts', () => {
+    expect(conditionReason('Zone.NotOnSale')).toBe('ZoneNotOnSale');
+    expect(conditionReason('InvalidVSwitchId.IpNotEnough')).toBe('InvalidVSwitchIdIpNotEnough');
+    expect(conditionReason('VSwitchesExhausted')).toBe('VSwitchesExhausted');
+    expect(conditionReason('500')).toBe('Error500');
+    for (const reason of ['Zone.NotOnSale', 'a-b c', '5xx']) expect(conditionReason(reason)).toMatch(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/);
+  });
+
+  it('marks a pod that waited as provisioned once its group is created', async () => {
+    const pod = makePod({
+      nodeName: 'vn-cn-hangzhou-i',
+      uid: 'uid-waited',
+      status: { phase: 'Pending', conditions: [{ type: PROVISIONED_CONDITION, status: 'False', reason: 'VSwitchesExhausted', message: 'full' }] },
+    });
+    const h = harness(pod, async () => ({ containerGroupId: 'eci-new' }));
+    await h.sync.syncPod(podKeyOf(pod));
+    const condition = h.statuses.flatMap((s) => s.conditions ?? []).find((c) => c.type === PROVISIONED_CONDITION);
+    expect(condition).toMatchObject({ status: 'True', reason: 'ContainerGroupCreated' });
+    expect(condition?.message).toContain('eci-new');
+  });
+});
