@@ -158,14 +158,14 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8'
 }
 
 export function configUsage(): string {
-  const rows = SETTINGS.map((s) => `  --${s.flag.padEnd(26)} ${s.help} [env ${s.env}]`);
-  return [
-    '  --config FILE              YAML file with any ProviderConfig field [env ECI_VN_CONFIG]',
-    ...rows,
-    '  --access-key-id-file F     file holding the AccessKey id [env ALIBABA_CLOUD_ACCESS_KEY_ID_FILE]',
-    '  --access-key-secret-file F file holding the AccessKey secret [env ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE]',
-    '  (or env ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)',
-  ].join('\n');
+  const rows: [string, string][] = [
+    ['--config FILE', 'YAML file with any ProviderConfig field [env ECI_VN_CONFIG]'],
+    ...SETTINGS.map((s): [string, string] => [`--${s.flag} ${s.kind === 'list' ? 'A,B' : s.kind === 'number' ? 'N' : s.kind === 'boolean' ? 'true|false' : 'VALUE'}`, `${s.help} [env ${s.env}]`]),
+    ['--access-key-id-file FILE', 'file holding the AccessKey id [env ALIBABA_CLOUD_ACCESS_KEY_ID_FILE]'],
+    ['--access-key-secret-file FILE', 'file holding the AccessKey secret [env ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE]'],
+  ];
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return [...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`), '  (or env ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET)'].join('\n');
 }
 
 function assign(config: ProviderConfig, s: Setting, raw: string, source: string, errors: ConfigFieldError[]): void {
