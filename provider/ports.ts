@@ -30,14 +30,23 @@ export interface CloudPort {
    */
   listContainerGroups(tags: Readonly<Record<string, string>>): Promise<ContainerGroup[]>;
 
-  /** Ids of groups carrying all of `tags` whose status changed in the last `sinceSeconds`. */
-  listChangedContainerGroupIds(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<string[]>;
+  /**
+   * Groups carrying all of `tags` whose status changed in the last `sinceSeconds`, each with a
+   * fingerprint of the status the cloud reported: the same fingerprint twice means nothing new
+   * (the look-back windows of consecutive polls overlap), so the caller can skip describing it.
+   */
+  listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<ChangedContainerGroup[]>;
 
   /** Deletes a group. May be called many times; a group that does not exist counts as deleted. */
   deleteContainerGroup(containerGroupId: string): Promise<void>;
 
   /** The given vSwitches with live free-IP counts. Unknown ids are absent from the result. */
   describeVSwitches(ids: readonly string[]): Promise<VSwitch[]>;
+}
+
+export interface ChangedContainerGroup {
+  id: string;
+  fingerprint: string;
 }
 
 /** A pod as the queue knows it: the key carries the UID, so a re-created pod is another key. */

@@ -105,9 +105,9 @@ describe('alibabacloud CloudPort against the simulator', () => {
 
   it('lists ids of groups changed in the last seconds, scoped by tags', async () => {
     const { containerGroupId } = await cloud.createContainerGroup(request({ tags: { run: 'changed' } }));
-    const changed = await cloud.listChangedContainerGroupIds({ run: 'changed' }, 30);
+    const changed = (await cloud.listChangedContainerGroups({ run: 'changed' }, 30)).map((c) => c.id);
     expect(changed).toEqual([containerGroupId]);
-    const batch = await cloud.listChangedContainerGroupIds({ run: 'batch' }, 600);
+    const batch = (await cloud.listChangedContainerGroups({ run: 'batch' }, 600)).map((c) => c.id);
     expect(batch).toHaveLength(25);
     expect(batch).not.toContain(containerGroupId);
   });

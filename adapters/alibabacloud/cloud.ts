@@ -3,6 +3,7 @@
 // timeout, error mapping, read retries, onCall hook). Batching follows the API limits: 20 ids per
 // DescribeContainerGroups, Limit 20 + NextToken for tag listings, SinceSecond pages of
 // DescribeContainerGroupStatus, PageSize 50 for DescribeVSwitches.
+import { createHash } from 'node:crypto';
 import EciModule, {
   DeleteContainerGroupRequest,
   DescribeContainerGroupsRequest,
@@ -17,7 +18,7 @@ import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import type { ContainerGroup, VSwitch } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
-import type { CloudPort } from '../../provider/ports.ts';
+import type { ChangedContainerGroup, CloudPort } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
 import { fromSdkContainerGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
 
@@ -189,8 +190,8 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       throw pagingLimit('DescribeContainerGroups');
     },
 
-    async listChangedContainerGroupIds(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<string[]> {
-      const out = new Set<string>();
+    async listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<ChangedContainerGroup[]> {
+      const out = new Map<string, string>();
       let nextToken: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const request = new DescribeContainerGroupStatusRequest({
@@ -202,9 +203,13 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
         });
         const response = await caller.call('DescribeContainerGroupStatus', 'read', () => eci.describeContainerGroupStatus(request));
         const data = response.body?.data ?? [];
-        for (const d of data) if (d.containerGroupId) out.add(d.containerGroupId);
+        for (const d of data) {
+          if (!d.containerGroupId) continue;
+          const fingerprint = createHash('sha1').update(JSON.stringify([d.status, d.podStatus])).digest('base64');
+          out.set(d.containerGroupId, fingerprint);
+        }
         const token = response.body?.nextToken;
-        if (!token || data.length === 0) return [...out];
+        if (!token || data.length === 0) return [...out].map(([id, fingerprint]) => ({ id, fingerprint }));
         nextToken = token;
       }
       throw pagingLimit('DescribeContainerGroupStatus');

@@ -40,6 +40,8 @@ export function parsePodKey(key: string): PodKey {
 
 export class PodController {
   readonly groups = new GroupIndex();
+  /** Per group id, the status fingerprint we last described it at (see pollStatus). */
+  private readonly describedFingerprints = new Map<string, string>();
   /** Queue key (`ns/name/uid`) of every pod the informers have shown us, by UID. */
   private readonly keyByUid = new Map<string, string>();
   readonly queue: KeyedWorkQueue<string>;
@@ -155,9 +157,13 @@ export class PodController {
     const startedAt = Date.now();
     // Look back over the whole gap since the last successful poll, plus a margin for clock skew.
     const sinceSeconds = Math.ceil((startedAt - this.lastStatusPoll) / 1000) + 5;
-    const ids = await this.o.cloud.listChangedContainerGroupIds(this.clusterTags, sinceSeconds);
-    if (ids.length > 0) {
-      const groups = await this.o.cloud.describeContainerGroups(ids);
+    const changed = await this.o.cloud.listChangedContainerGroups(this.clusterTags, sinceSeconds);
+    // Consecutive polls look back over overlapping windows: describe a group only when the status
+    // the cloud reports for it is not the one we described last time.
+    const fresh = changed.filter((c) => this.describedFingerprints.get(c.id) !== c.fingerprint);
+    if (fresh.length > 0) {
+      const groups = await this.o.cloud.describeContainerGroups(fresh.map((c) => c.id));
+      for (const c of fresh) this.describedFingerprints.set(c.id, c.fingerprint);
       for (const group of groups) {
         this.groups.put(group);
         this.enqueueGroupOwner(group);
@@ -174,6 +180,7 @@ export class PodController {
       listed.add(group.id);
       this.groups.put(group);
     }
+    for (const id of [...this.describedFingerprints.keys()]) if (!listed.has(id)) this.describedFingerprints.delete(id);
     for (const group of [...this.groups.all()]) {
       if (listed.has(group.id)) continue;
       // Gone from a complete list: forget it; the pod's next sync confirms by id and reacts.
