@@ -146,7 +146,7 @@ export const DEFAULT_CONFIG: ProviderConfig = {
   kubernetes: { kubeconfig: '', qps: 0, burst: 0 },
   sync: {
     workers: 64,
-    statusPollIntervalMs: 2_000,
+    statusPollIntervalMs: 1_000,
     resyncIntervalMs: 5 * 60_000,
     orphanGracePeriodMs: 2 * 60_000,
     backoffBaseMs: 500,
@@ -180,6 +180,7 @@ const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 const VSWITCH_ID = /^vsw-[a-z0-9]+$/;
 const SECURITY_GROUP_ID = /^sg-[a-z0-9]+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 /** Every problem with a configuration, each naming its field; empty when valid. */
@@ -248,6 +249,12 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
     fail('node.kubeletPort', `must be a TCP port, got ${node.kubeletPort}`);
   }
   if (node.internalIP === '') fail('node.internalIP', 'must be set (the address the apiserver reaches the kubelet API on)');
+  // Kubernetes label values are strings of at most 63 characters ("team: 5" in YAML is a number).
+  for (const [key, value] of Object.entries(node.labels as Record<string, unknown>)) {
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
+      fail(`node.labels.${key}`, `must be a label value (a string of at most 63 letters, digits, '-', '_', '.'), got ${JSON.stringify(value)}`);
+    }
+  }
 
   config.clusterDNS.nameServers.forEach((ip, i) => {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) fail(`clusterDNS.nameServers[${i}]`, `must be an IPv4 address (the kube-dns Service IP), got "${ip}"`);

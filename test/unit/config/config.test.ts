@@ -108,3 +108,12 @@ describe('loadConfig: malformed rate limits in the file (found by the chaos corp
     expect(fieldErrors(load('node:\n  labels: a=b\n'))['node.labels']).toMatch(/must be a mapping/);
   });
 });
+
+describe('validateConfig: node labels (found by the chaos corpus)', () => {
+  it('names a label whose value is not a string instead of starting with it', () => {
+    const load = () => loadConfig({ argv: ['--config', '/etc/vn.yaml', ...goodFlags], env: goodEnv, readFile: () => 'node:\n  labels:\n    team: 5\n    ok: web\n' });
+    const errors = fieldErrors(load);
+    expect(errors['node.labels.team']).toMatch(/must be a label value/);
+    expect(errors['node.labels.ok']).toBeUndefined();
+  });
+});

@@ -1,0 +1,681 @@
+// The benchmark harness: one control plane, then for each mode and system: start it, create N pods
+// as Deployments, wait until every pod is Running, (eci-vn) SIGKILL the provider and start it
+// again, offer pods at a fixed rate for the latency figure, delete everything, stop the system.
+// Every figure comes from what one watcher saw, /proc, the apiserver's APF metrics and the cloud
+// simulator's request counters. `runBenchmark` is shared by `npm run bench` (run.ts) and the
+// quick integration test.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { issueCertificate } from '../../adapters/tls/certificates.ts';
+import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
+import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
+import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
+import { startControlPlane } from '../controlplane/controlplane.ts';
+import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
+import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
+
+const execFileAsync = promisify(execFile);
+const REPO = join(import.meta.dirname, '..', '..');
+
+export interface ExistingControlPlane {
+  server: string;
+  kubeconfigPath: string;
+  binDir: string;
+  caCertPem: string;
+  caKeyPem: string;
+}
+
+export interface BenchOptions {
+  pods: number;
+  modes: Mode[];
+  systems: SystemName[];
+  /** Workers / parallelism given to every system. */
+  workers: number;
+  /** Deployments the pods are spread over. */
+  deployments: number;
+  /** Offered rate and count of the paced latency phase (0 pods = skipped). */
+  pacedRate: number;
+  pacedPods: number;
+  /** SIGKILL + restart of our provider with N pods present. */
+  restart: boolean;
+  statusPollIntervalMs?: number;
+  cpuProfileDir?: string;
+  /** Use this control plane instead of starting one (the integration test's). */
+  controlPlane?: ExistingControlPlane;
+  log: (line: string) => void;
+}
+
+export interface PhaseFigures {
+  pods: number;
+  running: number;
+  failed: number;
+  /** Pods / (last Running - first bound). */
+  throughputPodsPerSec?: number;
+  /** First Deployment created -> last pod Running. */
+  endToEndSeconds?: number;
+  latency: LatencySummary;
+  seconds: number;
+}
+
+export interface CaseResult {
+  system: SystemName;
+  mode: Mode;
+  tuning: string;
+  nodes: string[];
+  create: PhaseFigures;
+  paced?: PhaseFigures & { offeredPerSec: number };
+  delete?: { pods: number; deleted: number; seconds: number; throughputPodsPerSec?: number };
+  restart?: { podsPresent: number; readySeconds: number; convergenceSeconds?: number; converged: number; createCalls: number; cloudCalls: Record<string, number> };
+  quota?: { creates: number; windowSeconds: number; allowed: number; usedPct: number; throttled: number };
+  cloudCallsPerPod?: Record<string, number>;
+  cloudCallsPerPodTotal?: number;
+  cloudErrors?: Record<string, number>;
+  apiserverRequestsPerPod?: { create: number; delete: number; total: number };
+  rssPeakMiB: number;
+  rssHwmMiB: number;
+  heapPeakMiB?: number;
+  cpuSeconds: number;
+  /** Pods Running over time (seconds since the first Deployment was created, count). */
+  series: [number, number][];
+  errors: string[];
+}
+
+export interface BenchResult {
+  startedAt: string;
+  host: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[]; node: string };
+  options: Omit<BenchOptions, 'log' | 'controlPlane'>;
+  peerBuildErrors: string[];
+  cases: CaseResult[];
+}
+
+const MiB = 1024 * 1024;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+async function waitUntil(_what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(intervalMs);
+  }
+}
+
+async function loadAverage(): Promise<number[]> {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+// ---- identities: one client certificate per system, one APF flow schema per identity ----------------
+
+async function writeIdentityKubeconfig(cp: ExistingControlPlane, dir: string, user: string): Promise<string> {
+  const cert = await issueCertificate({ ca: { certPem: cp.caCertPem, keyPem: cp.caKeyPem }, commonName: user, organizations: ['bench:systems'], usage: 'client' });
+  const file = join(dir, `${user.replace(/[^a-z0-9-]/gi, '_')}.kubeconfig`);
+  await writeFile(file, renderKubeconfig({ server: cp.server, caCertPem: cp.caCertPem, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem, name: 'bench', user }), { mode: 0o600 });
+  return file;
+}
+
+async function ensureIdentityAccess(kc: k8s.KubeConfig, runId: string, users: string[]): Promise<void> {
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const flow = kc.makeApiClient(k8s.FlowcontrolApiserverV1Api);
+  await rbac
+    .createClusterRoleBinding({
+      body: {
+        metadata: { name: `bench-${runId}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: users.map((name) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name })),
+      },
+    })
+    .catch(ignoreConflict);
+  for (const user of users) {
+    await flow
+      .createFlowSchema({
+        body: {
+          metadata: { name: flowSchemaName(runId, user) },
+          spec: {
+            // Exempt like system:masters (the admin every other client uses): counted, never queued.
+            priorityLevelConfiguration: { name: 'exempt' },
+            matchingPrecedence: 100,
+            rules: [
+              {
+                subjects: [{ kind: 'User', user: { name: user } }],
+                resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true, namespaces: ['*'] }],
+                nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+              },
+            ],
+          },
+        },
+      })
+      .catch(ignoreConflict);
+  }
+}
+
+const flowSchemaName = (runId: string, user: string): string => `bench-${runId}-${user.replace(/[^a-z0-9-]/gi, '-')}`;
+
+function ignoreConflict(err: unknown): void {
+  if ((err as { code?: number }).code === 409) return;
+  throw err;
+}
+function ignoreNotFound(err: unknown): void {
+  if ((err as { code?: number }).code === 404) return;
+  throw err;
+}
+
+async function cleanupIdentities(kc: k8s.KubeConfig, runId: string, users: string[]): Promise<void> {
+  await kc.makeApiClient(k8s.RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: `bench-${runId}` }).catch(() => {});
+  const flow = kc.makeApiClient(k8s.FlowcontrolApiserverV1Api);
+  for (const user of users) await flow.deleteFlowSchema({ name: flowSchemaName(runId, user) }).catch(() => {});
+}
+
+// ---- the workload ---------------------------------------------------------------------------------------
+
+function deploymentsFor(
+  system: RunningSystem,
+  namespace: string,
+  runId: string,
+  pods: number,
+  count: number,
+): k8s.V1Deployment[] {
+  const pns = system.eci?.podNetworkings ?? [];
+  const out: k8s.V1Deployment[] = [];
+  for (let i = 0; i < count; i++) {
+    const replicas = Math.floor(pods / count) + (i < pods % count ? 1 : 0);
+    if (replicas === 0) continue;
+    const app = `load-${i}`;
+    // eci-vn: a third of the Deployments per PodNetworking (zone a; zones b+c), a third on the
+    // default network (all zones). Peers get the same Deployments without the network labels.
+    const network: Record<string, string> = pns.length === 0 || i % 3 === 2 ? {} : { net: pns[i % 3]!.label };
+    out.push({
+      metadata: { name: app, namespace, labels: { [BENCH_LABEL]: runId } },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: { app, [BENCH_LABEL]: runId, ...network } },
+          spec: {
+            ...system.placement,
+            enableServiceLinks: false,
+            automountServiceAccountToken: false,
+            containers: [{ name: 'main', image: 'registry.example.com/bench/app:1', resources: { requests: { cpu: '250m', memory: '512Mi' } } }],
+          },
+        },
+      },
+    });
+  }
+  return out;
+}
+
+async function createPodNetworkings(kc: k8s.KubeConfig, system: RunningSystem): Promise<void> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const { group, version, plural, apiVersion } = PODNETWORKING_API;
+  const [a, bc] = system.eci!.podNetworkings;
+  const specs = [
+    { pn: a!, vSwitchOptions: ['vsw-bench0a', 'vsw-bench0b'] },
+    { pn: bc!, vSwitchOptions: ['vsw-bench1a', 'vsw-bench1b', 'vsw-bench2a', 'vsw-bench2b'] },
+  ];
+  for (const { pn, vSwitchOptions } of specs) {
+    await custom
+      .createClusterCustomObject({
+        group,
+        version,
+        plural,
+        body: {
+          apiVersion,
+          kind: 'PodNetworking',
+          metadata: { name: pn.name },
+          spec: { selector: { podSelector: { matchLabels: { net: pn.label } } }, securityGroupIDs: ['sg-benchpn'], vSwitchOptions, vSwitchSelectOptions: { vSwitchSelectionPolicy: 'most' } },
+        },
+      })
+      .catch(ignoreConflict);
+  }
+  const ok = await waitUntil(
+    'PodNetworkings Ready',
+    async () => {
+      for (const { pn } of specs) {
+        const got = (await custom.getClusterCustomObject({ group, version, plural, name: pn.name })) as { status?: { status?: string } };
+        if (got.status?.status !== 'Ready') return false;
+      }
+      return true;
+    },
+    60_000,
+    250,
+  );
+  if (!ok) throw new Error('the PodNetworkings did not become Ready within 60 s');
+}
+
+async function deletePodNetworkings(kc: k8s.KubeConfig, system: RunningSystem): Promise<void> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const { group, version, plural } = PODNETWORKING_API;
+  for (const pn of system.eci?.podNetworkings ?? []) await custom.deleteClusterCustomObject({ group, version, plural, name: pn.name }).catch(() => {});
+}
+
+async function registerWebhook(kc: k8s.KubeConfig, runId: string, mode: Mode, eci: EciExtras): Promise<string> {
+  const name = `bench-${runId}-${mode}`;
+  const registration = buildMutatingWebhookConfiguration({ name, caBundle: Buffer.from(eci.webhookCaPem).toString('base64'), url: eci.webhookUrl, timeoutSeconds: 10 });
+  for (const hook of registration.webhooks ?? []) hook.namespaceSelector = { matchLabels: { 'bench.eci-virtual-node.io/webhook': `${runId}-${mode}` } };
+  await kc.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
+  return name;
+}
+
+async function nodesReady(core: k8s.CoreV1Api, names: readonly string[]): Promise<boolean> {
+  for (const name of names) {
+    const node = await core.readNode({ name }).catch(() => undefined);
+    if (node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') !== true) return false;
+    if ((node.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/'))) return false;
+  }
+  return true;
+}
+
+function phaseFigures(records: PodRecord[], startedAt: number, endedAt: number): PhaseFigures {
+  const running = records.filter((r) => r.runningAt !== undefined);
+  const bound = records.filter((r) => r.boundAt !== undefined).map((r) => r.boundAt!);
+  const lastRunning = Math.max(...running.map((r) => r.runningAt!));
+  const firstBound = Math.min(...bound);
+  const latencies = running.filter((r) => r.boundAt !== undefined).map((r) => Math.max(0, r.runningAt! - r.boundAt!));
+  const complete = running.length === records.length && records.length > 0;
+  return {
+    pods: records.length,
+    running: running.length,
+    failed: records.filter((r) => r.failedAt !== undefined).length,
+    ...(complete && lastRunning > firstBound ? { throughputPodsPerSec: running.length / ((lastRunning - firstBound) / 1000) } : {}),
+    ...(complete ? { endToEndSeconds: (lastRunning - startedAt) / 1000 } : {}),
+    latency: summarize(latencies),
+    seconds: (endedAt - startedAt) / 1000,
+  };
+}
+
+function runningSeries(records: PodRecord[], t0: number): [number, number][] {
+  const times = records
+    .map((r) => r.runningAt)
+    .filter((t): t is number => t !== undefined)
+    .sort((a, b) => a - b);
+  const series: [number, number][] = [[0, 0]];
+  // At most ~400 points: one per step of the count.
+  const step = Math.max(1, Math.floor(times.length / 400));
+  for (let i = 0; i < times.length; i += step) series.push([(times[i]! - t0) / 1000, i + 1]);
+  if (times.length > 0) series.push([(times.at(-1)! - t0) / 1000, times.length]);
+  return series;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+// ---- one case: one system in one mode -------------------------------------------------------------------
+
+interface CaseEnv {
+  runId: string;
+  adminKc: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  recorder: PodRecorder;
+  workDir: string;
+  kubeconfigOf: (system: SystemName) => string;
+  userOf: (system: SystemName) => string;
+  peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
+}
+
+async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mode: Mode): Promise<CaseResult> {
+  const { runId, adminKc, core, apps, recorder } = env;
+  const log = (line: string): void => o.log(`[${systemName}/${mode}] ${line}`);
+  const errors: string[] = [];
+  const namespace = `bench-${runId}-${systemName}-${mode === 'unlimited' ? 'u' : 'q'}`;
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'bench.eci-virtual-node.io/webhook': `${runId}-${mode}` } } } });
+
+  log('starting');
+  let system: RunningSystem;
+  try {
+    system = await startSystem(
+      systemName,
+      {
+        runId,
+        mode,
+        workers: o.workers,
+        kubeconfig: env.kubeconfigOf(systemName),
+        workDir: env.workDir,
+        log,
+        ...(o.statusPollIntervalMs === undefined ? {} : { statusPollIntervalMs: o.statusPollIntervalMs }),
+        ...(o.cpuProfileDir === undefined || systemName !== 'eci-vn' ? {} : { cpuProfileDir: join(o.cpuProfileDir, mode) }),
+        peerBinaries: env.peerBinaries,
+      },
+      core,
+    );
+  } catch (err) {
+    log(`error: ${errorText(err)}`);
+    await core.deleteNamespace({ name: namespace }).catch(() => {});
+    return { system: systemName, mode, tuning: '', nodes: [], create: { pods: o.pods, running: 0, failed: 0, latency: { count: 0 }, seconds: 0 }, rssPeakMiB: 0, rssHwmMiB: 0, cpuSeconds: 0, series: [], errors: [`start: ${errorText(err)}`] };
+  }
+  const rss = new RssSampler(() => system.pids());
+  let webhookName: string | undefined;
+  let hwm = 0;
+  let cpuAtStart = cpuSecondsOf(system.pids());
+  /** CPU of process instances already gone (the SIGKILLed provider). */
+  let cpuOfKilled = 0;
+  const schema = flowSchemaName(runId, env.userOf(systemName));
+  const apiCount = async (): Promise<number> => dispatchedByFlowSchema(await apiserverMetrics(adminKc)).get(schema) ?? 0;
+  const cloud = system.eci;
+  const cloudCalls = async (): Promise<Record<string, SimRequestStats>> => (cloud === undefined ? {} : simRequests(cloud.adminEndpoint, cloud.adminToken));
+  const result: CaseResult = {
+    system: systemName,
+    mode,
+    tuning: system.tuning,
+    nodes: system.nodeNames,
+    create: { pods: 0, running: 0, failed: 0, latency: { count: 0 }, seconds: 0 },
+    rssPeakMiB: 0,
+    rssHwmMiB: 0,
+    cpuSeconds: 0,
+    series: [],
+    errors,
+  };
+  const deployments: string[] = [];
+  try {
+    rss.start();
+    const ready = await waitUntil('nodes Ready', () => nodesReady(core, system.nodeNames), 90_000, 250);
+    if (!ready) throw new Error(`nodes ${system.nodeNames.join(', ')} did not become Ready within 90 s`);
+    if (cloud !== undefined) {
+      webhookName = await registerWebhook(adminKc, runId, mode, cloud);
+      await createPodNetworkings(adminKc, system);
+    }
+    log(`ready (${system.tuning})`);
+    const apiAtStart = await apiCount();
+    const cloudAtStart = await cloudCalls();
+
+    // -- create: N pods as Deployments, all at once ------------------------------------------------
+    const specs = deploymentsFor(system, namespace, runId, o.pods, o.deployments);
+    const t0 = Date.now();
+    for (const d of specs) {
+      await apps.createNamespacedDeployment({ namespace, body: d });
+      deployments.push(d.metadata!.name!);
+    }
+    const createTimeoutMs = 120_000 + o.pods * 100;
+    const inNs = (): PodRecord[] => recorder.inNamespace(namespace);
+    let lastLog = Date.now();
+    const allRunning = await waitUntil(
+      'pods Running',
+      () => {
+        const recs = inNs();
+        const running = recs.filter((r) => r.runningAt !== undefined).length;
+        const failed = recs.filter((r) => r.failedAt !== undefined).length;
+        if (Date.now() - lastLog > 5_000) {
+          lastLog = Date.now();
+          log(`  ${running}/${o.pods} Running (${recs.filter((r) => r.boundAt !== undefined).length} bound, ${failed} Failed) after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        }
+        return recs.length >= o.pods && running + failed >= o.pods;
+      },
+      createTimeoutMs,
+      100,
+    );
+    const tCreated = Date.now();
+    if (!allRunning) errors.push(`create: not every pod Running within ${createTimeoutMs / 1000} s`);
+    const createRecords = inNs();
+    result.create = phaseFigures(createRecords, t0, tCreated);
+    result.series = runningSeries(createRecords, t0);
+    const apiAfterCreate = await apiCount();
+    const cloudAfterCreate = await cloudCalls();
+    log(`created: ${result.create.running}/${o.pods} Running, ${result.create.throughputPodsPerSec?.toFixed(1) ?? '-'} pods/s, p99 ${result.create.latency.p99Ms ?? '-'} ms`);
+
+    if (cloud !== undefined && mode === 'quota-true') {
+      const groups = await simAdmin<{ createdAt: string }[]>(cloud.adminEndpoint, cloud.adminToken, '/admin/groups');
+      const times = groups.map((g) => new Date(g.createdAt).getTime()).sort((a, b) => a - b);
+      const window = times.length > 1 ? (times.at(-1)! - times[0]!) / 1000 : 0;
+      // The bucket: burst 100, refilling 20/s (the simulator's defaults = ECI's published quota).
+      const allowed = 100 + 20 * window;
+      const throttled = callDelta(cloudAtStart, cloudAfterCreate).throttled.CreateContainerGroup ?? 0;
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled };
+      log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
+    }
+
+    // -- restart: SIGKILL with N pods present; the pods' status is made stale meanwhile ----------------
+    if (cloud !== undefined && o.restart && mode === 'unlimited' && o.cpuProfileDir === undefined) {
+      hwm = Math.max(hwm, hwmOf(system));
+      cpuOfKilled += cpuSecondsOf(system.pids()) - cpuAtStart;
+      cpuAtStart = 0;
+      await cloud.kill();
+      log('provider SIGKILLed; marking every pod not Ready (stale status the restarted provider must repair)');
+      const pods = (await core.listNamespacedPod({ namespace })).items;
+      await forEachLimited(pods, 32, async (pod) => {
+        const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'BenchStale' } : c));
+        await core
+          .patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace, body: { status: { conditions } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch))
+          .catch((err: unknown) => errors.push(`restart: marking ${pod.metadata?.name} stale: ${errorText(err)}`));
+      });
+      await waitUntil('pods not Ready', () => inNs().every((r) => !r.ready || r.deletedAt !== undefined), 60_000);
+      const before = await cloudCalls();
+      const { spawnedAt, runningAt } = await cloud.restart();
+      const converged = await waitUntil('pods Ready again', () => inNs().filter((r) => r.deletedAt === undefined).every((r) => r.ready), 120_000 + o.pods * 20, 100);
+      const convergedAt = Date.now();
+      const delta = callDelta(before, await cloudCalls());
+      result.restart = {
+        podsPresent: pods.length,
+        readySeconds: (runningAt - spawnedAt) / 1000,
+        ...(converged ? { convergenceSeconds: (convergedAt - spawnedAt) / 1000 } : {}),
+        converged: inNs().filter((r) => r.ready).length,
+        createCalls: delta.calls.CreateContainerGroup ?? 0,
+        cloudCalls: delta.calls,
+      };
+      if (!converged) errors.push('restart: not every pod Ready again in time');
+      log(`restart: webhook up in ${result.restart.readySeconds.toFixed(1)} s, every pod synced in ${result.restart.convergenceSeconds?.toFixed(1) ?? '(not converged)'} s, CreateContainerGroup calls: ${result.restart.createCalls}`);
+    }
+
+    // -- paced: bare pods offered at a fixed rate (the latency target) ------------------------------
+    if (o.pacedPods > 0 && mode === 'unlimited') {
+      const template = specs[specs.length - 1]!.spec!.template;
+      const pacedNs = namespace;
+      const tp = Date.now();
+      const created: string[] = [];
+      for (let i = 0; i < o.pacedPods; i++) {
+        const due = tp + (i * 1000) / o.pacedRate;
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+        const name = `paced-${i}`;
+        void core
+          .createNamespacedPod({ namespace: pacedNs, body: { metadata: { name, labels: { ...template.metadata!.labels!, app: 'paced', paced: 'true' } }, spec: template.spec! } })
+          .then(() => created.push(name))
+          .catch((err: unknown) => errors.push(`paced: create ${name}: ${errorText(err)}`));
+      }
+      const pacedRecs = (): PodRecord[] => inNs().filter((r) => r.name.startsWith('paced-'));
+      await waitUntil('paced pods Running', () => pacedRecs().filter((r) => r.runningAt !== undefined || r.failedAt !== undefined).length >= o.pacedPods, 60_000 + o.pacedPods * 100);
+      const figures = phaseFigures(pacedRecs(), tp, Date.now());
+      result.paced = { ...figures, offeredPerSec: o.pacedRate };
+      log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
+      await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
+      await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);
+    }
+
+    // -- delete: scale every Deployment to 0 -----------------------------------------------------------
+    hwm = Math.max(hwm, hwmOf(system));
+    const apiBeforeDelete = await apiCount();
+    const cloudBeforeDelete = await cloudCalls();
+    const td = Date.now();
+    for (const name of deployments) {
+      await apps.patchNamespacedDeployment({ name, namespace, body: { spec: { replicas: 0 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    }
+    const loadPods = (): PodRecord[] => inNs().filter((r) => !r.name.startsWith('paced-'));
+    const deleteTimeoutMs = 120_000 + o.pods * 100;
+    const gone = await waitUntil('pods gone', () => loadPods().every((r) => r.deletedAt !== undefined), deleteTimeoutMs, 100);
+    const deletedRecs = loadPods().filter((r) => r.deletedAt !== undefined);
+    const lastGone = Math.max(...deletedRecs.map((r) => r.deletedAt!));
+    result.delete = {
+      pods: loadPods().length,
+      deleted: deletedRecs.length,
+      seconds: (Date.now() - td) / 1000,
+      ...(gone && deletedRecs.length > 0 ? { throughputPodsPerSec: deletedRecs.length / ((lastGone - td) / 1000) } : {}),
+    };
+    if (!gone) errors.push(`delete: not every pod gone within ${deleteTimeoutMs / 1000} s`);
+    log(`deleted: ${deletedRecs.length}/${result.delete.pods} in ${result.delete.seconds.toFixed(1)} s`);
+    // Let the provider's last calls land (the group deletes of pods already gone).
+    if (cloud !== undefined) await sleep(1_000);
+    const apiAtEnd = await apiCount();
+    const cloudAtEnd = await cloudCalls();
+
+    const n = Math.max(1, o.pods);
+    result.apiserverRequestsPerPod = {
+      create: (apiAfterCreate - apiAtStart) / n,
+      delete: (apiAtEnd - apiBeforeDelete) / n,
+      total: (apiAtEnd - apiAtStart) / (n + (o.pacedPods > 0 && mode === 'unlimited' ? o.pacedPods : 0)),
+    };
+    if (cloud !== undefined) {
+      const totalPods = n + (o.pacedPods > 0 && mode === 'unlimited' ? o.pacedPods : 0);
+      const delta = callDelta(cloudAtStart, cloudAtEnd);
+      // Restart calls are reported with the restart, not amortized into the lifecycle.
+      const restartCalls = result.restart?.cloudCalls ?? {};
+      const perPod: Record<string, number> = {};
+      for (const [action, count] of Object.entries(delta.calls)) {
+        const c = count - (restartCalls[action] ?? 0) - (delta.throttled[action] ?? 0);
+        if (c > 0) perPod[action] = c / totalPods;
+      }
+      result.cloudCallsPerPod = perPod;
+      result.cloudCallsPerPodTotal = Object.values(perPod).reduce((a, b) => a + b, 0);
+      if (Object.keys(delta.errors).length > 0) result.cloudErrors = delta.errors;
+      void cloudAfterCreate;
+      void cloudBeforeDelete;
+    }
+  } catch (err) {
+    errors.push(errorText(err));
+    log(`error: ${errorText(err)}`);
+  } finally {
+    rss.stop();
+    hwm = Math.max(hwm, hwmOf(system));
+    result.cpuSeconds = cpuOfKilled + cpuSecondsOf(system.pids()) - cpuAtStart;
+    result.rssPeakMiB = rss.peakBytes / MiB;
+    result.rssHwmMiB = hwm / MiB;
+    if (system.eci !== undefined && existsSync(system.eci.memoryFile)) {
+      const peak = readFileSync(system.eci.memoryFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .reduce((m, l) => Math.max(m, (JSON.parse(l) as { heapUsed?: number }).heapUsed ?? 0), 0);
+      result.heapPeakMiB = peak / MiB;
+    }
+    for (const name of deployments) await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => {});
+    await system.stop().catch((err: unknown) => errors.push(`stop: ${errorText(err)}`));
+    if (webhookName !== undefined) await adminKc.makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookName }).catch(() => {});
+    await deletePodNetworkings(adminKc, system);
+    for (const name of system.nodeNames) await core.deleteNode({ name }).catch(() => {});
+    // Pods left behind (a timeout) would hang the namespace's deletion: remove them outright.
+    const left = (await core.listNamespacedPod({ namespace }).catch(() => ({ items: [] as k8s.V1Pod[] }))).items;
+    await forEachLimited(left, 32, (p) => core.deleteNamespacedPod({ name: p.metadata!.name!, namespace, gracePeriodSeconds: 0 }).then(() => undefined, () => undefined));
+    await core.deleteNamespace({ name: namespace }).catch(() => {});
+  }
+  return result;
+}
+
+function hwmOf(system: RunningSystem): number {
+  return system.pids().reduce((sum, pid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      return sum + Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? '0') * 1024;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+// ---- the run ---------------------------------------------------------------------------------------------
+
+export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
+  const startedAt = new Date();
+  const loadAtStart = await loadAverage();
+  const runId = Math.random().toString(36).slice(2, 7);
+  const workDir = await mkdtemp(join(tmpdir(), 'eci-vn-bench-'));
+  const log = o.log;
+  let stopControlPlane: (() => Promise<void>) | undefined;
+  const cases: CaseResult[] = [];
+  const peerBuildErrors: string[] = [];
+  let cp = o.controlPlane;
+  const users = o.systems.map((s) => `bench:${runId}:${s}`);
+  let adminKc: k8s.KubeConfig | undefined;
+  let recorder: PodRecorder | undefined;
+  try {
+    if (cp === undefined) {
+      const binDir = await ensureControlPlaneBinaries({ onProgress: log });
+      log('[bench] starting the control plane');
+      const started = await startControlPlane({
+        binDir,
+        tempRoot: workDir,
+        onProgress: (m) => log(`[controlplane] ${m}`),
+        // The same generous client limits for the scheduler and the controller-manager in every
+        // case, so pod creation and binding are not paced by their defaults (50 and 20 QPS).
+        extraArgs: {
+          'kube-scheduler': ['--kube-api-qps=1000', '--kube-api-burst=2000'],
+          'kube-controller-manager': ['--kube-api-qps=1000', '--kube-api-burst=2000', '--concurrent-replicaset-syncs=10', '--concurrent-deployment-syncs=10', '--concurrent-gc-syncs=50'],
+        },
+      });
+      stopControlPlane = () => started.stop();
+      cp = { server: started.server, kubeconfigPath: started.kubeconfigPath, binDir: started.binDir, caCertPem: started.caCertPem, caKeyPem: started.caKeyPem };
+    }
+    adminKc = new k8s.KubeConfig();
+    adminKc.loadFromFile(cp.kubeconfigPath);
+    const core = adminKc.makeApiClient(k8s.CoreV1Api);
+    const apps = adminKc.makeApiClient(k8s.AppsV1Api);
+
+    const kubeconfigs = new Map<SystemName, string>();
+    for (const [i, s] of o.systems.entries()) kubeconfigs.set(s, await writeIdentityKubeconfig(cp, workDir, users[i]!));
+    await ensureIdentityAccess(adminKc, runId, users);
+
+    if (o.systems.includes('eci-vn')) {
+      await execFileAsync(join(cp.binDir, 'kubectl'), ['apply', '--server-side', '--force-conflicts', '-f', join(REPO, 'deploy', 'crds', 'network.alibabacloud.com_podnetworkings.yaml')], {
+        env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
+      });
+      const { group, version, plural } = PODNETWORKING_API;
+      const custom = adminKc.makeApiClient(k8s.CustomObjectsApi);
+      await waitUntil('PodNetworking API', () => custom.listClusterCustomObject({ group, version, plural }).then(() => true, () => false), 30_000, 250);
+    }
+    const peers = [...(o.systems.includes('kwok') ? (['kwok'] as const) : []), ...(o.systems.includes('vk-mock') ? (['virtual-kubelet'] as const) : [])];
+    const peerBinaries = await buildPeers(peers, log);
+    peerBuildErrors.push(...peerBinaries.errors);
+
+    recorder = new PodRecorder(adminKc, `${BENCH_LABEL}=${runId}`);
+    await recorder.start();
+
+    for (const mode of o.modes) {
+      for (const system of o.systems) {
+        // The cloud mode only matters to the system that has a cloud.
+        if (mode === 'quota-true' && system !== 'eci-vn') continue;
+        if (system === 'kwok' && peerBinaries.kwok === undefined) continue;
+        if (system === 'vk-mock' && peerBinaries.virtualKubelet === undefined) continue;
+        const caseEnv: CaseEnv = {
+          runId,
+          adminKc,
+          core,
+          apps,
+          recorder,
+          workDir,
+          kubeconfigOf: (s) => kubeconfigs.get(s)!,
+          userOf: (s) => users[o.systems.indexOf(s)]!,
+          peerBinaries,
+        };
+        cases.push(await runCase(o, caseEnv, system, mode));
+        // Let the namespace deletion and the last events settle before the next system.
+        await sleep(2_000);
+      }
+    }
+  } finally {
+    recorder?.stop();
+    if (adminKc !== undefined) await cleanupIdentities(adminKc, runId, users).catch(() => {});
+    await stopControlPlane?.();
+    await rm(workDir, { recursive: true, force: true }).catch(() => {});
+  }
+  const { log: _log, controlPlane: _cp, ...options } = o;
+  return {
+    startedAt: startedAt.toISOString(),
+    host: { cpus: (await import('node:os')).cpus().length, loadAverageAtStart: loadAtStart, loadAverageAtEnd: await loadAverage(), node: process.version },
+    options,
+    peerBuildErrors,
+    cases,
+  };
+}
+
+export { ZONES };
+export async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+}

@@ -1,0 +1,30 @@
+// Preloaded into the provider process by the benchmark (`node --import ./test/bench/heap-probe.ts
+// adapters/cli/main.ts run ...`): appends `process.memoryUsage()` as a JSON line to the file named
+// by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500). No provider code changes, no
+// inspector; one small synchronous append per interval on an unref'd timer.
+import { appendFileSync } from 'node:fs';
+
+const file = process.env.BENCH_MEMORY_FILE;
+if (file !== undefined && file !== '') {
+  const intervalMs = Number(process.env.BENCH_MEMORY_INTERVAL_MS ?? '500');
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external })}\n`);
+  };
+  sample();
+  setInterval(sample, intervalMs).unref();
+}
+
+// Under `node --cpu-prof` the profile is written only when the process exits by itself or through
+// process.exit(), never on SIGKILL. Should the provider still be running BENCH_EXIT_AFTER_SIGTERM_MS
+// after SIGTERM (a handle keeping the loop alive), exit so the profile is kept.
+const exitAfter = Number(process.env.BENCH_EXIT_AFTER_SIGTERM_MS ?? '0');
+if (exitAfter > 0) {
+  process.on('SIGTERM', () => {
+    const startedAt = Date.now();
+    setTimeout(() => {
+      if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify({ t: Date.now(), note: `still running ${Date.now() - startedAt} ms after SIGTERM: process.exit()` })}\n`);
+      process.exit(process.exitCode ?? 0);
+    }, exitAfter).unref();
+  });
+}

@@ -1,0 +1,284 @@
+// What the benchmark observes: a watch on every benchmark pod (bound / Running / gone times, as
+// seen by one watcher, in milliseconds), /proc figures of the systems' processes, per-client
+// apiserver request counts (APF flow-schema metrics), and cloud simulator request counts.
+import { readFileSync } from 'node:fs';
+import { request, type RequestOptions } from 'node:https';
+import * as k8s from '@kubernetes/client-node';
+
+// ---- pods as the watch sees them ---------------------------------------------------------------
+
+export interface PodRecord {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** When the watch first delivered the pod with a node (PodScheduled true). */
+  boundAt?: number;
+  /** PodScheduled's lastTransitionTime (second resolution, set by the scheduler). */
+  scheduledConditionAt?: number;
+  /** When the watch first delivered it Running with Ready true. */
+  runningAt?: number;
+  failedAt?: number;
+  deletedAt?: number;
+  /** Latest state. */
+  ready: boolean;
+  phase: string;
+  nodeName?: string;
+}
+
+const isReady = (pod: k8s.V1Pod): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** One list + watch over every pod with the run's label; resumes after watch ends, relists on 410. */
+export class PodRecorder {
+  readonly pods = new Map<string, PodRecord>();
+  private readonly watch: k8s.Watch;
+  private readonly core: k8s.CoreV1Api;
+  private stopped = false;
+  private request: { abort(): void } | undefined;
+  private resourceVersion = '';
+  events = 0;
+
+  private readonly labelSelector: string;
+
+  constructor(kc: k8s.KubeConfig, labelSelector: string) {
+    this.labelSelector = labelSelector;
+    this.watch = new k8s.Watch(kc);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  async start(): Promise<void> {
+    await this.relist();
+    await this.rewatch();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.request?.abort();
+  }
+
+  inNamespace(namespace: string): PodRecord[] {
+    return [...this.pods.values()].filter((p) => p.namespace === namespace);
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.core.listPodForAllNamespaces({ labelSelector: this.labelSelector });
+    const now = Date.now();
+    for (const pod of list.items) this.observe('MODIFIED', pod, now);
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+  }
+
+  private async rewatch(): Promise<void> {
+    if (this.stopped) return;
+    const restart = (err?: unknown): void => {
+      if (this.stopped) return;
+      const gone = (err as { code?: number; message?: string } | undefined)?.message?.includes('410') ?? false;
+      setTimeout(() => {
+        (gone ? this.relist() : Promise.resolve())
+          .then(() => this.rewatch())
+          .catch(() => restart());
+      }, gone ? 0 : 200);
+    };
+    try {
+      this.request = await this.watch.watch(
+        '/api/v1/pods',
+        { labelSelector: this.labelSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+        (type: string, obj: k8s.V1Pod & { code?: number }) => {
+          if (type === 'ERROR') {
+            // Expired resourceVersion: relist.
+            this.resourceVersion = '';
+            return;
+          }
+          const rv = obj.metadata?.resourceVersion;
+          if (rv !== undefined) this.resourceVersion = rv;
+          if (type === 'BOOKMARK') return;
+          this.observe(type, obj, Date.now());
+        },
+        (err: unknown) => {
+          if (this.resourceVersion === '') {
+            restart({ message: '410' });
+          } else restart(err);
+        },
+      );
+    } catch (err) {
+      restart(err);
+    }
+  }
+
+  private observe(type: string, pod: k8s.V1Pod, now: number): void {
+    this.events++;
+    const uid = pod.metadata?.uid ?? '';
+    let r = this.pods.get(uid);
+    if (r === undefined) {
+      r = { uid, namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', ready: false, phase: '' };
+      this.pods.set(uid, r);
+    }
+    if (type === 'DELETED') {
+      r.deletedAt ??= now;
+      r.ready = false;
+      r.phase = 'Deleted';
+      return;
+    }
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
+    if (pod.spec?.nodeName !== undefined && r.boundAt === undefined) {
+      r.boundAt = now;
+      r.nodeName = pod.spec.nodeName;
+    }
+    if (scheduled?.lastTransitionTime !== undefined && r.scheduledConditionAt === undefined) r.scheduledConditionAt = new Date(scheduled.lastTransitionTime).getTime();
+    r.phase = pod.status?.phase ?? '';
+    r.ready = isReady(pod);
+    if (r.phase === 'Running' && r.ready && r.runningAt === undefined) r.runningAt = now;
+    if (r.phase === 'Failed' && r.failedAt === undefined) r.failedAt = now;
+  }
+}
+
+// ---- /proc -------------------------------------------------------------------------------------
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+export interface ProcSample {
+  rssBytes: number;
+  hwmBytes: number;
+  cpuSeconds: number;
+}
+
+export function procSample(pid: number): ProcSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? '0') * 1024;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), cpuSeconds: (utime + stime) / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples the RSS of a set of processes (summed) every `intervalMs`; keeps the peak. */
+export class RssSampler {
+  peakBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  private readonly pids: () => number[];
+
+  constructor(pids: () => number[]) {
+    this.pids = pids;
+  }
+
+  start(intervalMs = 500): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  sample(): void {
+    let sum = 0;
+    for (const pid of this.pids()) sum += procSample(pid)?.rssBytes ?? 0;
+    this.peakBytes = Math.max(this.peakBytes, sum);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+}
+
+export function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (procSample(pid)?.cpuSeconds ?? 0), 0);
+}
+
+// ---- apiserver requests per client (APF flow schemas) --------------------------------------------
+
+/** GET <server>/metrics with the kubeconfig's credentials. */
+export async function apiserverMetrics(kc: k8s.KubeConfig): Promise<string> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('kubeconfig has no current cluster');
+  const url = new URL('/metrics', cluster.server);
+  const opts: RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname };
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = request(opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Requests dispatched per flow schema (`apiserver_flowcontrol_dispatched_requests_total`). */
+export function dispatchedByFlowSchema(metricsText: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('apiserver_flowcontrol_dispatched_requests_total{')) continue;
+    const schema = /flow_schema="([^"]*)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (schema !== undefined && Number.isFinite(value)) out.set(schema, (out.get(schema) ?? 0) + value);
+  }
+  return out;
+}
+
+// ---- the cloud simulator's admin API -----------------------------------------------------------
+
+export interface SimRequestStats {
+  ok: number;
+  errors: Record<string, number>;
+}
+
+export async function simAdmin<T>(adminEndpoint: string, token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const res = await fetch(`${adminEndpoint}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  if (!res.ok) throw new Error(`cloudsim admin ${path}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function simRequests(adminEndpoint: string, token: string): Promise<Record<string, SimRequestStats>> {
+  const state = await simAdmin<{ requests: Record<string, SimRequestStats> }>(adminEndpoint, token, '/admin/state');
+  return state.requests;
+}
+
+/** Calls per action between two snapshots (successful + failed), and the throttled ones. */
+export function callDelta(
+  before: Record<string, SimRequestStats>,
+  after: Record<string, SimRequestStats>,
+): { calls: Record<string, number>; throttled: Record<string, number>; errors: Record<string, number> } {
+  const total = (s: SimRequestStats | undefined): number => (s === undefined ? 0 : s.ok + Object.values(s.errors).reduce((a, b) => a + b, 0));
+  const calls: Record<string, number> = {};
+  const throttled: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const action of Object.keys(after)) {
+    const d = total(after[action]) - total(before[action]);
+    if (d > 0) calls[action] = d;
+    for (const [code, n] of Object.entries(after[action]?.errors ?? {})) {
+      const dn = n - (before[action]?.errors[code] ?? 0);
+      if (dn <= 0) continue;
+      if (code.startsWith('Throttling') || code === 'Degrade.Api') throttled[action] = (throttled[action] ?? 0) + dn;
+      else errors[`${action}:${code}`] = dn;
+    }
+  }
+  return { calls, throttled, errors };
+}
+
+// ---- statistics ---------------------------------------------------------------------------------
+
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export interface LatencySummary {
+  count: number;
+  p50Ms?: number;
+  p90Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+}
+
+export function summarize(latenciesMs: number[]): LatencySummary {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  return { count: sorted.length, p50Ms: percentile(sorted, 50), p90Ms: percentile(sorted, 90), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) };
+}

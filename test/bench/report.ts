@@ -1,0 +1,217 @@
+// The benchmark's outputs: the table (one row per system and mode, ratios to the ceiling), the
+// targets of issue 10 checked against the figures, an SVG of pods Running over time, and the top
+// self-time frames of a V8 CPU profile (`node --cpu-prof`).
+import { readFileSync } from 'node:fs';
+import type { BenchResult, CaseResult } from './harness.ts';
+
+const f = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+
+function ceilingOf(result: BenchResult): CaseResult | undefined {
+  return result.cases.find((c) => c.system === 'ceiling' && c.mode === 'unlimited');
+}
+
+export function renderTable(result: BenchResult): string {
+  const ceiling = ceilingOf(result);
+  const header = [
+    'system',
+    'mode',
+    'Running',
+    'pods/s',
+    'x ceiling',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'e2e s',
+    'paced p99 ms',
+    'delete pods/s',
+    'ECI calls/pod',
+    'api req/pod',
+    'RSS peak MiB',
+    'heap MiB',
+    'CPU s',
+    'CPU ms/pod',
+    'restart s',
+    'restart creates',
+  ];
+  const rows = result.cases.map((c) => {
+    const ratio = ceiling?.create.throughputPodsPerSec !== undefined && c.create.throughputPodsPerSec !== undefined ? c.create.throughputPodsPerSec / ceiling.create.throughputPodsPerSec : undefined;
+    const pods = c.create.pods + (c.paced?.pods ?? 0);
+    return [
+      c.system,
+      c.mode,
+      `${c.create.running}/${c.create.pods}${c.create.failed > 0 ? ` (${c.create.failed} Failed)` : ''}`,
+      f(c.create.throughputPodsPerSec),
+      f(ratio, 2),
+      f(c.create.latency.p50Ms, 0),
+      f(c.create.latency.p90Ms, 0),
+      f(c.create.latency.p99Ms, 0),
+      f(c.create.endToEndSeconds),
+      c.paced === undefined ? '-' : `${f(c.paced.latency.p99Ms, 0)} @${c.paced.offeredPerSec}/s`,
+      f(c.delete?.throughputPodsPerSec),
+      c.cloudCallsPerPodTotal === undefined ? '-' : f(c.cloudCallsPerPodTotal, 2),
+      f(c.apiserverRequestsPerPod?.total, 2),
+      f(c.rssPeakMiB, 0),
+      f(c.heapPeakMiB, 0),
+      f(c.cpuSeconds),
+      pods > 0 ? f((1000 * c.cpuSeconds) / pods, 2) : '-',
+      c.restart === undefined ? '-' : f(c.restart.convergenceSeconds),
+      c.restart === undefined ? '-' : String(c.restart.createCalls),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function renderDetails(result: BenchResult): string {
+  const out: string[] = [];
+  for (const c of result.cases) {
+    out.push(`${c.system}/${c.mode}: ${c.tuning}`);
+    if (c.cloudCallsPerPod !== undefined) out.push(`  cloud calls per pod: ${Object.entries(c.cloudCallsPerPod).map(([a, n]) => `${a} ${n.toFixed(3)}`).join(', ')}`);
+    if (c.cloudErrors !== undefined) out.push(`  cloud errors: ${JSON.stringify(c.cloudErrors)}`);
+    if (c.apiserverRequestsPerPod !== undefined) out.push(`  apiserver requests per pod (this system's identity): create phase ${c.apiserverRequestsPerPod.create.toFixed(2)}, delete phase ${c.apiserverRequestsPerPod.delete.toFixed(2)}, whole case ${c.apiserverRequestsPerPod.total.toFixed(2)}`);
+    if (c.quota !== undefined) out.push(`  quota-true: ${c.quota.creates} creates in ${c.quota.windowSeconds.toFixed(1)} s; the bucket allowed ${c.quota.allowed.toFixed(0)} => ${c.quota.usedPct.toFixed(1)}% used; ${c.quota.throttled} throttled answers`);
+    if (c.restart !== undefined) out.push(`  restart with ${c.restart.podsPresent} pods: webhook up ${c.restart.readySeconds.toFixed(1)} s, every pod synced ${f(c.restart.convergenceSeconds)} s, CreateContainerGroup ${c.restart.createCalls}, calls ${JSON.stringify(c.restart.cloudCalls)}`);
+    if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
+    if (c.delete !== undefined) out.push(`  delete: ${c.delete.deleted}/${c.delete.pods} gone in ${c.delete.seconds.toFixed(1)} s`);
+    out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);
+    for (const e of c.errors) out.push(`  ERROR: ${e}`);
+  }
+  for (const e of result.peerBuildErrors) out.push(`peer build error: ${e}`);
+  return out.join('\n');
+}
+
+export interface TargetCheck {
+  target: string;
+  figure: string;
+  met: boolean | undefined;
+}
+
+/** Issue 10's targets against this run's figures (undefined: not measured in this run). */
+export function checkTargets(result: BenchResult): TargetCheck[] {
+  const ours = result.cases.find((c) => c.system === 'eci-vn' && c.mode === 'unlimited');
+  const quota = result.cases.find((c) => c.system === 'eci-vn' && c.mode === 'quota-true');
+  const ceiling = ceilingOf(result);
+  const kwok = result.cases.find((c) => c.system === 'kwok');
+  const t = (x: CaseResult | undefined): number | undefined => x?.create.throughputPodsPerSec;
+  const ratio = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
+  const checks: TargetCheck[] = [];
+  const rc = ratio(t(ours), t(ceiling));
+  checks.push({ target: 'unlimited: bound->Running throughput >= 0.9x the ceiling', figure: rc === undefined ? 'not measured' : `${rc.toFixed(2)}x (${f(t(ours))} vs ${f(t(ceiling))} pods/s)`, met: rc === undefined ? undefined : rc >= 0.9 });
+  const rk = ratio(t(ours), t(kwok));
+  checks.push({ target: 'unlimited: throughput >= 1x kwok', figure: rk === undefined ? 'not measured' : `${rk.toFixed(2)}x (${f(t(ours))} vs ${f(t(kwok))} pods/s)`, met: rk === undefined ? undefined : rk >= 1 });
+  const n = ours?.create.pods ?? 0;
+  checks.push({
+    target: '10000 pods Running within 60 s (first Deployment created -> last pod Running)',
+    figure: ours === undefined ? 'not measured' : `${n} pods in ${f(ours.create.endToEndSeconds)} s`,
+    met: ours?.create.endToEndSeconds === undefined || n < 10_000 ? undefined : ours.create.endToEndSeconds <= 60,
+  });
+  checks.push({ target: 'quota-true: >= 95% of the create quota used', figure: quota?.quota === undefined ? 'not measured' : `${quota.quota.usedPct.toFixed(1)}%`, met: quota?.quota === undefined ? undefined : quota.quota.usedPct >= 95 });
+  checks.push({ target: 'quota-true: 0 pods Failed', figure: quota === undefined ? 'not measured' : `${quota.create.failed} Failed, ${quota.create.running}/${quota.create.pods} Running`, met: quota === undefined ? undefined : quota.create.failed === 0 && quota.create.running === quota.create.pods });
+  const paced = ours?.paced;
+  checks.push({ target: 'p99 bound->Running <= 1 s at 100 pods/s offered', figure: paced === undefined ? 'not measured' : `p99 ${f(paced.latency.p99Ms, 0)} ms at ${paced.offeredPerSec}/s (${paced.pods} pods)`, met: paced?.latency.p99Ms === undefined ? undefined : paced.offeredPerSec >= 100 && paced.latency.p99Ms <= 1000 });
+  checks.push({ target: '<= 3 ECI calls per pod lifecycle (amortized, unlimited)', figure: ours?.cloudCallsPerPodTotal === undefined ? 'not measured' : `${ours.cloudCallsPerPodTotal.toFixed(2)}`, met: ours?.cloudCallsPerPodTotal === undefined ? undefined : ours.cloudCallsPerPodTotal <= 3 });
+  // Already above the bound with fewer pods counts as missed (RSS does not shrink with more pods).
+  checks.push({
+    target: 'RSS <= 300 MiB at 10000 pods',
+    figure: ours === undefined ? 'not measured' : `${ours.rssPeakMiB.toFixed(0)} MiB at ${n} pods`,
+    met: ours === undefined ? undefined : ours.rssPeakMiB > 300 ? false : n < 10_000 ? undefined : true,
+  });
+  checks.push({
+    target: 'restart convergence <= 30 s at 10000 pods with no create call',
+    figure: ours?.restart === undefined ? 'not measured' : `${f(ours.restart.convergenceSeconds)} s with ${ours.restart.podsPresent} pods, ${ours.restart.createCalls} creates`,
+    met: ours?.restart === undefined ? undefined : ours.restart.createCalls === 0 && (n < 10_000 ? undefined : (ours.restart.convergenceSeconds ?? Infinity) <= 30),
+  });
+  return checks;
+}
+
+export function renderTargets(checks: TargetCheck[]): string {
+  return checks.map((c) => `${c.met === undefined ? '[ n/a ]' : c.met ? '[ met ]' : '[MISSED]'} ${c.target}: ${c.figure}`).join('\n');
+}
+
+// ---- SVG --------------------------------------------------------------------------------------------
+
+const COLORS: Record<string, string> = { 'eci-vn': '#d62728', kwok: '#1f77b4', 'vk-mock': '#2ca02c', ceiling: '#7f7f7f' };
+
+export function renderSvg(result: BenchResult): string {
+  const W = 760;
+  const H = 420;
+  const m = { l: 60, r: 170, t: 30, b: 45 };
+  const cases = result.cases.filter((c) => c.series.length > 1);
+  const maxT = Math.max(1, ...cases.map((c) => c.series.at(-1)![0]));
+  const maxN = Math.max(1, ...cases.map((c) => c.series.at(-1)![1]));
+  const x = (t: number): number => m.l + (t / maxT) * (W - m.l - m.r);
+  const y = (n: number): number => H - m.b - (n / maxN) * (H - m.t - m.b);
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${m.l}" y="18" font-size="14">Pods Running over time (${result.options.pods} pods as Deployments, from the first Deployment created)</text>`);
+  // Axes and ticks.
+  parts.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`);
+  parts.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`);
+  for (let i = 0; i <= 5; i++) {
+    const t = (maxT * i) / 5;
+    const n = Math.round((maxN * i) / 5);
+    parts.push(`<line x1="${x(t)}" y1="${H - m.b}" x2="${x(t)}" y2="${H - m.b + 4}" stroke="black"/><text x="${x(t)}" y="${H - m.b + 17}" text-anchor="middle">${t.toFixed(t < 10 ? 1 : 0)}</text>`);
+    parts.push(`<line x1="${m.l - 4}" y1="${y(n)}" x2="${m.l}" y2="${y(n)}" stroke="black"/><text x="${m.l - 7}" y="${y(n) + 4}" text-anchor="end">${n}</text>`);
+    parts.push(`<line x1="${m.l}" y1="${y(n)}" x2="${W - m.r}" y2="${y(n)}" stroke="#eee"/>`);
+  }
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">seconds</text>`);
+  parts.push(`<text transform="translate(15 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">pods Running</text>`);
+  cases.forEach((c, i) => {
+    const color = COLORS[c.system] ?? '#9467bd';
+    const dash = c.mode === 'quota-true' ? ' stroke-dasharray="6 3"' : '';
+    const points = c.series.map(([t, n]) => `${x(t).toFixed(1)},${y(n).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${points}"/>`);
+    const ly = m.t + 10 + i * 20;
+    parts.push(`<line x1="${W - m.r + 10}" y1="${ly}" x2="${W - m.r + 35}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${W - m.r + 40}" y="${ly + 4}">${esc(`${c.system} (${c.mode})`)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+// ---- CPU profiles -----------------------------------------------------------------------------------
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+/**
+ * Top self-time frames of a .cpuprofile and self time by package, as percentages of the busy
+ * (non-idle) samples; `idlePct` is the share of samples where the thread was idle.
+ */
+export function summarizeCpuProfile(file: string, top = 15): { idlePct: number; tlsPct: number; frames: { frame: string; selfPct: number }[]; packages: { name: string; selfPct: number }[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[] };
+  const all = profile.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0) || 1;
+  const idle = profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((s, n) => s + (n.hitCount ?? 0), 0);
+  const total = all - idle || 1;
+  const tls = profile.nodes.filter((n) => /node:internal\/tls\/|node:_tls/.test(n.callFrame.url)).reduce((s, n) => s + (n.hitCount ?? 0), 0);
+  const byFrame = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (hits === 0 || n.callFrame.functionName === '(idle)') continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const short = url.replace(/^file:\/\/.*?\/(node_modules\/|adapters\/|provider\/|test\/)/, '$1');
+    const frame = `${functionName || '(anonymous)'} ${short || '(native)'}${url ? `:${lineNumber + 1}` : ''}`;
+    byFrame.set(frame, (byFrame.get(frame) ?? 0) + hits);
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? 'node internals' : url.includes('/provider/') ? 'provider/' : url.includes('/adapters/') ? 'adapters/' : url === '' ? `(${functionName || 'native'})` : 'other');
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
+  }
+  const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
+  return {
+    idlePct: (100 * idle) / all,
+    tlsPct: (100 * tls) / total,
+    frames: sorted(byFrame)
+      .slice(0, top)
+      .map(([frame, hits]) => ({ frame, selfPct: (100 * hits) / total })),
+    packages: sorted(byPackage)
+      .slice(0, 12)
+      .map(([name, hits]) => ({ name, selfPct: (100 * hits) / total })),
+  };
+}

@@ -1,0 +1,124 @@
+// `npm run bench`: eci-virtual-node side by side with kwok, the virtual-kubelet mock provider and a
+// bare-client ceiling, on one real control plane built from Go modules (see docs/benchmark.md).
+//
+//   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
+//        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
+//        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
+//        [--cpu-prof] [--out DIR]
+//
+// Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
+// details, issue 10's targets checked against the figures; writes results JSON + an SVG plot of
+// pods Running over time to --out (default test/bench/results/). With --cpu-prof our provider runs
+// under `node --cpu-prof` (the restart phase is then skipped so one profile covers the whole case)
+// and the top self-time frames are printed and stored.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runBenchmark, type BenchOptions } from './harness.ts';
+import { checkTargets, renderDetails, renderSvg, renderTable, renderTargets, summarizeCpuProfile } from './report.ts';
+import { ALL_SYSTEMS, type Mode, type SystemName } from './systems.ts';
+
+const USAGE = `Usage: node test/bench/run.ts [flags]
+
+  --quick                     small run for development and CI (200 pods, paced 100 pods)
+  --pods N                    pods created as Deployments per system (default 1000; e.g. 10000)
+  --mode M                    unlimited | quota-true | both (default both)
+  --systems LIST              comma list of ${ALL_SYSTEMS.join(',')} (default all)
+  --workers N                 workers / parallelism given to every system (default 32)
+  --deployments N             Deployments the pods are spread over (default 12)
+  --paced-rate N              offered pods/s of the latency phase (default 100)
+  --paced-pods N              pods of the latency phase (default min(pods, 1000); 0 = skip)
+  --no-restart                skip the SIGKILL + restart phase of eci-vn
+  --status-poll-interval-ms N eci-vn's status poll interval (default: the provider's default)
+  --cpu-prof                  profile eci-vn with node --cpu-prof (skips the restart phase)
+  --out DIR                   results directory (default test/bench/results)
+`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    pods: { type: 'string' },
+    mode: { type: 'string', default: 'both' },
+    systems: { type: 'string', default: ALL_SYSTEMS.join(',') },
+    workers: { type: 'string', default: '32' },
+    deployments: { type: 'string' },
+    'paced-rate': { type: 'string', default: '100' },
+    'paced-pods': { type: 'string' },
+    'no-restart': { type: 'boolean', default: false },
+    'status-poll-interval-ms': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(import.meta.dirname, 'results') },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const int = (name: string, value: string | undefined, fallback: number, min = 0): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) fail(`--${name}: "${value}" is not an integer >= ${min}`);
+  return n;
+};
+const pods = int('pods', flags.pods, flags.quick ? 200 : 1000, 1);
+const modes: Mode[] = flags.mode === 'both' ? ['unlimited', 'quota-true'] : flags.mode === 'unlimited' || flags.mode === 'quota-true' ? [flags.mode] : fail(`--mode: "${flags.mode}" is not unlimited, quota-true or both`);
+const systems = flags.systems.split(',').map((s) => s.trim()) as SystemName[];
+for (const s of systems) if (!ALL_SYSTEMS.includes(s)) fail(`--systems: unknown system "${s}"`);
+const outDir = flags.out;
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const cpuProfileDir = flags['cpu-prof'] ? join(outDir, `profile-${stamp}`) : undefined;
+
+const options: BenchOptions = {
+  pods,
+  modes,
+  systems,
+  workers: int('workers', flags.workers, 32, 1),
+  deployments: int('deployments', flags.deployments, flags.quick ? 6 : 12, 1),
+  pacedRate: int('paced-rate', flags['paced-rate'], 100, 1),
+  pacedPods: int('paced-pods', flags['paced-pods'], flags.quick ? Math.min(pods, 100) : Math.min(pods, 1000)),
+  restart: !flags['no-restart'],
+  ...(flags['status-poll-interval-ms'] === undefined ? {} : { statusPollIntervalMs: int('status-poll-interval-ms', flags['status-poll-interval-ms'], 0, 1) }),
+  ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
+  log: (line) => console.error(line),
+};
+
+console.error(`[bench] ${pods} pods, modes ${modes.join('+')}, systems ${systems.join(',')}, workers ${options.workers}, paced ${options.pacedPods} pods at ${options.pacedRate}/s; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const result = await runBenchmark(options);
+
+await mkdir(outDir, { recursive: true });
+const base = join(outDir, `bench-${stamp}`);
+await writeFile(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+await writeFile(`${base}.svg`, renderSvg(result));
+const targets = checkTargets(result);
+await writeFile(`${base}.targets.json`, `${JSON.stringify(targets, null, 2)}\n`);
+
+console.log(`\n${renderTable(result)}\n`);
+console.log(renderDetails(result));
+console.log(`\nTargets (issue 10):\n${renderTargets(targets)}`);
+console.log(`\nload average: start ${result.host.loadAverageAtStart.join(' ')}, end ${result.host.loadAverageAtEnd.join(' ')} (${result.host.cpus} CPUs, shared)`);
+
+if (cpuProfileDir !== undefined) {
+  for (const mode of modes) {
+    const dir = join(cpuProfileDir, mode);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const file of files.filter((x) => x.endsWith('.cpuprofile'))) {
+      const summary = summarizeCpuProfile(join(dir, file));
+      await writeFile(join(dir, `${file}.top.json`), `${JSON.stringify(summary, null, 2)}\n`);
+      console.log(`\nCPU profile of eci-vn (${mode}), ${join(dir, file)}:`);
+      console.log(`  idle ${summary.idlePct.toFixed(1)}% of samples; below, % of the busy samples (TLS internals: ${summary.tlsPct.toFixed(1)}%)`);
+      console.log('  self time by package: ' + summary.packages.map((p) => `${p.name} ${p.selfPct.toFixed(1)}%`).join(', '));
+      for (const fr of summary.frames) console.log(`  ${fr.selfPct.toFixed(1).padStart(5)}%  ${fr.frame}`);
+    }
+  }
+}
+console.log(`\nresults: ${base}.json, ${base}.svg`);
+const failedCases = result.cases.filter((c) => c.errors.length > 0);
+process.exitCode = failedCases.length > 0 ? 1 : 0;

@@ -1,0 +1,51 @@
+// The benchmark harness (test/bench/) in its smallest form, on the shared control plane: our
+// provider and the bare-client ceiling, 40 pods, unlimited cloud. Asserts the harness produced
+// sane figures (every pod Running, none Failed, <= 3 cloud calls per pod amortized, a restart with
+// the pods present creates nothing) and prints them. Speed is not asserted: the machine is shared.
+import { describe, expect, it } from 'vitest';
+import { runBenchmark } from '../bench/harness.ts';
+import { renderDetails, renderTable } from '../bench/report.ts';
+import { controlPlane } from './helpers/cluster.ts';
+
+describe('benchmark harness (quick)', () => {
+  it('measures eci-vn and the ceiling on 40 pods and prints the figures', async () => {
+    const cp = controlPlane();
+    const lines: string[] = [];
+    const result = await runBenchmark({
+      pods: 40,
+      modes: ['unlimited'],
+      systems: ['eci-vn', 'ceiling'],
+      workers: 16,
+      deployments: 3,
+      pacedRate: 100,
+      pacedPods: 0,
+      restart: true,
+      controlPlane: { server: cp.server, kubeconfigPath: cp.kubeconfigPath, binDir: cp.binDir, caCertPem: cp.caCertPem, caKeyPem: cp.caKeyPem },
+      log: (line) => lines.push(line),
+    });
+    process.stderr.write(`\n${renderTable(result)}\n${renderDetails(result)}\n`);
+
+    const ours = result.cases.find((c) => c.system === 'eci-vn');
+    const ceiling = result.cases.find((c) => c.system === 'ceiling');
+    expect(ours?.errors, lines.join('\n')).toEqual([]);
+    expect(ceiling?.errors, lines.join('\n')).toEqual([]);
+    for (const c of [ours!, ceiling!]) {
+      expect(c.create.running).toBe(40);
+      expect(c.create.failed).toBe(0);
+      expect(c.create.throughputPodsPerSec).toBeGreaterThan(0);
+      expect(c.create.latency.count).toBe(40);
+      expect(c.delete?.deleted).toBe(40);
+      expect(c.apiserverRequestsPerPod?.total).toBeGreaterThan(0);
+      expect(c.cpuSeconds).toBeGreaterThan(0);
+      expect(c.rssPeakMiB).toBeGreaterThan(0);
+    }
+    // One create and one delete per pod, describes batched: at most 3 calls per pod in all.
+    expect(ours!.cloudCallsPerPod?.CreateContainerGroup).toBe(1);
+    expect(ours!.cloudCallsPerPodTotal).toBeLessThanOrEqual(3);
+    expect(ours!.heapPeakMiB).toBeGreaterThan(0);
+    // SIGKILL + restart with the pods present: every pod re-synced, nothing created again.
+    expect(ours!.restart?.podsPresent).toBe(40);
+    expect(ours!.restart?.convergenceSeconds).toBeGreaterThan(0);
+    expect(ours!.restart?.createCalls).toBe(0);
+  }, 180_000);
+});
