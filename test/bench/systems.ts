@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import type * as k8s from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate } from '../../adapters/tls/certificates.ts';
 import { NODE_LABELS } from '../../provider/node/constants.ts';
+import { DEFAULT_CONFIG } from '../../provider/config/config.ts';
 import { VIRTUAL_NODE_TOLERATION } from '../../provider/networking/constants.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { killGroup, startProcess, type ManagedProcess } from '../controlplane/processes.ts';
@@ -214,7 +215,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     name: 'eci-vn',
     nodeNames: ZONES.map((z) => `${namePrefix}-${z}`),
     placement: { tolerations: [{ ...VIRTUAL_NODE_TOLERATION }], nodeSelector: { [NODE_LABELS.cluster]: clusterId } },
-    tuning: `workers=${ctx.workers} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? 'default (2000)'} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
+    tuning: `workers=${ctx.workers} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? `default (${DEFAULT_CONFIG.sync.statusPollIntervalMs})`} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
     pids: () => (provider?.isRunning() === true ? [provider.pid] : []),
     stop: async () => {
       const stopping = Date.now();
