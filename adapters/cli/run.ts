@@ -31,15 +31,30 @@ export async function main(argv: string[]): Promise<number> {
     log,
   });
   log.info(tracing.description);
-  const provider = await startProvider({ config: loaded.config, log });
-  await new Promise<void>((resolve) => {
+  // Signals are taken from the start: a SIGTERM during start-up (a rollout that changes its mind)
+  // must still end in an orderly exit 0, not a death by signal.
+  let signalled: NodeJS.Signals | undefined;
+  const stopRequested = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
+      signalled = signal;
       log.info('shutting down', { signal });
       resolve();
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
+  const starting = startProvider({ config: loaded.config, log });
+  await Promise.race([starting, stopRequested]);
+  if (signalled !== undefined) {
+    // Start-up may still be waiting (on the cloud, on caches). Nothing it did needs undoing:
+    // creates are idempotent and the next leader adopts what exists. Give it a moment, then go.
+    const started = await Promise.race([starting, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5_000).unref())]);
+    if (started !== undefined) await started.stop();
+    await tracing.shutdown();
+    process.exit(0);
+  }
+  const provider = await starting;
+  await stopRequested;
   await provider.stop();
   await tracing.shutdown();
   return 0;

@@ -158,4 +158,18 @@ describe('provider restarts and cloud throttling', () => {
     await stopped(provider);
     expect(provider.exitCode).toBe(0);
   });
+
+  it('SIGTERM during start-up (the cloud unreachable) still exits 0', async () => {
+    const sim = await startCloudSim({ world: await testWorld(), log: () => {} });
+    const config = testConfig(sim);
+    await sim.stop(); // nothing answers at its endpoint now: start-up waits for the cloud
+    configs.push(config);
+    const provider = start(config);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(provider.exitCode).toBeNull();
+    provider.kill('SIGTERM');
+    await stopped(provider);
+    expect(provider.signalCode).toBeNull();
+    expect(provider.exitCode).toBe(0);
+  });
 });
