@@ -6,14 +6,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { PatchStrategy, setHeaderOptions, type V1Lease, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCloud } from '../../adapters/alibabacloud/cloud.ts';
 import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import { GROUP_TAGS } from '../../provider/cloud/model.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { cloudOf, deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const namespace = useTestNamespace('leader');
@@ -71,13 +70,7 @@ beforeAll(async () => {
   await installPodNetworkingCrd();
   sim = await startCloudSim({ world: await testWorld(), log: () => {} });
   base = testConfig(sim);
-  cloud = createCloud({
-    regionId: sim.regionId,
-    eciEndpoint: sim.endpoint,
-    vpcEndpoint: sim.endpoint,
-    protocol: 'http',
-    credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
-  });
+  cloud = cloudOf(sim);
 });
 
 afterAll(async () => {
