@@ -5,8 +5,8 @@
 import { SimError } from './errors.ts';
 import type { FaultConfig, GroupFault } from './world.ts';
 
-/** mulberry32: small, fast, good enough for fault dice. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, good enough for fault dice (and the chaos suite's). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -30,7 +30,7 @@ export class Faults {
 
   constructor(config: FaultConfig) {
     this.config = config;
-    this.random = prng(config.seed);
+    this.random = seededRandom(config.seed);
     this.outOfStock = new Set(config.zonesOutOfStock);
     this.patterns = this.compile();
   }
@@ -41,7 +41,7 @@ export class Faults {
 
   set(config: FaultConfig): void {
     this.config = config;
-    this.random = prng(config.seed);
+    this.random = seededRandom(config.seed);
     this.outOfStock = new Set(config.zonesOutOfStock);
     this.patterns = this.compile();
   }

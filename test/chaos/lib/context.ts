@@ -19,17 +19,8 @@ export interface ChaosContext {
   spans?: () => string;
 }
 
-/** mulberry32. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's own seeded generator (mulberry32), so a chaos run and its faults replay from one seed. */
+export { seededRandom } from '../../../adapters/cloudsim/faults.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
