@@ -41,7 +41,10 @@ function descendants(root: number): Map<number, string> {
     for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
       if (p !== root) continue;
       try {
-        found.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim());
+        // cmdline can read empty for a moment (seen for kube-apiserver on a loaded machine); the
+        // process name (comm) is always there.
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+        found.set(pid, cmdline || `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`);
       } catch {
         // gone
       }
@@ -66,7 +69,8 @@ describe('npm run sandbox', () => {
     // for every 200 ms, and once more the moment it says it is ready (when all of it must run).
     const seen = new Map<number, string>();
     const look = () => {
-      for (const [pid, cmd] of descendants(child.pid!)) seen.set(pid, cmd);
+      // Keep the full command line once seen; a later empty read only has the process name.
+      for (const [pid, cmd] of descendants(child.pid!)) if (!seen.has(pid) || !cmd.startsWith('[')) seen.set(pid, cmd);
     };
     const onLine = (line: string) => {
       output.push(line);
