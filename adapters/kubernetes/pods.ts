@@ -69,7 +69,7 @@ export class KubernetesPodWriter implements PodWriter {
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus): Promise<void> {
     try {
-      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { status } }, strategicMerge);
+      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { status: withClearedConditionFields(status) } }, strategicMerge);
     } catch (err) {
       if (isNotFound(err)) return; // the pod went away; its next sync handles the group
       throw err;
@@ -132,6 +132,16 @@ export class KubernetesPodWriter implements PodWriter {
   private pruneEvents(now: number): void {
     for (const [key, at] of this.recentEvents) if (now - at >= this.o.eventDedupWindowMs) this.recentEvents.delete(key);
   }
+}
+
+/**
+ * Conditions merge by type in a strategic-merge patch, field by field: a condition sent without
+ * reason or message would keep the old ones (Ready=True still saying ContainersNotReady). An
+ * absent reason/message means "none", so it is sent as null, which removes it.
+ */
+export function withClearedConditionFields(status: k8s.V1PodStatus): unknown {
+  if (status.conditions === undefined) return status;
+  return { ...status, conditions: status.conditions.map((c) => ({ reason: null, message: null, ...c })) };
 }
 
 /**

@@ -124,14 +124,17 @@ export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatu
   // Sidecar init containers run as regular containers on ECI (see translate).
   const specApp = [...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])];
 
-  const initStatuses = specInit.map((c) => containerStatus(group, c.name, c.image ?? '', cloudInit.get(c.name), 'PodInitializing', true));
+  // A finished pod has no live container, whatever the group last said of one (kubelet's rule).
+  const settle = (s: V1ContainerStatus): V1ContainerStatus => (finished ? terminatedStatus(s, toDate(now)) : s);
+  const initStatuses = specInit.map((c) => settle(containerStatus(group, c.name, c.image ?? '', cloudInit.get(c.name), 'PodInitializing', true)));
   const initialized = initStatuses.every((s) => s.state?.terminated?.exitCode === 0) || (initStatuses.length > 0 && phase === 'Running');
   const appWaiting = initialized ? 'ContainerCreating' : 'PodInitializing';
-  const appStatuses = specApp.map((c) => containerStatus(group, c.name, c.image ?? '', cloudApp.get(c.name), appWaiting, false));
+  const appStatuses = specApp.map((c) => settle(containerStatus(group, c.name, c.image ?? '', cloudApp.get(c.name), appWaiting, false)));
 
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
   const containersReady = unready.length === 0 && !finished;
-  const readyReason = finished ? 'PodCompleted' : containersReady ? undefined : 'ContainersNotReady';
+  // kubelet's reasons for a finished pod: PodCompleted (Succeeded), PodFailed (Failed).
+  const readyReason = finished ? terminalReadyReason(phase) : containersReady ? undefined : 'ContainersNotReady';
   const readyMessage = finished || containersReady ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   const gates = (pod.spec?.readinessGates ?? []).map((g) => g.conditionType);
   const gatesOpen = gates.filter((t) => pod.status?.conditions?.find((c) => c.type === t)?.status !== 'True');
@@ -174,6 +177,68 @@ export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatu
     containerStatuses: appStatuses,
     reason: failure?.reason,
     message: failure?.message,
+  });
+}
+
+/** What kubelet reports for a container it cannot find once its pod ended. */
+export const UNKNOWN_TERMINATION = {
+  reason: 'ContainerStatusUnknown',
+  message: 'The container could not be located when the pod was terminated',
+  exitCode: 137,
+} as const;
+
+/**
+ * A container of a finished pod: terminated (kept as it is when it already was), never ready.
+ * One that was running or waiting ends with kubelet's ContainerStatusUnknown (exit code 137).
+ */
+function terminatedStatus(s: V1ContainerStatus, now: Date | undefined): V1ContainerStatus {
+  if (s.state?.terminated !== undefined) return { ...s, ready: false, started: false };
+  const startedAt = toDate(s.state?.running?.startedAt);
+  return defined({
+    ...s,
+    ready: false,
+    started: false,
+    state: {
+      terminated: defined({
+        exitCode: UNKNOWN_TERMINATION.exitCode,
+        reason: UNKNOWN_TERMINATION.reason,
+        message: UNKNOWN_TERMINATION.message,
+        startedAt,
+        finishedAt: now,
+        containerID: s.containerID,
+      }),
+    },
+    // The running state it had is its last known one.
+    lastState: s.state?.running !== undefined ? s.state : s.lastState,
+  });
+}
+
+const terminalReadyReason = (phase: PodPhase): string => (phase === 'Failed' ? 'PodFailed' : 'PodCompleted');
+
+export interface LostPodInput {
+  pod: V1Pod;
+  containerGroupId: string;
+  now: Date;
+}
+
+/**
+ * The status of a pod whose group vanished from the cloud (deleted outside Kubernetes, expired,
+ * released): Failed, not Ready (Services stop routing to its IP), every container terminated.
+ */
+export function lostPodStatus({ pod, containerGroupId, now }: LostPodInput): V1PodStatus {
+  const known = new Map([...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map((c) => [c.name, c]));
+  const fromSpec = (c: { name: string; image?: string }): V1ContainerStatus =>
+    terminatedStatus(known.get(c.name) ?? { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }, toDate(now));
+  const specInit = (pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy !== 'Always');
+  const specApp = [...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])];
+  const notReady = (type: string) => condition(pod, type, false, now, terminalReadyReason('Failed'));
+  return defined({
+    phase: 'Failed',
+    reason: STATUS_REASONS.providerFailed,
+    message: `container group ${containerGroupId} no longer exists in ECI`,
+    conditions: [notReady('ContainersReady'), notReady('Ready')],
+    initContainerStatuses: specInit.length === 0 ? undefined : specInit.map(fromSpec),
+    containerStatuses: specApp.map(fromSpec),
   });
 }
 

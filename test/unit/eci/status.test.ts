@@ -1,7 +1,7 @@
 import type { V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerGroupStatus } from '../../../provider/cloud/model.ts';
-import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../../../provider/eci/status.ts';
+import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
 import { makeContainer, makePod } from '../builders.ts';
 
 const NOW = new Date('2026-05-01T10:00:30.456Z');
@@ -186,6 +186,69 @@ describe('podStatusFromGroup: container states', () => {
   it('a container ECI does not report yet is waiting in ContainerCreating', () => {
     const [c] = podStatusFromGroup({ group: makeGroup({ status: 'Pending', containers: [] }), pod: makePod(), now: NOW }).containerStatuses!;
     expect(c).toMatchObject({ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } });
+  });
+});
+
+describe('a finished pod is consistent: not ready, every container terminated', () => {
+  const condition = (status: V1PodStatus, type: string) => status.conditions?.find((c) => c.type === type);
+
+  it.each([
+    ['Failed', 'PodFailed'],
+    ['Succeeded', 'PodCompleted'],
+  ] as const)('a %s group: Ready and ContainersReady False (%s), containers terminated even if ECI still says Running', (groupStatus, reason) => {
+    const status = podStatusFromGroup({ group: makeGroup({ status: groupStatus, containers: [running('app')] }), pod: makePod(), now: NOW });
+    expect(status.phase).toBe(groupStatus);
+    for (const type of ['Ready', 'ContainersReady']) expect(condition(status, type)).toMatchObject({ status: 'False', reason });
+    const [c] = status.containerStatuses!;
+    expect(c).toMatchObject({ ready: false, started: false });
+    expect(c!.state?.terminated).toMatchObject({ reason: UNKNOWN_TERMINATION.reason, exitCode: 137, startedAt: new Date('2026-05-01T10:00:05Z') });
+    expect(c!.state?.running).toBeUndefined();
+  });
+
+  it('a pod held Failed keeps its terminal phase and shows no running container, whatever the group says', () => {
+    const pod = makePod({ status: { phase: 'Failed' } });
+    const status = podStatusFromGroup({ group: makeGroup({ status: 'Running' }), pod, now: NOW });
+    expect(status.phase).toBe('Failed');
+    expect(condition(status, 'Ready')?.status).toBe('False');
+    expect(status.containerStatuses!.every((c) => c.state?.terminated !== undefined && !c.ready)).toBe(true);
+  });
+
+  it('a True condition carries no reason or message (none to go stale)', () => {
+    const status = podStatusFromGroup({ group: makeGroup(), pod: makePod(), now: NOW });
+    for (const type of ['Ready', 'ContainersReady', 'Initialized', 'PodScheduled']) {
+      const c = condition(status, type)!;
+      expect(c.status).toBe('True');
+      expect(c.reason).toBeUndefined();
+      expect(c.message).toBeUndefined();
+    }
+  });
+
+  it('lostPodStatus (the group vanished): Failed, ProviderFailed naming the group, not ready, running containers terminated', () => {
+    const pod = makePod({
+      containers: [makeContainer({ name: 'app' }), makeContainer({ name: 'never-started' })],
+      status: {
+        phase: 'Running',
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'ContainersReady', status: 'True' },
+        ],
+        containerStatuses: [
+          { name: 'app', image: 'nginx:1.27', imageID: 'nginx:1.27', containerID: 'eci://eci-gone/app', ready: true, started: true, restartCount: 2, state: { running: { startedAt: new Date('2026-05-01T10:00:05Z') } } },
+        ],
+      },
+    });
+    const status = lostPodStatus({ pod, containerGroupId: 'eci-gone', now: NOW });
+    expect(status).toMatchObject({ phase: 'Failed', reason: 'ProviderFailed' });
+    expect(status.message).toContain('eci-gone');
+    for (const type of ['Ready', 'ContainersReady']) expect(condition(status, type)).toMatchObject({ status: 'False', reason: 'PodFailed' });
+    const [app, never] = status.containerStatuses!;
+    expect(app).toMatchObject({ name: 'app', ready: false, restartCount: 2, containerID: 'eci://eci-gone/app' });
+    expect(app!.state?.terminated).toMatchObject({ reason: 'ContainerStatusUnknown', exitCode: 137, startedAt: new Date('2026-05-01T10:00:05Z'), finishedAt: new Date('2026-05-01T10:00:30Z') });
+    expect(app!.lastState?.running).toBeDefined();
+    expect(never).toMatchObject({ name: 'never-started', ready: false });
+    expect(never!.state?.terminated?.reason).toBe('ContainerStatusUnknown');
+    // Written over a pod whose status said Ready: the patch must change it.
+    expect(podStatusChanged(pod.status!, status)).toBe(true);
   });
 });
 
