@@ -102,3 +102,34 @@ export interface KubeletCloudPort {
   /** DescribeContainerGroupMetric: samples oldest first (empty before the group started). A read. */
   describeContainerGroupMetric(containerGroupId: string, options?: { startTime?: string; endTime?: string; periodSeconds?: 15 | 60 | 600 | 3600 }): Promise<GroupMetricSample[]>;
 }
+
+/** A pod's network, decided at create time (a PodNetworking's or the default network). */
+export type NetworkDecision =
+  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
+  | { kind: 'wait'; reason: string; message: string; retryAfterMs: number }
+  | { kind: 'refuse'; reason: string; message: string };
+
+/**
+ * Decides a pod's network at create time (PodNetworking or the default network). `plan` makes no
+ * cloud write; it may read (free IP counts) and throws on a failed read (the sync retries).
+ */
+export interface NetworkPlanner {
+  plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision>;
+  /** The cloud said this vSwitch has no free IP: skip it for a while. */
+  noteExhausted(vSwitchId: string, reason: string): void;
+  /** A group got an IP of this vSwitch. */
+  noteAllocated(vSwitchId: string): void;
+}
+
+/** Structured logs (adapters/log implements it). Fields never hold secrets. */
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What the pod sync reports to metrics (adapters/telemetry's ProviderMetrics fits). */
+export interface PodSyncMetrics {
+  /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
+  podBoundToRunning(durationMs: number): void;
+}

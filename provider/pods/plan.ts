@@ -9,7 +9,8 @@ export type PodPlan =
   | { kind: 'create' }
   | { kind: 'report-status'; status: V1PodStatus }
   | { kind: 'delete-group'; containerGroupId: string }
-  | { kind: 'finish-deletion' }
+  | { kind: 'await-group-gone'; containerGroupId: string; retryAfterMs: number }
+  | { kind: 'finish-deletion'; why: string }
   | { kind: 'mark-lost'; containerGroupId: string }
   | { kind: 'nothing'; why: string };
 
@@ -26,7 +27,14 @@ export interface PlanInputs {
   desiredStatus: V1PodStatus | undefined;
   /** Whether desiredStatus differs from the pod's current status in a way worth a patch. */
   statusChanged: boolean;
+  /** This process already asked the cloud to delete the pod's group. */
+  deleteRequested?: boolean;
+  /** Now (deletion waits until the pod's deletionTimestamp at most). */
+  now?: Date;
 }
+
+/** How often a pod being deleted looks again whether its group is gone. */
+export const DELETION_POLL_MS = 1_000;
 
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
@@ -39,13 +47,9 @@ export function recordedGroupId(pod: V1Pod): string | undefined {
   return id === undefined || id === '' ? undefined : id;
 }
 
-export function planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged }: PlanInputs): PodPlan {
-  const groupAlive = group !== undefined && group.status !== 'Terminating';
-
-  if (pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null) {
-    if (group !== undefined && groupAlive) return { kind: 'delete-group', containerGroupId: group.id };
-    return { kind: 'finish-deletion' };
-  }
+export function planPod(inputs: PlanInputs): PodPlan {
+  const { pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged } = inputs;
+  if (pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null) return planDeletion(inputs, new Date(pod.metadata.deletionTimestamp));
 
   if (group !== undefined) {
     if (desiredStatus !== undefined && statusChanged) return { kind: 'report-status', status: desiredStatus };
@@ -57,4 +61,19 @@ export function planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus,
   const recorded = recordedGroupId(pod);
   if (recorded !== undefined && recordedGroupConfirmedGone) return { kind: 'mark-lost', containerGroupId: recorded };
   return { kind: 'create' };
+}
+
+/**
+ * virtual-kubelet's order: delete the group, keep the Pod object while the cloud still has the
+ * group (a StatefulSet makes the next `web-0` only once the Pod object is gone), and finish the
+ * deletion when the group is gone or the grace period is over. The apiserver sets
+ * deletionTimestamp to the moment the grace period ends. `group` must come from a fresh lookup.
+ */
+function planDeletion({ group, deleteRequested = false, now = new Date() }: PlanInputs, graceEnds: Date): PodPlan {
+  if (group === undefined) return { kind: 'finish-deletion', why: 'the container group is gone' };
+  // Always ask once, even past the grace period: the group must not outlive the pod.
+  if (group.status !== 'Terminating' && !deleteRequested) return { kind: 'delete-group', containerGroupId: group.id };
+  const left = graceEnds.getTime() - now.getTime();
+  if (Number.isNaN(left) || left <= 0) return { kind: 'finish-deletion', why: `the grace period ended while container group ${group.id} was ${group.status}` };
+  return { kind: 'await-group-gone', containerGroupId: group.id, retryAfterMs: Math.min(DELETION_POLL_MS, left) };
 }

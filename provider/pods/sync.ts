@@ -5,43 +5,21 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, typ
 import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../cloud/errors.ts';
 import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
-import { eventsToRecord, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
+import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, STATUS_REASONS } from '../eci/status.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
-import type { CloudPort, PodInputsLoader, PodKey, PodStore, PodWriter } from '../ports.ts';
+import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
-import { planPod, recordedGroupId, type PodPlan } from './plan.ts';
+import { refusalKey, PodMemories } from './memory.ts';
+import { DELETION_POLL_MS, planPod, recordedGroupId, type PodPlan } from './plan.ts';
 import type { SyncResult } from './workqueue.ts';
 import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
 import { ATTR, podAttributes, SPAN, TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
 import { inSpan, recordSpan } from '../telemetry/spans.ts';
 
-export type NetworkDecision =
-  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
-  | { kind: 'wait'; reason: string; message: string; retryAfterMs: number }
-  | { kind: 'refuse'; reason: string; message: string };
-
-/** Decides a pod's network at create time (PodNetworking or the default network). */
-export interface NetworkPlanner {
-  plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision>;
-  /** The cloud said this vSwitch has no free IP: skip it for a while. */
-  noteExhausted(vSwitchId: string, reason: string): void;
-  /** A group got an IP of this vSwitch. */
-  noteAllocated(vSwitchId: string): void;
-}
-
-export interface Logger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** What the pod sync reports to metrics (adapters/telemetry's ProviderMetrics fits). */
-export interface PodSyncMetrics {
-  /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
-  podBoundToRunning(durationMs: number): void;
-}
+// The ports the sync uses live in provider/ports.ts; re-exported for existing importers.
+export type { Logger, NetworkDecision, NetworkPlanner, PodSyncMetrics } from '../ports.ts';
 
 export interface PodSyncOptions {
   cloud: CloudPort;
@@ -58,6 +36,8 @@ export interface PodSyncOptions {
   now?: () => Date;
   log: Logger;
   metrics?: PodSyncMetrics;
+  /** Per-pod memory, shared with the controller (which forgets a pod that left the cache). */
+  memory?: PodMemories;
 }
 
 const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
@@ -70,23 +50,12 @@ export function podKeyOf(pod: V1Pod): PodKey {
 
 export class PodSync {
   private readonly o: Required<PodSyncOptions>;
-  /** ECI events already turned into Kubernetes events, per pod UID. */
-  private readonly recordedCloudEvents = new Map<string, Set<string>>();
-  /** Translation warnings already reported, per pod UID. */
-  private readonly warned = new Set<string>();
-  /**
-   * Per pod UID, while the pod is being provisioned: the context its provisioning spans are
-   * children of. The admission span (from the traceparent annotation), or the provider's own root
-   * `pod.provision` span for a pod that was not admitted by our webhook. Dropped once Running.
-   */
-  private readonly provisioning = new Map<string, Context>();
-  /** Per pod UID: when this process created its group (epoch ms), the start of `pod.wait_running`. */
-  private readonly createdAt = new Map<string, number>();
-  /** Pod UIDs whose bound->Running time was recorded (once per pod). */
-  private readonly runningRecorded = new Set<string>();
+  /** Everything remembered per pod UID between passes; `forget(uid)` once the pod is gone. */
+  readonly memory: PodMemories;
 
   constructor(options: PodSyncOptions) {
-    this.o = { now: () => new Date(), clusterDNS: undefined, metrics: NO_METRICS, ...options } as Required<PodSyncOptions>;
+    this.o = { now: () => new Date(), clusterDNS: undefined, metrics: NO_METRICS, memory: new PodMemories(), ...options } as Required<PodSyncOptions>;
+    this.memory = this.o.memory;
   }
 
   async syncPod(key: PodKey): Promise<SyncResult> {
@@ -99,14 +68,16 @@ export class PodSync {
       // Created moments ago; the status poller brings its description and re-queues the pod.
       return { kind: 'requeueAfter', ms: 10_000 };
     }
-    const group = await this.loadGroup(pod);
+    // A pod being deleted waits for its group to be gone: only a fresh answer from the cloud says so.
+    const group = await this.loadGroup(pod, deleting);
     const recorded = recordedGroupId(pod);
     const recordedGroupConfirmedGone = group === undefined && recorded !== undefined;
-    const desiredStatus = group === undefined ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
+    const desiredStatus = group === undefined || deleting ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
     const statusChanged = desiredStatus !== undefined && podStatusChanged(pod.status ?? {}, desiredStatus);
+    const deleteRequested = this.memory.peek(key.uid)?.deleteRequestedAt !== undefined;
 
     // plan
-    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged });
+    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged, deleteRequested, now: this.o.now() });
 
     // act + report
     if (group !== undefined) this.reportCloudEvents(key, group);
@@ -116,10 +87,7 @@ export class PodSync {
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
   private async podGone(key: PodKey): Promise<SyncResult> {
     const groupId = this.o.groups.forPod(key.uid)?.id ?? this.o.groups.createdFor(key.uid);
-    this.recordedCloudEvents.delete(key.uid);
-    this.warned.delete(key.uid);
-    this.forgetTrace(key.uid);
-    this.runningRecorded.delete(key.uid);
+    this.memory.forget(key.uid);
     if (groupId === undefined) return { kind: 'done' };
     const attributes: Attributes = { [ATTR.podName]: key.name, [ATTR.namespaceName]: key.namespace, [ATTR.podUid]: key.uid, [ATTR.syncPlan]: 'pod-gone', [ATTR.containerGroupId]: groupId };
     return inSpan(SPAN.podDelete, { root: true, attributes }, ROOT_CONTEXT, async () => {
@@ -132,37 +100,39 @@ export class PodSync {
 
   /** The context of the pod's provisioning trace; `undefined` when the provider must start it (no annotation). */
   private provisioningParent(pod: V1Pod): Context | undefined {
-    const uid = pod.metadata?.uid ?? '';
-    const known = this.provisioning.get(uid);
-    if (known !== undefined) return known;
+    const memory = this.memory.of(pod.metadata?.uid ?? '');
+    if (memory.provisioning !== undefined) return memory.provisioning;
     // ROOT_CONTEXT as the base: never inherit whatever span happens to be active in the queue.
     const fromPod = podTraceContext(pod, ROOT_CONTEXT);
     if (trace.getSpanContext(fromPod) === undefined) return undefined;
-    this.provisioning.set(uid, fromPod);
+    memory.provisioning = fromPod;
     return fromPod;
   }
 
   private forgetTrace(uid: string): void {
-    this.provisioning.delete(uid);
-    this.createdAt.delete(uid);
+    const memory = this.memory.peek(uid);
+    if (memory === undefined) return;
+    delete memory.provisioning;
+    delete memory.createdAt;
   }
 
   /** A link from the deletion trace to the pod's provisioning trace, when the pod carries one. */
   private provisioningLinks(pod: V1Pod): Link[] {
-    const spanContext = trace.getSpanContext(podTraceContext(pod, ROOT_CONTEXT)) ?? trace.getSpanContext(this.provisioning.get(pod.metadata?.uid ?? '') ?? ROOT_CONTEXT);
+    const spanContext = trace.getSpanContext(podTraceContext(pod, ROOT_CONTEXT)) ?? trace.getSpanContext(this.memory.peek(pod.metadata?.uid ?? '')?.provisioning ?? ROOT_CONTEXT);
     return spanContext === undefined ? [] : [{ context: spanContext }];
   }
 
-  private async loadGroup(pod: V1Pod): Promise<ContainerGroup | undefined> {
+  private async loadGroup(pod: V1Pod, fresh: boolean): Promise<ContainerGroup | undefined> {
     const uid = pod.metadata?.uid ?? '';
     const known = this.o.groups.forPod(uid);
-    if (known !== undefined) return known;
-    const id = recordedGroupId(pod) ?? this.o.groups.createdFor(uid);
+    if (known !== undefined && !fresh) return known;
+    const id = known?.id ?? recordedGroupId(pod) ?? this.o.groups.createdFor(uid);
     if (id === undefined) return undefined;
     // The pod names a group we have not seen described: ask the cloud. A failed call throws
     // (retry); an empty answer from a successful call is the only "gone".
     const [found] = await this.o.cloud.describeContainerGroups([id]);
     if (found !== undefined) this.o.groups.put(found);
+    else if (fresh) this.o.groups.forget(uid);
     return found;
   }
 
@@ -172,34 +142,36 @@ export class PodSync {
         return { kind: 'done' };
       case 'report-status':
         return this.reportStatus(key, pod, group, plan.status);
-      case 'delete-group':
-      case 'finish-deletion': {
+      case 'delete-group': {
         const links = this.provisioningLinks(pod);
         this.forgetTrace(key.uid);
-        this.runningRecorded.delete(key.uid);
-        const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: plan.kind };
-        if (plan.kind === 'delete-group') attributes[ATTR.containerGroupId] = plan.containerGroupId;
+        const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: plan.kind, [ATTR.containerGroupId]: plan.containerGroupId };
         return inSpan(SPAN.podDelete, { root: true, attributes, links }, ROOT_CONTEXT, async () => {
-          if (plan.kind === 'delete-group') {
-            await this.o.cloud.deleteContainerGroup(plan.containerGroupId);
-            this.o.groups.forget(key.uid);
-          }
+          await this.o.cloud.deleteContainerGroup(plan.containerGroupId);
+          this.memory.of(key.uid).deleteRequestedAt = this.o.now().getTime();
+          // The Pod object stays until the group is gone (or the grace period is over): look again soon.
+          return { kind: 'requeueAfter', ms: DELETION_POLL_MS } as const;
+        });
+      }
+      case 'await-group-gone':
+        return { kind: 'requeueAfter', ms: plan.retryAfterMs };
+      case 'finish-deletion': {
+        const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: plan.kind };
+        if (group !== undefined) attributes[ATTR.containerGroupId] = group.id;
+        return inSpan(SPAN.podDelete, { root: true, attributes, links: this.provisioningLinks(pod) }, ROOT_CONTEXT, async () => {
           await this.o.writer.finishPodDeletion(key);
+          this.o.log.info('finished the deletion of a pod', { pod: podKeyString(key), why: plan.why });
+          this.memory.forget(key.uid);
+          if (group === undefined) this.o.groups.forget(key.uid);
           return { kind: 'done' } as const;
         });
       }
-      case 'mark-lost':
-        this.o.writer.recordEvent(key, {
-          type: 'Warning',
-          reason: 'ProviderFailed',
-          message: `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`,
-        });
-        await this.o.writer.patchPodStatus(key, {
-          phase: 'Failed',
-          reason: 'ProviderFailed',
-          message: `container group ${plan.containerGroupId} no longer exists in ECI`,
-        });
+      case 'mark-lost': {
+        const message = `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`;
+        this.o.writer.recordEvent(key, { type: 'Warning', reason: STATUS_REASONS.providerFailed, message });
+        await this.o.writer.patchPodStatus(key, lostPodStatus({ pod, containerGroupId: plan.containerGroupId, now: this.o.now() }));
         return { kind: 'done' };
+      }
       case 'create':
         return this.create(key, pod);
     }
@@ -230,14 +202,15 @@ export class PodSync {
   }
 
   private firstRunning(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus, parent: Context | undefined, nowMs: number): void {
-    if (!this.runningRecorded.has(key.uid)) {
-      this.runningRecorded.add(key.uid);
+    const memory = this.memory.of(key.uid);
+    if (!memory.runningRecorded) {
+      memory.runningRecorded = true;
       const bound = boundAt(pod);
       if (bound !== undefined) this.o.metrics.podBoundToRunning(Math.max(0, nowMs - bound));
     }
     if (parent !== undefined) {
       // From the create (this process's own clock, else the cloud's creation time) to the first Running seen.
-      const created = this.createdAt.get(key.uid) ?? toMs(group?.creationTime) ?? toMs(pod.metadata?.creationTimestamp) ?? nowMs;
+      const created = memory.createdAt ?? toMs(group?.creationTime) ?? toMs(pod.metadata?.creationTimestamp) ?? nowMs;
       recordSpan(
         SPAN.podWaitRunning,
         { startTime: Math.min(created, nowMs), endTime: nowMs, attributes: { ...podAttributes({ ...pod, status: { ...pod.status, ...status } }), ...statusAttributes(status, group) } },
@@ -253,7 +226,7 @@ export class PodSync {
     const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: 'create', [ATTR.cloudRegion]: this.o.regionId };
     // Without a traceparent annotation (webhook off or bypassed) the provider starts the trace.
     return inSpan(SPAN.podProvision, { attributes, ...(parent === undefined ? { root: true } : {}) }, parent ?? ROOT_CONTEXT, async (span) => {
-      if (parent === undefined) this.provisioning.set(uid, trace.setSpan(ROOT_CONTEXT, span));
+      if (parent === undefined) this.memory.of(uid).provisioning = trace.setSpan(ROOT_CONTEXT, span);
       const result = await this.provision(key, pod, span, parent === undefined);
       span.setAttribute(ATTR.syncResult, result.kind === 'done' ? 'done' : 'requeue');
       return result;
@@ -277,6 +250,15 @@ export class PodSync {
     span.setAttributes({ [ATTR.vSwitchId]: network.vSwitchId, [ATTR.securityGroupId]: network.securityGroupId, [ATTR.vSwitchReason]: network.reason });
     if (network.podNetworking !== undefined) span.setAttribute(ATTR.podNetworkingName, network.podNetworking);
 
+    // A create refused for good is not sent again until the pod or its network changes: the
+    // condition and the event are already on the pod, and the same request would fail the same way.
+    const memory = this.memory.of(key.uid);
+    const attempt = refusalKey(pod, network);
+    if (memory.refusal?.key === attempt) {
+      span.setAttribute(ATTR.waitReason, memory.refusal.reason);
+      return { kind: 'done' };
+    }
+
     const resolved = await this.o.inputs.load(pod);
     let translated: ReturnType<typeof translatePod>;
     try {
@@ -288,13 +270,13 @@ export class PodSync {
       });
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
-      if (!err.retryable) return this.refuse(key, pod, err.code, err.message);
+      if (!err.retryable) return this.refuse(key, pod, err.code, err.message, attempt);
       // A missing ConfigMap/Secret may be created later: say so on the pod, retry with backoff.
       await this.setProvisionedCondition(key, pod, err.code, err.message, 'Warning');
       throw err;
     }
-    if (!this.warned.has(key.uid)) {
-      this.warned.add(key.uid);
+    if (!memory.warned) {
+      memory.warned = true;
       for (const warning of translated.warnings) {
         this.o.writer.recordEvent(key, { type: 'Warning', reason: 'UnsupportedField', message: `${warning.field}: ${warning.message}` });
       }
@@ -312,7 +294,7 @@ export class PodSync {
     try {
       ({ containerGroupId } = await this.o.cloud.createContainerGroup(translated.request));
     } catch (err) {
-      const result = await this.createFailed(key, pod, network, err);
+      const result = await this.createFailed(key, pod, network, err, attempt);
       const code = err instanceof CloudError ? err.code : 'Unknown';
       span.setAttribute(ATTR.errorType, code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: `CreateContainerGroup: ${code}` });
@@ -321,7 +303,7 @@ export class PodSync {
     this.o.network.noteAllocated(network.vSwitchId);
     // Remember the group before anything else can fail: the next sync must find it.
     this.o.groups.noteCreated(key.uid, containerGroupId);
-    this.createdAt.set(key.uid, this.o.now().getTime());
+    memory.createdAt = this.o.now().getTime();
     span.setAttribute(ATTR.containerGroupId, containerGroupId);
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
     const traceparent = startedTrace && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(span) : undefined;
@@ -358,7 +340,7 @@ export class PodSync {
     return { kind: 'done' };
   }
 
-  private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown): Promise<SyncResult> {
+  private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown, attempt: string): Promise<SyncResult> {
     const cloudError = err instanceof CloudError ? err : undefined;
     const { verdict, hint } = classifyCloudError(err);
     const code = cloudError?.code ?? 'Unknown';
@@ -392,14 +374,14 @@ export class PodSync {
       case 'throttled':
         return { kind: 'requeueAfter', ms: 1_000 + Math.round(Math.random() * 1_000) };
       case 'terminal':
-        return this.refuse(key, pod, code, `${cloudError?.message ?? String(err)}. ${hint}`);
+        return this.refuse(key, pod, code, `${withoutRequestId(cloudError?.message ?? String(err))}. ${hint}`, attempt);
       case 'retry':
         // Retried with backoff; say why on the pod meanwhile (a zone out of stock can last):
         // one event per distinct failure, the request id left out so that retries fold into it.
         this.o.writer.recordEvent(key, {
           type: 'Warning',
           reason: 'ProviderCreateFailed',
-          message: `${(cloudError?.message ?? String(err)).replace(/ \(requestId [^)]*\)/g, '')}; retrying with backoff (${hint})`,
+          message: `${withoutRequestId(cloudError?.message ?? String(err))}; retrying with backoff (${hint})`,
         });
         throw err;
       case 'gone':
@@ -413,8 +395,16 @@ export class PodSync {
     return { kind: 'requeueAfter', ms: retryAfterMs };
   }
 
-  /** The pod can never be created as it is: say why; a change to the pod triggers a new sync. */
-  private async refuse(key: PodKey, pod: V1Pod, reason: string, message: string): Promise<SyncResult> {
+  /**
+   * The pod can never be created as it is: say why, once. `attempt` (the refusal key of a create
+   * that was tried) is remembered so that the same pod on the same network is not tried again;
+   * a change of the pod or of its network makes another key and so one new attempt.
+   */
+  private async refuse(key: PodKey, pod: V1Pod, reason: string, message: string, attempt?: string): Promise<SyncResult> {
+    if (attempt !== undefined) {
+      this.memory.of(key.uid).refusal = { key: attempt, reason: conditionReason(reason) };
+      this.o.log.warn('refused to create a container group; not retried until the pod or its network changes', { pod: podKeyString(key), reason, message });
+    }
     await this.setProvisionedCondition(key, pod, reason, message, 'Warning');
     if (pod.metadata?.annotations?.[POD_ANNOTATIONS.failOnCreateError] === 'true') {
       await this.o.writer.patchPodStatus(key, { phase: 'Failed', reason: conditionReason(reason), message });
@@ -438,9 +428,7 @@ export class PodSync {
   }
 
   private reportCloudEvents(key: PodKey, group: ContainerGroup): void {
-    const seen = this.recordedCloudEvents.get(key.uid) ?? new Set<string>();
-    this.recordedCloudEvents.set(key.uid, seen);
-    for (const event of eventsToRecord(group.events, seen)) this.o.writer.recordEvent(key, event);
+    for (const event of eventsToRecord(group.events, this.memory.of(key.uid).cloudEvents)) this.o.writer.recordEvent(key, event);
   }
 }
 
@@ -469,6 +457,14 @@ function toMs(value: Date | string | undefined | null): number | undefined {
 export function boundAt(pod: V1Pod): number | undefined {
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
   return toMs(scheduled?.lastTransitionTime) ?? toMs(pod.metadata?.creationTimestamp);
+}
+
+/**
+ * A message without the cloud's request id: the request id is in the logs and the trace; on the
+ * pod it would make every attempt's condition and event differ (each write re-queuing the pod).
+ */
+export function withoutRequestId(message: string): string {
+  return message.replace(/ ?\(requestId [^)]*\)/g, '');
 }
 
 /**

@@ -234,6 +234,13 @@ describe('pods on virtual nodes', () => {
       },
       { timeoutMs: 30_000, describe: 'pod vanishing to run' },
     );
+    // A True condition keeps no reason from the time it was False (ContainersNotReady while Pending).
+    for (const type of ['Ready', 'ContainersReady']) {
+      const c = running.status!.conditions!.find((x) => x.type === type);
+      expect(c, `${type} of the running pod`).toMatchObject({ status: 'True' });
+      expect(c!.reason, `${type} reason`).toBeUndefined();
+      expect(c!.message, `${type} message`).toBeUndefined();
+    }
     const groupId = running.metadata!.annotations!['k8s.aliyun.com/eci-instance-id']!;
     // Removed behind the provider's back (the admin API frees it at once, like an expired group).
     const res = await fetch(`${sim.adminEndpoint}/admin/groups/${groupId}`, { method: 'DELETE', headers: { authorization: `Bearer ${sim.adminToken}` } });
@@ -247,6 +254,11 @@ describe('pods on virtual nodes', () => {
     );
     expect(failed.status?.reason).toBe('ProviderFailed');
     expect(failed.status?.message).toContain(groupId);
+    // Not Ready any more: Services stop routing to the dead IP. Its container is terminated.
+    for (const type of ['Ready', 'ContainersReady']) {
+      expect(failed.status!.conditions!.find((x) => x.type === type), type).toMatchObject({ status: 'False', reason: 'PodFailed' });
+    }
+    expect(failed.status!.containerStatuses!.map((c) => [c.name, c.ready, c.state?.terminated?.reason])).toEqual([['main', false, 'ContainerStatusUnknown']]);
     // And it is not re-created behind the user's back.
     expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === failed.metadata!.uid)).toHaveLength(0);
   });

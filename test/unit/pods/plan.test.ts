@@ -36,14 +36,22 @@ function group(status: ContainerGroup['status'] = 'Running'): ContainerGroup {
 }
 
 const running: V1PodStatus = { phase: 'Running' };
+/** The pods below are deleted with their grace period ending at 12:00:00 (the deletionTimestamp). */
+const IN_GRACE = new Date('2026-11-24T11:59:50Z');
+const AFTER_GRACE = new Date('2026-11-24T12:00:01Z');
 
 const rows: [string, Partial<PlanInputs>, string][] = [
   ['a new pod gets a group', { pod: pod() }, 'create'],
   ['a pod whose group reports a new status gets it', { pod: pod(), group: group(), desiredStatus: running, statusChanged: true }, 'report-status'],
   ['an up-to-date pod needs nothing', { pod: pod(), group: group(), desiredStatus: running, statusChanged: false }, 'nothing'],
   ['a deleted pod with a live group: delete the group first', { pod: pod({ deleting: true }), group: group() }, 'delete-group'],
-  ['a deleted pod whose group is already terminating: finish', { pod: pod({ deleting: true }), group: group('Terminating') }, 'finish-deletion'],
-  ['a deleted pod without a group: finish', { pod: pod({ deleting: true }) }, 'finish-deletion'],
+  ['a deleted pod with a finished group: delete the group too', { pod: pod({ deleting: true }), group: group('Succeeded') }, 'delete-group'],
+  ['a deleted pod whose group is terminating: keep the pod while the grace period lasts', { pod: pod({ deleting: true }), group: group('Terminating') }, 'await-group-gone'],
+  ['a deleted pod whose group was asked to go and is still listed: keep waiting', { pod: pod({ deleting: true }), group: group(), deleteRequested: true }, 'await-group-gone'],
+  ['a deleted pod whose group is terminating past the grace period: finish', { pod: pod({ deleting: true }), group: group('Terminating'), now: AFTER_GRACE }, 'finish-deletion'],
+  ['a deleted pod past the grace period whose group was never asked to go: delete it first', { pod: pod({ deleting: true }), group: group(), now: AFTER_GRACE }, 'delete-group'],
+  ['a deleted pod past the grace period whose group was asked to go: finish', { pod: pod({ deleting: true }), group: group(), deleteRequested: true, now: AFTER_GRACE }, 'finish-deletion'],
+  ['a deleted pod without a group (confirmed gone): finish', { pod: pod({ deleting: true }) }, 'finish-deletion'],
   ['a finished pod is never re-created', { pod: pod({ phase: 'Succeeded' }) }, 'nothing'],
   ['a failed pod is never re-created', { pod: pod({ phase: 'Failed' }) }, 'nothing'],
   ['a pod whose recorded group is confirmed gone is lost', { pod: pod({ instanceId: 'eci-9' }), recordedGroupConfirmedGone: true }, 'mark-lost'],
@@ -52,12 +60,12 @@ const rows: [string, Partial<PlanInputs>, string][] = [
 
 describe('planPod', () => {
   it.each(rows)('%s', (_name, partial, expected) => {
-    const inputs: PlanInputs = { pod: pod(), group: undefined, recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false, ...partial };
+    const inputs: PlanInputs = { pod: pod(), group: undefined, recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false, now: IN_GRACE, ...partial };
     expect(planPod(inputs).kind).toBe(expected);
   });
 
   it('names the group to delete and the lost group', () => {
-    expect(planPod({ pod: pod({ deleting: true }), group: group(), recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false })).toEqual({
+    expect(planPod({ pod: pod({ deleting: true }), group: group(), recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false, now: IN_GRACE })).toEqual({
       kind: 'delete-group',
       containerGroupId: 'eci-1',
     });
@@ -65,5 +73,11 @@ describe('planPod', () => {
       kind: 'mark-lost',
       containerGroupId: 'eci-9',
     });
+  });
+
+  it('waits for a terminating group no longer than the grace period, looking again at least every second', () => {
+    const base = { pod: pod({ deleting: true }), group: group('Terminating'), recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false };
+    expect(planPod({ ...base, now: IN_GRACE })).toEqual({ kind: 'await-group-gone', containerGroupId: 'eci-1', retryAfterMs: 1_000 });
+    expect(planPod({ ...base, now: new Date('2026-11-24T11:59:59.700Z') })).toEqual({ kind: 'await-group-gone', containerGroupId: 'eci-1', retryAfterMs: 300 });
   });
 });

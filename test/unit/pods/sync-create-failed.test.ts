@@ -2,7 +2,7 @@
 // with backoff, and the pod says why meanwhile: one Warning event per distinct failure, without
 // the request id (so the retries fold into it). Found by the chaos suite: a pod whose zone was out
 // of stock stayed Pending with nothing on it.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../../provider/cloud/errors.ts';
 import type { CloudPort, PodEvent, PodKey, PodWriter } from '../../../provider/ports.ts';
@@ -10,8 +10,10 @@ import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { podKeyOf, PodSync, type NetworkPlanner } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
 
-function harness(pod: V1Pod, createError: Error) {
+function harness(initial: V1Pod, createError: Error) {
+  let pod = initial;
   const events: PodEvent[] = [];
+  const statusPatches: V1PodStatus[] = [];
   let creates = 0;
   const cloud = {
     createContainerGroup: async () => {
@@ -21,7 +23,7 @@ function harness(pod: V1Pod, createError: Error) {
     describeContainerGroups: async () => [],
   } as unknown as CloudPort;
   const writer: PodWriter = {
-    patchPodStatus: async () => {},
+    patchPodStatus: async (_key: PodKey, status: V1PodStatus) => void statusPatches.push(status),
     annotatePod: async () => {},
     finishPodDeletion: async () => {},
     // Translation warnings (e.g. no cluster DNS) are not what this test is about.
@@ -44,7 +46,12 @@ function harness(pod: V1Pod, createError: Error) {
     zoneOfNode: () => 'cn-hangzhou-i',
     log: { info: () => {}, warn: () => {}, error: () => {} },
   });
-  return { sync, events, creates: () => creates };
+  // The pod as the informer would show it next: the given change, plus every status written so far.
+  const update = (change: (p: V1Pod) => V1Pod = (p) => p) => {
+    const conditions = statusPatches.flatMap((st) => st.conditions ?? []);
+    pod = change({ ...pod, status: { ...pod.status, conditions } });
+  };
+  return { sync, events, statusPatches, update, creates: () => creates };
 }
 
 const noStock = (requestId: string) =>
@@ -70,5 +77,56 @@ describe('PodSync: a create refused for a retryable reason', () => {
     await first.sync.syncPod(podKeyOf(pod)).catch(() => {});
     await second.sync.syncPod(podKeyOf(pod)).catch(() => {});
     expect(first.events[0]!.message).toBe(second.events[0]!.message);
+  });
+});
+
+const vpcMismatch = (requestId: string) =>
+  new CloudError({
+    action: 'CreateContainerGroup',
+    code: 'InvalidOperation.VpcMismatch',
+    detail: 'The security group sg-1 (vpc-2) and the vSwitch vsw-i1 (vpc-1) are not in the same VPC.',
+    requestId,
+    httpStatus: 400,
+  });
+
+describe('PodSync: a create refused for good (a terminal cloud error)', () => {
+  it('is tried once per change of the pod: one create call, one Warning, a condition without the request id', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i' });
+    const h = harness(pod, vpcMismatch('REQ-1'));
+    // The first refusal, then what would follow: the condition write re-queues the pod, resyncs come.
+    for (let i = 0; i < 5; i++) {
+      await expect(h.sync.syncPod(podKeyOf(pod))).resolves.toEqual({ kind: 'done' });
+      h.update();
+    }
+    expect(h.creates()).toBe(1);
+    expect(h.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidOperationVpcMismatch' })]);
+    expect(h.statusPatches).toHaveLength(1);
+    const condition = h.statusPatches[0]!.conditions![0]!;
+    expect(condition).toMatchObject({ status: 'False', reason: 'InvalidOperationVpcMismatch' });
+    expect(condition.message).toContain('sg-1 (vpc-2)');
+    expect(condition.message).not.toContain('REQ-1');
+    expect(h.events[0]!.message).not.toContain('REQ-1');
+  });
+
+  it('a status write, a provider annotation or a new resourceVersion is no change; a user edit earns exactly one new attempt', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i' });
+    const h = harness(pod, vpcMismatch('REQ-1'));
+    await h.sync.syncPod(podKeyOf(pod));
+    h.update((p) => ({ ...p, metadata: { ...p.metadata, resourceVersion: '99', annotations: { 'eci-virtual-node.io/traceparent': '00-abc-def-01' } } }));
+    await h.sync.syncPod(podKeyOf(pod));
+    expect(h.creates()).toBe(1);
+    h.update((p) => ({ ...p, metadata: { ...p.metadata, labels: { ...p.metadata?.labels, tier: 'web' } } }));
+    await h.sync.syncPod(podKeyOf(pod));
+    await h.sync.syncPod(podKeyOf(pod));
+    expect(h.creates()).toBe(2);
+  });
+
+  it('a pod that is deleted and re-created under the same name is another pod: it is tried again', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i' });
+    const h = harness(pod, vpcMismatch('REQ-1'));
+    await h.sync.syncPod(podKeyOf(pod));
+    h.update((p) => ({ ...p, metadata: { ...p.metadata, uid: 'another-uid' }, status: {} }));
+    await h.sync.syncPod({ ...podKeyOf(pod), uid: 'another-uid' });
+    expect(h.creates()).toBe(2);
   });
 });

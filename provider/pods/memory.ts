@@ -1,0 +1,96 @@
+// What the pod sync remembers about a pod between passes, in ONE record per pod UID, dropped by
+// ONE `forget(uid)` when the pod is gone. Everything here is a cache or a courtesy (events not
+// repeated, traces continued, a refused create not resent): losing it (a restart, a new leader)
+// costs at most one repeat of each, never a wrong decision.
+import { createHash } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
+import type { V1Pod } from '@kubernetes/client-node';
+import { TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
+import { POD_ANNOTATIONS } from './annotations.ts';
+
+export interface PodMemory {
+  /** ECI events already turned into Kubernetes events. */
+  readonly cloudEvents: Set<string>;
+  /** Translation warnings (UnsupportedField, MultiplePodNetworkings) already reported. */
+  warned: boolean;
+  /**
+   * While the pod is being provisioned: the context its provisioning spans are children of (the
+   * admission span, or the provider's own root `pod.provision` span). Dropped once Running.
+   */
+  provisioning?: Context;
+  /** When this process created the pod's group (epoch ms): the start of `pod.wait_running`. */
+  createdAt?: number;
+  /** The bound->Running time was recorded (once per pod). */
+  runningRecorded: boolean;
+  /**
+   * The last create refused for good (terminal cloud error, non-retryable translation error):
+   * under which `refusalKey` and why. The same key again means nothing changed: no new attempt.
+   */
+  refusal?: { key: string; reason: string };
+  /** When this process asked the cloud to delete the pod's group (epoch ms). */
+  deleteRequestedAt?: number;
+}
+
+export class PodMemories {
+  private readonly byUid = new Map<string, PodMemory>();
+
+  /** The pod's record, made on first use. */
+  of(uid: string): PodMemory {
+    let memory = this.byUid.get(uid);
+    if (memory === undefined) {
+      memory = { cloudEvents: new Set(), warned: false, runningRecorded: false };
+      this.byUid.set(uid, memory);
+    }
+    return memory;
+  }
+
+  /** The pod's record if there is one (reading never makes one). */
+  peek(uid: string): PodMemory | undefined {
+    return this.byUid.get(uid);
+  }
+
+  /** The pod is gone: drop everything remembered about it. */
+  forget(uid: string): void {
+    this.byUid.delete(uid);
+  }
+
+  get size(): number {
+    return this.byUid.size;
+  }
+}
+
+/** Annotations the provider writes itself: a change to them is not a change of the pod. */
+const PROVIDER_ANNOTATIONS: ReadonlySet<string> = new Set([
+  POD_ANNOTATIONS.instanceId,
+  POD_ANNOTATIONS.vSwitchId,
+  POD_ANNOTATIONS.zoneId,
+  POD_ANNOTATIONS.securityGroupId,
+  POD_ANNOTATIONS.vSwitchReason,
+  POD_ANNOTATIONS.eniId,
+  TRACE_CONTEXT_ANNOTATION,
+]);
+
+/**
+ * A fingerprint of what the user controls on a pod: spec, labels and annotations (the
+ * provider's own annotations and everything in status left out, so writing a condition or an
+ * annotation never makes the pod "changed"). Independent of resourceVersion and generation.
+ */
+export function podChangeFingerprint(pod: V1Pod): string {
+  const annotations = Object.entries(pod.metadata?.annotations ?? {})
+    .filter(([k]) => !PROVIDER_ANNOTATIONS.has(k))
+    .sort(([a], [b]) => a.localeCompare(b));
+  const labels = Object.entries(pod.metadata?.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256')
+    .update(JSON.stringify([pod.spec ?? null, labels, annotations]))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/**
+ * The key a refused create is remembered under: the pod's fingerprint and the network the
+ * attempt used. A change of either (the user edits the pod, the PodNetworking or the
+ * configuration now gives another vSwitch or security group) is worth one new attempt.
+ */
+export function refusalKey(pod: V1Pod, network: { zoneId: string; vSwitchId: string; securityGroupId: string; podNetworking?: string | undefined }): string {
+  return [podChangeFingerprint(pod), network.podNetworking ?? '', network.zoneId, network.vSwitchId, network.securityGroupId].join('|');
+}
