@@ -24,12 +24,21 @@ export interface PodMemory {
   runningRecorded: boolean;
   /**
    * The last create refused for good (terminal cloud error, non-retryable translation error):
-   * under which `refusalKey` and why. The same key again means nothing changed: no new attempt.
+   * under which `refusalKey`, why and when (epoch ms). The same key again means nothing changed:
+   * no new attempt before REFUSAL_RECHECK_MS.
    */
-  refusal?: { key: string; reason: string };
+  refusal?: { key: string; reason: string; at: number };
   /** When this process asked the cloud to delete the pod's group (epoch ms). */
   deleteRequestedAt?: number;
 }
+
+/**
+ * A refused create is tried again after this long even if nothing the provider sees changed:
+ * some fixes happen in the cloud only (a RAM policy, a security group rule, ECI back on sale in a
+ * zone). One call per pod per 10 minutes is far below any quota; the pod shows nothing new
+ * unless the answer changes.
+ */
+export const REFUSAL_RECHECK_MS = 10 * 60_000;
 
 export class PodMemories {
   private readonly byUid = new Map<string, PodMemory>();

@@ -2,6 +2,7 @@
 // Pure: the sync loop loads the inputs, calls this, acts, and reports. Re-running it after any
 // partial step gives a step that is safe to take again (create is idempotent under the pod UID).
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { CloudErrorVerdict } from '../cloud/errors.ts';
 import type { ContainerGroup } from '../cloud/model.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
@@ -76,4 +77,50 @@ function planDeletion({ group, deleteRequested = false, now = new Date() }: Plan
   const left = graceEnds.getTime() - now.getTime();
   if (Number.isNaN(left) || left <= 0) return { kind: 'finish-deletion', why: `the grace period ended while container group ${group.id} was ${group.status}` };
   return { kind: 'await-group-gone', containerGroupId: group.id, retryAfterMs: Math.min(DELETION_POLL_MS, left) };
+}
+
+// ---- a failed create --------------------------------------------------------------------------
+
+export type CreateFailurePlan =
+  /** IdempotentParameterMismatch: an earlier create under this ClientToken may have made the group: look it up. */
+  | { kind: 'look-up-group' }
+  /** That earlier create did make it: adopt the group (annotate the pod), no new create. */
+  | { kind: 'adopt' }
+  /** The vSwitch has no free IP: mark it exhausted and try again at once on another vSwitch. */
+  | { kind: 'fail-over' }
+  /** Over the API rate limit: no pod-visible failure, try again after a short random wait. */
+  | { kind: 'wait'; minMs: number; maxMs: number }
+  /** The same create would fail again: condition + event once, remembered until the pod or its network changes. */
+  | { kind: 'refuse' }
+  /** Transient: an event saying why, then retry with the queue's backoff. */
+  | { kind: 'retry'; event: boolean };
+
+export interface CreateFailureInputs {
+  verdict: CloudErrorVerdict;
+  /** The cloud answered IdempotentParameterMismatch. */
+  idempotentMismatch: boolean;
+  /** After a `look-up-group`: whether a group of this pod (cluster + pod-UID tags) exists. */
+  lookedUp?: 'found' | 'absent';
+}
+
+/** What to do after CreateContainerGroup failed. Pure; the sync acts on the answer. */
+export function planCreateFailure({ verdict, idempotentMismatch, lookedUp }: CreateFailureInputs): CreateFailurePlan {
+  if (idempotentMismatch) {
+    if (lookedUp === undefined) return { kind: 'look-up-group' };
+    if (lookedUp === 'found') return { kind: 'adopt' };
+    // No group under the token: the body really differs from one the cloud refused; that is terminal.
+  }
+  switch (verdict) {
+    case 'failover-vswitch':
+      return { kind: 'fail-over' };
+    case 'throttled':
+      return { kind: 'wait', minMs: 1_000, maxMs: 2_000 };
+    case 'terminal':
+      return { kind: 'refuse' };
+    case 'retry':
+      return { kind: 'retry', event: true };
+    case 'gone':
+      // Not an answer a create can give; retry without telling the user anything new.
+      return { kind: 'retry', event: false };
+  }
 }

@@ -11,8 +11,8 @@ import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoade
 import { ANNOTATIONS } from '../networking/constants.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
-import { refusalKey, PodMemories } from './memory.ts';
-import { DELETION_POLL_MS, planPod, recordedGroupId, type PodPlan } from './plan.ts';
+import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
+import { DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { SyncResult } from './workqueue.ts';
 import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
 import { ATTR, podAttributes, SPAN, TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
@@ -254,7 +254,7 @@ export class PodSync {
     // condition and the event are already on the pod, and the same request would fail the same way.
     const memory = this.memory.of(key.uid);
     const attempt = refusalKey(pod, network);
-    if (memory.refusal?.key === attempt) {
+    if (memory.refusal?.key === attempt && this.o.now().getTime() - memory.refusal.at < REFUSAL_RECHECK_MS) {
       span.setAttribute(ATTR.waitReason, memory.refusal.reason);
       return { kind: 'done' };
     }
@@ -344,26 +344,33 @@ export class PodSync {
     const cloudError = err instanceof CloudError ? err : undefined;
     const { verdict, hint } = classifyCloudError(err);
     const code = cloudError?.code ?? 'Unknown';
-    if (errorCodeIs(err, CloudErrorCode.IdempotentParameterMismatch)) {
+    const inputs: CreateFailureInputs = { verdict, idempotentMismatch: errorCodeIs(err, CloudErrorCode.IdempotentParameterMismatch) };
+    let plan = planCreateFailure(inputs);
+    let existing: ContainerGroup | undefined;
+    if (plan.kind === 'look-up-group') {
       // The pod UID (ClientToken) already made a group with other parameters: an earlier create
       // succeeded but its answer was lost, and this attempt's body differs (another vSwitch, a
       // fresh token). Adopt that group instead of failing the pod.
-      const [existing] = await this.o.cloud.listContainerGroups({ [GROUP_TAGS.cluster]: this.o.clusterId, [GROUP_TAGS.podUid]: key.uid });
-      if (existing !== undefined) {
-        this.o.groups.put(existing);
+      [existing] = await this.o.cloud.listContainerGroups({ [GROUP_TAGS.cluster]: this.o.clusterId, [GROUP_TAGS.podUid]: key.uid });
+      plan = planCreateFailure({ ...inputs, lookedUp: existing === undefined ? 'absent' : 'found' });
+    }
+    switch (plan.kind) {
+      case 'look-up-group':
+        throw new Error('planCreateFailure asked to look the group up twice');
+      case 'adopt': {
+        const group = existing!;
+        this.o.groups.put(group);
         await this.o.writer.annotatePod(key, {
-          [POD_ANNOTATIONS.instanceId]: existing.id,
-          [POD_ANNOTATIONS.vSwitchId]: existing.vSwitchId,
-          [POD_ANNOTATIONS.zoneId]: existing.zoneId,
-          [POD_ANNOTATIONS.securityGroupId]: existing.securityGroupId,
+          [POD_ANNOTATIONS.instanceId]: group.id,
+          [POD_ANNOTATIONS.vSwitchId]: group.vSwitchId,
+          [POD_ANNOTATIONS.zoneId]: group.zoneId,
+          [POD_ANNOTATIONS.securityGroupId]: group.securityGroupId,
           [POD_ANNOTATIONS.vSwitchReason]: 'adopted: an earlier create for this pod succeeded but its answer was lost',
         });
-        this.o.log.info('adopted the container group an earlier create made', { pod: podKeyString(key), containerGroupId: existing.id });
+        this.o.log.info('adopted the container group an earlier create made', { pod: podKeyString(key), containerGroupId: group.id });
         return { kind: 'done' };
       }
-    }
-    switch (verdict) {
-      case 'failover-vswitch':
+      case 'fail-over':
         this.o.network.noteExhausted(network.vSwitchId, code);
         this.o.writer.recordEvent(key, {
           type: 'Warning',
@@ -371,20 +378,20 @@ export class PodSync {
           message: `vSwitch ${network.vSwitchId} (zone ${network.zoneId}) has no free IP (${code}); trying another vSwitch of the zone`,
         });
         return { kind: 'requeueAfter', ms: 0 };
-      case 'throttled':
-        return { kind: 'requeueAfter', ms: 1_000 + Math.round(Math.random() * 1_000) };
-      case 'terminal':
+      case 'wait':
+        return { kind: 'requeueAfter', ms: plan.minMs + Math.round(Math.random() * (plan.maxMs - plan.minMs)) };
+      case 'refuse':
         return this.refuse(key, pod, code, `${withoutRequestId(cloudError?.message ?? String(err))}. ${hint}`, attempt);
       case 'retry':
         // Retried with backoff; say why on the pod meanwhile (a zone out of stock can last):
         // one event per distinct failure, the request id left out so that retries fold into it.
-        this.o.writer.recordEvent(key, {
-          type: 'Warning',
-          reason: 'ProviderCreateFailed',
-          message: `${withoutRequestId(cloudError?.message ?? String(err))}; retrying with backoff (${hint})`,
-        });
-        throw err;
-      case 'gone':
+        if (plan.event) {
+          this.o.writer.recordEvent(key, {
+            type: 'Warning',
+            reason: 'ProviderCreateFailed',
+            message: `${withoutRequestId(cloudError?.message ?? String(err))}; retrying with backoff (${hint})`,
+          });
+        }
         throw err;
     }
   }
@@ -402,7 +409,7 @@ export class PodSync {
    */
   private async refuse(key: PodKey, pod: V1Pod, reason: string, message: string, attempt?: string): Promise<SyncResult> {
     if (attempt !== undefined) {
-      this.memory.of(key.uid).refusal = { key: attempt, reason: conditionReason(reason) };
+      this.memory.of(key.uid).refusal = { key: attempt, reason: conditionReason(reason), at: this.o.now().getTime() };
       this.o.log.warn('refused to create a container group; not retried until the pod or its network changes', { pod: podKeyString(key), reason, message });
     }
     await this.setProvisionedCondition(key, pod, reason, message, 'Warning');

@@ -35,7 +35,7 @@ describe('PodMemories', () => {
     const memories = new PodMemories();
     const m = memories.of('u1');
     m.cloudEvents.add('e');
-    m.refusal = { key: 'k', reason: 'R' };
+    m.refusal = { key: 'k', reason: 'R', at: 0 };
     expect(memories.of('u1')).toBe(m);
     expect(memories.peek('u2')).toBeUndefined();
     expect(memories.size).toBe(1);

@@ -1,7 +1,7 @@
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
-import { planPod, type PlanInputs } from '../../../provider/pods/plan.ts';
+import { planCreateFailure, planPod, type CreateFailureInputs, type CreateFailurePlan, type PlanInputs } from '../../../provider/pods/plan.ts';
 
 function pod({ deleting = false, phase = 'Pending', instanceId }: { deleting?: boolean; phase?: string; instanceId?: string } = {}): V1Pod {
   return {
@@ -79,5 +79,26 @@ describe('planPod', () => {
     const base = { pod: pod({ deleting: true }), group: group('Terminating'), recordedGroupConfirmedGone: false, desiredStatus: undefined, statusChanged: false };
     expect(planPod({ ...base, now: IN_GRACE })).toEqual({ kind: 'await-group-gone', containerGroupId: 'eci-1', retryAfterMs: 1_000 });
     expect(planPod({ ...base, now: new Date('2026-11-24T11:59:59.700Z') })).toEqual({ kind: 'await-group-gone', containerGroupId: 'eci-1', retryAfterMs: 300 });
+  });
+});
+
+describe('planCreateFailure: what a failed CreateContainerGroup leads to', () => {
+  const rows: [string, CreateFailureInputs, CreateFailurePlan['kind']][] = [
+    ['no free IP in the vSwitch: fail over to another', { verdict: 'failover-vswitch', idempotentMismatch: false }, 'fail-over'],
+    ['throttled: wait a moment, no failure shown', { verdict: 'throttled', idempotentMismatch: false }, 'wait'],
+    ['terminal (e.g. an SG in another VPC): refuse', { verdict: 'terminal', idempotentMismatch: false }, 'refuse'],
+    ['transient (no stock, 5xx): retry with backoff', { verdict: 'retry', idempotentMismatch: false }, 'retry'],
+    ['IdempotentParameterMismatch: first look for the group an earlier create made', { verdict: 'terminal', idempotentMismatch: true }, 'look-up-group'],
+    ['IdempotentParameterMismatch and the group exists: adopt it', { verdict: 'terminal', idempotentMismatch: true, lookedUp: 'found' }, 'adopt'],
+    ['IdempotentParameterMismatch and no group: refuse', { verdict: 'terminal', idempotentMismatch: true, lookedUp: 'absent' }, 'refuse'],
+  ];
+  it.each(rows)('%s', (_name, inputs, expected) => {
+    expect(planCreateFailure(inputs).kind).toBe(expected);
+  });
+
+  it('waits 1-2 s when throttled, and tells the user about a transient failure but not about an impossible "gone"', () => {
+    expect(planCreateFailure({ verdict: 'throttled', idempotentMismatch: false })).toEqual({ kind: 'wait', minMs: 1_000, maxMs: 2_000 });
+    expect(planCreateFailure({ verdict: 'retry', idempotentMismatch: false })).toEqual({ kind: 'retry', event: true });
+    expect(planCreateFailure({ verdict: 'gone', idempotentMismatch: false })).toEqual({ kind: 'retry', event: false });
   });
 });

@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { CloudError } from '../../../provider/cloud/errors.ts';
 import type { CloudPort, PodEvent, PodKey, PodWriter } from '../../../provider/ports.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
+import { REFUSAL_RECHECK_MS } from '../../../provider/pods/memory.ts';
 import { podKeyOf, PodSync, type NetworkPlanner } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
 
 function harness(initial: V1Pod, createError: Error) {
   let pod = initial;
+  let nowMs = Date.parse('2026-12-01T10:00:00Z');
   const events: PodEvent[] = [];
   const statusPatches: V1PodStatus[] = [];
   let creates = 0;
@@ -45,13 +47,14 @@ function harness(initial: V1Pod, createError: Error) {
     regionId: 'cn-hangzhou',
     zoneOfNode: () => 'cn-hangzhou-i',
     log: { info: () => {}, warn: () => {}, error: () => {} },
+    now: () => new Date(nowMs),
   });
   // The pod as the informer would show it next: the given change, plus every status written so far.
   const update = (change: (p: V1Pod) => V1Pod = (p) => p) => {
     const conditions = statusPatches.flatMap((st) => st.conditions ?? []);
     pod = change({ ...pod, status: { ...pod.status, conditions } });
   };
-  return { sync, events, statusPatches, update, creates: () => creates };
+  return { sync, events, statusPatches, update, creates: () => creates, advance: (ms: number) => void (nowMs += ms) };
 }
 
 const noStock = (requestId: string) =>
@@ -119,6 +122,22 @@ describe('PodSync: a create refused for good (a terminal cloud error)', () => {
     await h.sync.syncPod(podKeyOf(pod));
     await h.sync.syncPod(podKeyOf(pod));
     expect(h.creates()).toBe(2);
+  });
+
+  it('is tried again, quietly, after REFUSAL_RECHECK_MS (a fix made only in the cloud is noticed)', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i' });
+    const h = harness(pod, vpcMismatch('REQ-1'));
+    await h.sync.syncPod(podKeyOf(pod));
+    h.update();
+    h.advance(REFUSAL_RECHECK_MS - 1);
+    await h.sync.syncPod(podKeyOf(pod));
+    expect(h.creates()).toBe(1);
+    h.advance(1);
+    await h.sync.syncPod(podKeyOf(pod));
+    expect(h.creates()).toBe(2);
+    // The same answer: nothing new on the pod.
+    expect(h.events).toHaveLength(1);
+    expect(h.statusPatches).toHaveLength(1);
   });
 
   it('a pod that is deleted and re-created under the same name is another pod: it is tried again', async () => {
