@@ -6,6 +6,7 @@ import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ResolvedInputs } from './eci/context.ts';
 import type { ContainerGroupRequest } from './eci/request.ts';
 import type { ContainerLogRequest, ExecRequest, GroupMetricSample } from './kubelet-api/model.ts';
+import type { PodSyncResultLabel } from './telemetry/names.ts';
 
 /**
  * ECI + VPC, as the provider needs them. Every method throws `CloudError`
@@ -37,7 +38,11 @@ export interface CloudPort {
    */
   listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<ChangedContainerGroup[]>;
 
-  /** Deletes a group. May be called many times; a group that does not exist counts as deleted. */
+  /**
+   * Asks the cloud to delete a group. May be called many times; a group that does not exist counts
+   * as deleted. The group may stay listed (Terminating) while ECI stops it: only a describe that
+   * no longer returns it says it is gone.
+   */
   deleteContainerGroup(containerGroupId: string): Promise<void>;
 
   /** The given vSwitches with live free-IP counts. Unknown ids are absent from the result. */
@@ -76,7 +81,10 @@ export interface PodWriter {
   patchPodStatus(pod: PodKey, status: V1PodStatus): Promise<void>;
   /** Merge patch of metadata.annotations (null removes a key). */
   annotatePod(pod: PodKey, annotations: Record<string, string | null>): Promise<void>;
-  /** Deletes the pod object now (grace 0) with a UID precondition. Gone or replaced = done. */
+  /**
+   * Deletes the pod object now (grace 0) with a UID precondition. Gone or replaced = done. The
+   * sync calls it only once the pod's group is gone or its grace period is over.
+   */
   finishPodDeletion(pod: PodKey): Promise<void>;
   /** Records an event on the pod; repeated identical events are folded. Never throws. */
   recordEvent(pod: PodKey, event: PodEvent): void;
@@ -132,4 +140,10 @@ export interface Logger {
 export interface PodSyncMetrics {
   /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
   podBoundToRunning(durationMs: number): void;
+}
+
+/** What the pod controller reports to metrics (adapters/telemetry's ProviderMetrics fits). */
+export interface PodControllerMetrics extends PodSyncMetrics {
+  /** One syncPod(key) pass. */
+  podSync(record: { result: PodSyncResultLabel; durationMs: number }): void;
 }

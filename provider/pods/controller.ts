@@ -8,17 +8,15 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../cloud/model.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
-import type { CloudPort, PodKey, PodStore } from '../ports.ts';
+import type { CloudPort, PodControllerMetrics, PodKey, PodStore } from '../ports.ts';
 import { GroupIndex } from './group-index.ts';
+import { PodMemories } from './memory.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
-import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncMetrics, type PodSyncOptions } from './sync.ts';
+import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
 import { KeyedWorkQueue, type SyncResult } from './workqueue.ts';
 
-/** What the controller reports to metrics (adapters/telemetry's ProviderMetrics fits). */
-export interface PodControllerMetrics extends PodSyncMetrics {
-  /** One syncPod(key) pass. */
-  podSync(record: { result: PodSyncResultLabel; durationMs: number }): void;
-}
+// Its metrics port lives in provider/ports.ts; re-exported for existing importers.
+export type { PodControllerMetrics } from '../ports.ts';
 
 export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   cloud: CloudPort;
@@ -42,8 +40,8 @@ export class PodController {
   readonly groups = new GroupIndex();
   /** Per group id, the status fingerprint we last described it at (see pollStatus). */
   private readonly describedFingerprints = new Map<string, string>();
-  /** Queue key (`ns/name/uid`) of every pod the informers have shown us, by UID. */
-  private readonly keyByUid = new Map<string, string>();
+  /** What is remembered per pod UID (shared with the sync), dropped by one forget(uid). */
+  readonly memory = new PodMemories();
   readonly queue: KeyedWorkQueue<string>;
   private readonly sync: PodSync;
   private readonly clusterTags: Record<string, string>;
@@ -57,7 +55,7 @@ export class PodController {
   constructor(options: PodControllerOptions) {
     const o = options;
     this.o = o;
-    this.sync = new PodSync({ ...o, groups: this.groups });
+    this.sync = new PodSync({ ...o, groups: this.groups, memory: this.memory });
     this.clusterTags = { [GROUP_TAGS.cluster]: o.clusterId };
     this.queue = new KeyedWorkQueue<string>({
       concurrency: o.workers,
@@ -83,7 +81,7 @@ export class PodController {
     } finally {
       this.o.metrics?.podSync({ result, durationMs: performance.now() - started });
       const { namespace, name, uid } = parsePodKey(key);
-      if (this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.keyByUid.delete(uid);
+      if (this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.memory.forget(uid);
     }
   }
 
@@ -102,7 +100,7 @@ export class PodController {
     if (this.stopped) return;
     const key = podKeyOf(pod);
     const keyString = podKeyString(key);
-    this.keyByUid.set(key.uid, keyString);
+    this.memory.of(key.uid).queueKey = keyString;
     this.queue.add(keyString);
   }
 
@@ -114,7 +112,7 @@ export class PodController {
    */
   private enqueueGroupOwner(group: { tags: Record<string, string> }): void {
     const uid = group.tags[GROUP_TAGS.podUid];
-    const key = uid === undefined ? undefined : this.keyByUid.get(uid);
+    const key = uid === undefined ? undefined : this.memory.peek(uid)?.queueKey;
     if (key !== undefined && !this.stopped) this.queue.add(key);
   }
 

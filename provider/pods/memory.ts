@@ -9,6 +9,8 @@ import { TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
 export interface PodMemory {
+  /** The pod's queue key (`ns/name/uid`) once the informers showed it: how a group's owner is queued. */
+  queueKey?: string;
   /** ECI events already turned into Kubernetes events. */
   readonly cloudEvents: Set<string>;
   /** Translation warnings (UnsupportedField, MultiplePodNetworkings) already reported. */
