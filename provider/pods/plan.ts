@@ -28,14 +28,16 @@ export interface PlanInputs {
   desiredStatus: V1PodStatus | undefined;
   /** Whether desiredStatus differs from the pod's current status in a way worth a patch. */
   statusChanged: boolean;
-  /** This process already asked the cloud to delete the pod's group. */
-  deleteRequested?: boolean;
+  /** When this process last asked the cloud to delete the pod's group, if it did. */
+  deleteRequestedAt?: Date;
   /** Now (deletion waits until the pod's deletionTimestamp at most). */
   now?: Date;
 }
 
 /** How often a pod being deleted looks again whether its group is gone. */
 export const DELETION_POLL_MS = 1_000;
+/** A group still not Terminating this long after the delete was asked for is asked again. */
+export const DELETION_REPEAT_MS = 10_000;
 
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
@@ -70,10 +72,14 @@ export function planPod(inputs: PlanInputs): PodPlan {
  * deletion when the group is gone or the grace period is over. The apiserver sets
  * deletionTimestamp to the moment the grace period ends. `group` must come from a fresh lookup.
  */
-function planDeletion({ group, deleteRequested = false, now = new Date() }: PlanInputs, graceEnds: Date): PodPlan {
+function planDeletion({ group, deleteRequestedAt, now = new Date() }: PlanInputs, graceEnds: Date): PodPlan {
   if (group === undefined) return { kind: 'finish-deletion', why: 'the container group is gone' };
-  // Always ask once, even past the grace period: the group must not outlive the pod.
-  if (group.status !== 'Terminating' && !deleteRequested) return { kind: 'delete-group', containerGroupId: group.id };
+  // Always ask once, even past the grace period: the group must not outlive the pod. Ask again
+  // if the cloud seems to have dropped the request (the group never started terminating).
+  const askedRecently = deleteRequestedAt !== undefined && now.getTime() - deleteRequestedAt.getTime() < DELETION_REPEAT_MS;
+  if (group.status !== 'Terminating' && !askedRecently && (deleteRequestedAt === undefined || graceEnds.getTime() > now.getTime())) {
+    return { kind: 'delete-group', containerGroupId: group.id };
+  }
   const left = graceEnds.getTime() - now.getTime();
   if (Number.isNaN(left) || left <= 0) return { kind: 'finish-deletion', why: `the grace period ended while container group ${group.id} was ${group.status}` };
   return { kind: 'await-group-gone', containerGroupId: group.id, retryAfterMs: Math.min(DELETION_POLL_MS, left) };

@@ -74,10 +74,11 @@ export class PodSync {
     const recordedGroupConfirmedGone = group === undefined && recorded !== undefined;
     const desiredStatus = group === undefined || deleting ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
     const statusChanged = desiredStatus !== undefined && podStatusChanged(pod.status ?? {}, desiredStatus);
-    const deleteRequested = this.memory.peek(key.uid)?.deleteRequestedAt !== undefined;
+    const requestedAt = this.memory.peek(key.uid)?.deleteRequestedAt;
+    const deleteRequestedAt = requestedAt === undefined ? undefined : new Date(requestedAt);
 
     // plan
-    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged, deleteRequested, now: this.o.now() });
+    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged, ...(deleteRequestedAt === undefined ? {} : { deleteRequestedAt }), now: this.o.now() });
 
     // act + report
     if (group !== undefined) this.reportCloudEvents(key, group);

@@ -39,6 +39,8 @@ const running: V1PodStatus = { phase: 'Running' };
 /** The pods below are deleted with their grace period ending at 12:00:00 (the deletionTimestamp). */
 const IN_GRACE = new Date('2026-11-24T11:59:50Z');
 const AFTER_GRACE = new Date('2026-11-24T12:00:01Z');
+const ASKED_JUST_NOW = new Date('2026-11-24T11:59:49Z');
+const ASKED_LONG_AGO = new Date('2026-11-24T11:59:40Z');
 
 const rows: [string, Partial<PlanInputs>, string][] = [
   ['a new pod gets a group', { pod: pod() }, 'create'],
@@ -47,10 +49,11 @@ const rows: [string, Partial<PlanInputs>, string][] = [
   ['a deleted pod with a live group: delete the group first', { pod: pod({ deleting: true }), group: group() }, 'delete-group'],
   ['a deleted pod with a finished group: delete the group too', { pod: pod({ deleting: true }), group: group('Succeeded') }, 'delete-group'],
   ['a deleted pod whose group is terminating: keep the pod while the grace period lasts', { pod: pod({ deleting: true }), group: group('Terminating') }, 'await-group-gone'],
-  ['a deleted pod whose group was asked to go and is still listed: keep waiting', { pod: pod({ deleting: true }), group: group(), deleteRequested: true }, 'await-group-gone'],
+  ['a deleted pod whose group was asked to go and is still listed: keep waiting', { pod: pod({ deleting: true }), group: group(), deleteRequestedAt: ASKED_JUST_NOW }, 'await-group-gone'],
+  ['a deleted pod whose group was asked to go 10 s ago and never started terminating: ask again', { pod: pod({ deleting: true }), group: group(), deleteRequestedAt: ASKED_LONG_AGO }, 'delete-group'],
   ['a deleted pod whose group is terminating past the grace period: finish', { pod: pod({ deleting: true }), group: group('Terminating'), now: AFTER_GRACE }, 'finish-deletion'],
   ['a deleted pod past the grace period whose group was never asked to go: delete it first', { pod: pod({ deleting: true }), group: group(), now: AFTER_GRACE }, 'delete-group'],
-  ['a deleted pod past the grace period whose group was asked to go: finish', { pod: pod({ deleting: true }), group: group(), deleteRequested: true, now: AFTER_GRACE }, 'finish-deletion'],
+  ['a deleted pod past the grace period whose group was asked to go: finish', { pod: pod({ deleting: true }), group: group(), deleteRequestedAt: ASKED_LONG_AGO, now: AFTER_GRACE }, 'finish-deletion'],
   ['a deleted pod without a group (confirmed gone): finish', { pod: pod({ deleting: true }) }, 'finish-deletion'],
   ['a finished pod is never re-created', { pod: pod({ phase: 'Succeeded' }) }, 'nothing'],
   ['a failed pod is never re-created', { pod: pod({ phase: 'Failed' }) }, 'nothing'],
