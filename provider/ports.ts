@@ -4,6 +4,7 @@
 import type { ContainerGroup, VSwitch } from './cloud/model.ts';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ResolvedInputs } from './eci/context.ts';
+import type { AnyEventReason, EventReason } from './events/reasons.ts';
 import type { ContainerGroupRequest } from './eci/request.ts';
 import type { ContainerLogRequest, ExecRequest, GroupMetricSample } from './kubelet-api/model.ts';
 import type { PodSyncResultLabel } from './telemetry/names.ts';
@@ -63,8 +64,8 @@ export interface PodKey {
 
 export interface PodEvent {
   type: 'Normal' | 'Warning';
-  /** A fixed CamelCase reason users can search for (e.g. VSwitchExhausted). */
-  reason: string;
+  /** From provider/events/reasons.ts (users grep for it), or an ECI/cloud code via foreignReason. */
+  reason: AnyEventReason;
   message: string;
 }
 
@@ -86,7 +87,10 @@ export interface PodWriter {
    * sync calls it only once the pod's group is gone or its grace period is over.
    */
   finishPodDeletion(pod: PodKey): Promise<void>;
-  /** Records an event on the pod; repeated identical events are folded. Never throws. */
+  /**
+   * Records an event on the pod. A repeat of the same type, reason and message bumps the count
+   * of the Event already written (client-go's correlator). Never throws.
+   */
   recordEvent(pod: PodKey, event: PodEvent): void;
 }
 
@@ -114,8 +118,8 @@ export interface KubeletCloudPort {
 /** A pod's network, decided at create time (a PodNetworking's or the default network). */
 export type NetworkDecision =
   | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
-  | { kind: 'wait'; reason: string; message: string; retryAfterMs: number }
-  | { kind: 'refuse'; reason: string; message: string };
+  | { kind: 'wait'; reason: EventReason; message: string; retryAfterMs: number }
+  | { kind: 'refuse'; reason: EventReason; message: string };
 
 /**
  * Decides a pod's network at create time (PodNetworking or the default network). `plan` makes no

@@ -12,6 +12,7 @@ import { PodNetworkPlanner } from '../../provider/pods/network.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import { createCloud } from '../alibabacloud/cloud.ts';
 import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClients } from '../kubernetes/client.ts';
+import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { startInformer } from '../kubernetes/informer.ts';
 import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
@@ -222,6 +223,8 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
 async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdInstalled, metrics }: LeaderWorkInputs, signal: AbortSignal): Promise<LeaderWork> {
   // Set once the pod controller exists (the PodNetworking controller starts first).
   const podControllerRef: { current?: PodController } = {};
+  // One correlator for every event the leader writes (pods, PodNetworkings).
+  const events = new KubernetesEventRecorder({ core: clients.core, component: COMPONENT, log });
   const podNetworkings = startPodNetworkingController({
     kubeConfig: clients.kubeConfig,
     custom: clients.custom,
@@ -230,6 +233,7 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
     signal,
     log,
     component: COMPONENT,
+    events,
     // A PodNetworking turning Ready releases the pods waiting on it.
     onChange: (pn: PodNetworking) => {
       const controller = podControllerRef.current;
@@ -246,7 +250,7 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
     defaults: config.defaultNetwork,
     podNetworkings: podNetworkings.store,
   });
-  const writer = new KubernetesPodWriter({ core: clients.core, component: COMPONENT, log });
+  const writer = new KubernetesPodWriter({ core: clients.core, component: COMPONENT, log, events });
   let enqueue: (pod: k8s.V1Pod) => void = () => {};
   const podInformers = startPodInformers({
     kubeConfig: clients.kubeConfig,

@@ -11,7 +11,9 @@ import { ATTR, SPAN } from '../../provider/telemetry/names.ts';
 import { inSpan } from '../../provider/telemetry/spans.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import type { PodNetworkingStore } from '../../provider/pods/network.ts';
+import { EventReason } from '../../provider/events/reasons.ts';
 import { isNotFound } from './client.ts';
+import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type InformerLog } from './informer.ts';
 
 export interface PodNetworkingControllerOptions {
@@ -26,6 +28,8 @@ export interface PodNetworkingControllerOptions {
   /** Re-resolve Fail ones this often. */
   failRetryMs?: number;
   component: string;
+  /** The process's event recorder (one correlator); built when absent. */
+  events?: KubernetesEventRecorder;
   /** Called after every change to the cache (the pod sync waits on PodNetworkings). */
   onChange?: (pn: PodNetworking) => void;
 }
@@ -34,6 +38,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   const { group, version, plural } = PODNETWORKING_API;
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const failRetryMs = o.failRetryMs ?? 30_000;
+  const events = o.events ?? new KubernetesEventRecorder({ core: o.core, component: o.component, log: o.log });
   const queue = new KeyedWorkQueue<string>({
     concurrency: 4,
     backoffBaseMs: 1_000,
@@ -61,7 +66,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
             throw err;
           }
           o.log.info('PodNetworking resolved', { podNetworking: name, status: status.status, message: status.message });
-          if (status.status === 'Fail') recordFailEvent(o, pn, status.message ?? '');
+          if (status.status === 'Fail') recordFailEvent(events, pn, status.message ?? '');
         }
         return { kind: 'requeueAfter', ms: status.status === 'Ready' ? resyncMs : failRetryMs };
       }),
@@ -91,22 +96,10 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   return { store, synced: informer.synced };
 }
 
-function recordFailEvent(o: PodNetworkingControllerOptions, pn: PodNetworking, message: string): void {
-  const now = new Date();
-  o.core
-    .createNamespacedEvent({
-      namespace: 'default',
-      body: {
-        metadata: { generateName: `${pn.metadata.name}.`, namespace: 'default' },
-        involvedObject: { apiVersion: PODNETWORKING_API.apiVersion, kind: PODNETWORKING_API.kind, name: pn.metadata.name, uid: pn.metadata.uid ?? '' },
-        type: 'Warning',
-        reason: 'PodNetworkingFailed',
-        message: message.slice(0, 1024),
-        source: { component: o.component },
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    })
-    .catch((err: unknown) => o.log.warn('recording a PodNetworking event failed', { error: String(err) }));
+function recordFailEvent(events: KubernetesEventRecorder, pn: PodNetworking, message: string): void {
+  // Cluster-scoped: the recorder files it in `default`, as kubelet does for its Node.
+  events.record(
+    { apiVersion: PODNETWORKING_API.apiVersion, kind: PODNETWORKING_API.kind, namespace: '', name: pn.metadata.name, uid: pn.metadata.uid ?? '' },
+    { type: 'Warning', reason: EventReason.PodNetworkingFailed, message },
+  );
 }

@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ResolvedInputs } from '../../provider/eci/context.ts';
 import type { PodEvent, PodInputsLoader, PodKey, PodStore, PodWriter } from '../../provider/ports.ts';
 import { isConflict, isNotFound } from './client.ts';
+import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type InformerLog } from './informer.ts';
 
 export interface PodInformersOptions {
@@ -55,16 +56,17 @@ export interface PodWriterOptions {
   /** Reported as the event source. */
   component: string;
   log: InformerLog;
-  /** Identical events within this window are folded into one. */
-  eventDedupWindowMs?: number;
+  /** Shared with the other event writers (one correlator per process); built when absent. */
+  events?: KubernetesEventRecorder;
 }
 
 export class KubernetesPodWriter implements PodWriter {
-  private readonly o: Required<PodWriterOptions>;
-  private readonly recentEvents = new Map<string, number>();
+  private readonly o: PodWriterOptions;
+  readonly events: KubernetesEventRecorder;
 
   constructor(options: PodWriterOptions) {
-    this.o = { eventDedupWindowMs: 10 * 60_000, ...options };
+    this.o = options;
+    this.events = options.events ?? new KubernetesEventRecorder({ core: options.core, component: options.component, log: options.log });
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus): Promise<void> {
@@ -102,35 +104,9 @@ export class KubernetesPodWriter implements PodWriter {
     }
   }
 
+  /** A repeat bumps the count of the Event already written (provider/events/correlator.ts). */
   recordEvent(pod: PodKey, event: PodEvent): void {
-    const dedupKey = `${pod.uid}\u0000${event.reason}\u0000${event.message}`;
-    const now = Date.now();
-    const last = this.recentEvents.get(dedupKey);
-    if (last !== undefined && now - last < this.o.eventDedupWindowMs) return;
-    this.recentEvents.set(dedupKey, now);
-    if (this.recentEvents.size > 50_000) this.pruneEvents(now);
-    const timestamp = new Date(now);
-    this.o.core
-      .createNamespacedEvent({
-        namespace: pod.namespace,
-        body: {
-          metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid },
-          type: event.type,
-          reason: event.reason,
-          message: event.message.slice(0, 1024),
-          source: { component: this.o.component },
-          reportingComponent: this.o.component,
-          firstTimestamp: timestamp,
-          lastTimestamp: timestamp,
-          count: 1,
-        },
-      })
-      .catch((err: unknown) => this.o.log.warn('recording an event failed', { reason: event.reason, error: String(err) }));
-  }
-
-  private pruneEvents(now: number): void {
-    for (const [key, at] of this.recentEvents) if (now - at >= this.o.eventDedupWindowMs) this.recentEvents.delete(key);
+    this.events.record({ apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid }, event);
   }
 }
 

@@ -2,7 +2,8 @@
 // resolved now, the downward API computed now except status.podIP, which ECI resolves itself.
 import type { V1Container } from '@kubernetes/client-node';
 import { decodeBase64, downwardField, resourceField, type TranslateContext } from './context.ts';
-import { TranslationCode, TranslationError } from './issues.ts';
+import { EventReason } from '../events/reasons.ts';
+import { mandatoryReferenceCode, optionalReferenceReason, TranslationError } from './issues.ts';
 import type { EnvironmentVar } from './request.ts';
 
 /** What the kubelet accepts as an env var name (C_IDENTIFIER relaxed: any printable but '='). */
@@ -19,9 +20,12 @@ function lookup(
   const store = kind === 'ConfigMap' ? ctx.resolved.configMaps : ctx.resolved.secrets;
   const data = store[name];
   if (data === undefined) {
-    if (optional) return undefined;
+    if (optional) {
+      ctx.warnings.add(field, `optional ${kind} "${name}" does not exist in namespace ${ctx.pod.metadata?.namespace ?? ''}; ${key === undefined ? 'no variable is set from it' : 'the variable is not set'}`, optionalReferenceReason(kind, 'object'));
+      return undefined;
+    }
     throw new TranslationError(
-      kind === 'ConfigMap' ? TranslationCode.ConfigMapNotFound : TranslationCode.SecretNotFound,
+      mandatoryReferenceCode(kind, 'object'),
       field,
       `${kind} "${name}" does not exist in namespace ${ctx.pod.metadata?.namespace ?? ''}`,
       `create the ${kind} (the pod is created once it exists) or mark the reference optional`,
@@ -30,9 +34,12 @@ function lookup(
   if (key === undefined) return data;
   const value = data[key];
   if (value === undefined) {
-    if (optional) return undefined;
+    if (optional) {
+      ctx.warnings.add(field, `optional ${kind} "${name}" has no key "${key}"; the variable is not set`, optionalReferenceReason(kind, 'key'));
+      return undefined;
+    }
     throw new TranslationError(
-      kind === 'ConfigMap' ? TranslationCode.ConfigMapKeyNotFound : TranslationCode.SecretKeyNotFound,
+      mandatoryReferenceCode(kind, 'key'),
       field,
       `${kind} "${name}" has no key "${key}"`,
       `add the key to the ${kind} or mark the reference optional`,
@@ -55,13 +62,13 @@ export function translateEnv(ctx: TranslateContext, container: V1Container, path
     if (source.configMapRef !== undefined) {
       const data = lookup(ctx, 'ConfigMap', source.configMapRef.name ?? '', undefined, source.configMapRef.optional === true, `${field}.configMapRef`);
       for (const [k, v] of Object.entries((data as Record<string, string> | undefined) ?? {})) {
-        if (!ENV_NAME.test(prefix + k)) ctx.warnings.add(`${field}.configMapRef`, `key "${k}" is not a valid environment variable name; skipped`);
+        if (!ENV_NAME.test(prefix + k)) ctx.warnings.add(`${field}.configMapRef`, `key "${k}" is not a valid environment variable name; skipped`, EventReason.InvalidEnvironmentVariableNames);
         else put({ key: prefix + k, value: v });
       }
     } else if (source.secretRef !== undefined) {
       const data = lookup(ctx, 'Secret', source.secretRef.name ?? '', undefined, source.secretRef.optional === true, `${field}.secretRef`);
       for (const [k, v] of Object.entries((data as Record<string, string> | undefined) ?? {})) {
-        if (!ENV_NAME.test(prefix + k)) ctx.warnings.add(`${field}.secretRef`, `key "${k}" is not a valid environment variable name; skipped`);
+        if (!ENV_NAME.test(prefix + k)) ctx.warnings.add(`${field}.secretRef`, `key "${k}" is not a valid environment variable name; skipped`, EventReason.InvalidEnvironmentVariableNames);
         else put({ key: prefix + k, value: decodeBase64(v), sensitive: true });
       }
     }

@@ -1,43 +1,61 @@
 // What translation reports besides the request: warnings for fields ECI cannot honour, and one
 // error type for pods that cannot be created as they are.
+import { EventReason } from '../events/reasons.ts';
 
-/** A field of the pod ECI cannot honour; the group is still created without it. */
+/**
+ * Something the pod asks for that is not honoured as asked; the group is still created.
+ * `reason` says what kind (default UnsupportedField: ECI cannot do it).
+ */
 export interface TranslationWarning {
   /** Path in the pod, e.g. `spec.containers[0].securityContext.privileged`. */
   field: string;
   message: string;
+  reason?: EventReason;
 }
 
 /**
- * Searchable codes (CamelCase, valid as a Kubernetes condition/event reason).
- * `retryable` ones depend on other objects (a ConfigMap or Secret that may appear later).
+ * Searchable codes (CamelCase, valid as a Kubernetes condition/event reason), a part of the one
+ * reason table. `retryable` ones depend on other objects (a ConfigMap or Secret that may appear
+ * later); the missing-reference ones are virtual-kubelet's words.
  */
 export const TranslationCode = {
-  NoContainers: 'NoContainers',
-  TooManyContainers: 'TooManyContainers',
-  TooManyVolumes: 'TooManyVolumes',
-  TooManyVSwitches: 'TooManyVSwitches',
-  CpuOverLimit: 'CpuOverLimit',
-  MemoryOverLimit: 'MemoryOverLimit',
-  InvalidQuantity: 'InvalidQuantity',
-  InvalidEciUseSpecs: 'InvalidEciUseSpecs',
-  InvalidPort: 'InvalidPort',
-  UnknownVolume: 'UnknownVolume',
-  MissingPodIdentity: 'MissingPodIdentity',
-  ConfigMapNotFound: 'ConfigMapNotFound',
-  ConfigMapKeyNotFound: 'ConfigMapKeyNotFound',
-  SecretNotFound: 'SecretNotFound',
-  SecretKeyNotFound: 'SecretKeyNotFound',
+  NoContainers: EventReason.NoContainers,
+  TooManyContainers: EventReason.TooManyContainers,
+  TooManyVolumes: EventReason.TooManyVolumes,
+  TooManyVSwitches: EventReason.TooManyVSwitches,
+  CpuOverLimit: EventReason.CpuOverLimit,
+  MemoryOverLimit: EventReason.MemoryOverLimit,
+  InvalidQuantity: EventReason.InvalidQuantity,
+  InvalidEciUseSpecs: EventReason.InvalidEciUseSpecs,
+  InvalidPort: EventReason.InvalidPort,
+  UnknownVolume: EventReason.UnknownVolume,
+  MissingPodIdentity: EventReason.MissingPodIdentity,
+  MandatoryConfigMapNotFound: EventReason.MandatoryConfigMapNotFound,
+  MandatoryConfigMapKeyNotFound: EventReason.MandatoryConfigMapKeyNotFound,
+  MandatorySecretNotFound: EventReason.MandatorySecretNotFound,
+  MandatorySecretKeyNotFound: EventReason.MandatorySecretKeyNotFound,
 } as const;
 
 export type TranslationCodeValue = (typeof TranslationCode)[keyof typeof TranslationCode];
 
 const RETRYABLE: ReadonlySet<string> = new Set([
-  TranslationCode.ConfigMapNotFound,
-  TranslationCode.ConfigMapKeyNotFound,
-  TranslationCode.SecretNotFound,
-  TranslationCode.SecretKeyNotFound,
+  TranslationCode.MandatoryConfigMapNotFound,
+  TranslationCode.MandatoryConfigMapKeyNotFound,
+  TranslationCode.MandatorySecretNotFound,
+  TranslationCode.MandatorySecretKeyNotFound,
 ]);
+
+/** A missing ConfigMap/Secret (or key of one) the pod needs: the create waits for it. */
+export function mandatoryReferenceCode(kind: 'ConfigMap' | 'Secret', what: 'object' | 'key'): TranslationCodeValue {
+  if (kind === 'ConfigMap') return what === 'object' ? TranslationCode.MandatoryConfigMapNotFound : TranslationCode.MandatoryConfigMapKeyNotFound;
+  return what === 'object' ? TranslationCode.MandatorySecretNotFound : TranslationCode.MandatorySecretKeyNotFound;
+}
+
+/** A missing optional reference: the pod runs without it, and a Warning says so. */
+export function optionalReferenceReason(kind: 'ConfigMap' | 'Secret', what: 'object' | 'key'): EventReason {
+  if (kind === 'ConfigMap') return what === 'object' ? EventReason.OptionalConfigMapNotFound : EventReason.OptionalConfigMapKeyNotFound;
+  return what === 'object' ? EventReason.OptionalSecretNotFound : EventReason.OptionalSecretKeyNotFound;
+}
 
 /**
  * The pod cannot be turned into a CreateContainerGroup call. Never retried as is: the pod (or,
@@ -64,7 +82,7 @@ export class TranslationError extends Error {
 /** Collects warnings during one translation. */
 export class Warnings {
   readonly list: TranslationWarning[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
+  add(field: string, message: string, reason?: EventReason): void {
+    this.list.push({ field, message, ...(reason === undefined ? {} : { reason }) });
   }
 }

@@ -9,6 +9,7 @@ import type {
   V1PodStatus,
 } from '@kubernetes/client-node';
 import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerState } from '../cloud/model.ts';
+import { EventReason, foreignReason, type AnyEventReason } from '../events/reasons.ts';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
@@ -312,7 +313,7 @@ export function podStatusChanged(current: V1PodStatus, desired: V1PodStatus): bo
 
 export interface PodEventInput {
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: AnyEventReason;
   message: string;
   /** How many times ECI saw it (informative; the event recorder folds repeats). */
   count: number;
@@ -337,6 +338,6 @@ export function eventsToRecord(groupEvents: readonly CloudEvent[], alreadyRecord
   return ordered.map(([key, e]) => {
     alreadyRecorded.add(key);
     const reason = e.reason.replace(REASON, '');
-    return { type: e.type, reason: reason === '' ? 'ContainerGroupEvent' : reason, message: e.message, count: e.count };
+    return { type: e.type, reason: reason === '' ? EventReason.ContainerGroupEvent : foreignReason(reason), message: e.message, count: e.count };
   });
 }

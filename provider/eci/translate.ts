@@ -7,6 +7,7 @@ import { ECI_ANNOTATIONS } from './annotations.ts';
 import { decodeBase64, type ResolvedInputs, type TranslateContext } from './context.ts';
 import { translateEnv } from './env.ts';
 import { TranslationCode, TranslationError, Warnings, type TranslationWarning } from './issues.ts';
+import { EventReason } from '../events/reasons.ts';
 import { containerGroupName, hostNameOf, tagValue } from './names.ts';
 import { translateLifecycleHandler, translateProbe } from './probes.ts';
 import { GiB, parseQuantity, round3 } from './quantity.ts';
@@ -449,7 +450,7 @@ function imagePullCredentials(ctx: TranslateContext): ImageRegistryCredential[] 
     const secretName = ref.name ?? '';
     const data = ctx.resolved.secrets[secretName];
     if (data === undefined) {
-      ctx.warnings.add(field, `Secret "${secretName}" does not exist; images are pulled without it`);
+      ctx.warnings.add(field, `Secret "${secretName}" does not exist; images are pulled without it`, EventReason.FailedToRetrieveImagePullSecret);
       return;
     }
     const raw = data['.dockerconfigjson'] ?? data['.dockercfg'];

@@ -4,7 +4,7 @@
 // still start) with a warning saying the data is not what the pod asked for.
 import type { V1DownwardAPIVolumeFile, V1KeyToPath, V1Volume } from '@kubernetes/client-node';
 import { downwardField, encodeBase64, resourceField, type TranslateContext } from './context.ts';
-import { TranslationCode, TranslationError } from './issues.ts';
+import { mandatoryReferenceCode, optionalReferenceReason, TranslationCode, TranslationError } from './issues.ts';
 import type { ConfigFile, Volume } from './request.ts';
 
 /** ECI's per-group limit. */
@@ -19,9 +19,12 @@ function filesOf(ctx: TranslateContext, src: FileSource, field: string): ConfigF
   const binary = isSecret ? undefined : ctx.resolved.configMapsBinary?.[src.name];
   const secret = isSecret ? ctx.resolved.secrets[src.name] : undefined;
   if (text === undefined && binary === undefined && secret === undefined) {
-    if (src.optional) return undefined;
+    if (src.optional) {
+      ctx.warnings.add(field, `optional ${src.kind} "${src.name}" does not exist in namespace ${ctx.pod.metadata?.namespace ?? ''}; its files are not written`, optionalReferenceReason(src.kind, 'object'));
+      return undefined;
+    }
     throw new TranslationError(
-      isSecret ? TranslationCode.SecretNotFound : TranslationCode.ConfigMapNotFound,
+      mandatoryReferenceCode(src.kind, 'object'),
       field,
       `${src.kind} "${src.name}" does not exist in namespace ${ctx.pod.metadata?.namespace ?? ''}`,
       `create the ${src.kind} (the pod is created once it exists) or mark the volume optional`,
@@ -41,9 +44,12 @@ function filesOf(ctx: TranslateContext, src: FileSource, field: string): ConfigF
   src.items.forEach((item, i) => {
     const content = contents.get(item.key);
     if (content === undefined) {
-      if (src.optional) return;
+      if (src.optional) {
+        ctx.warnings.add(`${field}.items[${i}]`, `optional ${src.kind} "${src.name}" has no key "${item.key}"; ${item.path} is not written`, optionalReferenceReason(src.kind, 'key'));
+        return;
+      }
       throw new TranslationError(
-        isSecret ? TranslationCode.SecretKeyNotFound : TranslationCode.ConfigMapKeyNotFound,
+        mandatoryReferenceCode(src.kind, 'key'),
         `${field}.items[${i}]`,
         `${src.kind} "${src.name}" has no key "${item.key}"`,
         `add the key to the ${src.kind} or mark the volume optional`,

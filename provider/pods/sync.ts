@@ -5,7 +5,8 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, typ
 import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../cloud/errors.ts';
 import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
-import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, STATUS_REASONS } from '../eci/status.ts';
+import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
+import { EventReason, foreignReason, isEventReason, type AnyEventReason } from '../events/reasons.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
@@ -169,7 +170,7 @@ export class PodSync {
       }
       case 'mark-lost': {
         const message = `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`;
-        this.o.writer.recordEvent(key, { type: 'Warning', reason: STATUS_REASONS.providerFailed, message });
+        this.o.writer.recordEvent(key, { type: 'Warning', reason: EventReason.ProviderFailed, message });
         await this.o.writer.patchPodStatus(key, lostPodStatus({ pod, containerGroupId: plan.containerGroupId, now: this.o.now() }));
         return { kind: 'done' };
       }
@@ -238,7 +239,7 @@ export class PodSync {
     const nodeName = pod.spec?.nodeName ?? '';
     const zone = this.o.zoneOfNode(nodeName);
     if (zone === undefined) {
-      return this.waitWith(key, pod, 'NodeUnknown', `node ${nodeName} is not a virtual node of this provider (yet)`, 5_000);
+      return this.waitWith(key, pod, EventReason.NodeUnknown, `node ${nodeName} is not a virtual node of this provider (yet)`, 5_000);
     }
     span.setAttribute(ATTR.cloudAvailabilityZone, zone);
     const network = await this.o.network.plan(pod, zone);
@@ -279,13 +280,13 @@ export class PodSync {
     if (!memory.warned) {
       memory.warned = true;
       for (const warning of translated.warnings) {
-        this.o.writer.recordEvent(key, { type: 'Warning', reason: 'UnsupportedField', message: `${warning.field}: ${warning.message}` });
+        this.o.writer.recordEvent(key, { type: 'Warning', reason: warning.reason ?? EventReason.UnsupportedField, message: `${warning.field}: ${warning.message}` });
       }
       const alsoMatched = pod.metadata?.annotations?.[ANNOTATIONS.alsoMatched];
       if (alsoMatched !== undefined && alsoMatched !== '' && network.podNetworking !== undefined) {
         this.o.writer.recordEvent(key, {
           type: 'Warning',
-          reason: 'MultiplePodNetworkings',
+          reason: EventReason.MultiplePodNetworkings,
           message: `pod matches PodNetworkings ${[network.podNetworking, ...alsoMatched.split(',')].join(', ')}; using ${network.podNetworking} (oldest, then by name)`,
         });
       }
@@ -331,7 +332,7 @@ export class PodSync {
           {
             type: PROVISIONED_CONDITION,
             status: 'True',
-            reason: 'ContainerGroupCreated',
+            reason: EventReason.ContainerGroupCreated,
             message: `container group ${containerGroupId} in vSwitch ${network.vSwitchId} (zone ${network.zoneId})`,
             lastTransitionTime: this.o.now(),
           },
@@ -375,7 +376,7 @@ export class PodSync {
         this.o.network.noteExhausted(network.vSwitchId, code);
         this.o.writer.recordEvent(key, {
           type: 'Warning',
-          reason: 'VSwitchExhausted',
+          reason: EventReason.VSwitchExhausted,
           message: `vSwitch ${network.vSwitchId} (zone ${network.zoneId}) has no free IP (${code}); trying another vSwitch of the zone`,
         });
         return { kind: 'requeueAfter', ms: 0 };
@@ -389,7 +390,7 @@ export class PodSync {
         if (plan.event) {
           this.o.writer.recordEvent(key, {
             type: 'Warning',
-            reason: 'ProviderCreateFailed',
+            reason: EventReason.ProviderCreateFailed,
             message: `${withoutRequestId(cloudError?.message ?? String(err))}; retrying with backoff (${hint})`,
           });
         }
@@ -479,7 +480,6 @@ export function withoutRequestId(message: string): string {
  * A cloud or translation code as a Kubernetes condition reason, which must be CamelCase-like
  * (`[A-Za-z][A-Za-z0-9_,:]*`): `Zone.NotOnSale` -> `ZoneNotOnSale`.
  */
-export function conditionReason(code: string): string {
-  const cleaned = code.replace(/[^A-Za-z0-9_]/g, '');
-  return /^[A-Za-z]/.test(cleaned) ? cleaned : `Error${cleaned}`;
+export function conditionReason(code: string): AnyEventReason {
+  return isEventReason(code) ? code : foreignReason(code);
 }

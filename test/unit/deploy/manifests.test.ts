@@ -77,6 +77,7 @@ const EVIDENCE: Record<string, RegExp> = {
   '/secrets create': /\.createNamespacedSecret\(/,
   '/secrets update': /\.replaceNamespacedSecret\(/,
   '/events create': /\.createNamespacedEvent\(/,
+  '/events patch': /\.patchNamespacedEvent\(/,
   'events.k8s.io/events create': /\.events\.createNamespacedEvent\(/,
   '/namespaces list': /\.listNamespace\(/,
   '/namespaces watch': /path: ['"`]\/api\/v1\/namespaces['"`]/,

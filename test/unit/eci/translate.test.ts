@@ -322,19 +322,33 @@ describe('translatePod: env', () => {
   });
 
   const missing: [what: string, env: NonNullable<V1Pod['spec']>['containers'][number]['env'], code: string, field: string][] = [
-    ['ConfigMap', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }], 'ConfigMapNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
-    ['ConfigMap key', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'nope' } } }], 'ConfigMapKeyNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
-    ['Secret', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }], 'SecretNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
-    ['Secret key', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'nope' } } }], 'SecretKeyNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
+    ['ConfigMap', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }], 'MandatoryConfigMapNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
+    ['ConfigMap key', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'nope' } } }], 'MandatoryConfigMapKeyNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
+    ['Secret', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }], 'MandatorySecretNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
+    ['Secret key', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'nope' } } }], 'MandatorySecretKeyNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
   ];
   it.each(missing)('a missing %s without optional is an error naming the field', (_, env, code, field) => {
     const err = translationError(() => translate(makePod({ containers: [makeContainer({ env })] }), { resolved }));
     expect(err).toMatchObject({ code, field, retryable: true });
   });
 
-  it('a missing optional reference leaves the variable out', () => {
-    const pod = makePod({ containers: [makeContainer({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'nope', optional: true } } }] })] });
-    expect(translate(pod, { resolved }).request.containers[0]!.env).toEqual([]);
+  // virtual-kubelet's reasons: the pod still runs, and a Warning says what is missing.
+  const optionalMissing: [what: string, env: NonNullable<V1Pod['spec']>['containers'][number]['env'], reason: string, field: string][] = [
+    ['ConfigMap', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k', optional: true } } }], 'OptionalConfigMapNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
+    ['ConfigMap key', [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'nope', optional: true } } }], 'OptionalConfigMapKeyNotFound', 'spec.containers[0].env[0].valueFrom.configMapKeyRef'],
+    ['Secret', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'nope', key: 'k', optional: true } } }], 'OptionalSecretNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
+    ['Secret key', [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'nope', optional: true } } }], 'OptionalSecretKeyNotFound', 'spec.containers[0].env[0].valueFrom.secretKeyRef'],
+  ];
+  it.each(optionalMissing)('a missing optional %s leaves the variable out with a Warning reason', (_, env, reason, field) => {
+    const { request, warnings } = translate(makePod({ containers: [makeContainer({ env })] }), { resolved });
+    expect(request.containers[0]!.env).toEqual([]);
+    expect(warnings.filter((w) => w.reason === reason).map((w) => w.field)).toEqual([field]);
+  });
+
+  it('a present optional reference gives no warning', () => {
+    const pod = makePod({ containers: [makeContainer({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'LEVEL', optional: true } } }] })] });
+    const { warnings } = translate(pod, { resolved });
+    expect(warnings.filter((w) => w.reason !== undefined && w.reason.startsWith('Optional'))).toEqual([]);
   });
 });
 
@@ -417,16 +431,26 @@ describe('translatePod: volumes', () => {
 
   it('refuses a missing ConfigMap key in items, a mount of an unknown volume, and more than 20 volumes', () => {
     const missingKey = makePod({ spec: { volumes: [{ name: 'cfg', configMap: { name: 'cfg', items: [{ key: 'nope', path: 'x' }] } }] } });
-    expect(translationError(() => translate(missingKey, { resolved }))).toMatchObject({ code: 'ConfigMapKeyNotFound', field: 'spec.volumes[0].configMap.items[0]' });
+    expect(translationError(() => translate(missingKey, { resolved }))).toMatchObject({ code: 'MandatoryConfigMapKeyNotFound', field: 'spec.volumes[0].configMap.items[0]' });
     const unknown = makePod({ containers: [makeContainer({ volumeMounts: [{ name: 'ghost', mountPath: '/g' }] })] });
     expect(translationError(() => translate(unknown))).toMatchObject({ code: 'UnknownVolume', field: 'spec.containers[0].volumeMounts[0].name' });
     const many = makePod({ spec: { volumes: Array.from({ length: 21 }, (_, i) => ({ name: `v${i}`, emptyDir: {} })) } });
     expect(translationError(() => translate(many)).code).toBe('TooManyVolumes');
   });
 
-  it('an optional missing ConfigMap volume is an empty directory', () => {
+  it('an optional missing ConfigMap volume is an empty directory, with OptionalConfigMapNotFound', () => {
     const pod = makePod({ spec: { volumes: [{ name: 'cfg', configMap: { name: 'absent', optional: true } }] } });
-    expect(translate(pod).request.volumes).toEqual([{ name: 'cfg', type: 'EmptyDirVolume' }]);
+    const { request, warnings } = translate(pod);
+    expect(request.volumes).toEqual([{ name: 'cfg', type: 'EmptyDirVolume' }]);
+    expect(warnings.map((w) => [w.reason, w.field])).toContainEqual(['OptionalConfigMapNotFound', 'spec.volumes[0].configMap']);
+  });
+
+  it('an optional Secret volume missing an item key writes the other items, with OptionalSecretKeyNotFound', () => {
+    const pod = makePod({ spec: { volumes: [{ name: 's', secret: { secretName: 'tls', optional: true, items: [{ key: 'nope', path: 'x' }, { key: 'tls.crt', path: 'y' }] } }] } });
+    const { request, warnings } = translate(pod, { resolved });
+    const v = request.volumes[0]!;
+    expect(v.type === 'ConfigFileVolume' ? v.files.map((f) => f.path) : v.type).toEqual(['y']);
+    expect(warnings.map((w) => [w.reason, w.field])).toContainEqual(['OptionalSecretKeyNotFound', 'spec.volumes[0].secret.items[0]']);
   });
 });
 
