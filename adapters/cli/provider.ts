@@ -18,7 +18,7 @@ import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
 import { leaderIdentity, runLeaderElection, type LeaderElection } from '../kubernetes/leader.ts';
 import { startKubeletApiForProvider } from '../kubelet-api/start.ts';
-import { ApiPodInputsLoader, KubernetesPodWriter, startPodInformers } from '../kubernetes/pods.ts';
+import { ApiPodInputsLoader, KubernetesPodWriter, startPodInformers, type PodInformers } from '../kubernetes/pods.ts';
 import type { Logger } from '../log/logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer, type ProviderMetrics } from '../telemetry/metrics.ts';
 import { startAdmissionWebhook, type AdmissionWebhook } from '../webhook/server.ts';
@@ -223,6 +223,9 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
 async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdInstalled, metrics }: LeaderWorkInputs, signal: AbortSignal): Promise<LeaderWork> {
   // Set once the pod controller exists (the PodNetworking controller starts first).
   const podControllerRef: { current?: PodController } = {};
+  // Set once they exist: a PodNetworking change may need a node in a new zone (item 2 of issue 15).
+  const nodesRef: { current?: VirtualNodes } = {};
+  const podInformersRef: { current?: PodInformers } = {};
   // One correlator for every event the leader writes (pods, PodNetworkings).
   const events = new KubernetesEventRecorder({ core: clients.core, component: COMPONENT, log });
   const podNetworkings = startPodNetworkingController({
@@ -236,6 +239,7 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
     events,
     // A PodNetworking turning Ready releases the pods waiting on it.
     onChange: (pn: PodNetworking) => {
+      nodesRef.current?.reconcileZones().catch((err: unknown) => log.warn('reconciling the virtual nodes\' zones failed', { err }));
       const controller = podControllerRef.current;
       if (pn.status?.status !== 'Ready' || controller === undefined) return;
       for (const pod of controller.waitingOn(pn.metadata.name)) controller.enqueue(pod);
@@ -244,7 +248,24 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
   if (crdInstalled) await Promise.race([podNetworkings.synced, untilAborted(signal)]);
   signal.throwIfAborted();
 
-  const nodes = await startVirtualNodes({ clients, cloud, config, signal, version: `v1.36.3-eci-virtual-node-${PROVIDER_VERSION}`, log, timing: nodeTiming });
+  const nodes = await startVirtualNodes({
+    clients,
+    cloud,
+    config,
+    signal,
+    version: `v1.36.3-eci-virtual-node-${PROVIDER_VERSION}`,
+    log,
+    timing: nodeTiming,
+    podNetworkings: podNetworkings.store,
+    events,
+    // A node for a zone that appeared: its pods need an informer (and, with per-node kubelet
+    // endpoints, a kubelet server: hook it here as kubeletApi.addNode/removeNode).
+    onNodeAdded: (name) => void podInformersRef.current?.addNode(name),
+    onNodeRemoved: (name) => podInformersRef.current?.removeNode(name),
+    onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
+  });
+  nodesRef.current = nodes;
+  podNetworkings.setZoneNodes(nodes);
   const network = new PodNetworkPlanner({
     cloud,
     defaults: config.defaultNetwork,
@@ -260,6 +281,7 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
     signal,
     log,
   });
+  podInformersRef.current = podInformers;
   await podInformers.synced;
 
   // --- kubelet API (issue 8): kubectl logs/exec and stats on node.internalIP:node.kubeletPort ---

@@ -1,9 +1,12 @@
-// The virtual nodes, kept alive: one Node per zone of the default network's vSwitches, created or
-// adopted at start, a Lease renewed every few seconds, the status posted periodically and on
-// change, a deleted node re-created, Ready=False while the cloud cannot be reached.
+// The virtual nodes, kept alive: one Node per zone some network needs (the default network's
+// vSwitches, every Ready PodNetworking's: provider/node/zone-plan.ts), created or adopted at start
+// or when the zone appears, a Lease renewed every few seconds, the status posted periodically and
+// on change, a deleted node re-created, Ready=False while the cloud cannot be reached; a node whose
+// zone nothing needs any more is cordoned, then removed once no pod runs on it.
 //
 // Four loops, each a function of the current state that logs and carries on when it fails:
-//   vSwitchesFromCloud   -> refreshFromCloud()  free IPs and cloud reachability; posts what changed
+//   vSwitchesFromCloud   -> refreshFromCloud()  free IPs and cloud reachability; posts what changed;
+//                           then reconcileZones(): register / cordon / uncordon / remove
 //   statusToKubernetes   -> pushStatus(zone)    node status subresource (merge patch), the heartbeat
 //   leasesToKubernetes   -> renewLease(zone)    kube-node-lease heartbeat
 //   nodesFromKubernetes  -> informer            a deleted node is re-created, a stripped one repaired
@@ -32,7 +35,11 @@ import {
 } from '../../provider/node/constants.ts';
 import { adoptVirtualNode, buildVirtualNode, nodeNameForZone, virtualNodeSelector } from '../../provider/node/node.ts';
 import { nodeStatus, statusSignature } from '../../provider/node/status.ts';
-import { missingVSwitchIds, zonesOfVSwitches } from '../../provider/node/zones.ts';
+import { missingVSwitchIds, zonesOfVSwitches, type ZoneVSwitches } from '../../provider/node/zones.ts';
+import { neededZones, planZoneNodes, vSwitchesOfZone, type ZoneNodeState } from '../../provider/node/zone-plan.ts';
+import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
+import { EventReason } from '../../provider/events/reasons.ts';
+import type { KubernetesEventRecorder } from './events.ts';
 import { createLogger } from '../log/logger.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubernetesClients } from './client.ts';
 import { renewNodeLease } from './leases.ts';
@@ -83,7 +90,23 @@ export interface VirtualNodesOptions {
    */
   podsHoldingIps?: (nodeName: string) => Promise<number>;
   now?: () => Date;
+  /**
+   * The PodNetworkings (an informer cache): each Ready one's zones get a node too. Absent: only
+   * the default network's zones.
+   */
+  podNetworkings?: { list(): readonly PodNetworking[] };
+  /** A node was registered for a zone that appeared (not called for the nodes of the start). */
+  onNodeAdded?: (nodeName: string, zone: string) => void;
+  /** A node was removed (its zone no longer needed, no pod left on it). */
+  onNodeRemoved?: (nodeName: string, zone: string) => void;
+  /** After the set of zones with a node changed (PodNetworking status follows it). */
+  onZonesChanged?: () => void;
+  /** Node events (RegisteredNode, NodeNotSchedulable, RemovingNode). */
+  events?: KubernetesEventRecorder;
 }
+
+/** Why the provider cordoned a node (its value); a node without it was cordoned by someone else. */
+export const CORDONED_ANNOTATION = 'eci-virtual-node.io/cordoned';
 
 export interface VirtualNodes {
   nodeNames(): string[];
@@ -94,6 +117,8 @@ export interface VirtualNodes {
   cloudReachable(): boolean;
   /** Re-reads the vSwitches now and posts any status that changed. */
   refresh(): Promise<void>;
+  /** Registers, cordons or removes nodes as the networks now need (runs one at a time). */
+  reconcileZones(): Promise<void>;
   /** Stops every loop and the informer; leaves the nodes as they are (another replica may take over). */
   stop(): Promise<void>;
 }
@@ -147,6 +172,12 @@ class VirtualNodeManager {
   private informer: (Informer<V1Node> & ObjectCache<V1Node>) | undefined;
   private informerRestart: ReturnType<typeof setTimeout> | undefined;
   private readonly onParentAbort = () => this.controller.abort();
+  /** Zones of the default network's vSwitches (as last read). */
+  private defaultZones: ZoneVSwitches[] = [];
+  private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
+  /** Zones whose cordoned node waits for its pods (logged once). */
+  private readonly drainingZones = new Set<string>();
 
   constructor(options: VirtualNodesOptions) {
     this.options = options;
@@ -169,6 +200,7 @@ class VirtualNodeManager {
       freeIpsOfZone: (zone) => this.zones.get(zone)?.freeIps,
       cloudReachable: () => this.reachable,
       refresh: () => this.refreshFromCloud(),
+      reconcileZones: () => this.reconcileZones(),
       stop: () => this.stop(),
     };
   }
@@ -180,13 +212,16 @@ class VirtualNodeManager {
     for (;;) {
       this.signal.throwIfAborted();
       try {
-        const vSwitches = await this.options.cloud.describeVSwitches(ids);
+        const vSwitches = await this.options.cloud.describeVSwitches(this.allVSwitchIds());
         const missing = missingVSwitchIds(ids, vSwitches);
         if (missing.length > 0) {
           throw new UnknownVSwitchError(missing, this.options.config.regionId);
         }
         this.markReachable();
-        this.setZones(zonesOfVSwitches(vSwitches, ids));
+        this.learn(vSwitches);
+        for (const zone of neededZones({ defaultZones: this.defaultZones.map((z) => z.zone), podNetworkings: this.podNetworkings() }).keys()) {
+          this.addZone(zone);
+        }
         break;
       } catch (err) {
         if (err instanceof UnknownVSwitchError) throw err;
@@ -221,38 +256,56 @@ class VirtualNodeManager {
 
   // --- zones ---------------------------------------------------------------------------------
 
-  private setZones(learned: ReturnType<typeof zonesOfVSwitches>): void {
-    const wanted = new Set(learned.map((z) => z.zone));
-    for (const [zone, z] of this.zones) {
-      if (!wanted.has(zone)) {
-        this.log.warn('a virtual node of this cluster is in a zone the default vSwitches no longer cover; leaving it alone', {
-          node: z.name,
-          zone,
-        });
-        this.zones.delete(zone);
-      }
+  private podNetworkings(): readonly PodNetworking[] {
+    return this.options.podNetworkings?.list() ?? [];
+  }
+
+  /** The default vSwitches, and those of every Ready PodNetworking (the zones' nodes offer them). */
+  private allVSwitchIds(): string[] {
+    const ids = [...this.options.config.defaultNetwork.vSwitchIds];
+    for (const pn of this.podNetworkings()) {
+      if (pn.status?.status !== 'Ready') continue;
+      for (const v of pn.status.vSwitches ?? []) if (!ids.includes(v.id)) ids.push(v.id);
     }
-    for (const { zone, vSwitchIds, freeIps } of learned) {
-      const existing = this.zones.get(zone);
-      if (existing !== undefined) {
-        existing.vSwitchIds = vSwitchIds;
-        existing.freeIps = freeIps;
-      } else {
-        this.zones.set(zone, {
-          zone,
-          name: nodeNameForZone(this.options.config.node.namePrefix, zone),
-          vSwitchIds,
-          freeIps,
-          podsHoldingIps: 0,
-          node: undefined,
-          lease: undefined,
-          registered: false,
-          repairQueued: false,
-          lastSignature: undefined,
-          chain: Promise.resolve(),
-        });
-      }
+    return ids;
+  }
+
+  /** From a DescribeVSwitches of allVSwitchIds(): the default zones, and each node's vSwitches and free IPs. */
+  private learn(vSwitches: Parameters<typeof zonesOfVSwitches>[0]): void {
+    const defaults = this.options.config.defaultNetwork.vSwitchIds;
+    this.defaultZones = zonesOfVSwitches(vSwitches.filter((v) => defaults.includes(v.id)), defaults);
+    const pns = this.podNetworkings();
+    for (const z of this.zones.values()) {
+      const ids = vSwitchesOfZone({ zone: z.zone, defaultVSwitchIds: this.defaultZones.find((d) => d.zone === z.zone)?.vSwitchIds ?? [], podNetworkings: pns });
+      const known = vSwitches.filter((v) => ids.includes(v.id));
+      z.vSwitchIds = ids.filter((id) => known.some((v) => v.id === id));
+      z.freeIps = zonesOfVSwitches(known)[0]?.freeIps ?? 0;
     }
+    this.vSwitchesSeen = vSwitches;
+  }
+
+  private vSwitchesSeen: Parameters<typeof zonesOfVSwitches>[0] = [];
+
+  /** Starts tracking a zone's node (not registered yet); its vSwitches from the last read. */
+  private addZone(zone: string): ZoneNode {
+    const existing = this.zones.get(zone);
+    if (existing !== undefined) return existing;
+    const z: ZoneNode = {
+      zone,
+      name: nodeNameForZone(this.options.config.node.namePrefix, zone),
+      vSwitchIds: undefined,
+      freeIps: undefined,
+      podsHoldingIps: 0,
+      node: undefined,
+      lease: undefined,
+      registered: false,
+      repairQueued: false,
+      lastSignature: undefined,
+      chain: Promise.resolve(),
+    };
+    this.zones.set(zone, z);
+    this.learn(this.vSwitchesSeen);
+    return z;
   }
 
   /**
@@ -394,6 +447,7 @@ class VirtualNodeManager {
       z.lastSignature = signature;
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      if (this.zones.get(z.zone) !== z) return; // removed on purpose (its zone is not needed)
       this.log.warn('virtual node is gone; re-creating it', { node: z.name, zone: z.zone });
       z.registered = false;
       z.lease = undefined;
@@ -434,7 +488,7 @@ class VirtualNodeManager {
   }
 
   private async renewLease(z: ZoneNode): Promise<void> {
-    if (!z.registered) return;
+    if (!z.registered || this.zones.get(z.zone) !== z) return;
     const uid = z.node?.metadata?.uid;
     try {
       z.lease = await renewNodeLease({
@@ -477,19 +531,17 @@ class VirtualNodeManager {
   private async refreshFromCloud(): Promise<void> {
     const ids = this.options.config.defaultNetwork.vSwitchIds;
     try {
-      const vSwitches = await this.options.cloud.describeVSwitches(ids);
+      const vSwitches = await this.options.cloud.describeVSwitches(this.allVSwitchIds());
       this.markReachable();
       const missing = missingVSwitchIds(ids, vSwitches);
       if (missing.length > 0) this.log.warn('configured vSwitches are gone from the cloud', { vSwitchIds: missing });
-      const byZone = new Map(zonesOfVSwitches(vSwitches, ids).map((zv) => [zv.zone, zv]));
-      for (const z of this.zones.values()) {
-        const zv = byZone.get(z.zone);
-        z.vSwitchIds = zv?.vSwitchIds ?? [];
-        z.freeIps = zv?.freeIps ?? 0;
-      }
+      this.learn(vSwitches);
     } catch (err) {
       this.markUnreachable(err);
     }
+    await this.reconcileZones().catch((err: unknown) => {
+      if (!this.signal.aborted) this.log.warn('reconciling the zones of the virtual nodes failed', { err });
+    });
     await Promise.all(
       [...this.zones.values()].map((z) =>
         this.serial(z, () => this.pushStatus(z, false)).catch((err: unknown) => {
@@ -497,6 +549,157 @@ class VirtualNodeManager {
         }),
       ),
     );
+  }
+
+  // --- zones appearing and going ------------------------------------------------------------
+
+  /** One reconcile at a time; a call during one runs it again afterwards (it may have missed the change). */
+  reconcileZones(): Promise<void> {
+    if (this.reconciling !== undefined) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.reconcileAgain = false;
+        await this.reconcileOnce();
+      } while (this.reconcileAgain && !this.signal.aborted);
+    };
+    this.reconciling = run().finally(() => {
+      this.reconciling = undefined;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (!this.loopsStarted || this.signal.aborted) return; // start() registers the first set itself
+    const needs = neededZones({ defaultZones: this.defaultZones.map((z) => z.zone), podNetworkings: this.podNetworkings() });
+    const states = await this.zoneNodeStates(needs);
+    const actions = planZoneNodes({ needs, nodes: states });
+    let changed = false;
+    for (const action of actions) {
+      if (this.signal.aborted) return;
+      switch (action.kind) {
+        case 'register': {
+          const z = this.addZone(action.zone);
+          if (z.vSwitchIds === undefined || z.vSwitchIds.length === 0) {
+            // Its vSwitches are not read yet: read them now, so the node starts with its network.
+            await this.describeAndLearn();
+          }
+          this.log.info('a network needs a zone without a virtual node; registering one', { zone: action.zone, node: z.name, neededBy: action.needs });
+          await this.serial(z, () => this.register(z));
+          this.nodeEvent(z, 'Normal', EventReason.RegisteredNode, `Node ${z.name} registered for zone ${z.zone}, needed by ${action.needs.join(', ')}`);
+          this.options.onNodeAdded?.(z.name, z.zone);
+          changed = true;
+          break;
+        }
+        case 'uncordon':
+          this.drainingZones.delete(action.zone);
+          await this.setCordon(action.zone, undefined);
+          this.log.info('zone needed again; virtual node uncordoned', { zone: action.zone, neededBy: action.needs });
+          break;
+        case 'cordon':
+          await this.setCordon(action.zone, action.reason);
+          this.log.info('no network needs the zone; virtual node cordoned', { zone: action.zone });
+          break;
+        case 'wait-for-pods':
+          if (!this.drainingZones.has(action.zone)) {
+            this.drainingZones.add(action.zone);
+            this.log.info('virtual node cordoned; waiting for its pods to finish before removing it', { zone: action.zone, activePods: action.activePods });
+          }
+          break;
+        case 'remove':
+          this.drainingZones.delete(action.zone);
+          await this.removeNode(action.zone);
+          changed = true;
+          break;
+      }
+    }
+    if (changed) this.options.onZonesChanged?.();
+  }
+
+  private async describeAndLearn(): Promise<void> {
+    try {
+      this.learn(await this.options.cloud.describeVSwitches(this.allVSwitchIds()));
+      this.markReachable();
+    } catch (err) {
+      this.markUnreachable(err);
+    }
+  }
+
+  /** Every node of ours: those tracked here, and those the informer sees (an earlier run's too). */
+  private async zoneNodeStates(needs: ReadonlyMap<string, readonly string[]>): Promise<ZoneNodeState[]> {
+    const states = new Map<string, ZoneNodeState>();
+    const prefix = this.options.config.node.namePrefix;
+    const fromNode = (zone: string, node: V1Node | undefined): ZoneNodeState => ({
+      zone,
+      unschedulable: node?.spec?.unschedulable === true,
+      cordonedByUs: node?.metadata?.annotations?.[CORDONED_ANNOTATION] !== undefined,
+      activePods: 0,
+    });
+    for (const node of this.informer?.list() ?? []) {
+      const zone = node.metadata?.labels?.[NODE_LABELS.zone];
+      if (zone === undefined || node.metadata?.name !== nodeNameForZone(prefix, zone) || node.metadata.deletionTimestamp != null) continue;
+      states.set(zone, fromNode(zone, node));
+    }
+    for (const z of this.zones.values()) if (!states.has(z.zone)) states.set(z.zone, fromNode(z.zone, z.node));
+    for (const state of states.values()) {
+      if (!needs.has(state.zone) && state.unschedulable) state.activePods = await this.activePods(nodeNameForZone(prefix, state.zone));
+    }
+    return [...states.values()];
+  }
+
+  private async activePods(nodeName: string): Promise<number> {
+    const pods = await this.options.clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+    return pods.items.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length;
+  }
+
+  /** Cordons (with our annotation saying why) or lifts our cordon (`why` undefined). */
+  private async setCordon(zone: string, why: string | undefined): Promise<void> {
+    const { core } = this.options.clients;
+    const name = nodeNameForZone(this.options.config.node.namePrefix, zone);
+    for (let attempt = 0; ; attempt++) {
+      const node = await core.readNode({ name });
+      const annotations = { ...(node.metadata?.annotations ?? {}) };
+      if (why === undefined) delete annotations[CORDONED_ANNOTATION];
+      else annotations[CORDONED_ANNOTATION] = why;
+      const update: V1Node = { ...node, metadata: { ...node.metadata, annotations }, spec: { ...node.spec, unschedulable: why !== undefined } };
+      try {
+        const replaced = await core.replaceNode({ name, body: update });
+        const z = this.zones.get(zone);
+        if (z !== undefined) z.node = replaced;
+        break;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 3) throw err;
+      }
+    }
+    const z = this.zones.get(zone);
+    if (why !== undefined && z !== undefined) this.nodeEvent(z, 'Normal', EventReason.NodeNotSchedulable, `Node ${name} cordoned: ${why}; it is removed once no pod runs on it`);
+  }
+
+  /** Stops tracking the zone (so the informer does not re-create it), then deletes the Node (its Lease goes with it). */
+  private async removeNode(zone: string): Promise<void> {
+    const name = nodeNameForZone(this.options.config.node.namePrefix, zone);
+    const z = this.zones.get(zone);
+    this.zones.delete(zone);
+    if (z !== undefined) {
+      await z.chain;
+      this.nodeEvent(z, 'Normal', EventReason.RemovingNode, `Removing Node ${name}: no network needs zone ${zone} and no pod runs on it`);
+    }
+    try {
+      await this.options.clients.core.deleteNode({ name });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        if (z !== undefined) this.zones.set(zone, z); // try again at the next reconcile
+        throw err;
+      }
+    }
+    this.log.info('virtual node removed: no network needs its zone and no pod runs on it', { node: name, zone });
+    this.options.onNodeRemoved?.(name, zone);
+  }
+
+  private nodeEvent(z: ZoneNode, type: 'Normal' | 'Warning', reason: EventReason, message: string): void {
+    this.options.events?.record({ apiVersion: 'v1', kind: 'Node', namespace: '', name: z.name, uid: z.node?.metadata?.uid ?? z.name }, { type, reason, message });
   }
 
   // --- loops ---------------------------------------------------------------------------------

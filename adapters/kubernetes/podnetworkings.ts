@@ -14,6 +14,7 @@ import type { PodNetworkingStore } from '../../provider/pods/network.ts';
 import { EventReason } from '../../provider/events/reasons.ts';
 import { isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
+import { podNetworkingNodes, sameZoneNodes } from '../../provider/node/zone-plan.ts';
 import { startInformer, type InformerLog } from './informer.ts';
 
 export interface PodNetworkingControllerOptions {
@@ -34,7 +35,20 @@ export interface PodNetworkingControllerOptions {
   onChange?: (pn: PodNetworking) => void;
 }
 
-export function startPodNetworkingController(o: PodNetworkingControllerOptions): { store: PodNetworkingStore; synced: Promise<void> } {
+export interface PodNetworkingController {
+  store: PodNetworkingStore;
+  synced: Promise<void>;
+  /** From now on, status.virtualNodes follows these nodes (set once the virtual nodes run). */
+  setZoneNodes(nodes: ZoneNodeLookup): void;
+  /** Re-writes status.virtualNodes of every PodNetworking whose nodes changed. */
+  refreshVirtualNodes(): void;
+}
+
+export interface ZoneNodeLookup {
+  nodeOfZone(zone: string): string | undefined;
+}
+
+export function startPodNetworkingController(o: PodNetworkingControllerOptions): PodNetworkingController {
   const { group, version, plural } = PODNETWORKING_API;
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const failRetryMs = o.failRetryMs ?? 30_000;
@@ -74,8 +88,25 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   });
   o.signal.addEventListener('abort', () => void queue.shutDown(), { once: true });
 
+  // status.virtualNodes: which of its zones have a node (a merge patch of that field only, so it
+  // never races the resolution's fields).
+  let zoneNodes: ZoneNodeLookup | undefined;
+  const writeVirtualNodes = (pn: PodNetworking): void => {
+    if (zoneNodes === undefined) return;
+    const want = podNetworkingNodes(pn, (zone) => zoneNodes?.nodeOfZone(zone));
+    if (sameZoneNodes(pn.status?.virtualNodes, want)) return;
+    o.custom
+      .patchClusterCustomObjectStatus(
+        { group, version, plural, name: pn.metadata.name, body: { status: { virtualNodes: want.length > 0 ? want : null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      )
+      .catch((err: unknown) => {
+        if (!isNotFound(err)) o.log.warn('writing the virtual nodes of a PodNetworking failed', { podNetworking: pn.metadata.name, error: String(err) });
+      });
+  };
   const changed = (pn: PodNetworking) => {
     if (needsResolve(pn)) queue.add(pn.metadata.name);
+    writeVirtualNodes(pn);
     o.onChange?.(pn);
   };
   const informer = startInformer<PodNetworking & k8s.KubernetesObject>({
@@ -93,7 +124,17 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
     name: 'podnetworkings',
   });
   const store: PodNetworkingStore = { get: (name) => informer.cache.get(name), list: () => informer.cache.list() };
-  return { store, synced: informer.synced };
+  return {
+    store,
+    synced: informer.synced,
+    setZoneNodes: (nodes) => {
+      zoneNodes = nodes;
+      for (const pn of informer.cache.list()) writeVirtualNodes(pn);
+    },
+    refreshVirtualNodes: () => {
+      for (const pn of informer.cache.list()) writeVirtualNodes(pn);
+    },
+  };
 }
 
 function recordFailEvent(events: KubernetesEventRecorder, pn: PodNetworking, message: string): void {

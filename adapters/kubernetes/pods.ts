@@ -5,11 +5,12 @@ import type { ResolvedInputs } from '../../provider/eci/context.ts';
 import type { PodEvent, PodInputsLoader, PodKey, PodStore, PodWriter } from '../../provider/ports.ts';
 import { isConflict, isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
-import { startInformer, type InformerLog } from './informer.ts';
+import { startInformer, type Informer, type InformerLog } from './informer.ts';
 
 export interface PodInformersOptions {
   kubeConfig: k8s.KubeConfig;
   core: k8s.CoreV1Api;
+  /** The nodes at start; addNode/removeNode follow the nodes registered and removed later. */
   nodeNames: readonly string[];
   /** Any add, update or delete of a pod of ours. */
   onChange: (pod: k8s.V1Pod) => void;
@@ -17,10 +18,25 @@ export interface PodInformersOptions {
   log: InformerLog;
 }
 
-export function startPodInformers(o: PodInformersOptions): { store: PodStore; synced: Promise<void> } {
-  const caches = o.nodeNames.map((nodeName) => {
+export interface PodInformers {
+  store: PodStore;
+  /** The informers of the nodes at start have listed. */
+  synced: Promise<void>;
+  /** Starts the informer of a node registered later; resolves once it has listed. */
+  addNode(nodeName: string): Promise<void>;
+  /** Stops the informer of a removed node (its pods leave the store). */
+  removeNode(nodeName: string): void;
+}
+
+export function startPodInformers(o: PodInformersOptions): PodInformers {
+  const caches = new Map<string, { informer: Informer<k8s.V1Pod>; stop: AbortController }>();
+  const add = (nodeName: string): Promise<void> => {
+    const known = caches.get(nodeName);
+    if (known !== undefined) return known.informer.synced;
     const fieldSelector = `spec.nodeName=${nodeName}`;
-    return startInformer<k8s.V1Pod>({
+    const stop = new AbortController();
+    const signal = AbortSignal.any([o.signal, stop.signal]);
+    const informer = startInformer<k8s.V1Pod>({
       kubeConfig: o.kubeConfig,
       path: '/api/v1/pods',
       list: () => o.core.listPodForAllNamespaces({ fieldSelector }),
@@ -28,24 +44,37 @@ export function startPodInformers(o: PodInformersOptions): { store: PodStore; sy
       onAdd: o.onChange,
       onUpdate: o.onChange,
       onDelete: o.onChange,
-      signal: o.signal,
+      signal,
       log: o.log,
       name: `pods@${nodeName}`,
     });
-  });
+    caches.set(nodeName, { informer, stop });
+    return informer.synced;
+  };
+  const initial = o.nodeNames.map(add);
   const store: PodStore = {
     get(namespace, name) {
-      for (const { cache } of caches) {
-        const pod = cache.get(name, namespace);
+      for (const { informer } of caches.values()) {
+        const pod = informer.cache.get(name, namespace);
         if (pod !== undefined) return pod;
       }
       return undefined;
     },
     list() {
-      return caches.flatMap(({ cache }) => cache.list());
+      return [...caches.values()].flatMap(({ informer }) => informer.cache.list());
     },
   };
-  return { store, synced: Promise.all(caches.map((c) => c.synced)).then(() => undefined) };
+  return {
+    store,
+    synced: Promise.all(initial).then(() => undefined),
+    addNode: add,
+    removeNode(nodeName) {
+      const known = caches.get(nodeName);
+      if (known === undefined) return;
+      caches.delete(nodeName);
+      known.stop.abort();
+    },
+  };
 }
 
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);

@@ -52,6 +52,8 @@ export interface PodNetworkingStatus {
   /** RFC 3339, seconds precision (metav1.Time). */
   updateAt?: string;
   vSwitches?: PodNetworkingVSwitch[];
+  /** The virtual node of each of its zones that has one (written by the node manager). */
+  virtualNodes?: { zone: string; node: string }[];
 }
 
 export interface PodNetworking {

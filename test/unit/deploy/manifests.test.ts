@@ -63,6 +63,7 @@ const EVIDENCE: Record<string, RegExp> = {
   '/nodes get': /\.readNode\(/,
   '/nodes update': /\.replaceNode\(/,
   '/nodes list': /\.listNode\(/,
+  '/nodes delete': /\.deleteNode\(/,
   '/nodes watch': /['"`]\/api\/v1\/nodes['"`]/,
   '/nodes/status patch': /\.patchNodeStatus\(/,
   '/pods list': /\.listPodForAllNamespaces\(/,
