@@ -7,7 +7,7 @@ import { DEFAULT_EPHEMERAL_STORAGE, NODE_REASONS } from './constants.ts';
 export interface NodeStatusInput {
   zone: string;
   nodeName: string;
-  /** The zone's vSwitches from the default network; undefined while they are not known yet. */
+  /** The zone's vSwitches (default network's, then Ready PodNetworkings'); undefined while not known yet. */
   vSwitchIds: readonly string[] | undefined;
   /** Free IPs of those vSwitches (last DescribeVSwitches); undefined while never read. */
   freeIps: number | undefined;
@@ -83,7 +83,7 @@ export function nodeConditions(input: NodeStatusInput): V1NodeCondition[] {
       message: `pods get ENIs from vSwitches ${input.vSwitchIds.join(', ')} in zone ${input.zone}`,
     };
   } else {
-    network = { type: 'NetworkUnavailable', status: 'True', reason: NODE_REASONS.noVSwitches, message: `no vSwitch of the default network is in zone ${input.zone}` };
+    network = { type: 'NetworkUnavailable', status: 'True', reason: NODE_REASONS.noVSwitches, message: `no vSwitch of the default network or of a Ready PodNetworking is in zone ${input.zone}` };
   }
   const cores: ConditionCore[] = [
     ready,
