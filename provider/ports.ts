@@ -117,7 +117,7 @@ export interface KubeletCloudPort {
 
 /** A pod's network, decided at create time (a PodNetworking's or the default network). */
 export type NetworkDecision =
-  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string }
+  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string; warnings?: { reason: EventReason; message: string }[] }
   | { kind: 'wait'; reason: EventReason; message: string; retryAfterMs: number }
   | { kind: 'refuse'; reason: EventReason; message: string };
 

@@ -135,7 +135,8 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
   }
 
   // --- leader election (issue 9): only the leader runs startLeaderWork; every replica serves the webhook ---
-  const leaderInputs: LeaderWorkInputs = { config, log, cloud, clients, nodeTiming, crdInstalled, metrics };
+  const namespaceLabels = (name: string) => namespaces.cache.get(name)?.metadata?.labels;
+  const leaderInputs: LeaderWorkInputs = { config, log, cloud, clients, nodeTiming, crdInstalled, metrics, namespaceLabels };
   let work: LeaderWork | undefined;
   let election: LeaderElection | undefined;
   if (config.leaderElection.enabled) {
@@ -202,6 +203,8 @@ interface LeaderWorkInputs {
   nodeTiming: ProviderOptions['nodeTiming'];
   crdInstalled: boolean;
   metrics: ProviderMetrics;
+  /** Namespace labels from the shared cache: the pod sync matches PodNetworkings again. */
+  namespaceLabels: (namespace: string) => Readonly<Record<string, string>> | undefined;
 }
 
 interface LeaderWork {
@@ -220,7 +223,7 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
  * aborts; stop() also waits for in-flight syncs. Without leader election `signal` is the
  * provider's own.
  */
-async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdInstalled, metrics }: LeaderWorkInputs, signal: AbortSignal): Promise<LeaderWork> {
+async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdInstalled, metrics, namespaceLabels }: LeaderWorkInputs, signal: AbortSignal): Promise<LeaderWork> {
   // Set once the pod controller exists (the PodNetworking controller starts first).
   const podControllerRef: { current?: PodController } = {};
   // Set once they exist: a PodNetworking change may need a node in a new zone (item 2 of issue 15).
@@ -270,6 +273,7 @@ async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdIns
     cloud,
     defaults: config.defaultNetwork,
     podNetworkings: podNetworkings.store,
+    namespaceLabels,
   });
   const writer = new KubernetesPodWriter({ core: clients.core, component: COMPONENT, log, events });
   let enqueue: (pod: k8s.V1Pod) => void = () => {};

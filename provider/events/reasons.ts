@@ -40,6 +40,10 @@ export const EventReason = {
   MultiplePodNetworkings: 'MultiplePodNetworkings',
   PodNetworkingNotFound: 'PodNetworkingNotFound',
   PodNetworkingNotReady: 'PodNetworkingNotReady',
+  /** A pod selected at sync (no admission annotation) whose node's zone its PodNetworking does not cover. */
+  PodNetworkingZoneMismatch: 'PodNetworkingZoneMismatch',
+  /** The pod's annotation names one PodNetworking while the selectors now pick another (or none). */
+  PodNetworkingMismatch: 'PodNetworkingMismatch',
   FixedAllocationUnsupported: 'FixedAllocationUnsupported',
   ZoneNotAllowed: 'ZoneNotAllowed',
   NoVSwitchInZone: 'NoVSwitchInZone',
@@ -47,6 +51,8 @@ export const EventReason = {
   VSwitchesExhausted: 'VSwitchesExhausted',
   // --- PodNetworkings ---
   PodNetworkingFailed: 'PodNetworkingFailed',
+  /** ECS refused DescribeSecurityGroups for good (e.g. no RAM permission): the check was skipped. */
+  SecurityGroupsUnchecked: 'SecurityGroupsUnchecked',
   // --- virtual nodes (kubelet's and the node controller's words) ---
   RegisteredNode: 'RegisteredNode',
   NodeNotSchedulable: 'NodeNotSchedulable',

@@ -1,5 +1,5 @@
-// The pod's network at create time: which PodNetworking (from the admission annotation, or the
-// default network), whether the node's zone is allowed, which vSwitch of that zone, which
+// The pod's network at create time: which PodNetworking (the admission annotation and the
+// selectors, decided again here by provider/networking/decide.ts, or the default network), whether the node's zone is allowed, which vSwitch of that zone, which
 // security group. The decisions are provider/networking's pure functions; this class feeds
 // them the live inputs (PodNetworking cache, vSwitch free IPs, exhaustion memory).
 import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
@@ -7,8 +7,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { VSwitch } from '../cloud/model.ts';
 import type { VSwitchSelectionPolicy } from '../config/config.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
+import { decideNetwork, type NetworkWarning } from '../networking/decide.ts';
 import { ExhaustedVSwitches, SingleFlight } from '../networking/exhaustion.ts';
-import { isFixedAllocation, selectionPolicyOf, type PodNetworking } from '../networking/podnetworking.ts';
+import type { Labels } from '../networking/match.ts';
+import { selectionPolicyOf, type PodNetworking } from '../networking/podnetworking.ts';
 import { chooseVSwitch } from '../networking/vswitch.ts';
 import { zonesOf } from '../networking/zones.ts';
 import type { CloudPort } from '../ports.ts';
@@ -31,6 +33,8 @@ export interface PodNetworkPlannerOptions {
   cloud: Pick<CloudPort, 'describeVSwitches'>;
   defaults: DefaultNetwork;
   podNetworkings: PodNetworkingStore;
+  /** A Namespace's labels (informer cache), for the PodNetworkings' namespaceSelector; undefined when unknown. */
+  namespaceLabels: (namespace: string) => Labels | undefined;
   /** How long a vSwitch's free-IP count is trusted before DescribeVSwitches is asked again. */
   vSwitchRefreshMs?: number;
   exhausted?: ExhaustedVSwitches;
@@ -54,57 +58,62 @@ export class PodNetworkPlanner implements NetworkPlanner {
   }
 
   async plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision> {
-    const name = pod.metadata?.annotations?.[ANNOTATIONS.podNetworking];
+    // podnetworking.match: decided again at sync from the annotation AND the selectors (the
+    // webhook's matcher), so a pod the webhook missed is still placed on its PodNetworking.
+    const namespace = pod.metadata?.namespace ?? '';
+    const net = decideNetwork({
+      pod,
+      nodeZone,
+      namespaceLabels: this.o.namespaceLabels(namespace),
+      podNetworkings: this.o.podNetworkings.list(),
+    });
+    const annotated = pod.metadata?.annotations?.[ANNOTATIONS.podNetworking] ?? '';
     let candidateIds: readonly string[];
     let securityGroupIds: readonly string[];
     let policy: VSwitchSelectionPolicy;
     let source: string;
-    if (name !== undefined && name !== '') {
-      // podnetworking.match: at sync, the PodNetworking named by the admission is resolved again
-      // (it may have changed or gone since); zone.constrain: the node's zone must be one of its zones.
-      const pn = this.o.podNetworkings.get(name);
-      const match = tracer().startSpan(SPAN.podNetworkingMatch, {
-        attributes: { [ATTR.podNetworkingName]: name, [ATTR.podNetworkingStatus]: pn === undefined ? 'NotFound' : (pn.status?.status ?? 'Pending') },
-      });
-      const endMatch = (reason: string, decision?: Exclude<NetworkDecision, { kind: 'ready' }>): NetworkDecision | undefined => {
-        match.setAttribute(ATTR.podNetworkingReason, reason);
-        if (decision !== undefined) markDecision(match, decision);
-        match.end();
-        return decision;
-      };
-      if (pn === undefined) {
-        return endMatch('named by the pod but not found', { kind: 'wait', reason: 'PodNetworkingNotFound', message: `PodNetworking ${name} (named by the pod's ${ANNOTATIONS.podNetworking} annotation) does not exist; the pod waits until it does`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS })!;
-      }
-      if (isFixedAllocation(pn)) {
-        return endMatch('allocationType Fixed', { kind: 'refuse', reason: 'FixedAllocationUnsupported', message: `PodNetworking ${name} asks for Fixed (static IP) allocation, which virtual nodes cannot provide; use allocationType Elastic` })!;
-      }
-      if (pn.status?.status !== 'Ready') {
-        const why = pn.status?.message !== undefined ? `: ${pn.status.message}` : '';
-        return endMatch(`not Ready${why}`, { kind: 'wait', reason: 'PodNetworkingNotReady', message: `PodNetworking ${name} is ${pn.status?.status ?? 'not resolved yet'}${why}; the pod waits until it is Ready`, retryAfterMs: WAIT_FOR_PODNETWORKING_MS })!;
-      }
-      endMatch(`named by the pod's ${ANNOTATIONS.podNetworking} annotation (set at admission); Ready`);
-      const zones = zonesOf(pn);
-      const allowed = zones.includes(nodeZone);
-      const zoneSpan = tracer().startSpan(SPAN.zoneConstrain, {
-        attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: allowed, [ATTR.podNetworkingName]: name },
-      });
-      if (!allowed) {
-        const decision: NetworkDecision = { kind: 'refuse', reason: 'ZoneNotAllowed', message: `the pod is on a node of zone ${nodeZone}, but PodNetworking ${name} has vSwitches only in ${zones.join(', ') || 'no zone'}; delete the pod so it is re-admitted and scheduled into an allowed zone` };
-        markDecision(zoneSpan, decision);
-        zoneSpan.end();
-        return decision;
-      }
-      zoneSpan.end();
-      candidateIds = pn.spec.vSwitchOptions ?? [];
-      securityGroupIds = pn.spec.securityGroupIDs ?? [];
-      policy = selectionPolicyOf(pn.spec);
-      source = `PodNetworking ${name}`;
-    } else {
-      recordSpan(SPAN.podNetworkingMatch, { startTime: Date.now(), attributes: { [ATTR.podNetworkingReason]: 'no PodNetworking named on the pod: the default network' } });
+    let name: string | undefined;
+    let warnings: NetworkWarning[] = [];
+    if (net.kind === 'default') {
+      recordSpan(SPAN.podNetworkingMatch, { startTime: Date.now(), attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
       candidateIds = this.o.defaults.vSwitchIds;
       securityGroupIds = [this.o.defaults.securityGroupId];
       policy = this.o.defaults.vSwitchSelectionPolicy;
       source = 'the default network';
+    } else {
+      const pnName = net.kind === 'podNetworking' ? net.podNetworking.metadata.name : (net.podNetworking ?? annotated);
+      const pn = pnName === '' ? undefined : this.o.podNetworkings.get(pnName);
+      const match = tracer().startSpan(SPAN.podNetworkingMatch, {
+        attributes: { [ATTR.podNetworkingName]: pnName, [ATTR.podNetworkingStatus]: pn === undefined ? 'NotFound' : (pn.status?.status ?? 'Pending') },
+      });
+      if (net.kind !== 'podNetworking') {
+        const decision: Exclude<NetworkDecision, { kind: 'ready' }> =
+          net.kind === 'wait'
+            ? { kind: 'wait', reason: net.reason, message: net.message, retryAfterMs: WAIT_FOR_PODNETWORKING_MS }
+            : { kind: 'refuse', reason: net.reason, message: net.message };
+        match.setAttribute(ATTR.podNetworkingReason, net.message);
+        markDecision(match, decision);
+        match.end();
+        if (net.kind === 'refuse' && net.reason !== 'FixedAllocationUnsupported') {
+          // zone.constrain: the node's zone is not one of the PodNetworking's zones.
+          const zones = pn === undefined ? [] : zonesOf(pn);
+          recordSpan(SPAN.zoneConstrain, { startTime: Date.now(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: false, [ATTR.podNetworkingName]: pnName } });
+        }
+        return decision;
+      }
+      match.setAttribute(ATTR.podNetworkingReason, net.why);
+      match.end();
+      recordSpan(SPAN.zoneConstrain, {
+        startTime: Date.now(),
+        attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: net.zones, [ATTR.zoneAllowed]: true, [ATTR.podNetworkingName]: pnName },
+      });
+      const spec = net.podNetworking.spec;
+      candidateIds = spec.vSwitchOptions ?? [];
+      securityGroupIds = spec.securityGroupIDs ?? [];
+      policy = selectionPolicyOf(spec);
+      source = `PodNetworking ${pnName}${net.source === 'match' ? ' (selected at sync)' : ''}`;
+      name = pnName;
+      warnings = net.warnings;
     }
 
     // vswitch.choose: the live free IPs (DescribeVSwitches, a child span when the cache is stale),
@@ -125,7 +134,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
     const refusals = [...choice.refusals, ...notFound];
     choose.setAttributes({ [ATTR.vSwitchCandidates]: candidates.map((v) => `${v.id}=${v.availableIpCount} (${v.zoneId})`), [ATTR.vSwitchSkipped]: refusals });
     for (const refusal of refusals) choose.addEvent(SPAN_EVENT.vSwitchSkipped, { [ATTR.vSwitchReason]: refusal });
-    if (name === undefined || name === '') {
+    if (name === undefined) {
       // The default network allows the zones of its vSwitches.
       const zones = [...new Set(candidates.map((v) => v.zoneId))].sort();
       recordSpan(SPAN.zoneConstrain, { startTime: Date.now(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: zones.includes(nodeZone) } });
@@ -139,7 +148,15 @@ export class PodNetworkPlanner implements NetworkPlanner {
         startTime: Date.now(),
         attributes: { [ATTR.securityGroupId]: securityGroupId, [ATTR.securityGroupCandidates]: [...securityGroupIds], [ATTR.podNetworkingReason]: `first security group of ${source}` },
       });
-      return { kind: 'ready', zoneId: nodeZone, vSwitchId: choice.id, securityGroupId, reason, ...(name ? { podNetworking: name } : {}) };
+      return {
+        kind: 'ready',
+        zoneId: nodeZone,
+        vSwitchId: choice.id,
+        securityGroupId,
+        reason,
+        ...(name !== undefined ? { podNetworking: name } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
     }
     let decision: NetworkDecision;
     if (!candidates.some((v) => v.zoneId === nodeZone)) {

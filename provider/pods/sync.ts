@@ -282,6 +282,7 @@ export class PodSync {
       for (const warning of translated.warnings) {
         this.o.writer.recordEvent(key, { type: 'Warning', reason: warning.reason ?? EventReason.UnsupportedField, message: `${warning.field}: ${warning.message}` });
       }
+      for (const w of network.warnings ?? []) this.o.writer.recordEvent(key, { type: 'Warning', ...w });
       const alsoMatched = pod.metadata?.annotations?.[ANNOTATIONS.alsoMatched];
       if (alsoMatched !== undefined && alsoMatched !== '' && network.podNetworking !== undefined) {
         this.o.writer.recordEvent(key, {

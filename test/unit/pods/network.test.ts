@@ -13,7 +13,7 @@ const vsw = (id: string, zoneId: string, availableIpCount: number): VSwitch => (
   status: 'Available',
 });
 
-function setup(vSwitches: VSwitch[], podNetworkings: PodNetworking[] = []) {
+function setup(vSwitches: VSwitch[], podNetworkings: PodNetworking[] = [], namespaces: Record<string, Record<string, string>> = {}) {
   const calls: string[][] = [];
   let clock = 1_000_000;
   const planner = new PodNetworkPlanner({
@@ -25,6 +25,7 @@ function setup(vSwitches: VSwitch[], podNetworkings: PodNetworking[] = []) {
     },
     defaults: { vSwitchIds: ['vsw-d1', 'vsw-d2'], securityGroupId: 'sg-default', vSwitchSelectionPolicy: 'ordered' },
     podNetworkings: { get: (name) => podNetworkings.find((p) => p.metadata.name === name), list: () => podNetworkings },
+    namespaceLabels: (name) => namespaces[name],
     random: () => 0,
     now: () => clock,
   });
@@ -83,6 +84,36 @@ describe('PodNetworkPlanner', () => {
     if (notReady.kind === 'wait') expect(notReady.message).toContain('vsw-x not found');
     expect(await planner.plan(pod('pn-fixed'), 'z-a')).toMatchObject({ kind: 'refuse', reason: 'FixedAllocationUnsupported' });
     expect(await planner.plan(pod('pn-a'), 'z-b')).toMatchObject({ kind: 'refuse', reason: 'ZoneNotAllowed' });
+  });
+
+  it('re-derives the PodNetworking at sync for a pod the webhook never saw: its vSwitch in an allowed zone, else refused, never the default network', async () => {
+    const pn = readyPn('pn-db', ['vsw-1'], { 'vsw-1': 'z-a' });
+    const { planner } = setup([vsw('vsw-1', 'z-a', 5), vsw('vsw-d1', 'z-a', 5), vsw('vsw-d2', 'z-b', 5)], [pn]);
+    const selected: V1Pod = { metadata: { name: 'p', namespace: 'n', uid: 'u', labels: { app: 'pn-db' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    const ready = await planner.plan(selected, 'z-a');
+    expect(ready).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-1', securityGroupId: 'sg-first', podNetworking: 'pn-db' });
+    if (ready.kind === 'ready') expect(ready.reason).toContain('PodNetworking pn-db (selected at sync)');
+    const refused = await planner.plan(selected, 'z-b');
+    expect(refused).toMatchObject({ kind: 'refuse', reason: 'PodNetworkingZoneMismatch' });
+    if (refused.kind === 'refuse') expect(refused.message).toMatch(/PodNetworking pn-db .*zone z-b.*allows only z-a/);
+  });
+
+  it('matches namespaceSelectors with the labels from the namespace lookup', async () => {
+    const pn: PodNetworking = { ...readyPn('pn-team', ['vsw-1'], { 'vsw-1': 'z-a' }), spec: { vSwitchOptions: ['vsw-1'], securityGroupIDs: ['sg-team'], selector: { namespaceSelector: { matchLabels: { team: 'a' } } } } };
+    const { planner } = setup([vsw('vsw-1', 'z-a', 5), vsw('vsw-d1', 'z-a', 5)], [pn], { n: { team: 'a' } });
+    const inTeam: V1Pod = { metadata: { name: 'p', namespace: 'n', uid: 'u' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect(await planner.plan(inTeam, 'z-a')).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-1', securityGroupId: 'sg-team' });
+    const elsewhere: V1Pod = { metadata: { name: 'p', namespace: 'other', uid: 'u2' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect(await planner.plan(elsewhere, 'z-a')).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-d1', securityGroupId: 'sg-default' });
+  });
+
+  it('keeps the annotated PodNetworking when the selectors now pick another, and says so once in a warning', async () => {
+    const a = readyPn('pn-a', ['vsw-1'], { 'vsw-1': 'z-a' });
+    const b = readyPn('pn-b', ['vsw-2'], { 'vsw-2': 'z-a' });
+    const { planner } = setup([vsw('vsw-1', 'z-a', 5), vsw('vsw-2', 'z-a', 5)], [a, b]);
+    const relabelled: V1Pod = { metadata: { name: 'p', namespace: 'n', uid: 'u', labels: { app: 'pn-b' }, annotations: { 'k8s.aliyun.com/pod-networking': 'pn-a' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    const decision = await planner.plan(relabelled, 'z-a');
+    expect(decision).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-1', podNetworking: 'pn-a', warnings: [{ reason: 'PodNetworkingMismatch' }] });
   });
 
   it('asks DescribeVSwitches once per refresh period, and again when the zone looked full', async () => {
