@@ -1,7 +1,7 @@
 // Ports: the only ways provider/ reaches the outside world. adapters/ implements them; tests of
 // decisions need none of them, tests of orchestration use the real adapters against the real
 // control plane and the cloud simulator.
-import type { ContainerGroup, VSwitch } from './cloud/model.ts';
+import type { ContainerGroup, SecurityGroup, VSwitch } from './cloud/model.ts';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ResolvedInputs } from './eci/context.ts';
 import type { AnyEventReason, EventReason } from './events/reasons.ts';
@@ -48,6 +48,9 @@ export interface CloudPort {
 
   /** The given vSwitches with live free-IP counts. Unknown ids are absent from the result. */
   describeVSwitches(ids: readonly string[]): Promise<VSwitch[]>;
+
+  /** The given security groups (ECS DescribeSecurityGroups) with their VPCs. Unknown ids are absent. */
+  describeSecurityGroups(ids: readonly string[]): Promise<SecurityGroup[]>;
 }
 
 export interface ChangedContainerGroup {

@@ -18,8 +18,8 @@ export interface RateLimit {
 
 /**
  * ECI's documented per-account, per-region quotas (eci-openapi.md): create/delete burst 100 at
- * 20/s, DescribeContainerGroups 2000/min, DescribeContainerGroupStatus 10000/min. VPC has no
- * published figure for DescribeVSwitches; 10/s is far below any observed limit.
+ * 20/s, DescribeContainerGroups 2000/min, DescribeContainerGroupStatus 10000/min. VPC and ECS
+ * publish no figure for DescribeVSwitches and DescribeSecurityGroups; 10/s is far below any observed limit.
  */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   CreateContainerGroup: { perSecond: 20, burst: 100 },
@@ -27,6 +27,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   DescribeContainerGroups: { perSecond: 33, burst: 33 },
   DescribeContainerGroupStatus: { perSecond: 166, burst: 166 },
   DescribeVSwitches: { perSecond: 10, burst: 10 },
+  DescribeSecurityGroups: { perSecond: 10, burst: 10 },
 };
 
 /** Used for an action with no entry in the table. */

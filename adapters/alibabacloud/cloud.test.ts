@@ -38,6 +38,7 @@ beforeAll(async () => {
     regionId: sim.regionId,
     eciEndpoint: sim.endpoint,
     vpcEndpoint: sim.endpoint,
+    ecsEndpoint: sim.endpoint,
     protocol: 'http',
     credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
     onCall: (info) => calls.push(info),
@@ -127,6 +128,18 @@ describe('alibabacloud CloudPort against the simulator', () => {
     expect(found[0]!.availableIpCount).toBeLessThan(60);
   });
 
+  it('describes security groups through ECS DescribeSecurityGroups with their VPCs; unknown ids are absent', async () => {
+    const n = await callsOf('DescribeSecurityGroups', async () => {
+      const found = await cloud.describeSecurityGroups(['sg-simother', 'sg-unknown', 'sg-simdefault', 'sg-simother']);
+      expect(found).toEqual([
+        { id: 'sg-simother', vpcId: 'vpc-sim-other', name: 'other' },
+        { id: 'sg-simdefault', vpcId: 'vpc-sim-main', name: 'default' },
+      ]);
+    });
+    expect(n).toBe(1);
+    expect(await cloud.describeSecurityGroups([])).toEqual([]);
+  });
+
   it('pages through the region (PageSize 50) when many vSwitches are asked for', async () => {
     const ids = Array.from({ length: EXTRA_VSWITCHES }, (_, i) => `vsw-simp${String(i).padStart(2, '0')}`);
     let found: Awaited<ReturnType<AlibabaCloud['describeVSwitches']>> = [];
@@ -166,6 +179,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
       regionId: sim.regionId,
       eciEndpoint: sim.endpoint,
       vpcEndpoint: sim.endpoint,
+      ecsEndpoint: sim.endpoint,
       protocol: 'http',
       credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: secret },
       readRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
@@ -187,6 +201,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
       regionId: sim.regionId,
       eciEndpoint: '127.0.0.1:1',
       vpcEndpoint: '127.0.0.1:1',
+      ecsEndpoint: '127.0.0.1:1',
       protocol: 'http',
       credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
       readRetry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },

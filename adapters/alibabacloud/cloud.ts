@@ -1,5 +1,6 @@
-// CloudPort on the official SDKs: @alicloud/eci20180808 (ECI 2018-08-08) and
-// @alicloud/vpc20160428 (VPC 2016-04-28). Every call goes through CloudCaller.call (pacing,
+// CloudPort on the official SDKs: @alicloud/eci20180808 (ECI 2018-08-08),
+// @alicloud/vpc20160428 (VPC 2016-04-28) and @alicloud/ecs20140526 (ECS 2014-05-26, only
+// DescribeSecurityGroups, to validate PodNetworkings' security groups). Every call goes through CloudCaller.call (pacing,
 // timeout, error mapping, read retries, onCall hook). Batching follows the API limits: 20 ids per
 // DescribeContainerGroups, Limit 20 + NextToken for tag listings, SinceSecond pages of
 // DescribeContainerGroupStatus, PageSize 50 for DescribeVSwitches.
@@ -14,13 +15,14 @@ import EciModule, {
 } from '@alicloud/eci20180808';
 import { Config as EciConfig } from '@alicloud/openapi-client';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
+import EcsModule, { DescribeSecurityGroupsRequest } from '@alicloud/ecs20140526';
 import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
-import type { ContainerGroup, VSwitch } from '../../provider/cloud/model.ts';
+import type { ContainerGroup, SecurityGroup, VSwitch } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
 import type { ChangedContainerGroup, CloudPort } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
-import { fromSdkContainerGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
+import { fromSdkContainerGroup, fromSdkSecurityGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
 
 // CommonJS packages: Node's ESM loader gives `module.exports` as the default import (the class is
 // then at `.default`), bundler-style interop (vitest) gives `exports.default` itself. Accept both.
@@ -30,6 +32,7 @@ function cjsDefault<T>(mod: { default: T }): T {
 }
 const EciClient = cjsDefault(EciModule);
 const VpcClient = cjsDefault(VpcModule);
+const EcsClient = cjsDefault(EcsModule);
 
 /** ECI's maximum for ContainerGroupIds and Limit. */
 export const DESCRIBE_BATCH = 20;
@@ -37,6 +40,10 @@ export const DESCRIBE_BATCH = 20;
 export const VSWITCH_PAGE_SIZE = 50;
 /** DescribeContainerGroupStatus page size (its default is 200; 200 keeps responses small enough). */
 export const STATUS_PAGE_SIZE = 200;
+/** ECS's maximum PageSize for DescribeSecurityGroups. */
+export const SECURITY_GROUP_PAGE_SIZE = 50;
+/** ECS's maximum number of ids in DescribeSecurityGroups' SecurityGroupIds (a JSON array). */
+export const SECURITY_GROUP_IDS_MAX = 100;
 /** With more ids than this, describeVSwitches pages through the region instead of one call per id. */
 export const VSWITCH_PER_ID_MAX = 5;
 /** A listing that never ends (a NextToken loop) is cut here and reported as an error. */
@@ -47,6 +54,8 @@ export interface CloudOptions {
   /** host[:port], no scheme. */
   eciEndpoint: string;
   vpcEndpoint: string;
+  /** ECS (DescribeSecurityGroups), host[:port]. */
+  ecsEndpoint: string;
   protocol: 'https' | 'http';
   credentials: { accessKeyId: string; accessKeySecret: string };
   /** Per action; merged over DEFAULT_RATE_LIMITS. */
@@ -88,6 +97,17 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       accessKeySecret,
       regionId: options.regionId,
       endpoint: options.vpcEndpoint,
+      protocol: options.protocol,
+      readTimeout: callMs,
+      connectTimeout: connectMs,
+    }),
+  );
+  const ecs = new EcsClient(
+    new $OpenApiUtil.Config({
+      accessKeyId,
+      accessKeySecret,
+      regionId: options.regionId,
+      endpoint: options.ecsEndpoint,
       protocol: options.protocol,
       readTimeout: callMs,
       connectTimeout: connectMs,
@@ -246,6 +266,26 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
         await pages({});
       }
       return ids.filter((id, i) => ids.indexOf(id) === i).flatMap((id) => byId.get(id) ?? []);
+    },
+
+    async describeSecurityGroups(ids: readonly string[]): Promise<SecurityGroup[]> {
+      const unique = [...new Set(ids)];
+      const byId = new Map<string, SecurityGroup>();
+      for (let i = 0; i < unique.length; i += SECURITY_GROUP_IDS_MAX) {
+        const chunk = unique.slice(i, i + SECURITY_GROUP_IDS_MAX);
+        const wanted = new Set(chunk);
+        for (let pageNumber = 1; ; pageNumber++) {
+          if (pageNumber > MAX_PAGES) throw pagingLimit('DescribeSecurityGroups');
+          const request = new DescribeSecurityGroupsRequest({ regionId, securityGroupIds: JSON.stringify(chunk), pageSize: SECURITY_GROUP_PAGE_SIZE, pageNumber });
+          const response = await caller.call('DescribeSecurityGroups', 'read', () => ecs.describeSecurityGroups(request));
+          const list = response.body?.securityGroups?.securityGroup ?? [];
+          // Unknown ids are simply absent from the answer (ECS does not fail the call for them).
+          for (const g of list) if (g.securityGroupId !== undefined && wanted.has(g.securityGroupId)) byId.set(g.securityGroupId, fromSdkSecurityGroup(g));
+          const total = response.body?.totalCount ?? 0;
+          if (list.length === 0 || pageNumber * SECURITY_GROUP_PAGE_SIZE >= total) break;
+        }
+      }
+      return unique.flatMap((id) => byId.get(id) ?? []);
     },
   };
 }

@@ -20,7 +20,7 @@ const calls: CallInfo[] = [];
 beforeAll(async () => {
   sim = await startCloudSim({ world: fileURLToPath(new URL('../cloudsim/worlds/demo.yaml', import.meta.url)), log: () => {} });
   const options = { regionId: sim.regionId, eciEndpoint: sim.endpoint, protocol: 'http' as const, credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret } };
-  cloud = createCloud({ ...options, vpcEndpoint: sim.endpoint, onCall: (info) => calls.push(info) });
+  cloud = createCloud({ ...options, vpcEndpoint: sim.endpoint, ecsEndpoint: sim.endpoint, onCall: (info) => calls.push(info) });
   kubelet = createKubeletCloud({ ...options, caller: cloud.caller });
   const { request } = translatePod({
     pod: makePod({ name: 'logger', uid: `uid-kubelet-${process.pid}`, containers: [makeContainer({ env: [{ name: 'SIM_LOG', value: 'one\ntwo\nthree' }] })] }),

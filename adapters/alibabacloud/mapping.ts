@@ -1,5 +1,5 @@
 // Our plain types <-> the SDKs' models. Field names follow
-// node_modules/@alicloud/eci20180808/dist/client.d.ts and @alicloud/vpc20160428's models; the
+// node_modules/@alicloud/eci20180808/dist/client.d.ts, @alicloud/vpc20160428's and @alicloud/ecs20140526's models; the
 // SDK turns them into the wire names (Container.1.EnvironmentVar.1.Key, ...).
 import {
   CreateContainerGroupRequest,
@@ -43,6 +43,7 @@ import {
   type DescribeContainerGroupsResponseBodyContainerGroupsContainersCurrentState,
   type DescribeContainerGroupsResponseBodyContainerGroupsInitContainersCurrentState,
 } from '@alicloud/eci20180808';
+import type { DescribeSecurityGroupsResponseBodySecurityGroupsSecurityGroup } from '@alicloud/ecs20140526';
 import type { DescribeVSwitchesResponseBodyVSwitchesVSwitch } from '@alicloud/vpc20160428';
 import type {
   CloudContainerStatus,
@@ -50,6 +51,7 @@ import type {
   ContainerGroup,
   ContainerGroupStatus,
   ContainerState,
+  SecurityGroup,
   VSwitch,
 } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest, ContainerSpec, InitContainerSpec, LifecycleHandler, Probe } from '../../provider/eci/request.ts';
@@ -412,4 +414,8 @@ export function fromSdkVSwitch(v: DescribeVSwitchesResponseBodyVSwitchesVSwitch)
     status: v.status === 'Pending' ? 'Pending' : 'Available',
     ...opt('name', v.vSwitchName),
   };
+}
+
+export function fromSdkSecurityGroup(g: DescribeSecurityGroupsResponseBodySecurityGroupsSecurityGroup): SecurityGroup {
+  return { id: g.securityGroupId ?? '', vpcId: g.vpcId ?? '', ...opt('name', g.securityGroupName) };
 }

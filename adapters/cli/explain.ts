@@ -15,7 +15,7 @@ import { configUsage, loadConfig } from '../config/load.ts';
 import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClients } from '../kubernetes/client.ts';
 
 /** The fields `explain` and `whitelist` need; the rest of the provider's configuration is ignored. */
-export const COMMAND_CONFIG_FIELDS = ['regionId', 'cloud.eciEndpoint', 'cloud.vpcEndpoint', 'cloud.protocol', 'cloud.accessKeyId', 'cloud.accessKeySecret', 'cloud.timeoutMs', 'kubernetes'] as const;
+export const COMMAND_CONFIG_FIELDS = ['regionId', 'cloud.eciEndpoint', 'cloud.vpcEndpoint', 'cloud.ecsEndpoint', 'cloud.protocol', 'cloud.accessKeyId', 'cloud.accessKeySecret', 'cloud.timeoutMs', 'kubernetes'] as const;
 
 export interface CommandArgs {
   positionals: string[];
@@ -58,6 +58,7 @@ export function commandCloud(config: ProviderConfig): AlibabaCloud {
     regionId: config.regionId,
     eciEndpoint: config.cloud.eciEndpoint,
     vpcEndpoint: config.cloud.vpcEndpoint,
+    ecsEndpoint: config.cloud.ecsEndpoint,
     protocol: config.cloud.protocol,
     credentials: { accessKeyId: config.cloud.accessKeyId, accessKeySecret: config.cloud.accessKeySecret },
     timeouts: { callMs: config.cloud.timeoutMs },

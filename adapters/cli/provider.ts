@@ -71,6 +71,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       regionId: config.regionId,
       eciEndpoint: config.cloud.eciEndpoint,
       vpcEndpoint: config.cloud.vpcEndpoint,
+      ecsEndpoint: config.cloud.ecsEndpoint,
       protocol: config.cloud.protocol,
       credentials: { accessKeyId: config.cloud.accessKeyId, accessKeySecret: config.cloud.accessKeySecret },
       rateLimits: config.cloud.rateLimits,

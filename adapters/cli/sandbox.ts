@@ -177,6 +177,7 @@ const STEPS: readonly Step[] = [
         ALIBABA_CLOUD_REGION_ID: sim.regionId,
         ECI_VN_ECI_ENDPOINT: sim.endpoint,
         ECI_VN_VPC_ENDPOINT: sim.endpoint,
+        ECI_VN_ECS_ENDPOINT: sim.endpoint,
         ECI_VN_CLOUD_PROTOCOL: 'http',
         ALIBABA_CLOUD_ACCESS_KEY_ID: sim.accessKey.id,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.accessKey.secret,

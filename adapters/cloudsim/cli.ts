@@ -10,7 +10,7 @@ export const demoWorldPath = fileURLToPath(new URL('./worlds/demo.yaml', import.
 
 const usage = `Usage: eci-virtual-node cloudsim [flags]
 
-Runs a local ECI (2018-08-08) + VPC (2016-04-28) OpenAPI server that the official Alibaba Cloud
+Runs a local ECI (2018-08-08) + VPC (2016-04-28) + ECS (2014-05-26, DescribeSecurityGroups) OpenAPI server that the official Alibaba Cloud
 SDKs talk to unmodified (endpoint host:port, protocol http). See docs/cloudsim.md.
 
 Flags:

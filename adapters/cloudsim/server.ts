@@ -1,11 +1,12 @@
 // startCloudSim: the whole simulator in-process (tests, the sandbox, benchmarks) or behind the
-// CLI. The OpenAPI (ECI + VPC, both on one port: the SDKs' `x-acs-version` says which) and the
+// CLI. The OpenAPI (ECI + VPC + ECS, all on one port: the SDKs' `x-acs-version` says which) and the
 // admin API listen on separate ports.
 
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eciActions } from './actions/eci.ts';
+import { ecsActions } from './actions/ecs.ts';
 import { vpcActions } from './actions/vpc.ts';
 import { createAdminServer } from './admin.ts';
 import { Cloud } from './cloud.ts';
@@ -84,6 +85,7 @@ export async function startCloudSim(opts: CloudSimOptions): Promise<CloudSim> {
     products: {
       '2018-08-08': { name: 'eci', hostId: `eci.${world.regionId}.aliyuncs.com`, actions: eciActions },
       '2016-04-28': { name: 'vpc', hostId: `vpc.${world.regionId}.aliyuncs.com`, actions: vpcActions },
+      '2014-05-26': { name: 'ecs', hostId: `ecs.${world.regionId}.aliyuncs.com`, actions: ecsActions },
     },
   });
   const adminToken = opts.adminToken ?? world.admin.token ?? randomBytes(24).toString('base64url');

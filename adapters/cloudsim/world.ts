@@ -135,6 +135,7 @@ export const defaultBuckets: Record<string, BucketConfig> = {
   ExecContainerCommand: perMinute(500),
   DescribeVSwitches: perMinute(6000),
   DescribeVpcs: perMinute(6000),
+  DescribeSecurityGroups: perMinute(6000),
   '*': perMinute(1000),
 };
 

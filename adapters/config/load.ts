@@ -31,6 +31,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'regionId', flag: 'region', env: 'ALIBABA_CLOUD_REGION_ID', kind: 'string', help: 'region, e.g. cn-hangzhou' },
   { path: 'cloud.eciEndpoint', flag: 'eci-endpoint', env: 'ECI_VN_ECI_ENDPOINT', kind: 'string', help: 'ECI endpoint host[:port] (default eci.<region>.aliyuncs.com)' },
   { path: 'cloud.vpcEndpoint', flag: 'vpc-endpoint', env: 'ECI_VN_VPC_ENDPOINT', kind: 'string', help: 'VPC endpoint host[:port] (default vpc.<region>.aliyuncs.com)' },
+  { path: 'cloud.ecsEndpoint', flag: 'ecs-endpoint', env: 'ECI_VN_ECS_ENDPOINT', kind: 'string', help: 'ECS endpoint host[:port], for DescribeSecurityGroups (default ecs.<region>.aliyuncs.com)' },
   { path: 'cloud.protocol', flag: 'cloud-protocol', env: 'ECI_VN_CLOUD_PROTOCOL', kind: 'string', help: 'https (default) or http' },
   { path: 'defaultNetwork.vSwitchIds', flag: 'vswitches', env: 'ECI_VN_VSWITCHES', kind: 'list', help: 'default vSwitch ids, comma separated; virtual nodes are made for their zones' },
   { path: 'defaultNetwork.securityGroupId', flag: 'security-group', env: 'ECI_VN_SECURITY_GROUP', kind: 'string', help: 'default security group id' },
@@ -144,6 +145,7 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8'
   if (config.regionId !== '') {
     if (config.cloud.eciEndpoint === '') config.cloud.eciEndpoint = `eci.${config.regionId}.aliyuncs.com`;
     if (config.cloud.vpcEndpoint === '') config.cloud.vpcEndpoint = `vpc.${config.regionId}.aliyuncs.com`;
+    if (config.cloud.ecsEndpoint === '') config.cloud.ecsEndpoint = `ecs.${config.regionId}.aliyuncs.com`;
   }
 
   // Leader election: the Deployment passes its pod's name and namespace (downward API).

@@ -1,7 +1,9 @@
 // The PodNetworking controller: keeps each PodNetworking's status true to the cloud.
-// Resolves spec.vSwitchOptions through DescribeVSwitches and writes status.vSwitches
-// [{id, zone}] + Ready, or Fail with a message naming the fault (provider/networking decides).
-// Resolves on create, on a vSwitch change, every few seconds while Fail, and periodically.
+// Resolves spec.vSwitchOptions through DescribeVSwitches (VPC) and spec.securityGroupIDs through
+// DescribeSecurityGroups (ECS), and writes status.vSwitches [{id, zone}] + Ready, or Fail with a
+// message naming the fault (provider/networking decides: unknown ids, vSwitches in several VPCs,
+// a security group in another VPC). Resolves on create, on any spec change, every few seconds
+// while Fail, and periodically (vSwitches and security groups can change in the cloud).
 import { ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import * as k8s from '@kubernetes/client-node';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
@@ -21,7 +23,7 @@ export interface PodNetworkingControllerOptions {
   kubeConfig: k8s.KubeConfig;
   custom: k8s.CustomObjectsApi;
   core: k8s.CoreV1Api;
-  cloud: Pick<CloudPort, 'describeVSwitches'>;
+  cloud: Pick<CloudPort, 'describeVSwitches' | 'describeSecurityGroups'>;
   signal: AbortSignal;
   log: InformerLog & { info(msg: string, fields?: Record<string, unknown>): void };
   /** Re-resolve Ready ones this often (vSwitches can be deleted in the cloud). */
@@ -53,6 +55,8 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const failRetryMs = o.failRetryMs ?? 30_000;
   const events = o.events ?? new KubernetesEventRecorder({ core: o.core, component: o.component, log: o.log });
+  /** The spec each PodNetworking was last resolved with: any change resolves it again. */
+  const resolvedSpecs = new Map<string, string>();
   const queue = new KeyedWorkQueue<string>({
     concurrency: 4,
     backoffBaseMs: 1_000,
@@ -62,11 +66,13 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
       inSpan(SPAN.podNetworkingResolve, { root: true, attributes: { [ATTR.podNetworkingName]: name } }, ROOT_CONTEXT, async (span) => {
         const pn = informer.cache.get(name);
         if (pn === undefined) return { kind: 'done' };
-        const status = resolvePodNetworkingStatus({
-          spec: pn.spec,
-          vSwitches: await o.cloud.describeVSwitches(pn.spec.vSwitchOptions ?? []),
-          now: new Date(),
-        });
+        const specKey = JSON.stringify(pn.spec ?? null);
+        const [vSwitches, securityGroups] = await Promise.all([
+          o.cloud.describeVSwitches(stringsOf(pn.spec?.vSwitchOptions)),
+          o.cloud.describeSecurityGroups(stringsOf(pn.spec?.securityGroupIDs)),
+        ]);
+        const status = resolvePodNetworkingStatus({ spec: pn.spec, vSwitches, securityGroups, now: new Date() });
+        resolvedSpecs.set(name, specKey);
         span.setAttributes({ [ATTR.podNetworkingStatus]: status.status, [ATTR.zonesAllowed]: [...new Set((status.vSwitches ?? []).map((v) => v.zone))].sort() });
         if (status.status === 'Fail') span.setStatus({ code: SpanStatusCode.ERROR, message: status.message ?? 'Fail' });
         if (!sameStatus(pn.status, status)) {
@@ -105,7 +111,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
       });
   };
   const changed = (pn: PodNetworking) => {
-    if (needsResolve(pn)) queue.add(pn.metadata.name);
+    if (needsResolve(pn) || resolvedSpecs.get(pn.metadata.name) !== JSON.stringify(pn.spec ?? null)) queue.add(pn.metadata.name);
     writeVirtualNodes(pn);
     o.onChange?.(pn);
   };
@@ -118,7 +124,10 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
       o.onChange?.(pn);
     },
     onUpdate: changed,
-    onDelete: (pn) => queue.forget(pn.metadata.name),
+    onDelete: (pn) => {
+      queue.forget(pn.metadata.name);
+      resolvedSpecs.delete(pn.metadata.name);
+    },
     signal: o.signal,
     log: o.log,
     name: 'podnetworkings',
@@ -135,6 +144,11 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
       for (const pn of informer.cache.list()) writeVirtualNodes(pn);
     },
   };
+}
+
+/** The string ids of a list from an untrusted spec (validation reports the rest). */
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 }
 
 function recordFailEvent(events: KubernetesEventRecorder, pn: PodNetworking, message: string): void {

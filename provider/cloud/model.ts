@@ -25,6 +25,14 @@ export interface VSwitch {
   name?: string;
 }
 
+/** One ECS security group, as DescribeSecurityGroups (ECS 2014-05-26) returns it. */
+export interface SecurityGroup {
+  id: string;
+  /** The VPC it belongs to; an ECI pod's vSwitch must be in the same one. */
+  vpcId: string;
+  name?: string;
+}
+
 export interface ContainerState {
   state: 'Waiting' | 'Running' | 'Terminated';
   startTime?: string;

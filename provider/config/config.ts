@@ -11,6 +11,8 @@ export interface ProviderConfig {
   cloud: {
     eciEndpoint: string;
     vpcEndpoint: string;
+    /** ECS (DescribeSecurityGroups: PodNetworking security groups are checked against their vSwitches' VPC). */
+    ecsEndpoint: string;
     protocol: 'https' | 'http';
     /** Never logged: see redactConfig. */
     accessKeyId: string;
@@ -114,6 +116,7 @@ export const DEFAULT_CONFIG: ProviderConfig = {
   cloud: {
     eciEndpoint: '',
     vpcEndpoint: '',
+    ecsEndpoint: '',
     protocol: 'https',
     accessKeyId: '',
     accessKeySecret: '',
@@ -196,7 +199,7 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
   }
   if (!REGION.test(config.regionId)) fail('regionId', `must be a region id such as cn-hangzhou, got "${config.regionId}"`);
 
-  for (const key of ['eciEndpoint', 'vpcEndpoint'] as const) {
+  for (const key of ['eciEndpoint', 'vpcEndpoint', 'ecsEndpoint'] as const) {
     const value = config.cloud[key];
     if (value === '') fail(`cloud.${key}`, 'must be set (host[:port], e.g. eci.cn-hangzhou.aliyuncs.com)');
     else if (/^[a-z]+:\/\//i.test(value)) fail(`cloud.${key}`, `must be host[:port] without a scheme (the scheme is cloud.protocol), got "${value}"`);

@@ -3,7 +3,7 @@
 // DescribeVSwitches returned, which status to write. The controller (adapters + the lead's wiring)
 // does the lookup and the status patch; everything it decides is here.
 import type { V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
-import type { VSwitch } from '../cloud/model.ts';
+import type { SecurityGroup, VSwitch } from '../cloud/model.ts';
 import { MAX_SECURITY_GROUPS } from './constants.ts';
 import { labelSelectorProblems } from './match.ts';
 
@@ -193,8 +193,11 @@ export interface ResolveStatusInput {
   spec: PodNetworkingSpec;
   /** What DescribeVSwitches returned for spec.vSwitchOptions; unknown ids are simply absent. */
   vSwitches: readonly VSwitch[];
-  /** VPC of spec.securityGroupIDs[0], when the caller looked it up. */
-  securityGroupVpc?: string;
+  /**
+   * What DescribeSecurityGroups returned for spec.securityGroupIDs (unknown ids are absent);
+   * undefined when the caller did not look them up (the security groups are then not checked).
+   */
+  securityGroups?: readonly SecurityGroup[];
   now: Date;
 }
 
@@ -206,10 +209,10 @@ export function toKubeTime(date: Date): string {
 /**
  * The status the controller writes for a PodNetworking: Ready with `vSwitches [{id, zone}]` in
  * spec order, or Fail with a message naming every fault (invalid spec, Fixed allocation, unknown
- * vSwitch ids, vSwitches in several VPCs, security group in another VPC).
+ * vSwitch ids, vSwitches in several VPCs, unknown security groups, a security group in another VPC).
  */
 export function resolvePodNetworkingStatus(input: ResolveStatusInput): PodNetworkingStatus {
-  const { spec, vSwitches, securityGroupVpc, now } = input;
+  const { spec, vSwitches, securityGroups, now } = input;
   const updateAt = toKubeTime(now);
   const faults = validatePodNetworkingSpec(spec).map(formatFieldError);
   const fail = (): PodNetworkingStatus => ({ status: 'Fail', message: faults.join('; '), updateAt });
@@ -228,12 +231,22 @@ export function resolvePodNetworkingStatus(input: ResolveStatusInput): PodNetwor
   if (byVpc.size > 1) {
     const groups = [...byVpc].map(([vpc, members]) => `${members.join(', ')} in ${vpc}`);
     faults.push(`vSwitches are in different VPCs (${groups.join('; ')}): a pod's ENI, vSwitch and security group must share one VPC`);
-  } else if (byVpc.size === 1 && securityGroupVpc !== undefined) {
-    const [vpc] = [...byVpc.keys()];
-    if (vpc !== securityGroupVpc) {
-      faults.push(
-        `security group ${spec.securityGroupIDs?.[0] ?? '?'} is in ${securityGroupVpc} but the vSwitches are in ${vpc ?? '?'}`,
-      );
+  }
+  if (securityGroups !== undefined) {
+    // Every security group must exist and share the vSwitches' VPC: ECI refuses the create
+    // otherwise (InvalidSecurityGroupId.NotFound, InvalidOperation.VpcMismatch), for every pod.
+    const sgById = new Map(securityGroups.map((g) => [g.id, g]));
+    const sgIds = spec.securityGroupIDs ?? [];
+    const missing = sgIds.filter((id) => !sgById.has(id));
+    if (missing.length > 0) {
+      faults.push(`security group ${missing.join(', ')} not found (DescribeSecurityGroups knows no such id in this region)`);
+    }
+    const [vpc] = byVpc.size === 1 ? [...byVpc.keys()] : [];
+    if (vpc !== undefined) {
+      for (const id of sgIds) {
+        const sg = sgById.get(id);
+        if (sg !== undefined && sg.vpcId !== vpc) faults.push(`security group ${id} is in ${sg.vpcId} but the vSwitches are in ${vpc}`);
+      }
     }
   }
   if (faults.length > 0) return fail();

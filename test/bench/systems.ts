@@ -159,6 +159,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     cloud: {
       eciEndpoint: endpoint,
       vpcEndpoint: endpoint,
+      ecsEndpoint: endpoint,
       protocol: 'http',
       // unlimited: the simulator enforces nothing, so neither does the provider (its buckets
       // would otherwise be the bottleneck). quota-true: the provider's defaults = ECI's quotas.

@@ -52,7 +52,7 @@ function providerConfig(run: string): ProviderConfig {
     ...DEFAULT_CONFIG,
     clusterId: `rbac-${suffix}-${run}`,
     regionId: sim.regionId,
-    cloud: { ...DEFAULT_CONFIG.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
+    cloud: { ...DEFAULT_CONFIG.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, ecsEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
     defaultNetwork: { ...DEFAULT_CONFIG.defaultNetwork, vSwitchIds: ['vsw-sandboxh1', 'vsw-sandboxi1', 'vsw-sandboxj1'], securityGroupId: 'sg-sandboxdefault' },
     node: { ...DEFAULT_CONFIG.node, namePrefix: `rbac-${suffix}-${run}`, maxPods: 20 },
     kubernetes: { ...DEFAULT_CONFIG.kubernetes, kubeconfig: kubeconfigPath },

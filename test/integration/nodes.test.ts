@@ -51,7 +51,7 @@ function makeConfig(clusterId: string, vSwitchIds: string[], endpoint: string): 
     ...DEFAULT_CONFIG,
     clusterId,
     regionId: REGION,
-    cloud: { ...DEFAULT_CONFIG.cloud, eciEndpoint: endpoint, vpcEndpoint: endpoint, protocol: 'http', accessKeyId: WORLD.accessKeys[0]!.id, accessKeySecret: WORLD.accessKeys[0]!.secret },
+    cloud: { ...DEFAULT_CONFIG.cloud, eciEndpoint: endpoint, vpcEndpoint: endpoint, ecsEndpoint: endpoint, protocol: 'http', accessKeyId: WORLD.accessKeys[0]!.id, accessKeySecret: WORLD.accessKeys[0]!.secret },
     defaultNetwork: { ...DEFAULT_CONFIG.defaultNetwork, vSwitchIds, securityGroupId: 'sg-itest' },
     node: { ...DEFAULT_CONFIG.node, namePrefix: `vn-${suffix}`, cpu: '1000', memory: '4000Gi', maxPods: MAX_PODS, internalIP: '127.0.0.1', kubeletPort: 10250 },
   };
@@ -158,6 +158,7 @@ describe('virtual nodes', () => {
       regionId: REGION,
       eciEndpoint: sim.endpoint,
       vpcEndpoint: sim.endpoint,
+      ecsEndpoint: sim.endpoint,
       protocol: 'http',
       credentials: { accessKeyId: config.cloud.accessKeyId, accessKeySecret: config.cloud.accessKeySecret },
       timeouts: { callMs: 3_000 },

@@ -80,7 +80,7 @@ function podManifest(name: string, labels: Record<string, string>, secretName: s
 
 /** `eci-virtual-node <args>` as a child process, configured like the provider (flags + env). */
 async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return execFileAsync(process.execPath, [MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--cloud-protocol', 'http'], {
+  return execFileAsync(process.execPath, [MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--ecs-endpoint', sim.endpoint, '--cloud-protocol', 'http'], {
     env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY.secret, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
     timeout: 60_000,
   });

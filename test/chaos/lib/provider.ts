@@ -27,7 +27,7 @@ export function chaosConfig(sim: CloudSim, cluster: ChaosCluster, o: ChaosConfig
   const config = structuredClone(DEFAULT_CONFIG);
   config.clusterId = `chaos-${id}`;
   config.regionId = sim.regionId;
-  config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
+  config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, ecsEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
   config.defaultNetwork = { vSwitchIds: o.vSwitchIds ?? [...BIG_VSWITCHES], securityGroupId: SECURITY_GROUP, vSwitchSelectionPolicy: 'ordered' };
   config.node.namePrefix = `vn-chaos-${id}`;
   config.kubernetes.kubeconfig = cluster.kubeconfigPath;

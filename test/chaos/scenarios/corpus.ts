@@ -309,7 +309,7 @@ async function configCases(ctx: ChaosContext, cases: readonly ConfigCase[], add:
   const base = () => ({
     clusterId: 'chaos-config',
     regionId: 'cn-hangzhou',
-    cloud: { eciEndpoint: '127.0.0.1:9', vpcEndpoint: '127.0.0.1:9', protocol: 'http' },
+    cloud: { eciEndpoint: '127.0.0.1:9', vpcEndpoint: '127.0.0.1:9', ecsEndpoint: '127.0.0.1:9', protocol: 'http' },
     defaultNetwork: { vSwitchIds: [BIG_VSWITCHES[0]!], securityGroupId: SECURITY_GROUP },
     node: { namePrefix: 'vn-chaos-config' },
     kubernetes: { kubeconfig: ctx.cluster.kubeconfigPath },

@@ -38,7 +38,7 @@ export function testConfig(sim: CloudSim, overrides: { vSwitchIds?: string[]; se
   const config = structuredClone(DEFAULT_CONFIG);
   config.clusterId = `it-${id}`;
   config.regionId = sim.regionId;
-  config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
+  config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, ecsEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
   config.defaultNetwork = {
     vSwitchIds: overrides.vSwitchIds ?? ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'],
     securityGroupId: overrides.securityGroupId ?? 'sg-simdefault',
@@ -56,6 +56,7 @@ export function cloudOf(sim: CloudSim): AlibabaCloud {
     regionId: sim.regionId,
     eciEndpoint: sim.endpoint,
     vpcEndpoint: sim.endpoint,
+    ecsEndpoint: sim.endpoint,
     protocol: 'http',
     credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
   });
@@ -90,6 +91,7 @@ export function spawnProvider(config: ProviderConfig): { child: ChildProcess; ou
     '--region', config.regionId,
     '--eci-endpoint', config.cloud.eciEndpoint,
     '--vpc-endpoint', config.cloud.vpcEndpoint,
+    '--ecs-endpoint', config.cloud.ecsEndpoint,
     '--cloud-protocol', config.cloud.protocol,
     '--vswitches', config.defaultNetwork.vSwitchIds.join(','),
     '--security-group', config.defaultNetwork.securityGroupId,

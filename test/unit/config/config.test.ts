@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(config.defaultNetwork.vSwitchIds).toEqual(['vsw-a', 'vsw-b']);
     expect(config.cloud.eciEndpoint).toBe('eci.cn-hangzhou.aliyuncs.com');
     expect(config.cloud.vpcEndpoint).toBe('vpc.cn-hangzhou.aliyuncs.com');
+    expect(config.cloud.ecsEndpoint).toBe('ecs.cn-hangzhou.aliyuncs.com');
     expect(config.cloud.accessKeySecret).toBe(SECRET);
   });
 
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
         'regionId',
         'cloud.eciEndpoint',
         'cloud.vpcEndpoint',
+        'cloud.ecsEndpoint',
         'cloud.accessKeyId',
         'cloud.accessKeySecret',
         'defaultNetwork.vSwitchIds[1]',

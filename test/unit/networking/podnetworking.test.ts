@@ -99,7 +99,7 @@ describe('resolvePodNetworkingStatus', () => {
   });
 
   it('Ready when the security group shares the vSwitches VPC', () => {
-    expect(resolvePodNetworkingStatus({ spec: good, vSwitches: [a, b], securityGroupVpc: 'vpc-1', now }).status).toBe('Ready');
+    expect(resolvePodNetworkingStatus({ spec: good, vSwitches: [a, b], securityGroups: [{ id: 'sg-a', vpcId: 'vpc-1' }], now }).status).toBe('Ready');
   });
 
   it.each([
@@ -110,7 +110,13 @@ describe('resolvePodNetworkingStatus', () => {
       { vSwitches: [a, makeVSwitch({ id: 'vsw-b', vpc: 'vpc-2' })] },
       'vSwitches are in different VPCs (vsw-a in vpc-1; vsw-b in vpc-2): a pod\'s ENI, vSwitch and security group must share one VPC',
     ],
-    ['security group in another VPC', { vSwitches: [a, b], securityGroupVpc: 'vpc-9' }, 'security group sg-a is in vpc-9 but the vSwitches are in vpc-1'],
+    ['security group in another VPC', { vSwitches: [a, b], securityGroups: [{ id: 'sg-a', vpcId: 'vpc-9' }] }, 'security group sg-a is in vpc-9 but the vSwitches are in vpc-1'],
+    [
+      'the second security group in another VPC',
+      { spec: spec({ securityGroupIDs: ['sg-a', 'sg-b'] }), vSwitches: [a, b], securityGroups: [{ id: 'sg-a', vpcId: 'vpc-1' }, { id: 'sg-b', vpcId: 'vpc-2' }] },
+      'security group sg-b is in vpc-2 but the vSwitches are in vpc-1',
+    ],
+    ['an unknown security group', { vSwitches: [a, b], securityGroups: [] }, 'security group sg-a not found (DescribeSecurityGroups knows no such id in this region)'],
     [
       'Fixed allocation',
       { spec: spec({ allocationType: { type: 'Fixed' } }), vSwitches: [a, b] },
