@@ -9,6 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../cloud/model.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import type { CloudPort, PodControllerMetrics, PodKey, PodStore } from '../ports.ts';
+import { PROVISIONED_CONDITION } from './annotations.ts';
 import { GroupIndex } from './group-index.ts';
 import { PodMemories } from './memory.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
@@ -116,11 +117,17 @@ export class PodController {
     if (key !== undefined && !this.stopped) this.queue.add(key);
   }
 
-  /** Pods that name this PodNetworking and have no group yet (they may be waiting on it). */
+  /**
+   * Pods with no group yet that may be waiting on this PodNetworking: those that name it, and
+   * those without the annotation that wait or were refused (the sync matched them by selector).
+   */
   waitingOn(podNetworking: string): V1Pod[] {
-    return this.o.pods
-      .list()
-      .filter((pod) => pod.metadata?.annotations?.[ANNOTATIONS.podNetworking] === podNetworking && this.groups.forPod(pod.metadata.uid ?? '') === undefined);
+    return this.o.pods.list().filter((pod) => {
+      if (this.groups.forPod(pod.metadata?.uid ?? '') !== undefined) return false;
+      const named = pod.metadata?.annotations?.[ANNOTATIONS.podNetworking];
+      if (named !== undefined && named !== '') return named === podNetworking;
+      return pod.status?.conditions?.some((c) => c.type === PROVISIONED_CONDITION && c.status === 'False') === true;
+    });
   }
 
   /** Adopts existing groups (retrying until the cloud answers), then starts the loops. */

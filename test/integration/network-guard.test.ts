@@ -2,7 +2,7 @@
 // registered but unreachable (failurePolicy Ignore), so pods arrive with no annotation and no zone
 // affinity. The pod sync matches the PodNetworkings again: a selected pod runs on its
 // PodNetworking's vSwitch or waits (refused) with a reason naming the zones, never on the default
-// network. And a PodNetworking whose security group is in another VPC is Fail (checked with ECS
+// network, and runs once the PodNetworking gains a vSwitch of its zone. And a PodNetworking whose security group is in another VPC is Fail (checked with ECS
 // DescribeSecurityGroups), its pods wait without a single CreateContainerGroup call, and run once
 // the PodNetworking is fixed.
 import * as k8s from '@kubernetes/client-node';
@@ -159,8 +159,8 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
     expect(running.metadata?.annotations?.[POD_ANNOTATIONS.securityGroupId]).toBe('sg-simweb');
     expect(running.metadata?.annotations?.[POD_ANNOTATIONS.vSwitchReason]).toContain(`PodNetworking ${name} (selected at sync)`);
     expect(ipInCidr(running.status!.podIP!, cidrOf('vsw-simh2'))).toBe(true);
-    const group = await groupOf(running.metadata!.uid!);
-    expect(group).toMatchObject({ vSwitchId: 'vsw-simh2', securityGroupId: 'sg-simweb', intranetIp: running.status!.podIP });
+    const cloudGroup = await groupOf(running.metadata!.uid!);
+    expect(cloudGroup).toMatchObject({ vSwitchId: 'vsw-simh2', securityGroupId: 'sg-simweb', intranetIp: running.status!.podIP });
 
     // Zone i is not among the PodNetworking's zones: the pod waits with the reason, no group.
     const refused = await waitForCondition('other-zone', 'PodNetworkingZoneMismatch');
@@ -189,6 +189,18 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
     const plain = await waitForRunning('plain');
     expect(plain.metadata?.annotations?.[POD_ANNOTATIONS.vSwitchId]).toBe('vsw-simi1');
     expect(plain.metadata?.annotations?.[POD_ANNOTATIONS.securityGroupId]).toBe('sg-simdefault');
+
+    // A vSwitch of zone i added to the PodNetworking: the refused pod is tried again and runs there
+    // (the Failed one stays Failed: a finished pod is never re-created).
+    await custom().patchClusterCustomObject(
+      { group, version, plural, name, body: { spec: { vSwitchOptions: ['vsw-simh2', 'vsw-simi1'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const moved = await waitForRunning('other-zone');
+    expect(moved.metadata?.annotations?.[POD_ANNOTATIONS.vSwitchId]).toBe('vsw-simi1');
+    expect(moved.metadata?.annotations?.[POD_ANNOTATIONS.securityGroupId]).toBe('sg-simweb');
+    expect(ipInCidr(moved.status!.podIP!, cidrOf('vsw-simi1'))).toBe(true);
+    expect((await readPod('other-zone-fail')).status?.phase).toBe('Failed');
   });
 
   it('a PodNetworking whose security group is in another VPC is Fail; its pod waits with no create call, and runs once it is fixed', async () => {
