@@ -6,6 +6,8 @@
 // while Fail, and periodically (vSwitches and security groups can change in the cloud).
 import { ROOT_CONTEXT, SpanStatusCode } from '@opentelemetry/api';
 import * as k8s from '@kubernetes/client-node';
+import { classifyCloudError, CloudError } from '../../provider/cloud/errors.ts';
+import type { SecurityGroup } from '../../provider/cloud/model.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { needsResolve, resolvePodNetworkingStatus, sameStatus, type PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { KeyedWorkQueue } from '../../provider/pods/workqueue.ts';
@@ -57,6 +59,8 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   const events = o.events ?? new KubernetesEventRecorder({ core: o.core, component: o.component, log: o.log });
   /** The spec each PodNetworking was last resolved with: any change resolves it again. */
   const resolvedSpecs = new Map<string, string>();
+  /** PodNetworkings whose security groups could not be checked (warned once until a check works). */
+  const warnedUnchecked = new Set<string>();
   const queue = new KeyedWorkQueue<string>({
     concurrency: 4,
     backoffBaseMs: 1_000,
@@ -69,9 +73,9 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
         const specKey = JSON.stringify(pn.spec ?? null);
         const [vSwitches, securityGroups] = await Promise.all([
           o.cloud.describeVSwitches(stringsOf(pn.spec?.vSwitchOptions)),
-          o.cloud.describeSecurityGroups(stringsOf(pn.spec?.securityGroupIDs)),
+          describeSecurityGroupsOrSkip(o, events, pn, warnedUnchecked),
         ]);
-        const status = resolvePodNetworkingStatus({ spec: pn.spec, vSwitches, securityGroups, now: new Date() });
+        const status = resolvePodNetworkingStatus({ spec: pn.spec, vSwitches, ...(securityGroups === undefined ? {} : { securityGroups }), now: new Date() });
         resolvedSpecs.set(name, specKey);
         span.setAttributes({ [ATTR.podNetworkingStatus]: status.status, [ATTR.zonesAllowed]: [...new Set((status.vSwitches ?? []).map((v) => v.zone))].sort() });
         if (status.status === 'Fail') span.setStatus({ code: SpanStatusCode.ERROR, message: status.message ?? 'Fail' });
@@ -86,7 +90,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
             throw err;
           }
           o.log.info('PodNetworking resolved', { podNetworking: name, status: status.status, message: status.message });
-          if (status.status === 'Fail') recordFailEvent(events, pn, status.message ?? '');
+          if (status.status === 'Fail') recordEvent(events, pn, EventReason.PodNetworkingFailed, status.message ?? '');
         }
         return { kind: 'requeueAfter', ms: status.status === 'Ready' ? resyncMs : failRetryMs };
       }),
@@ -127,6 +131,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
     onDelete: (pn) => {
       queue.forget(pn.metadata.name);
       resolvedSpecs.delete(pn.metadata.name);
+      warnedUnchecked.delete(pn.metadata.name);
     },
     signal: o.signal,
     log: o.log,
@@ -151,10 +156,35 @@ function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 }
 
-function recordFailEvent(events: KubernetesEventRecorder, pn: PodNetworking, message: string): void {
+/**
+ * The security groups with their VPCs, or undefined when ECS refuses the lookup for good (e.g.
+ * Forbidden.RAM: the AccessKey lacks ecs:DescribeSecurityGroups): the PodNetworking is then
+ * resolved without that check, and a Warning event says so once, rather than holding back
+ * PodNetworkings that worked before the check existed. Transient errors throw (retried).
+ */
+async function describeSecurityGroupsOrSkip(o: PodNetworkingControllerOptions, events: KubernetesEventRecorder, pn: PodNetworking, warned: Set<string>): Promise<SecurityGroup[] | undefined> {
+  const name = pn.metadata.name;
+  try {
+    const found = await o.cloud.describeSecurityGroups(stringsOf(pn.spec?.securityGroupIDs));
+    warned.delete(name);
+    return found;
+  } catch (err) {
+    if (classifyCloudError(err).verdict !== 'terminal') throw err;
+    const code = err instanceof CloudError ? err.code : 'Unknown';
+    if (!warned.has(name)) {
+      warned.add(name);
+      const message = `security groups not checked: DescribeSecurityGroups was refused (${code}); grant the AccessKey ecs:DescribeSecurityGroups so a security group in another VPC is caught before any pod is created`;
+      o.log.warn('PodNetworking security groups not checked', { podNetworking: name, code });
+      recordEvent(events, pn, EventReason.SecurityGroupsUnchecked, message);
+    }
+    return undefined;
+  }
+}
+
+function recordEvent(events: KubernetesEventRecorder, pn: PodNetworking, reason: EventReason, message: string): void {
   // Cluster-scoped: the recorder files it in `default`, as kubelet does for its Node.
   events.record(
     { apiVersion: PODNETWORKING_API.apiVersion, kind: PODNETWORKING_API.kind, namespace: '', name: pn.metadata.name, uid: pn.metadata.uid ?? '' },
-    { type: 'Warning', reason: EventReason.PodNetworkingFailed, message },
+    { type: 'Warning', reason, message },
   );
 }

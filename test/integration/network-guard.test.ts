@@ -238,4 +238,30 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
     expect(ipInCidr(ran.status!.podIP!, cidrOf('vsw-simh1'))).toBe(true);
     expect(await createCalls()).toBe(before + 1);
   });
+
+  it('when ECS refuses DescribeSecurityGroups (no RAM permission) the PodNetworking is resolved without the check, with a Warning event saying so', async () => {
+    const admin = (method: string, body?: unknown) =>
+      fetch(`${sim.adminEndpoint}/admin/faults`, {
+        method,
+        headers: { authorization: `Bearer ${sim.adminToken}`, 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(5_000),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const put = await admin('PUT', { rules: [{ action: 'DescribeSecurityGroups', rate: 1, code: 'Forbidden.RAM', status: 403, message: 'User not authorized to operate on the specified resource.' }] });
+    expect(put.status).toBe(200);
+    try {
+      const name = `pn-unchecked-${suffix}`;
+      await createPodNetworking(name, { selector: { podSelector: { matchLabels: { app: `unchecked-${suffix}` } } }, securityGroupIDs: ['sg-simdefault'], vSwitchOptions: ['vsw-simh1'] });
+      await waitForStatus(name, 'Ready');
+      const event = await waitFor(
+        async () => (await apis().core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items.find((e) => e.reason === 'SecurityGroupsUnchecked'),
+        { timeoutMs: 20_000, describe: `a SecurityGroupsUnchecked event on PodNetworking ${name}` },
+      );
+      expect(event.type).toBe('Warning');
+      expect(event.message).toContain('Forbidden.RAM');
+      expect(event.message).toContain('ecs:DescribeSecurityGroups');
+    } finally {
+      await admin('PUT', { rules: [] });
+    }
+  });
 });
