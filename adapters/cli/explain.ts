@@ -8,6 +8,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { InvalidConfigError, type ProviderConfig } from '../../provider/config/config.ts';
 import { explainPod, formatExplanation, type ExplainEvent } from '../../provider/explain/explain.ts';
 import { ANNOTATIONS, PODNETWORKING_API } from '../../provider/networking/constants.ts';
+import { selectingPodNetworking } from '../../provider/networking/decide.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import { createCloud, type AlibabaCloud } from '../alibabacloud/cloud.ts';
@@ -73,6 +74,16 @@ export async function readPodNetworking(clients: KubernetesClients, name: string
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** The PodNetworking whose selectors select the pod now (Ready first, else the first not Ready), as the sync matches. */
+async function selectedBySelectors(clients: KubernetesClients, pod: k8s.V1Pod): Promise<PodNetworking | undefined> {
+  const { group, version, plural } = PODNETWORKING_API;
+  const [list, namespace] = await Promise.all([
+    clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<{ items: PodNetworking[] }>,
+    clients.core.readNamespace({ name: pod.metadata?.namespace ?? '' }),
+  ]);
+  return selectingPodNetworking({ pod, namespaceLabels: namespace.metadata?.labels, podNetworkings: list.items });
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -149,7 +160,9 @@ export async function main(argv: string[]): Promise<number> {
           .catch((err: unknown) => (problems.push(`DescribeVSwitches ${vSwitchId}: ${errorText(err)}`), undefined))
       : Promise.resolve(undefined),
   ]);
-  const explanation = explainPod({ pod, events, podNetworking, group, vSwitch, problems });
+  // No annotation: what the sync's matcher selects now (the same decision the provider makes).
+  const selectedAtSync = pnName ? undefined : await selectedBySelectors(clients, pod).catch((err: unknown) => (problems.push(`matching PodNetworkings: ${errorText(err)}`), undefined));
+  const explanation = explainPod({ pod, events, podNetworking, selectedAtSync, group, vSwitch, problems });
   console.log(args.output === 'json' ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
   return 0;
 }

@@ -28,6 +28,11 @@ export interface ExplainInput {
   events: readonly ExplainEvent[];
   /** The PodNetworking named by the pod's annotation; undefined when none is named or it is gone. */
   podNetworking?: PodNetworking | undefined;
+  /**
+   * For a pod without the annotation: the PodNetworking whose selectors select it now (the sync's
+   * matcher, provider/networking/decide.ts), Ready or not; the pod gets its network, not the default.
+   */
+  selectedAtSync?: PodNetworking | undefined;
   /** The cloud's view of the pod's group (DescribeContainerGroups by the instance id). */
   group?: ContainerGroup | undefined;
   /** The cloud's view of the pod's vSwitch (for its CIDR and free IPs). */
@@ -112,16 +117,20 @@ function runningSince(pod: V1Pod): string | undefined {
 }
 
 export function explainPod(input: ExplainInput): Explanation {
-  const { pod, group, podNetworking, vSwitch } = input;
+  const { pod, group, vSwitch } = input;
   const meta = pod.metadata ?? {};
   const annotations = meta.annotations ?? {};
-  const pnName = annotations[ANNOTATIONS.podNetworking] || undefined;
+  const annotated = annotations[ANNOTATIONS.podNetworking] || undefined;
+  const podNetworking = annotated === undefined ? input.selectedAtSync : input.podNetworking;
+  const pnName = annotated ?? podNetworking?.metadata.name;
   const alsoMatched = (annotations[ANNOTATIONS.alsoMatched] ?? '').split(',').filter((s) => s !== '');
   const problems = [...(input.problems ?? [])];
 
   let podNetworkingReason: string;
-  if (pnName === undefined) podNetworkingReason = 'no PodNetworking matched at admission (or the webhook did not see the pod): the cluster default network';
-  else {
+  if (pnName === undefined) podNetworkingReason = 'no PodNetworking matched at admission (or the webhook did not see the pod), and none selects it now: the cluster default network';
+  else if (annotated === undefined) {
+    podNetworkingReason = `selected at sync: the pod carries no ${ANNOTATIONS.podNetworking} annotation (the webhook did not see it), the provider matched ${pnName}'s selectors; a selected pod never gets the default network`;
+  } else {
     podNetworkingReason = `chosen at admission: its selectors match the pod${alsoMatched.length > 0 ? `; ${alsoMatched.join(', ')} matched too, ${pnName} is the oldest (then by name)` : ''}`;
     if (podNetworking === undefined) problems.push(`PodNetworking ${pnName} named by the pod does not exist (any more)`);
   }

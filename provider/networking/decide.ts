@@ -48,6 +48,16 @@ export type NetworkChoice =
 
 const list = (zones: readonly string[]): string => (zones.length === 0 ? 'no zone' : zones.join(', '));
 
+/**
+ * The PodNetworking whose selectors select the pod now: the Ready one the webhook would choose,
+ * else the oldest not Ready; undefined when none does or the webhook's skips apply. (`explain`.)
+ */
+export function selectingPodNetworking(input: Omit<DecideNetworkInput, 'nodeZone'>): PodNetworking | undefined {
+  if (skipReason(input.pod, input.namespaceLabels) !== undefined) return undefined;
+  const match = matchPodNetworking(input);
+  return match.chosen ?? match.notReady[0];
+}
+
 /** Decides the pod's network (pure). See the rule at the top of the file. */
 export function decideNetwork(input: DecideNetworkInput): NetworkChoice {
   const { pod, nodeZone, namespaceLabels, podNetworkings } = input;

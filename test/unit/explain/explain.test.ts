@@ -115,6 +115,18 @@ describe('explainPod', () => {
     expect(e.traceId).toBeUndefined();
     expect(formatExplanation(e)).toContain('(none: default network)');
   });
+
+  it('a pod the webhook missed but a PodNetworking selects: that PodNetworking, selected at sync, never the default network', () => {
+    const pn = makePodNetworking({ name: 'pn-web', vSwitches: [{ id: 'vsw-a', zone: I }] });
+    const e = explainPod({ pod: makePod({ labels: { app: 'web' } }), events: [], selectedAtSync: pn });
+    expect(e.network.podNetworking).toBe('pn-web');
+    expect(e.network.podNetworkingReason).toContain('selected at sync');
+    expect(e.network.allowedZones).toEqual([I]);
+    expect(formatExplanation(e)).not.toContain('(none: default network)');
+    // The annotation, when present, is what counts.
+    const annotated = explainPod({ pod: makePod({ annotations: { 'k8s.aliyun.com/pod-networking': 'pn-db' } }), events: [], selectedAtSync: pn });
+    expect(annotated.network.podNetworking).toBe('pn-db');
+  });
 });
 
 describe('whitelistOf', () => {
