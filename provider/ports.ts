@@ -10,6 +10,16 @@ import type { ContainerLogRequest, ExecRequest, GroupMetricSample } from './kube
 import type { PodSyncResultLabel } from './telemetry/names.ts';
 
 /**
+ * Per-call options every cloud method takes last. `signal`: the work the call belongs to was
+ * cancelled (the Lease was lost, the process stops): the call is not started, or stops waiting
+ * for its rate-limit slot or its answer, and throws CloudError code `Aborted`. A write abandoned
+ * that way may still take effect in the cloud; ClientToken and adoption make that safe.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/**
  * ECI + VPC, as the provider needs them. Every method throws `CloudError`
  * (provider/cloud/errors.ts) on failure; callers classify it with `classifyCloudError`.
  * Implementations pace calls under the per-action quotas and retry nothing themselves beyond
@@ -21,36 +31,36 @@ export interface CloudPort {
    * returns the same group id and creates nothing. May throw InvalidVSwitchId.IpNotEnough,
    * Throttling*, IdempotentParameterMismatch, InvalidParameter*, ...
    */
-  createContainerGroup(request: ContainerGroupRequest): Promise<{ containerGroupId: string }>;
+  createContainerGroup(request: ContainerGroupRequest, options?: CallOptions): Promise<{ containerGroupId: string }>;
 
   /** Full detail of the given groups (batched 20 per call). Unknown ids are simply absent. */
-  describeContainerGroups(ids: readonly string[]): Promise<ContainerGroup[]>;
+  describeContainerGroups(ids: readonly string[], options?: CallOptions): Promise<ContainerGroup[]>;
 
   /**
    * Every group carrying ALL of `tags`, across all pages. Throws if any page fails: a partial
    * list must never be mistaken for "the others are gone".
    */
-  listContainerGroups(tags: Readonly<Record<string, string>>): Promise<ContainerGroup[]>;
+  listContainerGroups(tags: Readonly<Record<string, string>>, options?: CallOptions): Promise<ContainerGroup[]>;
 
   /**
    * Groups carrying all of `tags` whose status changed in the last `sinceSeconds`, each with a
    * fingerprint of the status the cloud reported: the same fingerprint twice means nothing new
    * (the look-back windows of consecutive polls overlap), so the caller can skip describing it.
    */
-  listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<ChangedContainerGroup[]>;
+  listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number, options?: CallOptions): Promise<ChangedContainerGroup[]>;
 
   /**
    * Asks the cloud to delete a group. May be called many times; a group that does not exist counts
    * as deleted. The group may stay listed (Terminating) while ECI stops it: only a describe that
    * no longer returns it says it is gone.
    */
-  deleteContainerGroup(containerGroupId: string): Promise<void>;
+  deleteContainerGroup(containerGroupId: string, options?: CallOptions): Promise<void>;
 
   /** The given vSwitches with live free-IP counts. Unknown ids are absent from the result. */
-  describeVSwitches(ids: readonly string[]): Promise<VSwitch[]>;
+  describeVSwitches(ids: readonly string[], options?: CallOptions): Promise<VSwitch[]>;
 
   /** The given security groups (ECS DescribeSecurityGroups) with their VPCs. Unknown ids are absent. */
-  describeSecurityGroups(ids: readonly string[]): Promise<SecurityGroup[]>;
+  describeSecurityGroups(ids: readonly string[], options?: CallOptions): Promise<SecurityGroup[]>;
 }
 
 export interface ChangedContainerGroup {

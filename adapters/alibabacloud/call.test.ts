@@ -36,6 +36,25 @@ function caller(o: { onCall?: (c: CallInfo) => void; timeoutMs?: number; rateLim
 }
 
 describe('CloudCaller', () => {
+  it('an aborted signal stops a call before it starts, and stops waiting for an answer (code Aborted, no retry)', async () => {
+    const { c } = caller();
+    const before = new AbortController();
+    before.abort();
+    let started = 0;
+    await expect(c.call('CreateContainerGroup', 'write', async () => (started++, { body: {} }), before.signal)).rejects.toMatchObject({ code: 'Aborted' });
+    expect(started).toBe(0);
+
+    const during = new AbortController();
+    let answer: (v: { body: object }) => void = () => {};
+    const pending = c.call('DescribeContainerGroups', 'read', () => (started++, new Promise<{ body: object }>((r) => (answer = r))), during.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).toBe(1);
+    during.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'Aborted', action: 'DescribeContainerGroups' });
+    expect(started).toBe(1); // a read that was aborted is not retried
+    answer({ body: {} });
+  });
+
   it('retries a read on a transient error with growing jittered delays, then succeeds', async () => {
     const infos: CallInfo[] = [];
     const { c, sleeps } = caller({ onCall: (i) => infos.push(i) });

@@ -7,6 +7,7 @@
 import { context, trace, type Context } from '@opentelemetry/api';
 import PQueue from 'p-queue';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
+import { backoffDelay } from '../../provider/runtime/backoff.ts';
 import { recordCloudCallSpan } from '../telemetry/tracing.ts';
 import { toCloudError } from './errors.ts';
 
@@ -95,30 +96,38 @@ export class CloudCaller {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Runs `fn` as `action`. Reads are retried on transient errors; writes never are. Throws CloudError. */
-  async call<T>(action: string, kind: CallKind, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` as `action`. Reads are retried on transient errors; writes never are. Throws
+   * CloudError. An aborted `signal` stops it before it starts, while it waits for its rate-limit
+   * slot or a retry, and stops waiting for the answer (code Aborted): the SDK cannot cancel a
+   * request on the wire, so a write may still land; ClientToken makes its repeat harmless.
+   */
+  async call<T>(action: string, kind: CallKind, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const attempts = kind === 'read' ? Math.max(1, this.retry.attempts) : 1;
     const parent = context.active();
     for (let attempt = 1; ; attempt++) {
+      throwIfAborted(action, signal);
       try {
-        return await this.attempt(action, attempt, fn, parent);
+        return await this.attempt(action, attempt, fn, parent, signal);
       } catch (err) {
         const cloudError = err as CloudError;
+        if (cloudError.code === CloudErrorCode.Aborted) throw cloudError;
         const { verdict } = classifyCloudError(cloudError);
         if (attempt >= attempts || (verdict !== 'retry' && verdict !== 'throttled')) throw cloudError;
-        const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-        await this.sleep(Math.round(ceiling / 2 + (this.random() * ceiling) / 2));
+        await this.sleep(backoffDelay(attempt, { baseMs: this.retry.baseDelayMs, maxMs: this.retry.maxDelayMs }, this.random));
       }
     }
   }
 
-  private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>, parent: Context): Promise<T> {
+  private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>, parent: Context, signal: AbortSignal | undefined): Promise<T> {
     const enqueued = this.now();
     return this.queueFor(action).add(async () => {
+      // The slot came after the work was cancelled: give it back unused.
+      throwIfAborted(action, signal);
       const started = this.now();
       const queuedMs = started - enqueued;
       try {
-        const result = await this.withTimeout(action, fn);
+        const result = await this.withTimeout(action, fn, signal);
         const requestId = requestIdOf(result);
         this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }) }, parent);
         return result;
@@ -151,16 +160,24 @@ export class CloudCaller {
     }
   }
 
-  private withTimeout<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  private withTimeout<T>(action: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const { timeoutMs } = this.options;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new CloudError({ action, code: CloudErrorCode.Timeout, detail: `no answer within ${timeoutMs} ms` })),
         timeoutMs,
       );
+      if (signal !== undefined) {
+        onAbort = () => reject(abortedError(action));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
-    return Promise.race([fn(), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([fn(), timeout]).finally(() => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   private queueFor(action: string): PQueue {
@@ -175,6 +192,14 @@ export class CloudCaller {
     }
     return queue;
   }
+}
+
+function abortedError(action: string): CloudError {
+  return new CloudError({ action, code: CloudErrorCode.Aborted, detail: 'cancelled: the work this call belonged to stopped (Lease lost or shutting down)' });
+}
+
+function throwIfAborted(action: string, signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedError(action);
 }
 
 function requestIdOf(result: unknown): string | undefined {

@@ -20,7 +20,7 @@ import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import type { ContainerGroup, SecurityGroup, VSwitch } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
-import type { ChangedContainerGroup, CloudPort } from '../../provider/ports.ts';
+import type { CallOptions, ChangedContainerGroup, CloudPort } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
 import { fromSdkContainerGroup, fromSdkSecurityGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
 
@@ -128,8 +128,8 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
   const tagsOf = <T>(Tag: new (map?: Record<string, unknown>) => T, tags: Readonly<Record<string, string>>): T[] =>
     Object.entries(tags).map(([key, value]) => new Tag({ key, value }));
 
-  async function describePage(request: DescribeContainerGroupsRequest): Promise<{ groups: DescribeContainerGroupsResponseBodyContainerGroups[]; nextToken?: string }> {
-    const response = await caller.call('DescribeContainerGroups', 'read', () => eci.describeContainerGroups(request));
+  async function describePage(request: DescribeContainerGroupsRequest, signal?: AbortSignal): Promise<{ groups: DescribeContainerGroupsResponseBodyContainerGroups[]; nextToken?: string }> {
+    const response = await caller.call('DescribeContainerGroups', 'read', () => eci.describeContainerGroups(request), signal);
     const nextToken = response.body?.nextToken;
     return { groups: response.body?.containerGroups ?? [], ...(nextToken ? { nextToken } : {}) };
   }
@@ -137,9 +137,9 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
   return {
     caller,
 
-    async createContainerGroup(request: ContainerGroupRequest) {
+    async createContainerGroup(request: ContainerGroupRequest, options?: CallOptions) {
       const sdkRequest = toSdkCreateRequest(request);
-      const response = await caller.call('CreateContainerGroup', 'write', () => eci.createContainerGroup(sdkRequest));
+      const response = await caller.call('CreateContainerGroup', 'write', () => eci.createContainerGroup(sdkRequest), options?.signal);
       const containerGroupId = response.body?.containerGroupId;
       if (containerGroupId === undefined || containerGroupId === '') {
         throw new CloudError({
@@ -152,12 +152,13 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       return { containerGroupId };
     },
 
-    async describeContainerGroups(ids: readonly string[]): Promise<ContainerGroup[]> {
+    async describeContainerGroups(ids: readonly string[], options?: CallOptions): Promise<ContainerGroup[]> {
       const unique = [...new Set(ids)];
       const out: ContainerGroup[] = [];
       const describe = async (chunk: string[]) => {
         const { groups } = await describePage(
           new DescribeContainerGroupsRequest({ regionId, containerGroupIds: JSON.stringify(chunk), limit: DESCRIBE_BATCH, withEvent: true }),
+          options?.signal,
         );
         const wanted = new Set(chunk);
         for (const g of groups) if (g.containerGroupId !== undefined && wanted.has(g.containerGroupId)) out.push(fromSdkContainerGroup(g));
@@ -185,7 +186,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       return out;
     },
 
-    async listContainerGroups(tags: Readonly<Record<string, string>>): Promise<ContainerGroup[]> {
+    async listContainerGroups(tags: Readonly<Record<string, string>>, options?: CallOptions): Promise<ContainerGroup[]> {
       const out = new Map<string, ContainerGroup>();
       let nextToken: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
@@ -198,6 +199,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
             tag: tagsOf(DescribeContainerGroupsRequestTag, tags),
             ...(nextToken === undefined ? {} : { nextToken }),
           }),
+          options?.signal,
         );
         for (const g of result.groups) {
           const group = fromSdkContainerGroup(g);
@@ -210,7 +212,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       throw pagingLimit('DescribeContainerGroups');
     },
 
-    async listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number): Promise<ChangedContainerGroup[]> {
+    async listChangedContainerGroups(tags: Readonly<Record<string, string>>, sinceSeconds: number, options?: CallOptions): Promise<ChangedContainerGroup[]> {
       const out = new Map<string, string>();
       let nextToken: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
@@ -221,7 +223,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
           tag: tagsOf(DescribeContainerGroupStatusRequestTag, tags),
           ...(nextToken === undefined ? {} : { nextToken }),
         });
-        const response = await caller.call('DescribeContainerGroupStatus', 'read', () => eci.describeContainerGroupStatus(request));
+        const response = await caller.call('DescribeContainerGroupStatus', 'read', () => eci.describeContainerGroupStatus(request), options?.signal);
         const data = response.body?.data ?? [];
         for (const d of data) {
           if (!d.containerGroupId) continue;
@@ -235,24 +237,24 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       throw pagingLimit('DescribeContainerGroupStatus');
     },
 
-    async deleteContainerGroup(containerGroupId: string): Promise<void> {
+    async deleteContainerGroup(containerGroupId: string, options?: CallOptions): Promise<void> {
       const request = new DeleteContainerGroupRequest({ regionId, containerGroupId });
       try {
-        await caller.call('DeleteContainerGroup', 'write', () => eci.deleteContainerGroup(request));
+        await caller.call('DeleteContainerGroup', 'write', () => eci.deleteContainerGroup(request), options?.signal);
       } catch (err) {
         if (classifyCloudError(err).verdict === 'gone') return;
         throw err;
       }
     },
 
-    async describeVSwitches(ids: readonly string[]): Promise<VSwitch[]> {
+    async describeVSwitches(ids: readonly string[], options?: CallOptions): Promise<VSwitch[]> {
       const wanted = new Set(ids);
       if (wanted.size === 0) return [];
       const byId = new Map<string, VSwitch>();
       const pages = async (filter: { vSwitchId?: string }) => {
         for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
           const request = new DescribeVSwitchesRequest({ regionId, pageSize: VSWITCH_PAGE_SIZE, pageNumber, ...filter });
-          const response = await caller.call('DescribeVSwitches', 'read', () => vpc.describeVSwitches(request));
+          const response = await caller.call('DescribeVSwitches', 'read', () => vpc.describeVSwitches(request), options?.signal);
           const list = response.body?.vSwitches?.vSwitch ?? [];
           for (const v of list) if (v.vSwitchId !== undefined && wanted.has(v.vSwitchId)) byId.set(v.vSwitchId, fromSdkVSwitch(v));
           const total = response.body?.totalCount ?? 0;
@@ -268,7 +270,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       return ids.filter((id, i) => ids.indexOf(id) === i).flatMap((id) => byId.get(id) ?? []);
     },
 
-    async describeSecurityGroups(ids: readonly string[]): Promise<SecurityGroup[]> {
+    async describeSecurityGroups(ids: readonly string[], options?: CallOptions): Promise<SecurityGroup[]> {
       const unique = [...new Set(ids)];
       const byId = new Map<string, SecurityGroup>();
       for (let i = 0; i < unique.length; i += SECURITY_GROUP_IDS_MAX) {
@@ -277,7 +279,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
         for (let pageNumber = 1; ; pageNumber++) {
           if (pageNumber > MAX_PAGES) throw pagingLimit('DescribeSecurityGroups');
           const request = new DescribeSecurityGroupsRequest({ regionId, securityGroupIds: JSON.stringify(chunk), pageSize: SECURITY_GROUP_PAGE_SIZE, pageNumber });
-          const response = await caller.call('DescribeSecurityGroups', 'read', () => ecs.describeSecurityGroups(request));
+          const response = await caller.call('DescribeSecurityGroups', 'read', () => ecs.describeSecurityGroups(request), options?.signal);
           const list = response.body?.securityGroups?.securityGroup ?? [];
           // Unknown ids are simply absent from the answer (ECS does not fail the call for them).
           for (const g of list) if (g.securityGroupId !== undefined && wanted.has(g.securityGroupId)) byId.set(g.securityGroupId, fromSdkSecurityGroup(g));

@@ -1,6 +1,9 @@
-// The composition root: builds the adapters from the configuration, wires them into the
-// provider's controllers, and starts them in controller-runtime's order: webhook server,
-// informers, cache sync, virtual nodes, the pod controller. One AbortController stops it all.
+// The composition root: builds the adapters from the configuration and registers what the
+// process runs with the manager (provider/runtime/manager.ts), which starts it in
+// controller-runtime's order: metrics server, webhook server, shared informers, cache sync,
+// leader election, then the leader's runnables (PodNetworking status, virtual nodes, pod
+// controller, kubelet API). The nodes turn Ready only once the pod controller has synced and
+// adopted. Readiness (/readyz) is the aggregate of the checks registered below.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
@@ -9,14 +12,17 @@ import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { PodController } from '../../provider/pods/controller.ts';
 import { PodNetworkPlanner } from '../../provider/pods/network.ts';
-import type { CloudPort } from '../../provider/ports.ts';
+import type { CloudPort, PodStore } from '../../provider/ports.ts';
+import { Manager, type Runnable } from '../../provider/runtime/manager.ts';
+import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
+import { cloudWithSignal } from '../../provider/runtime/signal.ts';
 import { createCloud } from '../alibabacloud/cloud.ts';
 import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClients } from '../kubernetes/client.ts';
 import { KubernetesEventRecorder } from '../kubernetes/events.ts';
-import { startInformer } from '../kubernetes/informer.ts';
+import { leaderIdentity } from '../kubernetes/leader.ts';
+import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
 import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
-import { leaderIdentity, runLeaderElection, type LeaderElection } from '../kubernetes/leader.ts';
 import { startKubeletApiForProvider } from '../kubelet-api/start.ts';
 import { ApiPodInputsLoader, KubernetesPodWriter, startPodInformers, type PodInformers } from '../kubernetes/pods.ts';
 import type { Logger } from '../log/logger.ts';
@@ -33,6 +39,8 @@ export interface ProviderOptions {
   cloud?: CloudPort;
   /** Timings of the node manager (tests shorten them). */
   nodeTiming?: Parameters<typeof startVirtualNodes>[0]['timing'];
+  /** Test hook: awaited before every list of a shared informer (hold a cache unsynced). */
+  listGate?: ListGate;
 }
 
 export interface RunningProvider {
@@ -43,9 +51,13 @@ export interface RunningProvider {
   metrics: MetricsServer | undefined;
   /** With leader election: whether this replica leads now (`nodes` and `pods` throw while it does not). */
   isLeader(): boolean;
+  /** What /readyz answers now. */
+  readiness(): ReadinessReport;
   /** Stops taking work, lets in-flight calls finish, and stops every loop. */
   stop(): Promise<void>;
 }
+
+type PodNetworkingObject = PodNetworking & k8s.KubernetesObject;
 
 async function podNetworkingCrdInstalled(custom: k8s.CustomObjectsApi): Promise<boolean> {
   const { group, version, plural } = PODNETWORKING_API;
@@ -58,13 +70,257 @@ async function podNetworkingCrdInstalled(custom: k8s.CustomObjectsApi): Promise<
   }
 }
 
-export async function startProvider({ config, log, cloud: cloudOverride, nodeTiming }: ProviderOptions): Promise<RunningProvider> {
-  const abort = new AbortController();
-  const signal = abort.signal;
+/** Everything the registrations share: built once per process. */
+interface Wiring {
+  config: ProviderConfig;
+  log: Logger;
+  cloud: CloudPort;
+  clients: KubernetesClients;
+  metrics: ProviderMetrics;
+  nodeTiming: ProviderOptions['nodeTiming'];
+  crdInstalled: boolean;
+  namespaces: SharedInformer<k8s.V1Namespace>;
+  podNetworkings: SharedInformer<PodNetworkingObject>;
+  /** The current leadership's work; undefined on a follower. */
+  leadership: Leadership | undefined;
+  webhook: AdmissionWebhook | undefined;
+  metricsServer: MetricsServer | undefined;
+}
+
+/** What one leadership builds; the next leadership starts from scratch. */
+interface Leadership {
+  /** Cloud calls of this leadership: cancelled when the Lease is lost. */
+  cloud: CloudPort;
+  /** One correlator for every event the leader writes (pods, PodNetworkings, nodes). */
+  events: KubernetesEventRecorder;
+  podNetworkings?: ReturnType<typeof startPodNetworkingController>;
+  nodes?: VirtualNodes;
+  podInformers?: PodInformers;
+  pods?: PodStore;
+  controller?: PodController;
+  /** Set once the pod controller has synced its pods and adopted the existing groups. */
+  podsSynced: boolean;
+}
+
+/** Cache names that have not synced (a missing CRD means no PodNetworkings: nothing to wait for). */
+function unsyncedWebhookCaches(w: Wiring): string[] {
+  const out: string[] = [];
+  if (!w.namespaces.hasSynced()) out.push('namespaces');
+  if (w.crdInstalled && !w.podNetworkings.hasSynced()) out.push('podnetworkings');
+  return out;
+}
+
+const webhookCachesSynced = (w: Wiring): true | string => {
+  const pending = unsyncedWebhookCaches(w);
+  return pending.length === 0 ? true : `informer caches not synced: ${pending.join(', ')}`;
+};
+
+// --- registrations, in the order the manager starts them within their phase -----------------
+
+const metricsServer = (w: Wiring, manager: Manager): Runnable => ({
+  name: 'metrics-server',
+  needsLeader: false,
+  kind: 'server',
+  async start() {
+    if (w.config.metrics.port <= 0) return;
+    const server = await startMetricsServer({ port: w.config.metrics.port, host: w.config.metrics.host, metrics: w.metrics, readiness: () => manager.readiness.report() });
+    w.metricsServer = server;
+    w.metrics.observe({ podNetworkingStatus: () => w.podNetworkings.list().map((pn) => ({ name: pn.metadata.name, status: pn.status?.status })) });
+    w.log.info('metrics listening', { url: `${server.url}/metrics` });
+    return () => server.close();
+  },
+});
+
+const webhookServer = (w: Wiring, manager: Manager): Runnable => ({
+  name: 'webhook-server',
+  needsLeader: false,
+  kind: 'webhook',
+  async start() {
+    if (w.config.webhook.port <= 0) return;
+    const webhook = await startAdmissionWebhook({
+      port: w.config.webhook.port,
+      host: w.config.webhook.host,
+      tlsCert: readFileSync(w.config.webhook.certFile),
+      tlsKey: readFileSync(w.config.webhook.keyFile),
+      getInputs: (_pod, namespace) => ({
+        namespaceLabels: w.namespaces.get(namespace)?.metadata?.labels,
+        podNetworkings: w.podNetworkings.list(),
+      }),
+      options: { serverlessMode: w.config.webhook.serverless },
+      cachesSynced: () => webhookCachesSynced(w),
+      readiness: () => manager.readiness.report(),
+      log: w.log,
+    });
+    w.webhook = webhook;
+    return () => webhook.close();
+  },
+});
+
+const leadershipState = (w: Wiring): Runnable => ({
+  name: 'leadership',
+  needsLeader: true,
+  start(signal) {
+    w.leadership = {
+      cloud: cloudWithSignal(w.cloud, signal),
+      events: new KubernetesEventRecorder({ core: w.clients.core, component: COMPONENT, log: w.log }),
+      podsSynced: false,
+    };
+    return () => {
+      w.leadership = undefined;
+    };
+  },
+});
+
+const current = (w: Wiring): Leadership => {
+  if (w.leadership === undefined) throw new Error('no leadership: the leader runnables start after the leadership runnable');
+  return w.leadership;
+};
+
+const podNetworkingStatus = (w: Wiring): Runnable => ({
+  name: 'podnetworking-status',
+  needsLeader: true,
+  async start(signal) {
+    const l = current(w);
+    l.podNetworkings = startPodNetworkingController({
+      kubeConfig: w.clients.kubeConfig,
+      custom: w.clients.custom,
+      core: w.clients.core,
+      cloud: l.cloud,
+      signal,
+      log: w.log,
+      component: COMPONENT,
+      events: l.events,
+      // A PodNetworking turning Ready releases the pods waiting on it; it may also need a node
+      // in a new zone (item 2 of issue 15).
+      onChange: (pn: PodNetworking) => {
+        l.nodes?.reconcileZones().catch((err: unknown) => w.log.warn('reconciling the virtual nodes\' zones failed', { err }));
+        const controller = l.controller;
+        if (pn.status?.status !== 'Ready' || controller === undefined) return;
+        for (const pod of controller.waitingOn(pn.metadata.name)) controller.enqueue(pod);
+      },
+    });
+    if (w.crdInstalled) await Promise.race([l.podNetworkings.synced, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
+    signal.throwIfAborted();
+  },
+});
+
+const virtualNodes = (w: Wiring): Runnable => ({
+  name: 'virtual-nodes',
+  needsLeader: true,
+  async start(signal) {
+    const l = current(w);
+    const podNetworkings = l.podNetworkings;
+    if (podNetworkings === undefined) throw new Error('virtual-nodes needs podnetworking-status started first');
+    const nodes = await startVirtualNodes({
+      clients: w.clients,
+      cloud: l.cloud,
+      config: w.config,
+      signal,
+      version: `v1.36.3-eci-virtual-node-${PROVIDER_VERSION}`,
+      log: w.log,
+      timing: w.nodeTiming,
+      podNetworkings: podNetworkings.store,
+      events: l.events,
+      // A node for a zone that appeared: its pods need an informer (and, with per-node kubelet
+      // endpoints, a kubelet server: hook it here as kubeletApi.addNode/removeNode).
+      onNodeAdded: (name) => void l.podInformers?.addNode(name),
+      onNodeRemoved: (name) => l.podInformers?.removeNode(name),
+      onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
+      // Ready only once the pod controller knows every pod and group: before that the scheduler
+      // would bind pods that nothing syncs yet.
+      readyGate: () => (l.podsSynced ? true : 'eci-virtual-node has not synced its pods and adopted the existing container groups yet'),
+    });
+    l.nodes = nodes;
+    podNetworkings.setZoneNodes(nodes);
+    return () => nodes.stop();
+  },
+});
+
+const podController = (w: Wiring): Runnable => ({
+  name: 'pod-controller',
+  needsLeader: true,
+  async start(signal) {
+    const l = current(w);
+    const nodes = l.nodes;
+    const podNetworkings = l.podNetworkings;
+    if (nodes === undefined || podNetworkings === undefined) throw new Error('pod-controller needs virtual-nodes and podnetworking-status started first');
+    const network = new PodNetworkPlanner({
+      cloud: l.cloud,
+      defaults: w.config.defaultNetwork,
+      podNetworkings: podNetworkings.store,
+      // Namespace labels from the shared cache: the pod sync matches PodNetworkings again.
+      namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
+    });
+    const writer = new KubernetesPodWriter({ core: w.clients.core, component: COMPONENT, log: w.log, events: l.events });
+    let enqueue: (pod: k8s.V1Pod) => void = () => {};
+    const podInformers = startPodInformers({
+      kubeConfig: w.clients.kubeConfig,
+      core: w.clients.core,
+      nodeNames: nodes.nodeNames(),
+      onChange: (pod) => enqueue(pod),
+      signal,
+      log: w.log,
+    });
+    l.podInformers = podInformers;
+    await Promise.race([podInformers.synced, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
+    signal.throwIfAborted();
+    l.pods = podInformers.store;
+    const controller = new PodController({
+      cloud: l.cloud,
+      pods: podInformers.store,
+      writer,
+      inputs: new ApiPodInputsLoader(w.clients.core),
+      network,
+      clusterId: w.config.clusterId,
+      regionId: w.config.regionId,
+      ...(w.config.clusterDNS.nameServers.length > 0 ? { clusterDNS: w.config.clusterDNS } : {}),
+      zoneOfNode: (name) => nodes.zoneOfNode(name),
+      log: w.log,
+      workers: w.config.sync.workers,
+      statusPollIntervalMs: w.config.sync.statusPollIntervalMs,
+      resyncIntervalMs: w.config.sync.resyncIntervalMs,
+      orphanGracePeriodMs: w.config.sync.orphanGracePeriodMs,
+      backoffBaseMs: w.config.sync.backoffBaseMs,
+      backoffMaxMs: w.config.sync.backoffMaxMs,
+      metrics: w.metrics,
+    });
+    w.metrics.observe({
+      workqueueDepth: () => controller.queue.depth + controller.queue.inFlight,
+      podsByPhase: () => controller.podsByPhase(),
+      vSwitchFreeIps: () => network.vSwitchFreeIps(),
+    });
+    l.controller = controller;
+    enqueue = (pod) => controller.enqueue(pod);
+    // Adopts every group tagged with the cluster before any create.
+    await controller.start(signal);
+    signal.throwIfAborted();
+    l.podsSynced = true;
+    // The readiness gate is open: post Ready on the nodes now rather than at the next heartbeat.
+    await nodes.refresh();
+    w.log.info('provider running', { nodes: nodes.nodeNames() });
+    return () => controller.stop();
+  },
+});
+
+const kubeletApi = (w: Wiring): Runnable => ({
+  name: 'kubelet-api',
+  needsLeader: true,
+  async start() {
+    if (!w.config.kubeletApi.enabled) return;
+    const l = current(w);
+    const nodes = l.nodes;
+    const pods = l.pods;
+    if (nodes === undefined || pods === undefined) throw new Error('kubelet-api needs virtual-nodes and pod-controller started first');
+    // kubectl logs/exec and stats on node.internalIP:node.kubeletPort (issue 8).
+    const server = await startKubeletApiForProvider({ config: w.config, kubeConfig: w.clients.kubeConfig, cloud: w.cloud, pods, nodeNames: () => nodes.nodeNames(), log: w.log });
+    return () => server.close();
+  },
+});
+
+export async function startProvider({ config, log, cloud: cloudOverride, nodeTiming, listGate }: ProviderOptions): Promise<RunningProvider> {
   log.info('starting eci-virtual-node', { version: PROVIDER_VERSION, config: redactConfig(config) });
   // --- metrics (issue 7): recorders wired below; gauges read at scrape time ---
   const metrics = createMetrics({ processMetrics: true });
-
   const cloud =
     cloudOverride ??
     createCloud({
@@ -78,99 +334,83 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       timeouts: { callMs: config.cloud.timeoutMs },
       onCall: (call) => metrics.cloudCall({ action: call.action, code: call.code, durationMs: call.durationMs, throttleWaitMs: call.queuedMs }),
     });
-  const clients = makeKubernetesClients(loadKubeConfig(config.kubernetes.kubeconfig));
+  const clients = makeKubernetesClients(loadKubeConfig(config.kubernetes.kubeconfig, config.kubernetes));
 
-  // PodNetworkings and namespace labels feed the webhook, on every replica. The PodNetworking
-  // status writer and the pod sync run on the leader only (startLeaderWork, issue 9).
-  const { group, version, plural } = PODNETWORKING_API;
-  const podNetworkingInformer = startInformer<PodNetworking & k8s.KubernetesObject>({
-    kubeConfig: clients.kubeConfig,
-    path: `/apis/${group}/${version}/${plural}`,
-    list: () => clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworking & k8s.KubernetesObject>>,
-    signal,
-    log,
-    name: 'podnetworkings',
-  });
-  const podNetworkings = { store: { list: () => podNetworkingInformer.cache.list() }, synced: podNetworkingInformer.synced };
-  const namespaces = startInformer<k8s.V1Namespace>({
-    kubeConfig: clients.kubeConfig,
-    path: '/api/v1/namespaces',
-    list: () => clients.core.listNamespace(),
-    signal,
-    log,
-    name: 'namespaces',
-  });
-
-  let webhook: AdmissionWebhook | undefined;
-  if (config.webhook.port > 0) {
-    webhook = await startAdmissionWebhook({
-      port: config.webhook.port,
-      host: config.webhook.host,
-      tlsCert: readFileSync(config.webhook.certFile),
-      tlsKey: readFileSync(config.webhook.keyFile),
-      getInputs: (_pod, namespace) => ({
-        namespaceLabels: namespaces.cache.get(namespace)?.metadata?.labels,
-        podNetworkings: podNetworkings.store.list(),
-      }),
-      options: { serverlessMode: config.webhook.serverless },
-      log,
-    });
-    log.info('admission webhook listening', { port: webhook.port });
-  }
-  // --- metrics server (issue 7): every replica; the leader's gauges are empty on followers ---
-  let metricsServer: MetricsServer | undefined;
-  if (config.metrics.port > 0) {
-    metricsServer = await startMetricsServer({ port: config.metrics.port, host: config.metrics.host, metrics });
-    metrics.observe({ podNetworkingStatus: () => podNetworkingInformer.cache.list().map((pn) => ({ name: pn.metadata.name, status: pn.status?.status })) });
-    log.info('metrics listening', { url: `${metricsServer.url}/metrics` });
-  }
-  await namespaces.synced;
   // Without the CRD there is nothing to wait for: pods use the default network (and pods that
   // name a PodNetworking wait) until it is installed; the informer keeps retrying meanwhile.
   const crdInstalled = await podNetworkingCrdInstalled(clients.custom);
-  if (crdInstalled) await podNetworkings.synced;
-  else {
+  if (!crdInstalled) {
     log.error('the PodNetworking CRD is not installed: pods get the default network until it is', {
       fix: 'kubectl apply --server-side -f deploy/crds/network.alibabacloud.com_podnetworkings.yaml',
     });
   }
 
-  // --- leader election (issue 9): only the leader runs startLeaderWork; every replica serves the webhook ---
-  const namespaceLabels = (name: string) => namespaces.cache.get(name)?.metadata?.labels;
-  const leaderInputs: LeaderWorkInputs = { config, log, cloud, clients, nodeTiming, crdInstalled, metrics, namespaceLabels };
-  let work: LeaderWork | undefined;
-  let election: LeaderElection | undefined;
-  if (config.leaderElection.enabled) {
-    const le = config.leaderElection;
-    election = runLeaderElection({
-      coordination: clients.coordination,
-      namespace: le.namespace || 'eci-virtual-node',
-      name: le.leaseName || `eci-virtual-node-${config.clusterId}`,
-      identity: leaderIdentity(le.identity || hostname()),
-      timing: { leaseDurationSeconds: le.leaseDurationSeconds, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs },
-      signal,
-      log,
-      // Runs until the leadership ends (lost, or released on stop), then stops the work before
-      // the Lease is given up.
-      onStartedLeading: async (leaderSignal) => {
-        const started = await startLeaderWork(leaderInputs, leaderSignal);
-        work = started;
-        await untilAborted(leaderSignal);
-        work = undefined;
-        await started.stop();
-      },
-      onStoppedLeading: () => log.info('not the leader any more: this replica runs no virtual nodes or pod sync now'),
-    });
-    log.info('waiting for leadership before starting virtual nodes and pod sync', { identity: election.identity });
-  } else {
-    work = await startLeaderWork(leaderInputs, signal);
-  }
-  const leaderWork = (): LeaderWork => {
-    if (work === undefined) throw new Error('this replica is not the leader: it runs no virtual nodes and no pod controller');
-    return work;
+  // --- leader election (issue 9): only the leader runs the leader runnables; every replica serves the webhook ---
+  const le = config.leaderElection;
+  const election = le.enabled
+    ? leaseElection({
+        coordination: clients.coordination,
+        namespace: le.namespace || 'eci-virtual-node',
+        name: le.leaseName || `eci-virtual-node-${config.clusterId}`,
+        identity: leaderIdentity(le.identity || hostname()),
+        timing: { leaseDurationSeconds: le.leaseDurationSeconds, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs },
+        log,
+        onStoppedLeading: () => log.info('not the leader any more: this replica runs no virtual nodes or pod sync now, and competes for the Lease again'),
+      })
+    : undefined;
+  const manager = new Manager({ log, ...(election === undefined ? {} : { election }) });
+  const informers = new SharedInformers({ kubeConfig: clients.kubeConfig, log, ...(listGate ? { listGate } : {}), onCreate: (informer) => manager.add(informer) });
+
+  // PodNetworkings and namespace labels feed the webhook, on every replica.
+  const { group, version, plural } = PODNETWORKING_API;
+  const w: Wiring = {
+    config,
+    log,
+    cloud,
+    clients,
+    metrics,
+    nodeTiming,
+    crdInstalled,
+    namespaces: informers.informerFor<k8s.V1Namespace>({ name: 'namespaces', path: '/api/v1/namespaces', list: () => clients.core.listNamespace() }),
+    podNetworkings: informers.informerFor<PodNetworkingObject>({
+      name: 'podnetworkings',
+      path: `/apis/${group}/${version}/${plural}`,
+      list: () => clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
+      waitForSync: () => crdInstalled,
+    }),
+    leadership: undefined,
+    webhook: undefined,
+    metricsServer: undefined,
   };
 
-  let stopping: Promise<void> | undefined;
+  const registrations: Runnable[] = [
+    metricsServer(w, manager),
+    webhookServer(w, manager),
+    leadershipState(w),
+    podNetworkingStatus(w),
+    virtualNodes(w),
+    podController(w),
+    kubeletApi(w),
+  ];
+  for (const r of registrations) manager.add(r);
+
+  // /readyz: the webhook's inputs everywhere; on the leader, its pod sync too.
+  manager.addReadyCheck('informer-namespaces', () => (w.namespaces.hasSynced() ? true : 'the namespace cache has not synced'));
+  manager.addReadyCheck('informer-podnetworkings', () =>
+    !crdInstalled || w.podNetworkings.hasSynced() ? true : 'the PodNetworking cache has not synced',
+  );
+  manager.addReadyCheck('leader-pod-controller', () => (w.leadership?.podsSynced === true ? true : 'leading, but pods not synced and container groups not adopted yet'), { leaderOnly: true });
+
+  if (election !== undefined) log.info('waiting for leadership before starting virtual nodes and pod sync', { identity: election.identity });
+  await manager.start();
+
+  const leaderWork = (): Leadership & { nodes: VirtualNodes; controller: PodController } => {
+    const l = w.leadership;
+    if (l?.nodes === undefined || l.controller === undefined || !l.podsSynced) {
+      throw new Error('this replica is not the leader: it runs no virtual nodes and no pod controller');
+    }
+    return l as Leadership & { nodes: VirtualNodes; controller: PodController };
+  };
   return {
     get nodes() {
       return leaderWork().nodes;
@@ -178,159 +418,17 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
     get pods() {
       return leaderWork().controller;
     },
-    webhook,
-    metrics: metricsServer,
-    isLeader: () => work !== undefined,
-    stop() {
-      stopping ??= (async () => {
-        // With leader election, release() stops the leader's work first, then frees the Lease.
-        if (election !== undefined) await election.release();
-        else await work?.stop();
-        abort.abort();
-        await webhook?.close();
-        await metricsServer?.close();
-        log.info('provider stopped');
-      })();
-      return stopping;
+    get webhook() {
+      return w.webhook;
     },
-  };
-}
-
-interface LeaderWorkInputs {
-  config: ProviderConfig;
-  log: Logger;
-  cloud: CloudPort;
-  clients: KubernetesClients;
-  nodeTiming: ProviderOptions['nodeTiming'];
-  crdInstalled: boolean;
-  metrics: ProviderMetrics;
-  /** Namespace labels from the shared cache: the pod sync matches PodNetworkings again. */
-  namespaceLabels: (namespace: string) => Readonly<Record<string, string>> | undefined;
-}
-
-interface LeaderWork {
-  nodes: VirtualNodes;
-  controller: PodController;
-  /** Lets in-flight syncs finish and stops the node loops (the rest stops with the signal). */
-  stop(): Promise<void>;
-}
-
-const untilAborted = (signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-
-/**
- * The leader's work (issue 9), after the shared caches synced: the PodNetworking status writer,
- * the virtual nodes, the pod informers and the pod controller. Everything stops when `signal`
- * aborts; stop() also waits for in-flight syncs. Without leader election `signal` is the
- * provider's own.
- */
-async function startLeaderWork({ config, log, cloud, clients, nodeTiming, crdInstalled, metrics, namespaceLabels }: LeaderWorkInputs, signal: AbortSignal): Promise<LeaderWork> {
-  // Set once the pod controller exists (the PodNetworking controller starts first).
-  const podControllerRef: { current?: PodController } = {};
-  // Set once they exist: a PodNetworking change may need a node in a new zone (item 2 of issue 15).
-  const nodesRef: { current?: VirtualNodes } = {};
-  const podInformersRef: { current?: PodInformers } = {};
-  // One correlator for every event the leader writes (pods, PodNetworkings).
-  const events = new KubernetesEventRecorder({ core: clients.core, component: COMPONENT, log });
-  const podNetworkings = startPodNetworkingController({
-    kubeConfig: clients.kubeConfig,
-    custom: clients.custom,
-    core: clients.core,
-    cloud,
-    signal,
-    log,
-    component: COMPONENT,
-    events,
-    // A PodNetworking turning Ready releases the pods waiting on it.
-    onChange: (pn: PodNetworking) => {
-      nodesRef.current?.reconcileZones().catch((err: unknown) => log.warn('reconciling the virtual nodes\' zones failed', { err }));
-      const controller = podControllerRef.current;
-      if (pn.status?.status !== 'Ready' || controller === undefined) return;
-      for (const pod of controller.waitingOn(pn.metadata.name)) controller.enqueue(pod);
+    get metrics() {
+      return w.metricsServer;
     },
-  });
-  if (crdInstalled) await Promise.race([podNetworkings.synced, untilAborted(signal)]);
-  signal.throwIfAborted();
-
-  const nodes = await startVirtualNodes({
-    clients,
-    cloud,
-    config,
-    signal,
-    version: `v1.36.3-eci-virtual-node-${PROVIDER_VERSION}`,
-    log,
-    timing: nodeTiming,
-    podNetworkings: podNetworkings.store,
-    events,
-    // A node for a zone that appeared: its pods need an informer (and, with per-node kubelet
-    // endpoints, a kubelet server: hook it here as kubeletApi.addNode/removeNode).
-    onNodeAdded: (name) => void podInformersRef.current?.addNode(name),
-    onNodeRemoved: (name) => podInformersRef.current?.removeNode(name),
-    onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
-  });
-  nodesRef.current = nodes;
-  podNetworkings.setZoneNodes(nodes);
-  const network = new PodNetworkPlanner({
-    cloud,
-    defaults: config.defaultNetwork,
-    podNetworkings: podNetworkings.store,
-    namespaceLabels,
-  });
-  const writer = new KubernetesPodWriter({ core: clients.core, component: COMPONENT, log, events });
-  let enqueue: (pod: k8s.V1Pod) => void = () => {};
-  const podInformers = startPodInformers({
-    kubeConfig: clients.kubeConfig,
-    core: clients.core,
-    nodeNames: nodes.nodeNames(),
-    onChange: (pod) => enqueue(pod),
-    signal,
-    log,
-  });
-  podInformersRef.current = podInformers;
-  await podInformers.synced;
-
-  // --- kubelet API (issue 8): kubectl logs/exec and stats on node.internalIP:node.kubeletPort ---
-  if (config.kubeletApi.enabled) {
-    const kubeletApi = await startKubeletApiForProvider({ config, kubeConfig: clients.kubeConfig, cloud, pods: podInformers.store, nodeNames: () => nodes.nodeNames(), log });
-    signal.addEventListener('abort', () => void kubeletApi.close(), { once: true });
-  }
-  // --- end kubelet API ---
-
-  const controller = new PodController({
-    cloud,
-    pods: podInformers.store,
-    writer,
-    inputs: new ApiPodInputsLoader(clients.core),
-    network,
-    clusterId: config.clusterId,
-    regionId: config.regionId,
-    ...(config.clusterDNS.nameServers.length > 0 ? { clusterDNS: config.clusterDNS } : {}),
-    zoneOfNode: (name) => nodes.zoneOfNode(name),
-    log,
-    workers: config.sync.workers,
-    statusPollIntervalMs: config.sync.statusPollIntervalMs,
-    resyncIntervalMs: config.sync.resyncIntervalMs,
-    orphanGracePeriodMs: config.sync.orphanGracePeriodMs,
-    backoffBaseMs: config.sync.backoffBaseMs,
-    backoffMaxMs: config.sync.backoffMaxMs,
-    metrics,
-  });
-  // --- metrics (issue 7): the leader's gauges, read at scrape time ---
-  metrics.observe({
-    workqueueDepth: () => controller.queue.depth + controller.queue.inFlight,
-    podsByPhase: () => controller.podsByPhase(),
-    vSwitchFreeIps: () => network.vSwitchFreeIps(),
-  });
-  podControllerRef.current = controller;
-  enqueue = (pod) => controller.enqueue(pod);
-  await controller.start(signal);
-  log.info('provider running', { nodes: nodes.nodeNames() });
-  return {
-    nodes,
-    controller,
+    isLeader: () => manager.leaderRunning() && w.leadership?.podsSynced === true,
+    readiness: () => manager.readiness.report(),
     async stop() {
-      await controller.stop();
-      await nodes.stop();
+      await manager.stop();
+      log.info('provider stopped');
     },
   };
 }

@@ -1,9 +1,12 @@
 // One place that turns configuration into Kubernetes API clients. @kubernetes/client-node has no
 // client-side rate limiter (unlike client-go's old 5 QPS default), so the apiserver's own
-// priority and fairness is what paces us; `kubernetes.qps` adds a limit only when asked.
+// priority and fairness is what paces us; `kubernetes.qps` (--kube-api-qps/--kube-api-burst)
+// adds client-go's token bucket over every request, watches included, only when asked.
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { TokenBucket } from '../../provider/runtime/tokenbucket.ts';
 
 export interface KubernetesClients {
   kubeConfig: k8s.KubeConfig;
@@ -26,8 +29,12 @@ type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
+  /** Client-side pacing of every request (set by loadKubeConfig when qps > 0). */
+  limiter: TokenBucket | undefined;
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    // client-node calls this once before every request and watch: the one place to pace them.
+    await this.limiter?.take();
     await super.applySecurityAuthentication(context);
     const fresh = context.getDispatcher();
     if (fresh === undefined) return;
@@ -69,10 +76,25 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 }
 
-export function loadKubeConfig(kubeconfigPath: string): k8s.KubeConfig {
+/**
+ * `kubeconfigPath` empty: client-node's loadFromDefault (KUBECONFIG, colon-separated files
+ * merged; then ~/.kube/config; then the in-cluster service account). A colon-separated list (as
+ * KUBECONFIG, which feeds --kubeconfig, may be) is merged the same way, first file winning.
+ * `rate.qps` > 0 limits requests to qps per second with bursts of `rate.burst` (default 2 x qps).
+ */
+export function loadKubeConfig(kubeconfigPath: string, rate: { qps: number; burst: number } = { qps: 0, burst: 0 }): PooledKubeConfig {
   const kubeConfig = new PooledKubeConfig();
-  if (kubeconfigPath === '') kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromFile(kubeconfigPath);
+  const files = kubeconfigPath.split(delimiter).filter((f) => f !== '');
+  if (files.length === 0) kubeConfig.loadFromDefault();
+  else {
+    kubeConfig.loadFromFile(files[0] as string);
+    for (const file of files.slice(1)) {
+      const other = new k8s.KubeConfig();
+      other.loadFromFile(file);
+      kubeConfig.mergeConfig(other);
+    }
+  }
+  if (rate.qps > 0) kubeConfig.limiter = new TokenBucket({ qps: rate.qps, burst: rate.burst > 0 ? rate.burst : Math.ceil(rate.qps * 2) });
   return kubeConfig;
 }
 

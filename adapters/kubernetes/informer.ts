@@ -2,6 +2,7 @@
 // reconnects on timeouts, but STOPS on any other error (apiserver restart, network reset); this
 // wrapper restarts it with capped exponential backoff until the signal aborts.
 import * as k8s from '@kubernetes/client-node';
+import { Backoff } from '../../provider/runtime/backoff.ts';
 
 export interface InformerLog {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -11,6 +12,8 @@ export interface Informer<T extends k8s.KubernetesObject> {
   cache: k8s.ListWatch<T>;
   /** Resolves once the first list has landed in the cache. */
   synced: Promise<void>;
+  /** Whether the first list has landed in the cache. */
+  hasSynced(): boolean;
 }
 
 export interface InformerOptions<T extends k8s.KubernetesObject> {
@@ -39,9 +42,10 @@ export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions
 
   // start() never rejects: list and watch failures arrive on the 'error' callback. A start
   // during which no error arrived has listed and is watching.
-  let failures = 0;
+  const backoff = new Backoff({ policy: { baseMs: 250, maxMs: 30_000 } });
   let erroredDuringStart = false;
   let restartTimer: NodeJS.Timeout | undefined;
+  let hasSynced = false;
   let markSynced: () => void = () => {};
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
 
@@ -50,16 +54,15 @@ export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions
     erroredDuringStart = false;
     await cache.start().catch(() => (erroredDuringStart = true));
     if (!erroredDuringStart) {
-      failures = 0;
+      backoff.reset();
+      hasSynced = true;
       markSynced();
     }
   };
   const scheduleRestart = () => {
     if (o.signal.aborted) return;
     clearTimeout(restartTimer);
-    const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
-    failures++;
-    restartTimer = setTimeout(() => void attempt(), delay);
+    restartTimer = setTimeout(() => void attempt(), backoff.next());
   };
   cache.on('error', (err?: unknown) => {
     erroredDuringStart = true;
@@ -76,7 +79,7 @@ export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions
     { once: true },
   );
   void attempt();
-  return { cache, synced };
+  return { cache, synced, hasSynced: () => hasSynced };
 }
 
 /** One line for a log: client-node's ApiException messages carry every response header. */

@@ -80,6 +80,12 @@ export interface VirtualNodesOptions {
   /** Shown as the nodes' kubeletVersion, e.g. `v1.36.3-eci-virtual-node-0.1.0`. */
   version: string;
   log?: NodeLog;
+  /**
+   * The readiness gate: true when the provider can run pods on its nodes (the pod controller has
+   * synced and adopted), else why not; the nodes stay Ready=False until then. Call refresh()
+   * when it opens. Default: always open.
+   */
+  readyGate?: () => true | string;
   /** Called once, when every zone's node is registered. */
   onNodesReady?: (nodeNames: readonly string[]) => void;
   timing?: Partial<NodeTiming>;
@@ -469,11 +475,17 @@ class VirtualNodeManager {
       podsHoldingIps: z.podsHoldingIps,
       cloudReachable: this.reachable,
       ...(this.lastCloudError === undefined ? {} : { lastError: this.lastCloudError }),
+      ...this.gateClosed(),
       config: this.options.config,
       kubeletVersion: this.options.version,
       now: this.now(),
       ...(previous === undefined ? {} : { previous }),
     });
+  }
+
+  private gateClosed(): { notReadyBecause?: string } {
+    const gate = this.options.readyGate?.() ?? true;
+    return gate === true ? {} : { notReadyBecause: gate };
   }
 
   private async countPodsHoldingIps(z: ZoneNode): Promise<number> {

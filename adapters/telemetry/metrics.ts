@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client): the issue's histograms, counters and gauges under the
 // `eci_vn_` prefix, base units (seconds), counters ending in `_total`, and a small HTTP server
-// with /metrics (text exposition 0.0.4) and /healthz.
+// with /metrics (text exposition 0.0.4), /healthz (liveness) and /readyz (the readiness checks).
 //
 // Recording is cheap and typed: `metrics.cloudCall({ action, code, durationMs, throttleWaitMs })`
 // is a few map lookups and additions, safe on the sync path. State that already lives elsewhere
@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
 import { CLOUD_CALL_OK, METRIC, type PodSyncResultLabel } from '../../provider/telemetry/names.ts';
 
 /** One syncPod(key) pass: milliseconds. */
@@ -239,6 +240,8 @@ export interface MetricsServerOptions {
   metrics: ProviderMetrics;
   /** /healthz answers 503 while this returns false. Default: always healthy. */
   healthy?: () => boolean;
+  /** What /readyz reports (503 with the failing checks while not ready). Default: always ready. */
+  readiness?: () => ReadinessReport;
 }
 
 export interface MetricsServer {
@@ -256,7 +259,7 @@ function send(res: ServerResponse, status: number, body: string, contentType = '
 
 async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
-  if (path !== '/metrics' && path !== '/healthz') return send(res, 404, 'not found: try /metrics or /healthz\n');
+  if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') return send(res, 404, 'not found: try /metrics, /healthz or /readyz\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'method not allowed\n');
@@ -265,6 +268,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServe
   if (path === '/healthz') {
     const ok = o.healthy?.() ?? true;
     return send(res, ok ? 200 : 503, ok ? 'ok\n' : 'unhealthy\n', undefined, headOnly);
+  }
+  if (path === '/readyz') {
+    const report = o.readiness?.();
+    return send(res, report === undefined || report.ready ? 200 : 503, report?.text ?? 'ok\n', undefined, headOnly);
   }
   return send(res, 200, await o.metrics.text(), o.metrics.contentType, headOnly);
 }

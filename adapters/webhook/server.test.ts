@@ -8,7 +8,8 @@ import { makePodNetworking } from '../../test/unit/networking/builders.ts';
 import { loadReview } from '../../test/unit/admission/fixtures.ts';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../tls/certificates.ts';
 import type { AdmissionDecision, AdmissionInputs, AdmissionReviewResponse } from './review.ts';
-import { DEFAULT_MAX_BODY_BYTES, startAdmissionWebhook, type AdmissionWebhook } from './server.ts';
+import { aggregateReadiness } from '../../provider/runtime/readiness.ts';
+import { DEFAULT_MAX_BODY_BYTES, startAdmissionWebhook, WEBHOOK_NOT_SYNCED, type AdmissionWebhook } from './server.ts';
 
 interface Reply {
   status: number;
@@ -21,6 +22,8 @@ let ca: CertificateAuthority;
 let webhook: AdmissionWebhook;
 const decisions: AdmissionDecision[] = [];
 const inputs: { current: AdmissionInputs | Error; onDecisionThrows: boolean } = { current: { namespaceLabels: {}, podNetworkings: [] }, onDecisionThrows: false };
+/** What the webhook's caches report (the manager's informers in production). */
+const caches = { synced: true as true | string };
 
 function call(o: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null; chunked?: boolean; caPem?: string }): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -77,6 +80,8 @@ beforeAll(async () => {
       decisions.push(d);
       if (inputs.onDecisionThrows) throw new Error('listener bug');
     },
+    cachesSynced: () => caches.synced,
+    readiness: () => aggregateReadiness([{ name: 'informer-podnetworkings', check: () => caches.synced }]),
   });
 }, 60_000);
 
@@ -95,6 +100,27 @@ describe('admission webhook envelope', () => {
     const reply = await call({ method: 'GET', path: '/healthz', contentType: null });
     expect(reply.status).toBe(200);
     expect(reply.text).toBe('ok\n');
+  });
+
+  it('answers 500 with a searchable reason while its caches have not synced, and /readyz names the check', async () => {
+    caches.synced = 'informer caches not synced: podnetworkings';
+    try {
+      const review = await call({ body: JSON.stringify(loadReview('pod-create')) });
+      expect(review.status).toBe(500);
+      expect(review.text).toContain(WEBHOOK_NOT_SYNCED);
+      expect(review.text).toContain('podnetworkings');
+      const ready = await call({ method: 'GET', path: '/readyz', contentType: null });
+      expect(ready.status).toBe(503);
+      expect(ready.text).toContain('[-]informer-podnetworkings failed: informer caches not synced: podnetworkings');
+      // Liveness does not depend on the caches.
+      expect((await call({ method: 'GET', path: '/healthz', contentType: null })).status).toBe(200);
+    } finally {
+      caches.synced = true;
+    }
+    expect((await call({ body: JSON.stringify(loadReview('pod-create')) })).status).toBe(200);
+    const ready = await call({ method: 'GET', path: '/readyz', contentType: null });
+    expect(ready.status).toBe(200);
+    expect(ready.text).toContain('[+]informer-podnetworkings ok');
   });
 
   it('has one path, POST only', async () => {

@@ -1,17 +1,23 @@
 // The admission webhook's HTTPS envelope: one path (POST /mutate-pods, application/json, body at
-// most 3 MiB), /healthz, and nothing else. Every failure is an HTTP answer, never a crash:
-// 400 malformed, 404 unknown path, 405 wrong method, 413 too big, 415 wrong content type, 500
-// internal (the apiserver then applies the webhook's failurePolicy).
+// most 3 MiB), /healthz (liveness), /readyz (the process's readiness checks), and nothing else.
+// Every failure is an HTTP answer, never a crash: 400 malformed, 404 unknown path, 405 wrong
+// method, 413 too big, 415 wrong content type, 500 internal or caches not synced yet (the
+// apiserver then applies the webhook's failurePolicy: admitting against empty caches would let a
+// pod that a PodNetworking selects through as unmatched).
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AdmitOptions } from '../../provider/admission/admit.ts';
+import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
 import { MUTATE_PODS_PATH } from '../../provider/networking/constants.ts';
 import type { Logger } from '../log/logger.ts';
 import { reviewPod, type AdmissionDecision, type GetAdmissionInputs } from './review.ts';
 
 /** The apiserver's own limit on an object is ~1.5 MiB in etcd; a review carries it once or twice. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Searchable prefix of the 500 answered while the webhook's caches have not synced. */
+export const WEBHOOK_NOT_SYNCED = 'WebhookCachesNotSynced: the eci-virtual-node admission webhook has not synced its caches yet';
 
 export interface AdmissionWebhookOptions {
   /** 0 picks a free port (tests). */
@@ -23,6 +29,13 @@ export interface AdmissionWebhookOptions {
   /** Namespace labels and PodNetworkings, from informer caches: no API call on this path. */
   getInputs: GetAdmissionInputs;
   options: AdmitOptions;
+  /**
+   * True once the caches behind getInputs have synced, else why not. Until then every review is
+   * answered 500. Default: always synced.
+   */
+  cachesSynced?: () => true | string;
+  /** What /readyz reports (503 and the failing checks while not ready). Default: always ready. */
+  readiness?: () => ReadinessReport;
   /** Called after each pod decision (log, span, Warning event for several matches). Must not throw. */
   onDecision?: (decision: AdmissionDecision) => void;
   maxBodyBytes?: number;
@@ -82,7 +95,10 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz' || path === '/readyz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
-      return send(res, 200, 'ok\n');
+      if (path === '/healthz') return send(res, 200, 'ok\n');
+      const report = o.readiness?.();
+      if (report === undefined) return send(res, 200, 'ok\n');
+      return send(res, report.ready ? 200 : 503, report.text);
     }
     if (path !== MUTATE_PODS_PATH) return send(res, 404, `not found: only POST ${MUTATE_PODS_PATH}\n`);
     if (req.method !== 'POST') {
@@ -99,6 +115,12 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
       send(res, 413, `request body of ${declared} bytes exceeds the limit of ${limit}\n`);
       req.resume();
       return;
+    }
+    const synced = o.cachesSynced?.() ?? true;
+    if (synced !== true) {
+      req.resume();
+      log?.warn('admission refused with 500: caches not synced yet', { reason: synced });
+      return send(res, 500, `${WEBHOOK_NOT_SYNCED}: ${synced}; the apiserver applies this webhook's failurePolicy\n`);
     }
     const body = await readBody(req, limit);
     if (body === undefined) return send(res, 413, `request body exceeds the limit of ${limit} bytes\n`);

@@ -46,6 +46,8 @@ export const CloudErrorCode = {
   // Ours: no answer from the cloud at all.
   Network: 'Network',
   Timeout: 'Timeout',
+  // Ours: the caller cancelled (lost Lease, shutdown) before the answer came.
+  Aborted: 'Aborted',
   Unknown: 'Unknown',
 } as const;
 

@@ -53,10 +53,14 @@ export interface ProviderConfig {
   /** Cluster DNS for pods with dnsPolicy ClusterFirst (the kube-dns Service IP); empty = the VPC's DNS. */
   clusterDNS: { nameServers: string[]; clusterDomain: string };
   kubernetes: {
-    /** Path to a kubeconfig; empty = in-cluster service account. */
+    /**
+     * Path to a kubeconfig, or several joined by ':' (merged, the first wins); empty = client-node's
+     * default (KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+     */
     kubeconfig: string;
-    /** Client-side rate limit towards the apiserver (0 = none). */
+    /** Client-side token bucket over every apiserver request: qps per second (0 = none)... */
     qps: number;
+    /** ...with bursts of this many (0 = 2 x qps). */
     burst: number;
   };
   sync: {

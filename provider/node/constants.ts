@@ -29,6 +29,8 @@ export const NODE_LABEL_VALUES = {
 export const NODE_REASONS = {
   ready: 'KubeletReady',
   cloudUnreachable: 'CloudUnreachable',
+  // The provider's own work on the node is not running yet (pod sync not synced/adopted).
+  providerNotReady: 'KubeletNotReady',
   sufficientMemory: 'KubeletHasSufficientMemory',
   noDiskPressure: 'KubeletHasNoDiskPressure',
   sufficientPid: 'KubeletHasSufficientPID',

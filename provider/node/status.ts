@@ -16,6 +16,11 @@ export interface NodeStatusInput {
   cloudReachable: boolean;
   /** Why the cloud is unreachable (shown in the Ready condition's message). */
   lastError?: string;
+  /**
+   * Why the provider is not ready to run pods on the node yet (the pod controller has not synced
+   * and adopted): Ready=False with this message until it is undefined.
+   */
+  notReadyBecause?: string;
   config: ProviderConfig;
   /** This build's version; kubeletVersion is `v<kubernetes>-eci-virtual-node-<version>` or as given. */
   kubeletVersion: string;
@@ -60,7 +65,9 @@ function withTimes(core: ConditionCore, previous: readonly V1NodeCondition[], no
 export function nodeConditions(input: NodeStatusInput): V1NodeCondition[] {
   const now = toSeconds(input.now);
   const previous = input.previous?.conditions ?? [];
-  const ready: ConditionCore = input.cloudReachable
+  const ready: ConditionCore = input.notReadyBecause !== undefined
+    ? { type: 'Ready', status: 'False', reason: NODE_REASONS.providerNotReady, message: input.notReadyBecause }
+    : input.cloudReachable
     ? { type: 'Ready', status: 'True', reason: NODE_REASONS.ready, message: `eci-virtual-node is posting ready status for zone ${input.zone}` }
     : {
         type: 'Ready',

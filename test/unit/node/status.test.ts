@@ -73,6 +73,18 @@ describe('nodeConditions', () => {
       ready: ['False', 'CloudUnreachable'],
       network: ['False', 'VSwitchesConfigured'],
     },
+    {
+      name: 'provider not synced yet (readiness gate closed)',
+      over: { notReadyBecause: 'pods not synced' },
+      ready: ['False', 'KubeletNotReady'],
+      network: ['False', 'VSwitchesConfigured'],
+    },
+    {
+      name: 'gate closed and cloud unreachable: the gate explains first',
+      over: { notReadyBecause: 'pods not synced', cloudReachable: false, lastError: 'x' },
+      ready: ['False', 'KubeletNotReady'],
+      network: ['False', 'VSwitchesConfigured'],
+    },
     { name: 'zone without vSwitches', over: { vSwitchIds: [] }, ready: ['True', 'KubeletReady'], network: ['True', 'NoVSwitches'] },
     { name: 'vSwitches unknown, no history', over: { vSwitchIds: undefined }, ready: ['True', 'KubeletReady'], network: ['Unknown', 'NodeStatusUnknown'] },
   ])('$name', ({ over, ready, network }) => {
