@@ -5,6 +5,7 @@
 // - failures back off exponentially per key (with jitter), success resets the key's backoff;
 // - one slow or failing key never blocks the others.
 // Time is injected so the behaviour is testable without real waiting.
+import { backoffDelay } from '../runtime/backoff.ts';
 
 export type SyncResult = { kind: 'done' } | { kind: 'requeueAfter'; ms: number };
 
@@ -141,8 +142,7 @@ export class KeyedWorkQueue<K> {
   }
 
   private backoff(attempt: number): number {
-    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
-    // Full jitter on the upper half keeps retries of many pods from arriving together.
-    return Math.round(exp / 2 + (exp / 2) * this.opts.random());
+    // Jitter on the upper half keeps retries of many pods from arriving together.
+    return backoffDelay(attempt, { baseMs: this.opts.backoffBaseMs, maxMs: this.opts.backoffMaxMs }, this.opts.random);
   }
 }

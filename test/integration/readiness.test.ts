@@ -1,0 +1,275 @@
+// The manager's start order and readiness on the real control plane: while the PodNetworking
+// cache is held back (its list blocked by the manager's test hook) the webhook answers 500, so
+// the apiserver applies failurePolicy (Fail here: the pod is refused rather than admitted as
+// unmatched), /readyz is 503 naming the cache, and no leader work (virtual nodes) has started.
+// Once the list goes through, both turn good. Then, with adoption held back (the cloud's
+// listing of existing groups blocked), the nodes exist but stay Ready=False and the leader's
+// /readyz names the pod controller, until adoption completes.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProvider, type RunningProvider } from '../../adapters/cli/provider.ts';
+import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
+import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../../adapters/tls/certificates.ts';
+import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
+import { WEBHOOK_NOT_SYNCED } from '../../adapters/webhook/server.ts';
+import type { ProviderConfig } from '../../provider/config/config.ts';
+import { NODE_LABELS } from '../../provider/node/constants.ts';
+import type { CloudPort } from '../../provider/ports.ts';
+import { freeLoopbackPorts } from '../controlplane/ports.ts';
+import { loadReview } from '../unit/admission/fixtures.ts';
+import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
+import { cloudOf, deleteNodes, memoryLogger, testConfig, testWorld } from './helpers/provider.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const suffix = uniqueName('rz').slice(3);
+const webhookConfigName = `eci-vn-it-${suffix}`;
+const namespace = `rz-${suffix}`;
+const { core } = apis();
+const registrations = () => kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api);
+
+let sim: CloudSim;
+let ca: CertificateAuthority;
+let certDir: string;
+let webhookPort: number;
+let metricsPort: number;
+const running: RunningProvider[] = [];
+const configs: ProviderConfig[] = [];
+
+function get(url: string, caPem?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', agent: false, ...(caPem === undefined ? {} : { ca: caPem }), timeout: 3_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 3 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function getHttp(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+function postReview(body: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.from(JSON.stringify(body));
+    const req = request(
+      { host: '127.0.0.1', port: webhookPort, path: '/mutate-pods', method: 'POST', agent: false, ca: ca.certPem, timeout: 3_000, headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer from the webhook within 3 s')));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const readyz = () => get(`https://127.0.0.1:${webhookPort}/readyz`, ca.certPem);
+
+function podBody(name: string): k8s.V1Pod {
+  return { metadata: { name, namespace, labels: { app: 'rz' } }, spec: { containers: [{ name: 'main', image: 'nginx' }] } };
+}
+
+/** The apiserver's answer to a pod create: 'created' or the error text. */
+async function createPod(name: string): Promise<string> {
+  try {
+    await core.createNamespacedPod({ namespace, body: podBody(name) });
+    return 'created';
+  } catch (err) {
+    const e = err as { code?: number; body?: unknown; message: string };
+    return `${e.code ?? '?'} ${typeof e.body === 'string' ? e.body : JSON.stringify(e.body ?? e.message)}`;
+  }
+}
+
+async function nodesOf(config: ProviderConfig): Promise<k8s.V1Node[]> {
+  return (await core.listNode({ labelSelector: `${NODE_LABELS.cluster}=${config.clusterId}` })).items;
+}
+
+/** Both tests use the same ports: stop what an earlier (maybe failed) test left running. */
+async function stopRunning(): Promise<void> {
+  for (const p of running.splice(0)) await p.stop();
+}
+
+function providerConfig(): ProviderConfig {
+  const config = testConfig(sim);
+  config.webhook = { port: webhookPort, host: '127.0.0.1', certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key'), serverless: false };
+  config.metrics = { port: metricsPort, host: '127.0.0.1' };
+  configs.push(config);
+  return config;
+}
+
+beforeAll(async () => {
+  await installPodNetworkingCrd();
+  sim = await startCloudSim({ world: await testWorld(), log: () => {} });
+  ca = await createCertificateAuthority({ commonName: 'eci-vn-it-readiness-ca' });
+  const serving = await issueCertificate({ ca, commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  certDir = await mkdtemp(join(tmpdir(), 'eci-vn-readiness-'));
+  await writeFile(join(certDir, 'tls.crt'), serving.certPem);
+  await writeFile(join(certDir, 'tls.key'), serving.keyPem);
+  [webhookPort, metricsPort] = (await freeLoopbackPorts(2)) as [number, number];
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'eci-vn-it/webhook': suffix } } } });
+  const registration = buildMutatingWebhookConfiguration({
+    name: webhookConfigName,
+    caBundle: Buffer.from(ca.certPem).toString('base64'),
+    url: `https://127.0.0.1:${webhookPort}/mutate-pods`,
+    // Fail: a webhook that is not ready must keep pods out, not let them in unmatched.
+    failurePolicy: 'Fail',
+  });
+  for (const hook of registration.webhooks ?? []) hook.namespaceSelector = { matchLabels: { 'eci-vn-it/webhook': suffix } };
+  await registrations().createMutatingWebhookConfiguration({ body: registration });
+}, 120_000);
+
+afterAll(async () => {
+  await registrations().deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
+  for (const p of running) await p.stop();
+  await core.deleteNamespace({ name: namespace }).catch(ignoreNotFound);
+  for (const config of configs) await deleteNodes(config);
+  await sim?.stop();
+  if (certDir) await rm(certDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('manager start order and readiness', () => {
+  it('answers 500 and /readyz 503 while the PodNetworking list is held back, starts no leader work, then both turn good', async () => {
+    await stopRunning();
+    const config = providerConfig();
+    const logs = memoryLogger();
+    let listsHeld = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const starting = startProvider({
+      config,
+      log: logs.log,
+      nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 },
+      listGate: async (informer) => {
+        if (informer !== 'podnetworkings') return;
+        listsHeld++;
+        await held;
+      },
+    });
+    let settled: RunningProvider | Error | undefined;
+    starting.then(
+      (p) => (running.push(p), (settled = p)),
+      (err: unknown) => (settled = err as Error),
+    );
+    try {
+      const notReady = await waitFor(
+        async () => {
+          const r = await readyz();
+          return r.status === 503 && listsHeld > 0 ? r : undefined;
+        },
+        { timeoutMs: 30_000, describe: 'the webhook /readyz to answer 503 while the PodNetworking list is held' },
+      );
+      expect(notReady.text).toContain('[-]informer-podnetworkings failed');
+      expect(notReady.text).toContain('[+]informer-namespaces ok');
+      // The same answer on the metrics port; liveness is not affected.
+      const metricsReady = await getHttp(`http://127.0.0.1:${metricsPort}/readyz`);
+      expect([metricsReady.status, metricsReady.text]).toEqual([503, notReady.text]);
+      expect((await get(`https://127.0.0.1:${webhookPort}/healthz`, ca.certPem)).status).toBe(200);
+
+      // The webhook refuses to decide on an empty cache: 500 with the reason...
+      const review = await postReview(loadReview('pod-create'));
+      expect(review.status).toBe(500);
+      expect(review.text).toContain(WEBHOOK_NOT_SYNCED);
+      expect(review.text).toContain('podnetworkings');
+      // ...so the apiserver applies failurePolicy (Fail): the pod is refused, not admitted unmatched.
+      const refused = await createPod('while-unsynced');
+      expect(refused).toMatch(/^500 .*failed calling webhook/);
+      // No leader work before the caches synced: no virtual node, and startProvider still waits.
+      expect(await nodesOf(config)).toEqual([]);
+      expect(settled).toBeUndefined();
+    } finally {
+      release();
+    }
+
+    const provider = await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), {
+      timeoutMs: 60_000,
+      describe: () => `startProvider to resolve once the PodNetworking list went through (last log: ${logs.lines.slice(-3).join(' | ')})`,
+    });
+    const ready = await readyz();
+    expect([ready.status, ready.text]).toEqual([200, '[+]informer-namespaces ok\n[+]informer-podnetworkings ok\n[+]leader-pod-controller ok\nreadyz check passed\n']);
+    expect((await postReview(loadReview('pod-create'))).status).toBe(200);
+    expect(await createPod('after-sync')).toBe('created');
+    const nodes = await nodesOf(config);
+    expect(nodes.map((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status)).toEqual(nodes.map(() => 'True'));
+    expect(nodes.length).toBeGreaterThan(0);
+    await stopRunning();
+    expect(provider.isLeader()).toBe(false);
+    await core.deleteNamespacedPod({ namespace, name: 'after-sync', gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+  }, 180_000);
+
+  it('keeps the virtual nodes Ready=False and the leader unready until the pod controller adopted the existing groups', async () => {
+    await stopRunning();
+    const config = providerConfig();
+    const logs = memoryLogger();
+    const real = cloudOf(sim);
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let listings = 0;
+    // Adoption lists every group of the cluster before any create: hold that listing.
+    const cloud: CloudPort = {
+      ...real,
+      createContainerGroup: (r, o) => real.createContainerGroup(r, o),
+      describeContainerGroups: (ids, o) => real.describeContainerGroups(ids, o),
+      listChangedContainerGroups: (tags, s, o) => real.listChangedContainerGroups(tags, s, o),
+      deleteContainerGroup: (id, o) => real.deleteContainerGroup(id, o),
+      describeVSwitches: (ids, o) => real.describeVSwitches(ids, o),
+      listContainerGroups: async (tags, o) => {
+        listings++;
+        await held;
+        return real.listContainerGroups(tags, o);
+      },
+    };
+    const starting = startProvider({ config, log: logs.log, cloud, nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 } });
+    let settled: RunningProvider | Error | undefined;
+    starting.then(
+      (p) => (running.push(p), (settled = p)),
+      (err: unknown) => (settled = err as Error),
+    );
+    try {
+      const notReadyNodes = await waitFor(
+        async () => {
+          const nodes = await nodesOf(config);
+          return listings > 0 && nodes.length > 0 && nodes.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready')) ? nodes : undefined;
+        },
+        {
+          timeoutMs: 60_000,
+          describe: async () => `virtual nodes registered while adoption is held (listings ${listings}, nodes ${(await nodesOf(config)).length}, start: ${settled instanceof Error ? settled.message : 'pending'})`,
+        },
+      );
+      for (const node of notReadyNodes) {
+        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        expect([node.metadata?.name, ready?.status, ready?.reason]).toEqual([node.metadata?.name, 'False', 'KubeletNotReady']);
+        expect(ready?.message).toContain('has not synced its pods and adopted');
+      }
+      const r = await readyz();
+      expect(r.status).toBe(503);
+      expect(r.text).toContain('[-]leader-pod-controller failed');
+      expect(r.text).toContain('[+]informer-podnetworkings ok');
+    } finally {
+      release();
+    }
+    await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), { timeoutMs: 60_000, describe: 'startProvider to resolve once adoption went through' });
+    // Posted when the gate opened, not at the next heartbeat.
+    await waitFor(
+      async () => {
+        const nodes = await nodesOf(config);
+        return nodes.length > 0 && nodes.every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') ? nodes : undefined;
+      },
+      { timeoutMs: 10_000, describe: async () => `every virtual node Ready=True: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.reason]))}` },
+    );
+    expect((await readyz()).status).toBe(200);
+  }, 180_000);
+});
