@@ -186,6 +186,8 @@ const podNetworkingStatus = (w: Wiring): Runnable => ({
       custom: w.clients.custom,
       core: w.clients.core,
       cloud: l.cloud,
+      // The webhook's informer: one watch of PodNetworkings per process.
+      informer: w.podNetworkings,
       signal,
       log: w.log,
       component: COMPONENT,

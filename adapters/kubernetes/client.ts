@@ -85,13 +85,15 @@ export class PooledKubeConfig extends k8s.KubeConfig {
 export function loadKubeConfig(kubeconfigPath: string, rate: { qps: number; burst: number } = { qps: 0, burst: 0 }): PooledKubeConfig {
   const kubeConfig = new PooledKubeConfig();
   const files = kubeconfigPath.split(delimiter).filter((f) => f !== '');
-  if (files.length === 0) kubeConfig.loadFromDefault();
+  // kubectl's rule: the first file that sets current-context wins (client-node's default lets
+  // the last one win, hence `true`).
+  if (files.length === 0) kubeConfig.loadFromDefault(undefined, true);
   else {
     kubeConfig.loadFromFile(files[0] as string);
     for (const file of files.slice(1)) {
       const other = new k8s.KubeConfig();
       other.loadFromFile(file);
-      kubeConfig.mergeConfig(other);
+      kubeConfig.mergeConfig(other, true);
     }
   }
   if (rate.qps > 0) kubeConfig.limiter = new TokenBucket({ qps: rate.qps, burst: rate.burst > 0 ? rate.burst : Math.ceil(rate.qps * 2) });

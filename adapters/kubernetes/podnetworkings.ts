@@ -19,7 +19,10 @@ import { EventReason } from '../../provider/events/reasons.ts';
 import { isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { podNetworkingNodes, sameZoneNodes } from '../../provider/node/zone-plan.ts';
-import { startInformer, type InformerLog } from './informer.ts';
+import { startInformer, type Informer, type InformerLog } from './informer.ts';
+import type { SharedInformer } from './manager.ts';
+
+type PodNetworkingObject = PodNetworking & k8s.KubernetesObject;
 
 export interface PodNetworkingControllerOptions {
   kubeConfig: k8s.KubeConfig;
@@ -35,6 +38,8 @@ export interface PodNetworkingControllerOptions {
   component: string;
   /** The process's event recorder (one correlator); built when absent. */
   events?: KubernetesEventRecorder;
+  /** The process's shared PodNetworking informer (the webhook's); without it, one of its own. */
+  informer?: Pick<SharedInformer<PodNetworkingObject>, 'subscribe' | 'get' | 'list' | 'synced'>;
   /** Called after every change to the cache (the pod sync waits on PodNetworkings). */
   onChange?: (pn: PodNetworking) => void;
 }
@@ -119,24 +124,31 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
     writeVirtualNodes(pn);
     o.onChange?.(pn);
   };
-  const informer = startInformer<PodNetworking & k8s.KubernetesObject>({
-    kubeConfig: o.kubeConfig,
-    path: `/apis/${group}/${version}/${plural}`,
-    list: () => o.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworking & k8s.KubernetesObject>>,
-    onAdd: (pn) => {
+  const handlers = {
+    onAdd: (pn: PodNetworkingObject) => {
       queue.add(pn.metadata.name); // resolve once at start/creation, whatever the status says
       o.onChange?.(pn);
     },
     onUpdate: changed,
-    onDelete: (pn) => {
+    onDelete: (pn: PodNetworkingObject) => {
       queue.forget(pn.metadata.name);
       resolvedSpecs.delete(pn.metadata.name);
       warnedUnchecked.delete(pn.metadata.name);
     },
-    signal: o.signal,
-    log: o.log,
-    name: 'podnetworkings',
-  });
+  };
+  const shared = o.informer;
+  const informer: Pick<Informer<PodNetworkingObject>, 'synced'> & { cache: Pick<Informer<PodNetworkingObject>['cache'], 'get' | 'list'> } =
+    shared !== undefined
+      ? (shared.subscribe(handlers, o.signal), { synced: shared.synced, cache: { get: (name) => shared.get(name), list: () => shared.list() } })
+      : startInformer<PodNetworkingObject>({
+          kubeConfig: o.kubeConfig,
+          path: `/apis/${group}/${version}/${plural}`,
+          list: () => o.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
+          ...handlers,
+          signal: o.signal,
+          log: o.log,
+          name: 'podnetworkings',
+        });
   const store: PodNetworkingStore = { get: (name) => informer.cache.get(name), list: () => informer.cache.list() };
   return {
     store,
