@@ -40,6 +40,7 @@ import { neededZones, planZoneNodes, vSwitchesOfZone, type ZoneNodeState } from 
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { EventReason } from '../../provider/events/reasons.ts';
 import type { KubernetesEventRecorder } from './events.ts';
+import { runLoop } from '../../provider/runtime/loop.ts';
 import { createLogger } from '../log/logger.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubernetesClients } from './client.ts';
 import { renewNodeLease } from './leases.ts';
@@ -737,15 +738,16 @@ class VirtualNodeManager {
   }
 
   private async every(name: string, intervalMs: number, work: () => Promise<void>): Promise<void> {
-    while (!this.signal.aborted) {
-      await this.sleep(intervalMs).catch(() => undefined);
-      if (this.signal.aborted) return;
-      try {
-        await work();
-      } catch (err) {
-        if (!this.signal.aborted) this.log.error(`${name} failed`, { err });
-      }
-    }
+    // A failed round waits the normal period too: these are heartbeats, not retries.
+    await runLoop({
+      name,
+      everyMs: intervalMs,
+      immediate: false,
+      signal: this.signal,
+      backoff: { baseMs: intervalMs, maxMs: intervalMs, jitter: 0 },
+      body: work,
+      onError: (err) => this.log.error(`${name} failed`, { err }),
+    });
   }
 
   private async sleep(ms: number): Promise<void> {

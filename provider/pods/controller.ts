@@ -15,6 +15,7 @@ import { PodMemories } from './memory.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
 import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
 import { KeyedWorkQueue, type SyncResult } from './workqueue.ts';
+import { backoffDelay } from '../runtime/backoff.ts';
 
 // Its metrics port lives in provider/ports.ts; re-exported for existing importers.
 export type { PodControllerMetrics } from '../ports.ts';
@@ -138,7 +139,7 @@ export class PodController {
         break;
       } catch (err) {
         this.o.log.warn('listing existing container groups failed; retrying before any create', { attempt, error: errorText(err) });
-        await sleep(Math.min(30_000, 500 * 2 ** attempt), signal);
+        await sleep(backoffDelay(attempt, { baseMs: 1_000, maxMs: 30_000, jitter: 0 }), signal);
       }
     }
     this.lastStatusPoll = Date.now();
