@@ -4,7 +4,9 @@
 // unmatched), /readyz is 503 naming the cache, and no leader work (virtual nodes) has started.
 // Once the list goes through, both turn good. Then, with adoption held back (the cloud's
 // listing of existing groups blocked), the nodes exist but stay Ready=False and the leader's
-// /readyz names the pod controller, until adoption completes.
+// /readyz names the pod controller, until adoption completes. Last, a Lease taken away from the
+// leader aborts its in-flight cloud call (the signal reaches the port), the replica stops its
+// leader work but keeps serving, and it leads again once the Lease is free.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,7 @@ import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { loadReview } from '../unit/admission/fixtures.ts';
 import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { cloudOf, deleteNodes, memoryLogger, testConfig, testWorld } from './helpers/provider.ts';
+import { cloudOf, deleteNodes, memoryLogger, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const suffix = uniqueName('rz').slice(3);
@@ -271,5 +273,66 @@ describe('manager start order and readiness', () => {
       { timeoutMs: 10_000, describe: async () => `every virtual node Ready=True: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.reason]))}` },
     );
     expect((await readyz()).status).toBe(200);
+  }, 180_000);
+
+  it('a lost Lease aborts the in-flight create; the replica stops leading, stays ready as a follower, and leads again when the Lease is free', async () => {
+    await stopRunning();
+    const config = providerConfig();
+    const leaseName = `rz-lease-${suffix}`;
+    config.leaderElection = { enabled: true, namespace, leaseName, identity: 'rz-replica', leaseDurationSeconds: 3, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    const logs = memoryLogger();
+    const real = cloudOf(sim);
+    const creates: { signal: AbortSignal | undefined; reason?: string }[] = [];
+    // Every create hangs until its signal aborts: what a slow cloud call looks like.
+    const cloud: CloudPort = {
+      ...real,
+      createContainerGroup: (_request, o) => {
+        const entry: { signal: AbortSignal | undefined; reason?: string } = { signal: o?.signal };
+        creates.push(entry);
+        return new Promise((_, reject) => {
+          o?.signal?.addEventListener('abort', () => ((entry.reason = 'aborted'), reject(new Error('aborted by the leader signal'))), { once: true });
+        });
+      },
+      describeContainerGroups: (ids, o) => real.describeContainerGroups(ids, o),
+      listContainerGroups: (tags, o) => real.listContainerGroups(tags, o),
+      listChangedContainerGroups: (tags, sec, o) => real.listChangedContainerGroups(tags, sec, o),
+      deleteContainerGroup: (id, o) => real.deleteContainerGroup(id, o),
+      describeVSwitches: (ids, o) => real.describeVSwitches(ids, o),
+    };
+    const provider = await startProvider({ config, log: logs.log, cloud, nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 } });
+    running.push(provider);
+    await waitFor(() => provider.isLeader(), { timeoutMs: 30_000, describe: 'the only replica to lead' });
+
+    await core.createNamespacedPod({ namespace, body: { ...podBody('held-create'), spec: { ...podBody('held-create').spec!, ...virtualNodePlacement(config) } } });
+    const inFlight = await waitFor(() => creates.find((c) => c.signal !== undefined && !c.signal.aborted), {
+      timeoutMs: 30_000,
+      describe: () => `a CreateContainerGroup in flight carrying a signal (creates so far: ${creates.length})`,
+    });
+
+    // Another holder takes the Lease (as a replica that saw it expire would).
+    const coordination = kubeConfig().makeApiClient(k8s.CoordinationV1Api);
+    const lease = await coordination.readNamespacedLease({ name: leaseName, namespace });
+    const now = new k8s.V1MicroTime(Date.now());
+    await coordination.replaceNamespacedLease({
+      name: leaseName,
+      namespace,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'rz-thief', leaseDurationSeconds: 3600, acquireTime: now, renewTime: now } },
+    });
+    await waitFor(() => inFlight.reason === 'aborted', { timeoutMs: 15_000, describe: 'the in-flight create to be aborted by the lost Lease' });
+    await waitFor(() => !provider.isLeader(), { timeoutMs: 15_000, describe: 'the replica to stop leading' });
+    // A follower serves the webhook and is ready: the leader-only check does not count.
+    const follower = await readyz();
+    expect([follower.status, follower.text.includes('[+]leader-pod-controller ok')]).toEqual([200, true]);
+
+    // The thief lets go: the replica competes again and leads, retrying the create.
+    const stolen = await coordination.readNamespacedLease({ name: leaseName, namespace });
+    await coordination.replaceNamespacedLease({ name: leaseName, namespace, body: { ...stolen, spec: { ...stolen.spec, holderIdentity: '', leaseDurationSeconds: 1 } } });
+    await waitFor(() => provider.isLeader(), { timeoutMs: 30_000, describe: () => `the replica to lead again (last log: ${logs.lines.slice(-2).join(' | ')})` });
+    await waitFor(() => creates.some((c) => c !== inFlight && c.signal !== undefined && !c.signal.aborted), {
+      timeoutMs: 30_000,
+      describe: () => `the create retried under the new leadership (creates so far: ${creates.length})`,
+    });
+    await stopRunning();
+    await core.deleteNamespacedPod({ namespace, name: 'held-create', gracePeriodSeconds: 0 }).catch(ignoreNotFound);
   }, 180_000);
 });
