@@ -78,6 +78,7 @@ interface Started {
 }
 
 const KIND_ORDER: readonly RunnableKind[] = ['server', 'webhook', 'cache', 'other'];
+const PHASE_OF: Record<RunnableKind, ManagerPhase> = { server: 'servers', webhook: 'webhooks', cache: 'caches', other: 'others' };
 
 /** The start plan: non-leader runnables by kind (controller-runtime's order), then the leader's. */
 export function startOrder(runnables: readonly Runnable[]): { phase: RunnableKind | 'leader'; names: string[] }[] {
@@ -153,13 +154,14 @@ export class Manager {
     if (this.phase !== 'new') throw new Error('the manager was already started');
     const signal = this.abort.signal;
     try {
-      for (const kind of KIND_ORDER) {
-        this.phase = kind === 'server' ? 'servers' : kind === 'webhook' ? 'webhooks' : kind === 'cache' ? 'caches' : 'others';
-        if (kind === 'other') await this.waitForCacheSync();
-        if (kind === 'other') this.phase = 'others';
-        for (const r of this.runnables.filter((x) => !x.needsLeader && (x.kind ?? 'other') === kind)) {
+      const byName = new Map(this.runnables.map((r) => [r.name, r]));
+      for (const step of startOrder(this.runnables)) {
+        if (step.phase === 'leader') break; // after the election, below
+        if (step.phase === 'other') await this.waitForCacheSync();
+        this.phase = PHASE_OF[step.phase];
+        for (const name of step.names) {
           this.throwIfStopping();
-          this.started.push(await this.startOne(r, signal));
+          this.started.push(await this.startOne(byName.get(name) as Runnable, signal));
         }
       }
       this.throwIfStopping();
@@ -256,7 +258,8 @@ export class Manager {
   private async startLeaderRunnables(signal: AbortSignal): Promise<void> {
     this.leading = true;
     this.leaderReady = false;
-    for (const r of this.runnables.filter((x) => x.needsLeader)) {
+    const leaderStep = startOrder(this.runnables).find((step) => step.phase === 'leader');
+    for (const r of this.runnables.filter((x) => leaderStep?.names.includes(x.name))) {
       signal.throwIfAborted();
       this.leaderStarted.push(await this.startOne(r, signal));
     }
