@@ -11,6 +11,7 @@
 // prints `ceiling stopped patched=N deleted=N errors=N` and exits 0.
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { apiClient } from '../helpers/deadline.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -31,8 +32,8 @@ if (flags.kubeconfig === undefined || flags.nodes === undefined || flags['pod-se
 
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(flags.kubeconfig);
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+const core = apiClient(kc, k8s.CoreV1Api);
+const coordination = apiClient(kc, k8s.CoordinationV1Api);
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 const concurrency = Math.max(1, Number(flags.concurrency));
 

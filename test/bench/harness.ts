@@ -19,6 +19,7 @@ import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
 import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -121,8 +122,8 @@ async function writeIdentityKubeconfig(cp: ExistingControlPlane, dir: string, us
 }
 
 async function ensureIdentityAccess(kc: k8s.KubeConfig, runId: string, users: string[]): Promise<void> {
-  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const flow = kc.makeApiClient(k8s.FlowcontrolApiserverV1Api);
+  const rbac = apiClient(kc, k8s.RbacAuthorizationV1Api);
+  const flow = apiClient(kc, k8s.FlowcontrolApiserverV1Api);
   await rbac
     .createClusterRoleBinding({
       body: {
@@ -167,8 +168,8 @@ function ignoreNotFound(err: unknown): void {
 }
 
 async function cleanupIdentities(kc: k8s.KubeConfig, runId: string, users: string[]): Promise<void> {
-  await kc.makeApiClient(k8s.RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: `bench-${runId}` }).catch(() => {});
-  const flow = kc.makeApiClient(k8s.FlowcontrolApiserverV1Api);
+  await apiClient(kc, k8s.RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: `bench-${runId}` }).catch(() => {});
+  const flow = apiClient(kc, k8s.FlowcontrolApiserverV1Api);
   for (const user of users) await flow.deleteFlowSchema({ name: flowSchemaName(runId, user) }).catch(() => {});
 }
 
@@ -211,7 +212,7 @@ function deploymentsFor(
 }
 
 async function createPodNetworkings(kc: k8s.KubeConfig, system: RunningSystem): Promise<void> {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const custom = apiClient(kc, k8s.CustomObjectsApi);
   const { group, version, plural, apiVersion } = PODNETWORKING_API;
   const [a, bc] = system.eci!.podNetworkings;
   const specs = [
@@ -249,7 +250,7 @@ async function createPodNetworkings(kc: k8s.KubeConfig, system: RunningSystem): 
 }
 
 async function deletePodNetworkings(kc: k8s.KubeConfig, system: RunningSystem): Promise<void> {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const custom = apiClient(kc, k8s.CustomObjectsApi);
   const { group, version, plural } = PODNETWORKING_API;
   for (const pn of system.eci?.podNetworkings ?? []) await custom.deleteClusterCustomObject({ group, version, plural, name: pn.name }).catch(() => {});
 }
@@ -258,7 +259,7 @@ async function registerWebhook(kc: k8s.KubeConfig, runId: string, mode: Mode, ec
   const name = `bench-${runId}-${mode}`;
   const registration = buildMutatingWebhookConfiguration({ name, caBundle: Buffer.from(eci.webhookCaPem).toString('base64'), url: eci.webhookUrl, timeoutSeconds: 10 });
   for (const hook of registration.webhooks ?? []) hook.namespaceSelector = { matchLabels: { 'bench.eci-virtual-node.io/webhook': `${runId}-${mode}` } };
-  await kc.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
+  await apiClient(kc, k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
   return name;
 }
 
@@ -558,7 +559,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     }
     for (const name of deployments) await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => {});
     await system.stop().catch((err: unknown) => errors.push(`stop: ${errorText(err)}`));
-    if (webhookName !== undefined) await adminKc.makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookName }).catch(() => {});
+    if (webhookName !== undefined) await apiClient(adminKc, k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookName }).catch(() => {});
     await deletePodNetworkings(adminKc, system);
     for (const name of system.nodeNames) await core.deleteNode({ name }).catch(() => {});
     // Pods left behind (a timeout) would hang the namespace's deletion: remove them outright.
@@ -615,8 +616,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     }
     adminKc = new k8s.KubeConfig();
     adminKc.loadFromFile(cp.kubeconfigPath);
-    const core = adminKc.makeApiClient(k8s.CoreV1Api);
-    const apps = adminKc.makeApiClient(k8s.AppsV1Api);
+    const core = apiClient(adminKc, k8s.CoreV1Api);
+    const apps = apiClient(adminKc, k8s.AppsV1Api);
 
     const kubeconfigs = new Map<SystemName, string>();
     for (const [i, s] of o.systems.entries()) kubeconfigs.set(s, await writeIdentityKubeconfig(cp, workDir, users[i]!));
@@ -627,7 +628,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
       });
       const { group, version, plural } = PODNETWORKING_API;
-      const custom = adminKc.makeApiClient(k8s.CustomObjectsApi);
+      const custom = apiClient(adminKc, k8s.CustomObjectsApi);
       await waitUntil('PodNetworking API', () => custom.listClusterCustomObject({ group, version, plural }).then(() => true, () => false), 30_000, 250);
     }
     const peers = [...(o.systems.includes('kwok') ? (['kwok'] as const) : []), ...(o.systems.includes('vk-mock') ? (['virtual-kubelet'] as const) : [])];

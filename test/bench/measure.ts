@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+import { apiClient } from '../helpers/deadline.ts';
 
 // ---- pods as the watch sees them ---------------------------------------------------------------
 
@@ -42,7 +43,7 @@ export class PodRecorder {
   constructor(kc: k8s.KubeConfig, labelSelector: string) {
     this.labelSelector = labelSelector;
     this.watch = new k8s.Watch(kc);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.core = apiClient(kc, k8s.CoreV1Api);
   }
 
   async start(): Promise<void> {

@@ -27,6 +27,7 @@ import type { PodNetworking, PodNetworkingSpec, PodNetworkingStatus } from '../.
 import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const suffix = randomBytes(3).toString('hex');
@@ -38,8 +39,8 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 const kc = kubeConfig();
 const { core } = apis(kc);
-const custom = kc.makeApiClient(CustomObjectsApi);
-const registration = kc.makeApiClient(AdmissionregistrationV1Api);
+const custom = apiClient(kc, CustomObjectsApi);
+const registration = apiClient(kc, AdmissionregistrationV1Api);
 
 const installCrd = installPodNetworkingCrd;
 

@@ -18,8 +18,18 @@ import { killsScenario } from '../chaos/scenarios/kills.ts';
 import { securityScenario, secretScan } from '../chaos/scenarios/security.ts';
 import { vSwitchScenario } from '../chaos/scenarios/vswitch.ts';
 import { controlPlane } from './helpers/cluster.ts';
+import { budget } from '../helpers/deadline.ts';
 
 const OUT_DIR = join(import.meta.dirname, '..', '..', '.tmp', 'chaos');
+const PODS = 30;
+/** Every pod of a burst Running, after the last disturbance: grows with the burst, generous for a loaded 2-CPU machine. */
+const CONVERGE_MS = budget({ baseMs: 120_000, perItemMs: 3_000, items: PODS });
+/**
+ * vitest's limit per scenario: only a backstop. Every wait inside a scenario has its own, shorter,
+ * named deadline (nodes, creates, kill moments, convergence, provider stop), so a failure says
+ * what it waited for; this is above their sum.
+ */
+const SCENARIO_BACKSTOP_MS = budget({ baseMs: 600_000, perItemMs: 6_000, items: PODS });
 const logLines: string[] = [];
 const results: ScenarioResult[] = [];
 let workDir: string;
@@ -67,37 +77,37 @@ afterAll(async () => {
 
 describe('chaos (quick)', () => {
   it('provider SIGKILLed twice during a 30-pod burst: all Running, no duplicate, no orphan, none stuck', async () => {
-    const r = await record(killsScenario(ctx, { pods: 30, kills: 2, convergeTimeoutMs: 180_000, createsPerSecond: 4 }));
+    const r = await record(killsScenario(ctx, { pods: PODS, kills: 2, convergeTimeoutMs: CONVERGE_MS, createsPerSecond: 4 }));
     expect(r.failures).toEqual([]);
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 
   it('cloud faults (5xx, throttling, latency, zone out of stock, failed/expired groups, simulator restart): every pod converges, calls bounded', async () => {
-    const r = await record(faultsScenario(ctx, { pods: 30, convergeTimeoutMs: 180_000 }));
+    const r = await record(faultsScenario(ctx, { pods: PODS, convergeTimeoutMs: CONVERGE_MS }));
     expect(r.failures).toEqual([]);
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 
   it('vSwitch exhaustion: failover to a sibling, Pending with the condition when all are full, runs once IPs are freed', async () => {
-    const r = await record(vSwitchScenario(ctx, { failoverPods: 6, waiters: 2, timeoutMs: 90_000 }));
+    const r = await record(vSwitchScenario(ctx, { failoverPods: 6, waiters: 2, timeoutMs: budget({ baseMs: 90_000, perItemMs: 3_000, items: 8 }) }));
     expect(r.failures).toEqual([]);
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 
   it('kube-apiserver SIGKILLed mid-burst with etcd compacted while down: no pod missed, no duplicate', async () => {
     // Its own control plane: the shared one is not restarted under the other test files.
     const own = await startControlPlane({ binDir: controlPlane().binDir });
     try {
       const cluster = chaosCluster({ kubeconfigPath: own.kubeconfigPath, binDir: own.binDir, caCertPem: own.caCertPem, controlPlane: own });
-      const r = await record(apiserverScenario({ ...ctx, cluster }, { pods: 30, restarts: 1, convergeTimeoutMs: 180_000, createsPerSecond: 5 }));
+      const r = await record(apiserverScenario({ ...ctx, cluster }, { pods: PODS, restarts: 1, convergeTimeoutMs: CONVERGE_MS, createsPerSecond: 5 }));
       expect(r.failures).toEqual([]);
     } finally {
       await own.stop();
     }
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 
   it('bad input corpus (quick slice): no crash, every case answered naming the field, a canary still runs', async () => {
-    const r = await record(corpusScenario(ctx, { quick: true, timeoutMs: 90_000 }));
+    const r = await record(corpusScenario(ctx, { quick: true, timeoutMs: budget({ baseMs: 90_000 }) }));
     expect(r.figures.cases).toBeGreaterThanOrEqual(30);
     expect(r.failures).toEqual([]);
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 
   it('strangers are refused (admin API, cloud API, kubelet API), and no secret appears in any output of the run', async () => {
     const security = await record(securityScenario(ctx));
@@ -105,5 +115,5 @@ describe('chaos (quick)', () => {
     const scan = await record(secretScan(ctx));
     expect(scan.figures['secrets found']).toBe(0);
     expect(scan.failures).toEqual([]);
-  }, 400_000);
+  }, SCENARIO_BACKSTOP_MS);
 });

@@ -19,6 +19,7 @@ import { apis, controlPlane, ignoreNotFound, kubectl, kubeConfig, uniqueName, us
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const namespace = useTestNamespace('kubelet-api');
 let sim: CloudSim;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   });
 
   // A user allowed nodes/stats only (not nodes/proxy).
-  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  const rbac = apiClient(kubeConfig(), RbacAuthorizationV1Api);
   await rbac.createClusterRole({ body: { metadata: { name: rbacName }, rules: [{ apiGroups: [''], resources: ['nodes/stats'], verbs: ['get'] }] } });
   await rbac.createClusterRoleBinding({
     body: { metadata: { name: rbacName }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: rbacName }, subjects: [{ kind: 'User', name: statsUser, apiGroup: 'rbac.authorization.k8s.io' }] },
@@ -53,7 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  const rbac = apiClient(kubeConfig(), RbacAuthorizationV1Api);
   await rbac.deleteClusterRoleBinding({ name: rbacName }).catch(ignoreNotFound);
   await rbac.deleteClusterRole({ name: rbacName }).catch(ignoreNotFound);
   await provider?.stop();

@@ -8,6 +8,7 @@ import { runLeaderElection, type LeaderElection, type LeaderElectionTiming } fro
 import { memoryLogger } from './helpers/provider.ts';
 import { apis, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const namespace = useTestNamespace('leader-election');
 const TIMING: LeaderElectionTiming = { leaseDurationSeconds: 3, renewDeadlineMs: 2_000, retryPeriodMs: 400 };
@@ -25,7 +26,7 @@ let conflicts = 0;
 
 /** A client per elector (its own connections, like separate processes) that counts 409s. */
 function coordinationClient(): CoordinationV1Api {
-  const client = kubeConfig().makeApiClient(CoordinationV1Api);
+  const client = apiClient(kubeConfig(), CoordinationV1Api);
   const count = <T>(p: Promise<T>): Promise<T> =>
     p.catch((err: unknown) => {
       if ((err as { code?: number }).code === 409) conflicts++;

@@ -23,6 +23,7 @@ import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
@@ -37,7 +38,7 @@ let provider: RunningProvider;
 let cloud: CloudPort;
 let certDir: string;
 const logs = memoryLogger();
-const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+const custom = () => apiClient(kubeConfig(), k8s.CustomObjectsApi);
 const createdPodNetworkings: string[] = [];
 const createdNamespaces: string[] = [];
 
@@ -117,11 +118,11 @@ beforeAll(async () => {
   for (const hook of registration.webhooks ?? []) {
     hook.namespaceSelector = { matchLabels: { 'eci-vn-it/webhook': suffix } };
   }
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
 });
 
 afterAll(async () => {
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
   for (const ns of createdNamespaces) await apis().core.deleteNamespace({ name: ns }).catch(ignoreNotFound);
   await provider?.stop();
   for (const name of createdPodNetworkings) await custom().deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);

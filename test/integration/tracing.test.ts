@@ -25,6 +25,7 @@ import { apis, controlPlane, ignoreNotFound, kubeConfig, uniqueName } from './he
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient } from '../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const MAIN = join(import.meta.dirname, '..', '..', 'adapters', 'cli', 'main.ts');
@@ -45,7 +46,7 @@ let tracing: Tracing;
 let certDir: string;
 const logs = memoryLogger();
 const namespaces: string[] = [];
-const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+const custom = () => apiClient(kubeConfig(), k8s.CustomObjectsApi);
 
 const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
 const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -116,7 +117,7 @@ beforeAll(async () => {
     url: `https://127.0.0.1:${webhookPort}/mutate-pods`,
   });
   for (const hook of registration.webhooks ?? []) hook.namespaceSelector = { matchLabels: { 'eci-vn-it/webhook': suffix } };
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
 
   await custom().createClusterCustomObject({
     group,
@@ -141,7 +142,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
   for (const ns of namespaces) await apis().core.deleteNamespace({ name: ns }).catch(ignoreNotFound);
   await provider?.stop();
   await custom().deleteClusterCustomObject({ group, version, plural, name: pnName }).catch(ignoreNotFound);

@@ -12,6 +12,7 @@ import type { ControlPlane } from '../../controlplane/controlplane.ts';
 import { PODNETWORKING_API } from '../../../provider/networking/constants.ts';
 import { NODE_LABELS } from '../../../provider/node/constants.ts';
 import { waitFor } from '../../integration/helpers/wait.ts';
+import { apiClient, fetchText } from '../../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const CRD_FILE = fileURLToPath(new URL('../../../deploy/crds/network.alibabacloud.com_podnetworkings.yaml', import.meta.url));
@@ -39,8 +40,8 @@ export function chaosCluster(o: { kubeconfigPath: string; binDir: string; caCert
     binDir: o.binDir,
     caCertPem: o.caCertPem,
     kc,
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+    core: apiClient(kc, k8s.CoreV1Api),
+    custom: apiClient(kc, k8s.CustomObjectsApi),
     ...(o.controlPlane === undefined ? {} : { restartApiserver: (options) => o.controlPlane!.restartApiserver(options), etcdUrl: o.controlPlane.etcdUrl }),
   };
 }
@@ -103,10 +104,9 @@ export async function listAllEvents(cluster: ChaosCluster): Promise<k8s.CoreV1Ev
 // ---- etcd v3 JSON gateway (no etcdctl in the harness) ---------------------------------------------
 
 async function etcdPost(etcdUrl: string, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as Record<string, unknown>;
+  const res = await fetchText(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, what: `etcd POST ${path}` });
+  if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+  return JSON.parse(res.text) as Record<string, unknown>;
 }
 
 /** The current etcd revision (= the newest resourceVersion the apiserver can hand out). */

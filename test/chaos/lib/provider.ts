@@ -10,6 +10,7 @@ import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
 import { DEFAULT_CONFIG, type ProviderConfig } from '../../../provider/config/config.ts';
 import { VIRTUAL_NODE_TOLERATION } from '../../../provider/networking/constants.ts';
 import { NODE_LABELS } from '../../../provider/node/constants.ts';
+import { budget, stopChild } from '../../helpers/deadline.ts';
 import { memoryLogger, spawnProvider, startTestProvider } from '../../integration/helpers/provider.ts';
 import type { ChaosCluster } from './cluster.ts';
 import { randomSuffix } from './cluster.ts';
@@ -88,6 +89,7 @@ export class ChildProvider {
   readonly crashes: string[] = [];
   private readonly o: ChildProviderOptions;
   private intended = false;
+  private output: string[] = [];
 
   constructor(o: ChildProviderOptions) {
     this.o = o;
@@ -111,6 +113,7 @@ export class ChildProvider {
       }
     }
     const { child, output } = spawned;
+    this.output = output;
     this.starts++;
     this.intended = false;
     const name = `${this.o.label}#${this.starts}`;
@@ -126,14 +129,16 @@ export class ChildProvider {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Sends `signal` and waits for the exit. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /**
+   * Sends `signal` and waits for the exit (SIGKILL after `graceMs`, and a DeadlineError if even
+   * that does not end it). After a SIGKILL backstop exitCode is null, which stop() reports.
+   */
+  async kill(signal: NodeJS.Signals = 'SIGKILL', graceMs = budget({ baseMs: 30_000 })): Promise<void> {
     const child = this.child;
     if (child === undefined || !this.alive) return;
     this.intended = true;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await exited;
+    const name = `provider ${this.o.label}#${this.starts}`;
+    await stopChild(child, { what: name, signal, graceMs, output: () => this.output.join('') });
   }
 
   async stop(): Promise<number | null> {

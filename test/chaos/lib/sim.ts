@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { startCloudSim, type CloudSim } from '../../../adapters/cloudsim/server.ts';
 import type { World } from '../../../adapters/cloudsim/world.ts';
+import { fetchText, sleep } from '../../helpers/deadline.ts';
 import { testWorld } from '../../integration/helpers/provider.ts';
 
 export const ZONES = { h: 'cn-hangzhou-h', i: 'cn-hangzhou-i', j: 'cn-hangzhou-j' } as const;
@@ -69,14 +70,14 @@ export class SimAdmin {
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.endpoint}${path}`, {
+    const res = await fetchText(`${this.endpoint}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      what: `cloudsim admin ${method} ${path}`,
     });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
+    if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    return JSON.parse(res.text) as T;
   }
 
   state(): Promise<AdminState> {
@@ -126,7 +127,7 @@ export class RestartableSim {
     const port = this.sim.port;
     const adminPort = Number(new URL(this.sim.adminEndpoint).port);
     await this.sim.stop({ graceful: false });
-    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    if (downMs > 0) await sleep(downMs); // the outage itself, not a wait for a state
     // The ports were just released; another process could take them in between (unlikely on loopback).
     this.sim = await startCloudSim({ world: this.world, port, adminPort, ...(this.stateFile === undefined ? {} : { stateFile: this.stateFile }), log: () => {} });
     this.admin = new SimAdmin(this.sim.adminEndpoint, this.sim.adminToken);

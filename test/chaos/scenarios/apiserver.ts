@@ -4,6 +4,7 @@
 // missed (every live pod Running with its group), no duplicate, no orphan, none stuck.
 // Needs a control plane of its own (restartApiserver + etcdUrl on the cluster).
 import { compactEtcd, isStatus } from '../lib/cluster.ts';
+import { budget, withDeadline } from '../../helpers/deadline.ts';
 import { sleep, type ChaosContext } from '../lib/context.ts';
 import { awaitConvergence, burstPod, convergence, createPods, describeConvergence, listPods } from '../lib/pods.ts';
 import { runScenario, seconds, type ScenarioResult } from '../lib/report.ts';
@@ -43,9 +44,9 @@ export function apiserverScenario(ctx: ChaosContext, o: ApiserverOptions): Promi
       const relistProofs: string[] = [];
       for (let r = 0; r < o.restarts; r++) {
         const goal = Math.floor(perWave * (r + 0.5));
-        const deadline = Date.now() + 180_000;
+        const deadline = Date.now() + budget({ baseMs: 120_000, perItemMs: 2_000, items: perWave });
         while (((await sim.admin.state()).requests.CreateContainerGroup?.ok ?? 0) < goal && Date.now() < deadline) await sleep(100);
-        await creating;
+        await withDeadline(creating, budget({ baseMs: 60_000, perItemMs: 2_000, items: perWave }), `the apiserver to accept wave ${r + 1} (${perWave} pods)`);
         const heldVersion = (await ctx.cluster.core.listNamespacedPod({ namespace })).metadata!.resourceVersion!;
         let compacted = 0;
         const downAt = Date.now();
@@ -72,7 +73,7 @@ export function apiserverScenario(ctx: ChaosContext, o: ApiserverOptions): Promi
           deleted.push(p.metadata!.name!);
         }
       }
-      await creating;
+      await withDeadline(creating, budget({ baseMs: 60_000, perItemMs: 2_000, items: o.pods }), 'the apiserver to accept the last wave');
       const expected = made - deleted.length;
       const { view, ms } = await awaitConvergence(() => convergence(ctx.cluster, sim.sim, { namespace, burst, clusterId: config.clusterId, expected }), {
         timeoutMs: o.convergeTimeoutMs,

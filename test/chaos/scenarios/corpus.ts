@@ -20,6 +20,7 @@ import { PODNETWORKING_CASES } from '../corpus/podnetworkings.ts';
 import { KUBELET_CASES, WEBHOOK_CASES, type RequestCase } from '../corpus/requests.ts';
 import { deleteVirtualNodes, ignoreNotFound, randomSuffix } from '../lib/cluster.ts';
 import { providerEnv, sleep, type ChaosContext } from '../lib/context.ts';
+import { budget, waitForExit, waitUntil, withDeadline } from '../../helpers/deadline.ts';
 import { burstPod, listPods } from '../lib/pods.ts';
 import { ChildProvider, chaosConfig } from '../lib/provider.ts';
 import { runScenario, type ScenarioResult } from '../lib/report.ts';
@@ -108,13 +109,15 @@ async function prepareEndpoints(ctx: ChaosContext, config: ProviderConfig, ca: A
 
 async function runCanary(ctx: ChaosContext, rig: Rig, name: string): Promise<string> {
   await ctx.cluster.core.createNamespacedPod({ namespace: rig.namespace, body: burstPod(rig.config, name, 'canary') });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const pod = await ctx.cluster.core.readNamespacedPod({ name, namespace: rig.namespace });
-    if (pod.status?.phase === 'Running') return name;
-    if (Date.now() > deadline) throw new Error(`canary ${name} is ${pod.status?.phase}`);
-    await sleep(500);
-  }
+  let phase = 'not read yet';
+  await waitUntil(
+    async () => {
+      phase = (await ctx.cluster.core.readNamespacedPod({ name, namespace: rig.namespace })).status?.phase ?? 'no phase';
+      return phase === 'Running';
+    },
+    { timeoutMs: budget({ baseMs: 120_000 }), intervalMs: 500, what: `canary pod ${rig.namespace}/${name} to be Running`, lastSeen: () => `phase ${phase}` },
+  );
+  return name;
 }
 
 // ---- pods ----------------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ async function podCases(ctx: ChaosContext, rig: Rig, cases: readonly PodCase[], 
     const events = (await ctx.cluster.core.listNamespacedEvent({ namespace: rig.namespace })).items;
     return accepted.map((c) => ({ c, ...judgePod(c, pods.get(`bad-${c.id.toLowerCase()}`), events) }));
   };
-  const deadline = Date.now() + timeoutMs;
+  // Each accepted pod is one more create and one more status to report on a busy machine.
+  const deadline = Date.now() + timeoutMs + budget({ baseMs: 0, perItemMs: 2_000, items: accepted.length });
   let verdicts = await judge();
   while (verdicts.some((v) => !v.ok) && Date.now() < deadline) {
     await sleep(2_000);
@@ -221,36 +225,59 @@ async function podNetworkingCases(
 
 // ---- HTTP requests -------------------------------------------------------------------------------
 
-function httpsCall(o: { port: number; path: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string; cert?: string; key?: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: o.port,
-        path: o.path,
-        method: o.method ?? 'GET',
-        headers: { ...o.headers, ...(o.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(o.body)) }) },
-        ...(o.ca === undefined ? { rejectUnauthorized: false } : { ca: o.ca }),
-        ...(o.cert === undefined ? {} : { cert: o.cert, key: o.key }),
-        timeout: 30_000,
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
-    req.on('error', (err) => {
-      // The server may answer (413) and close before the whole body is sent.
-      if ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET') return;
-      reject(err);
-    });
-    req.end(o.body);
-  });
+/**
+ * One HTTPS request that always settles: with the status and body when an answer arrived (even
+ * when the server then reset the connection while the body was still being written, as it does
+ * after an early 413), else with an error naming the request; at the latest after `timeoutMs`.
+ */
+export function httpsCall(o: { port: number; path: string; method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string; cert?: string; key?: string; timeoutMs?: number }): Promise<{ status: number; body: string }> {
+  const name = `${o.method ?? 'GET'} https://127.0.0.1:${o.port}${o.path}`;
+  let status: number | undefined;
+  let body = '';
+  return withDeadline(
+    (signal) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        let lastError: Error | undefined;
+        // An answer, complete or cut short by a reset: the status is what the server said.
+        const answered = (): void => {
+          if (status !== undefined) resolve({ status, body });
+        };
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: o.port,
+            path: o.path,
+            method: o.method ?? 'GET',
+            headers: { ...o.headers, ...(o.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(o.body)) }) },
+            ...(o.ca === undefined ? { rejectUnauthorized: false } : { ca: o.ca }),
+            ...(o.cert === undefined ? {} : { cert: o.cert, key: o.key }),
+            agent: false,
+            signal,
+          },
+          (res) => {
+            status = res.statusCode ?? 0;
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (body += d));
+            res.on('end', answered);
+            // A reset after the head is still an answer (with the body so far); 'close' always comes.
+            res.on('error', () => {});
+            res.on('close', answered);
+          },
+        );
+        // EPIPE/ECONNRESET while the body is written (the server answered early and closed) is not
+        // the end: the answer may have arrived. 'close' comes after every error and decides.
+        req.on('error', (err) => (lastError = err));
+        req.on('close', () => {
+          if (status !== undefined) return; // the response's own 'close' settles
+          const code = (lastError as NodeJS.ErrnoException | undefined)?.code;
+          reject(new Error(`${name}: no HTTP answer (${lastError === undefined ? 'the connection closed first' : `${code ?? lastError.name}: ${lastError.message}`})`, { cause: lastError }));
+        });
+        req.end(o.body);
+      }),
+    o.timeoutMs ?? 30_000,
+    `an answer to ${name}`,
+    () => (status === undefined ? 'no response head yet' : `HTTP ${status}, ${body.length} bytes of body so far`),
+  );
 }
 
 export function adminClientCertificate(ctx: ChaosContext): { cert: string; key: string } {
@@ -288,19 +315,20 @@ async function requestCases(
 
 // ---- config files and flags ----------------------------------------------------------------------
 
-function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO, 'adapters', 'cli', 'main.ts'), 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = budget({ baseMs: 60_000 })): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO, 'adapters', 'cli', 'main.ts'), 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A bad config must end the CLI by itself; one still running at the deadline is killed and judged as it is.
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const { code, signal } = await waitForExit(child, { timeoutMs: timeoutMs + 15_000, what: `eci-virtual-node run ${args.join(' ')}`, output: () => stdout + stderr });
+    return { code, signal, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function configCases(ctx: ChaosContext, cases: readonly ConfigCase[], add: (c: string, id: string, ok: boolean, d: string) => void): Promise<void> {
@@ -354,6 +382,7 @@ async function credentialCases(ctx: ChaosContext, rig: Rig, quick: boolean, add:
     // Give it time to try the cloud (and to fail at it) a few times.
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline && !output.join('').includes(c.says) && provider.alive) await sleep(500);
+    // Not a wait for a state: it must still be alive a while after it met the bad key.
     await sleep(3_000);
     const alive = provider.alive;
     const said = output.join('').includes(c.says);

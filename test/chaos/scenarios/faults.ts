@@ -6,6 +6,7 @@
 // with a reason — with events saying what happened, and cloud calls per pod stay bounded.
 import type * as k8s from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../../../provider/cloud/model.ts';
+import { budget, withDeadline } from '../../helpers/deadline.ts';
 import { sleep, type ChaosContext } from '../lib/context.ts';
 import { awaitConvergence, burstPod, convergence, createPods, describeConvergence, groupsOf } from '../lib/pods.ts';
 import { runScenario, seconds, type ScenarioResult } from '../lib/report.ts';
@@ -51,7 +52,7 @@ export function faultsScenario(ctx: ChaosContext, o: FaultsOptions): Promise<Sce
 
       // The simulator crash: once 40% of the creates went through and the zone refused some.
       let counts = (await sim.admin.state()).requests;
-      const deadline = Date.now() + 180_000;
+      const deadline = Date.now() + budget({ baseMs: 120_000, perItemMs: 2_000, items: o.pods });
       while (Date.now() < deadline) {
         counts = (await sim.admin.state()).requests;
         const creates = counts.CreateContainerGroup;
@@ -63,11 +64,11 @@ export function faultsScenario(ctx: ChaosContext, o: FaultsOptions): Promise<Sce
       s.progress(`crashing the simulator at ${counts.CreateContainerGroup?.ok ?? 0} creates (${noStockBeforeRestart} refused for stock)`);
       await sim.restart(1_000);
       s.progress('simulator back (same state file and ports; zone i in stock again)');
-      await creating;
+      await withDeadline(creating, budget({ baseMs: 60_000, perItemMs: 2_000, items: o.pods }), `the apiserver to accept ${o.pods} pods`);
 
       // Two running groups of ordinary pods forced to end, as ECI does on its own.
       const forced = new Map<string, string>();
-      const forceDeadline = Date.now() + 120_000;
+      const forceDeadline = Date.now() + budget({ baseMs: 120_000 });
       while (forced.size < 2 && Date.now() < forceDeadline) {
         const podsNow = await ctx.cluster.core.listNamespacedPod({ namespace });
         const byUid = new Map(podsNow.items.map((p) => [p.metadata!.uid!, p]));

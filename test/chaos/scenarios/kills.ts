@@ -4,6 +4,7 @@
 // while it is dead (so Terminating pods are exercised across a restart).
 // Afterwards: every remaining pod Running, one group per pod (pod-UID tag), no orphan group after
 // garbage collection, no pod stuck Pending or Terminating.
+import { budget, withDeadline } from '../../helpers/deadline.ts';
 import { sleep, type ChaosContext } from '../lib/context.ts';
 import { awaitConvergence, burstPod, convergence, createPods, deleteHalf, describeConvergence } from '../lib/pods.ts';
 import { runScenario, seconds, type ScenarioResult } from '../lib/report.ts';
@@ -49,13 +50,14 @@ export function killsScenario(ctx: ChaosContext, o: KillsOptions): Promise<Scena
       let deleted: string[] = [];
       const creates = async () => (await sim.admin.state()).requests.CreateContainerGroup?.ok ?? 0;
       for (const [k, threshold] of thresholds.entries()) {
-        const deadline = Date.now() + 300_000;
+        const waitMs = budget({ baseMs: 60_000, perItemMs: 2_000, items: o.pods });
+        const deadline = Date.now() + waitMs;
         let seen = await creates();
         while (seen < threshold && Date.now() < deadline) {
           await sleep(100);
           seen = await creates();
         }
-        if (!s.check(seen >= threshold, `kill ${k + 1}: the cloud reached ${threshold} creates within 5 min (saw ${seen})`)) break;
+        if (!s.check(seen >= threshold, `kill ${k + 1}: the cloud reached ${threshold} creates within ${seconds(waitMs)} s (saw ${seen})`)) break;
         await provider.kill('SIGKILL');
         const live = (await sim.admin.state()).groups;
         const downMs = Math.floor(ctx.random() * 1500);
@@ -68,7 +70,7 @@ export function killsScenario(ctx: ChaosContext, o: KillsOptions): Promise<Scena
         await sleep(downMs);
         provider.start();
       }
-      await creating;
+      await withDeadline(creating, budget({ baseMs: 60_000, perItemMs: 2_000, items: o.pods }), `the apiserver to accept ${o.pods} pods`);
       const expected = o.pods - deleted.length;
       const { view, ms } = await awaitConvergence(() => convergence(ctx.cluster, sim.sim, { namespace, burst, clusterId: config.clusterId, expected }), {
         timeoutMs: o.convergeTimeoutMs,

@@ -10,23 +10,30 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { ChaosContext } from '../lib/context.ts';
-import { sleep } from '../lib/context.ts';
 import { listAllEvents } from '../lib/cluster.ts';
 import { burstPod } from '../lib/pods.ts';
 import { runScenario, type ScenarioResult } from '../lib/report.ts';
 import { startRig, stopRig, type Rig } from '../lib/rig.ts';
 import { freeLoopbackPorts } from '../../controlplane/ports.ts';
+import { budget, fetchText, fetchWithDeadline, waitUntil, withDeadline } from '../../helpers/deadline.ts';
 
 function kubeletCall(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, headers, rejectUnauthorized: false, agent: false, timeout: 20_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+  const name = `GET https://127.0.0.1:${port}${path} (kubelet API)`;
+  return withDeadline(
+    (signal) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path, headers, rejectUnauthorized: false, agent: false, signal }, (res) => {
+          // The status is the answer; a reset while the body streams does not change it.
+          res.on('error', () => {});
+          res.on('close', () => resolve(res.statusCode ?? 0));
+          res.resume();
+        });
+        req.on('error', (err) => reject(new Error(`${name}: ${err.message}`, { cause: err })));
+        req.end();
+      }),
+    20_000,
+    `an answer to ${name}`,
+  );
 }
 
 export function securityScenario(ctx: ChaosContext): Promise<ScenarioResult> {
@@ -45,26 +52,27 @@ export function securityScenario(ctx: ChaosContext): Promise<ScenarioResult> {
       });
       const { sim, config, namespace } = rig;
       // The kubelet API listens once start-up is complete (after the nodes exist).
-      for (let i = 0; i < 120; i++) {
-        if (await kubeletCall(config.node.kubeletPort, '/healthz').then(() => true, () => false)) break;
-        await sleep(500);
-      }
+      await waitUntil(() => kubeletCall(config.node.kubeletPort, '/healthz').then(() => true), {
+        timeoutMs: budget({ baseMs: 60_000 }),
+        intervalMs: 500,
+        what: `the kubelet API on port ${config.node.kubeletPort} to answer /healthz`,
+      });
 
       // cloudsim admin API
       const admin = sim.sim.adminEndpoint;
-      const noToken = (await fetch(`${admin}/admin/state`)).status;
-      const wrongToken = (await fetch(`${admin}/admin/state`, { headers: { authorization: 'Bearer not-the-token' } })).status;
-      const clearing = (await fetch(`${admin}/admin/clear`, { method: 'POST' })).status;
-      const health = await fetch(`${admin}/healthz`);
-      const healthBody = await health.text();
+      const noToken = (await fetchWithDeadline(`${admin}/admin/state`)).status;
+      const wrongToken = (await fetchWithDeadline(`${admin}/admin/state`, { headers: { authorization: 'Bearer not-the-token' } })).status;
+      const clearing = (await fetchWithDeadline(`${admin}/admin/clear`, { method: 'POST' })).status;
+      const health = await fetchText(`${admin}/healthz`);
+      const healthBody = health.text;
       s.figure('admin API without token / wrong token / POST clear without token', `${noToken} / ${wrongToken} / ${clearing}`);
       s.figure('admin /healthz (open on purpose)', `${health.status} ${healthBody}`);
       s.check(noToken === 401 && wrongToken === 401 && clearing === 401, 'the admin API refuses requests without its token (401)');
       s.check(health.status === 200 && healthBody === '{"ok":true}', '/healthz is open and says nothing but ok');
 
       // cloud OpenAPI without a signature
-      const unsigned = await fetch(`${sim.sim.url}/?RegionId=${sim.sim.regionId}`, { method: 'POST', headers: { 'x-acs-action': 'DescribeContainerGroups', 'x-acs-version': '2018-08-08' } });
-      const unsignedBody = (await unsigned.json()) as { Code?: string };
+      const unsigned = await fetchText(`${sim.sim.url}/?RegionId=${sim.sim.regionId}`, { method: 'POST', headers: { 'x-acs-action': 'DescribeContainerGroups', 'x-acs-version': '2018-08-08' } });
+      const unsignedBody = JSON.parse(unsigned.text) as { Code?: string };
       s.figure('cloud OpenAPI unsigned request', `${unsigned.status} ${unsignedBody.Code ?? ''}`);
       s.check(unsigned.status >= 400 && unsigned.status < 500, 'the cloud API refuses an unsigned request');
 
@@ -83,10 +91,10 @@ export function securityScenario(ctx: ChaosContext): Promise<ScenarioResult> {
 
       // Metrics: open on purpose (Prometheus scrapes without credentials; bind it to a private
       // address). Its text joins the secret scan, and it serves nothing but /metrics and /healthz.
-      const metrics = await fetch(`http://127.0.0.1:${config.metrics.port}/metrics`);
-      const metricsText = await metrics.text();
+      const metrics = await fetchText(`http://127.0.0.1:${config.metrics.port}/metrics`);
+      const metricsText = metrics.text;
       ctx.capture.addText('metrics endpoint', metricsText);
-      const elsewhere = (await fetch(`http://127.0.0.1:${config.metrics.port}/admin`)).status;
+      const elsewhere = (await fetchWithDeadline(`http://127.0.0.1:${config.metrics.port}/admin`)).status;
       s.figure('metrics /metrics (open on purpose) / other path', `${metrics.status} (${Math.round(metricsText.length / 1024)} KiB) / ${elsewhere}`);
       s.check(metrics.status === 200 && elsewhere === 404, 'the metrics endpoint serves /metrics and nothing else');
       // The webhook is not enabled on this rig; its TLS-only envelope is covered by the corpus.
@@ -101,10 +109,13 @@ export function securityScenario(ctx: ChaosContext): Promise<ScenarioResult> {
       pod.spec!.containers[0]!.env = [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'app-secret', key: 'password' } } }];
       await ctx.cluster.core.createNamespacedPod({ namespace, body: pod });
       let phase = '';
-      for (let i = 0; i < 120 && phase !== 'Running'; i++) {
-        phase = (await ctx.cluster.core.readNamespacedPod({ name: 'uses-secret', namespace })).status?.phase ?? '';
-        if (phase !== 'Running') await sleep(500);
-      }
+      await waitUntil(
+        async () => {
+          phase = (await ctx.cluster.core.readNamespacedPod({ name: 'uses-secret', namespace })).status?.phase ?? '';
+          return phase === 'Running';
+        },
+        { timeoutMs: budget({ baseMs: 90_000 }), intervalMs: 500, what: `pod ${namespace}/uses-secret to be Running`, lastSeen: () => `phase ${phase || 'none'}` },
+      ).catch(() => {}); // judged below, with the phase seen
       const inCloud = [...sim.sim.cloud.store.groups.values()].some((g) => JSON.stringify(g.containers).includes(value));
       s.figure('pod using a Secret', `${phase}; value delivered to the cloud: ${inCloud}`);
       s.check(phase === 'Running' && inCloud, 'the pod using a Secret runs with the value delivered to ECI');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { ProvidedControlPlane } from '../global-setup.ts';
+import { apiClient } from '../../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,7 +29,7 @@ export interface Apis {
 }
 
 export function apis(kc: KubeConfig = kubeConfig()): Apis {
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), coordination: kc.makeApiClient(CoordinationV1Api) };
+  return { kc, core: apiClient(kc, CoreV1Api), apps: apiClient(kc, AppsV1Api), coordination: apiClient(kc, CoordinationV1Api) };
 }
 
 /** A DNS-1123 name with a random suffix, unique per call. */

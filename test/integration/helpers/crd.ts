@@ -9,13 +9,14 @@ import { parse } from 'yaml';
 import { PODNETWORKING_API } from '../../../provider/networking/constants.ts';
 import { kubeConfig, kubectl } from './cluster.ts';
 import { waitFor } from './wait.ts';
+import { apiClient } from '../../helpers/deadline.ts';
 
 export const CRD_FILE = new URL('../../../deploy/crds/network.alibabacloud.com_podnetworkings.yaml', import.meta.url);
 
 export async function installPodNetworkingCrd(): Promise<void> {
   const kc = kubeConfig();
-  const extensions = kc.makeApiClient(ApiextensionsV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const extensions = apiClient(kc, ApiextensionsV1Api);
+  const custom = apiClient(kc, CustomObjectsApi);
   const { group, version, plural } = PODNETWORKING_API;
   const name = (parse(readFileSync(CRD_FILE, 'utf8')) as V1CustomResourceDefinition).metadata!.name!;
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', fileURLToPath(CRD_FILE)]);
