@@ -65,7 +65,7 @@ export function withDeadline<T>(work: Promise<T> | ((signal: AbortSignal) => Pro
   try {
     running = typeof work === 'function' ? work(controller.signal) : work;
   } catch (err) {
-    running = Promise.reject(err as Error);
+    running = Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
   return Promise.race([running, expired]).finally(() => clearTimeout(timer));
 }

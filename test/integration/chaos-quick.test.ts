@@ -93,7 +93,7 @@ describe('chaos (quick)', () => {
 
   it('kube-apiserver SIGKILLed mid-burst with etcd compacted while down: no pod missed, no duplicate', async () => {
     // Its own control plane: the shared one is not restarted under the other test files.
-    const own = await startControlPlane({ binDir: controlPlane().binDir });
+    const own = await startControlPlane({ binDir: controlPlane().binDir, startTimeoutMs: budget({ baseMs: 240_000 }) });
     try {
       const cluster = chaosCluster({ kubeconfigPath: own.kubeconfigPath, binDir: own.binDir, caCertPem: own.caCertPem, controlPlane: own });
       const r = await record(apiserverScenario({ ...ctx, cluster }, { pods: PODS, restarts: 1, convergeTimeoutMs: CONVERGE_MS, createsPerSecond: 5 }));

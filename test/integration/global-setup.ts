@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
+import { budget, DeadlineError } from '../helpers/deadline.ts';
+
+export const CONTROL_PLANE_START_MS = budget({ baseMs: 240_000 });
 
 /** What tests get from inject('controlPlane'). Plain data: it crosses to the test workers. */
 export interface ProvidedControlPlane {
@@ -32,12 +35,18 @@ export const INTEGRATION_LOG_DIR = join(import.meta.dirname, '..', '..', '.tmp',
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const binDir = await ensureControlPlaneBinaries({ onProgress: log });
+  // A cold build takes 6-10 min (longer on a busy machine, or behind another process's build lock).
+  const buildMs = budget({ baseMs: 45 * 60_000 });
+  const building = new AbortController();
+  const buildTimer = setTimeout(() => building.abort(new DeadlineError('the control-plane binaries to build (test/controlplane/build.sh)', buildMs, 'its output above')), buildMs);
+  const binDir = await ensureControlPlaneBinaries({ onProgress: log, signal: building.signal }).finally(() => clearTimeout(buildTimer));
   await rm(INTEGRATION_LOG_DIR, { recursive: true, force: true });
   const startedAt = Date.now();
   const controlPlane = await startControlPlane({
     binDir,
     logDir: INTEGRATION_LOG_DIR,
+    // Per component; a loaded 2-CPU machine can take minutes to bring kube-apiserver up.
+    startTimeoutMs: CONTROL_PLANE_START_MS,
     onProgress: (message) => log(`[controlplane] ${message}`),
   });
   log(`[controlplane] up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; logs in ${controlPlane.logDir}`);

@@ -237,7 +237,7 @@ export function httpsCall(o: { port: number; path: string; method?: string; head
   return withDeadline(
     (signal) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        let lastError: Error | undefined;
+        let lastError: NodeJS.ErrnoException | undefined;
         // An answer, complete or cut short by a reset: the status is what the server said.
         const answered = (): void => {
           if (status !== undefined) resolve({ status, body });
@@ -269,7 +269,7 @@ export function httpsCall(o: { port: number; path: string; method?: string; head
         req.on('error', (err) => (lastError = err));
         req.on('close', () => {
           if (status !== undefined) return; // the response's own 'close' settles
-          const code = (lastError as NodeJS.ErrnoException | undefined)?.code;
+          const code = lastError?.code;
           reject(new Error(`${name}: no HTTP answer (${lastError === undefined ? 'the connection closed first' : `${code ?? lastError.name}: ${lastError.message}`})`, { cause: lastError }));
         });
         req.end(o.body);
