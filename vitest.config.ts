@@ -20,7 +20,8 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
           fileParallelism: false,
-          testTimeout: 120_000,
+          // Backstops only: every wait in a test has its own, shorter, named deadline (test/helpers/deadline.ts).
+          testTimeout: 600_000,
           hookTimeout: 300_000,
         },
       },

@@ -280,3 +280,11 @@ export async function waitUntil<T>(check: () => T | undefined | null | false | P
 export function apiClient<T extends ApiType>(kc: KubeConfig, type: ApiConstructor<T>, timeoutMs = API_CALL_TIMEOUT_MS): T {
   return boundedApi(kc.makeApiClient(type), { timeoutMs, name: type.name });
 }
+
+/**
+ * The usual budget for pods to reach a state (Running, gone, Failed): a base for start-up and the
+ * control loops on a loaded 2-CPU machine, plus per pod (create, schedule, status).
+ */
+export function podsBudget(pods: number, o: { baseMs?: number; perPodMs?: number } = {}): number {
+  return budget({ baseMs: o.baseMs ?? 60_000, perItemMs: o.perPodMs ?? 2_000, items: pods });
+}

@@ -10,9 +10,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ControlPlaneStartError, reapOrphans, startControlPlane } from '../controlplane/controlplane.ts';
 import { isProcessAlive } from '../controlplane/processes.ts';
 import { controlPlane } from './helpers/cluster.ts';
-import { waitFor } from './helpers/wait.ts';
+import { budget, waitFor, waitForExit, withDeadline } from './helpers/wait.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
+/** Per control-plane component (etcd, then kube-apiserver, then the other two): slow on a loaded machine. */
+const COMPONENT_START_MS = budget({ baseMs: 120_000 });
+const START_MS = 3 * COMPONENT_START_MS;
+/** SIGINT/stop to every process gone: each component gets 10 s to stop, then SIGKILL. */
+const STOP_MS = budget({ baseMs: 60_000 });
+/** vitest's per-test limit: a backstop above the named deadlines of each test. */
+const BACKSTOP_MS = START_MS + STOP_MS + 60_000;
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
 /** Live processes (not zombies) whose command line mentions `text`, by pid. */
@@ -45,26 +52,27 @@ describe('control-plane harness teardown', () => {
   });
 
   it('stop() ends every process it started and removes its temp dir', async () => {
-    const cp = await startControlPlane({ binDir: controlPlane().binDir, tempRoot });
+    const cp = await startControlPlane({ binDir: controlPlane().binDir, tempRoot, startTimeoutMs: COMPONENT_START_MS });
     expect(cp.dir.startsWith(tempRoot)).toBe(true);
     expect(cp.processes.map((p) => p.name).sort()).toEqual(COMPONENTS);
     const running = processesMentioning(cp.dir);
     expect(componentNames(running)).toEqual(COMPONENTS);
     expect([...running.keys()].sort()).toEqual(cp.processes.map((p) => p.pid).sort());
 
-    await cp.stop();
+    await withDeadline(cp.stop(), STOP_MS, 'the control plane to stop');
 
     expect(cp.processes.filter((p) => isProcessAlive(p.pid))).toEqual([]);
     expect([...processesMentioning(cp.dir).values()]).toEqual([]);
     expect(existsSync(cp.dir)).toBe(false);
     expect(readdirSync(tempRoot)).toEqual([]);
-  });
+  }, BACKSTOP_MS);
 
   it('a failed start names the component, shows its log tail, and leaves nothing behind', async () => {
     const failure = await startControlPlane({
       binDir: controlPlane().binDir,
       tempRoot,
       extraArgs: { 'kube-apiserver': ['--no-such-flag=1'] },
+      startTimeoutMs: COMPONENT_START_MS,
     }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(ControlPlaneStartError);
     const message = (failure as Error).message;
@@ -72,7 +80,7 @@ describe('control-plane harness teardown', () => {
     expect(message).toContain('unknown flag: --no-such-flag');
     expect(readdirSync(tempRoot)).toEqual([]);
     expect([...processesMentioning(tempRoot).values()]).toEqual([]);
-  });
+  }, BACKSTOP_MS);
 
   /** Starts `npm run sandbox`'s command with TMPDIR=tempRoot; resolves with its temp dir once ready. */
   async function startSandbox(): Promise<{ child: ChildProcess; dir: string; output: string[] }> {
@@ -90,7 +98,7 @@ describe('control-plane harness teardown', () => {
         if (child.exitCode !== null) throw new Error(`sandbox exited with ${child.exitCode}:\n${output.join('\n')}`);
         return output.find((line) => line.trim().startsWith('export KUBECONFIG='))?.trim().slice('export KUBECONFIG='.length);
       },
-      { timeoutMs: 120_000, describe: () => `the sandbox to be ready; output so far:\n${output.join('\n')}` },
+      { timeoutMs: START_MS, describe: () => `the sandbox to be ready; output so far:\n${output.join('\n')}` },
     );
     return { child, dir: dirname(kubeconfig), output };
   }
@@ -99,32 +107,31 @@ describe('control-plane harness teardown', () => {
     const { child, dir, output } = await startSandbox();
     expect(componentNames(processesMentioning(dir))).toEqual(COMPONENTS);
 
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
-    expect(await exited, output.join('\n')).toBe(0);
+    const { code } = await waitForExit(child, { timeoutMs: STOP_MS, what: 'the sandbox after SIGINT', output: () => output.join('\n') });
+    expect(code, output.join('\n')).toBe(0);
 
     expect([...processesMentioning(dir).values()]).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     expect(output).toContain('stopped; temp files removed');
-  });
+  }, BACKSTOP_MS);
 
   it('after the owner is SIGKILLed (no handler can run), the next start reaps its orphans', async () => {
-    const { child, dir } = await startSandbox();
+    const { child, dir, output } = await startSandbox();
     const orphans = processesMentioning(dir);
     expect(componentNames(orphans)).toEqual(COMPONENTS);
 
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
-    await exited;
+    await waitForExit(child, { timeoutMs: STOP_MS, what: 'the sandbox after SIGKILL', output: () => output.join('\n') });
     // Nothing cleaned up: the components outlive their owner. This is what the reaper is for.
     expect(componentNames(processesMentioning(dir))).toEqual(COMPONENTS);
     expect(existsSync(dir)).toBe(true);
 
     expect(reapOrphans(tempRoot)).toEqual([dir]);
     await waitFor(() => processesMentioning(dir).size === 0, {
-      timeoutMs: 10_000,
+      timeoutMs: budget({ baseMs: 20_000 }),
       describe: () => `the orphans to die (still running: ${[...processesMentioning(dir).values()].join('; ')})`,
     });
     expect(existsSync(dir)).toBe(false);
-  });
+  }, BACKSTOP_MS);
 });

@@ -19,7 +19,7 @@ import { apis, controlPlane, ignoreNotFound, kubectl, kubeConfig, uniqueName, us
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, sleep, waitForEvent, withDeadline } from '../helpers/deadline.ts';
 
 const namespace = useTestNamespace('kubelet-api');
 let sim: CloudSim;
@@ -41,7 +41,7 @@ beforeAll(async () => {
   provider = await startTestProvider(config, logs.log);
   // The ServiceAccount admission plugin refuses pods until the controller-manager made `default`.
   await waitFor(() => apis().core.readNamespacedServiceAccount({ name: 'default', namespace: namespace() }).then(() => true), {
-    timeoutMs: 30_000,
+    timeoutMs: budget({ baseMs: 60_000 }),
     describe: `ServiceAccount default in ${namespace()}`,
   });
 
@@ -57,7 +57,7 @@ afterAll(async () => {
   const rbac = apiClient(kubeConfig(), RbacAuthorizationV1Api);
   await rbac.deleteClusterRoleBinding({ name: rbacName }).catch(ignoreNotFound);
   await rbac.deleteClusterRole({ name: rbacName }).catch(ignoreNotFound);
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   if (config) await deleteNodes(config);
   await sim?.stop();
 });
@@ -77,7 +77,7 @@ async function createRunning(body: V1Pod): Promise<V1Pod> {
       const p = await core.readNamespacedPod({ name: body.metadata!.name!, namespace: namespace() });
       return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state?.running !== undefined ? p : undefined;
     },
-    { timeoutMs: 60_000, describe: `pod ${body.metadata!.name} to be Running` },
+    { timeoutMs: budget({ baseMs: 90_000 }), describe: `pod ${body.metadata!.name} to be Running` },
   );
 }
 
@@ -85,21 +85,20 @@ async function createRunning(body: V1Pod): Promise<V1Pod> {
 function run(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const cp = controlPlane();
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(cp.binDir, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cp.kubeconfigPath }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-    if (options.input !== undefined) child.stdin.end(options.input);
-    else child.stdin.end();
-  });
+  const timeoutMs = options.timeoutMs ?? budget({ baseMs: 45_000 });
+  const child = spawn(join(cp.binDir, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cp.kubeconfigPath }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Judged as it is when it runs too long (the test then sees a null code and the output so far).
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const closed = waitForEvent<[number | null]>(child, 'close', { timeoutMs: timeoutMs + 10_000, what: `kubectl ${args.join(' ')} to end`, lastSeen: () => `stdout: ${stdout.slice(-500)}; stderr: ${stderr.slice(-500)}` });
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  return closed.then(
+    ([code]) => ({ code, stdout, stderr, ms: Date.now() - started }),
+  ).finally(() => clearTimeout(timer));
 }
 
 /** The harness admin identity (CN=admin, O=system:masters), signed by the client CA. */
@@ -110,26 +109,34 @@ async function adminCertificate(): Promise<CertificateAndKey> {
 
 /** A request straight to the kubelet port (not through the apiserver). */
 function direct(path: string, auth: { cert?: CertificateAndKey; token?: string } = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: config.node.kubeletPort,
-        path,
-        method: 'GET',
-        rejectUnauthorized: false, // the serving certificate is self-signed here (no kubeletApi.certFile)
-        ...(auth.cert === undefined ? {} : { cert: auth.cert.certPem, key: auth.cert.keyPem }),
-        headers: auth.token === undefined ? {} : { Authorization: `Bearer ${auth.token}` },
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  const name = `GET https://127.0.0.1:${config.node.kubeletPort}${path}`;
+  return withDeadline(
+    (signal) =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: config.node.kubeletPort,
+            path,
+            method: 'GET',
+            rejectUnauthorized: false, // the serving certificate is self-signed here (no kubeletApi.certFile)
+            ...(auth.cert === undefined ? {} : { cert: auth.cert.certPem, key: auth.cert.keyPem }),
+            headers: auth.token === undefined ? {} : { Authorization: `Bearer ${auth.token}` },
+            signal,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            res.on('error', (err) => reject(new Error(`${name}: the answer broke off: ${err.message}`, { cause: err })));
+          },
+        );
+        req.on('error', (err) => reject(new Error(`${name}: ${err.message}`, { cause: err })));
+        req.end();
+      }),
+    budget({ baseMs: 30_000 }),
+    `an answer to ${name}`,
+  );
 }
 
 describe('kubectl logs', () => {
@@ -156,7 +163,7 @@ describe('kubectl logs', () => {
   it('--since keeps only recent lines', async () => {
     // Every line was written when the container started; wait until they are over 2 s old.
     const started = Date.parse(String(chatty.status!.containerStatuses![0]!.state!.running!.startedAt));
-    await new Promise((r) => setTimeout(r, Math.max(0, started + 3_000 - Date.now())));
+    await sleep(Math.max(0, started + 3_000 - Date.now())); // the state awaited is the clock itself
     const recent = await kubectl(['logs', '-n', namespace(), 'chatty', '--since=1s']);
     expect(recent.stdout).toBe('');
     const hour = await kubectl(['logs', '-n', namespace(), 'chatty', '--since=1h']);
@@ -165,14 +172,14 @@ describe('kubectl logs', () => {
 
   it('-f streams until the container ends, then exits', async () => {
     await createRunning(pod('short', { image: 'sim/exit:0', env: [{ name: 'SIM_RUN_MS', value: '6000' }, { name: 'SIM_LOG', value: 'first\nsecond' }] }, 'Never'));
-    const followed = await run(['logs', '-f', '-n', namespace(), 'short'], { timeoutMs: 45_000 });
+    const followed = await run(['logs', '-f', '-n', namespace(), 'short'], { timeoutMs: budget({ baseMs: 60_000 }) });
     expect(followed.stderr).toBe('');
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('first\nsecond\n');
     // The line written when the container exited arrived through the follow, once.
     expect(followed.stdout.match(/exited with code 0/g)).toHaveLength(1);
     expect(followed.stdout.match(/second/g)).toHaveLength(1);
-  });
+  }, budget({ baseMs: 90_000 }) + budget({ baseMs: 60_000 }) + 30_000);
 
   it('answers a bad query or an unknown container with 400 (straight to the kubelet port, as the apiserver)', async () => {
     const admin = await adminCertificate();

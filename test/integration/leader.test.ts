@@ -13,7 +13,7 @@ import type { CloudPort } from '../../provider/ports.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
-import { waitFor } from './helpers/wait.ts';
+import { budget, stopChild, waitFor, waitForExit } from './helpers/wait.ts';
 
 const namespace = useTestNamespace('leader');
 const LEASE_DURATION_SECONDS = 6;
@@ -21,6 +21,10 @@ const RETRY_PERIOD_MS = 1_000;
 /** Worst case from the leader's death to the follower's takeover: its last renewal, the lease duration, two jittered polls. */
 const TAKEOVER_BOUND_MS = RETRY_PERIOD_MS + LEASE_DURATION_SECONDS * 1000 + 2 * RETRY_PERIOD_MS * 2.2 + 1_000;
 const REPLICAS = 30;
+/** The burst Running after the takeover: start-up plus each pod's create and status on a loaded machine. */
+const RUNNING_MS = budget({ baseMs: 90_000, perItemMs: 2_000, items: REPLICAS });
+const STOP_MS = budget({ baseMs: 30_000 });
+const START_MS = budget({ baseMs: 90_000 });
 
 let sim: CloudSim;
 let cloud: CloudPort;
@@ -78,21 +82,9 @@ afterAll(async () => {
   const live = [...replicas.values()].filter((r) => r.child.exitCode === null && r.child.signalCode === null);
   if (live.length > 0 && base !== undefined) {
     await apis().apps.deleteNamespacedDeployment({ name: 'burst', namespace: namespace() }).catch(() => undefined);
-    await waitFor(async () => (await burstPods()).length === 0, { timeoutMs: 60_000, describe: 'the burst pods to be deleted' }).catch(() => undefined);
+    await waitFor(async () => (await burstPods()).length === 0, { timeoutMs: budget({ baseMs: 60_000, perItemMs: 1_000, items: REPLICAS }), describe: 'the burst pods to be deleted' }).catch(() => undefined);
   }
-  await Promise.all(
-    live.map(
-      (r) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
-          r.child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          r.child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(live.map((r) => stopChild(r.child, { what: 'provider replica', graceMs: STOP_MS, output: () => r.output.join('') })));
   if (base !== undefined) await deleteNodes(base);
   await sim?.stop();
 });
@@ -101,7 +93,7 @@ describe('two provider replicas with leader election', () => {
   it('SIGKILL of the leader mid-burst: the other takes over within the lease duration, every pod runs, one group per pod', async () => {
     // Replica a starts first and leads; b joins as a follower.
     startReplica('replica-a');
-    await waitFor(async () => (await holder()).startsWith('replica-a_'), { timeoutMs: 60_000, describe: () => `replica-a to take the Lease; its output:\n${outputOf('replica-a')}` });
+    await waitFor(async () => (await holder()).startsWith('replica-a_'), { timeoutMs: START_MS, describe: () => `replica-a to take the Lease; its output:\n${outputOf('replica-a')}` });
     startReplica('replica-b');
     const nodes = await waitFor(
       async () => {
@@ -109,11 +101,11 @@ describe('two provider replicas with leader election', () => {
         const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
         return ready.length === 3 ? ready : undefined;
       },
-      { timeoutMs: 60_000, describe: () => `3 Ready virtual nodes; replica-a output:\n${outputOf('replica-a')}` },
+      { timeoutMs: START_MS, describe: () => `3 Ready virtual nodes; replica-a output:\n${outputOf('replica-a')}` },
     );
     expect(nodes).toHaveLength(3);
     await waitFor(() => replicas.get('replica-b')!.output.join('').includes('waiting for leadership'), {
-      timeoutMs: 30_000,
+      timeoutMs: START_MS,
       describe: () => `replica-b to start as a follower; its output:\n${outputOf('replica-b')}`,
     });
 
@@ -135,12 +127,11 @@ describe('two provider replicas with leader election', () => {
     const groupsAtKill = await waitFor(async () => {
       const groups = await groupsOfCluster();
       return groups.length >= 3 ? groups.length : undefined;
-    }, { timeoutMs: 60_000, describe: () => `the leader to create its first groups; replica-a output:\n${outputOf('replica-a')}` });
+    }, { timeoutMs: START_MS, describe: () => `the leader to create its first groups; replica-a output:\n${outputOf('replica-a')}` });
     const leaderA = replicas.get('replica-a')!.child;
-    const exited = new Promise<void>((resolve) => leaderA.once('exit', () => resolve()));
     leaderA.kill('SIGKILL');
     const killedAt = Date.now();
-    await exited;
+    await waitForExit(leaderA, { timeoutMs: STOP_MS, what: 'replica-a after SIGKILL' });
     await scale(REPLICAS);
     expect(groupsAtKill).toBeLessThan(REPLICAS);
 
@@ -160,7 +151,7 @@ describe('two provider replicas with leader election', () => {
         return ok.length === REPLICAS && pods.length === REPLICAS ? ok : undefined;
       },
       {
-        timeoutMs: 120_000,
+        timeoutMs: RUNNING_MS,
         describe: async () => {
           const pods = await burstPods();
           return `${REPLICAS} Running pods; phases: ${JSON.stringify(pods.map((p) => [p.metadata?.name, p.spec?.nodeName, p.status?.phase]))}\nreplica-b output:\n${outputOf('replica-b')}`;
@@ -176,5 +167,6 @@ describe('two provider replicas with leader election', () => {
     expect(new Set(uids)).toEqual(new Set(running.map((p) => p.metadata!.uid!)));
     // And the new leader did the rest of the work.
     expect(replicas.get('replica-b')!.output.join('')).toContain('leader election: leading');
-  });
+    // vitest's limit: a backstop above the sum of the named deadlines of this test.
+  }, 4 * START_MS + STOP_MS + TAKEOVER_BOUND_MS + 5_000 + RUNNING_MS + 60_000);
 });

@@ -13,8 +13,8 @@ import { translatePod } from '../../provider/eci/translate.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import { makePod } from '../unit/builders.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
-import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
-import { waitFor } from './helpers/wait.ts';
+import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement, waitForCloudCalls } from './helpers/provider.ts';
+import { budget, fetchText, podsBudget, waitFor, withDeadline } from './helpers/wait.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 
 const namespace = useTestNamespace('pods');
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   if (config) await deleteNodes(config);
   await sim?.stop();
 });
@@ -76,7 +76,7 @@ describe('pods on virtual nodes', () => {
         return ok.length === 20 ? ok : undefined;
       },
       {
-        timeoutMs: 90_000,
+        timeoutMs: podsBudget(20),
         describe: async () => {
           const pods = await podsOf('app=web');
           return `20 Running pods with IPs; phases: ${JSON.stringify(pods.map((p) => [p.spec?.nodeName, p.status?.phase, p.status?.podIP]))}`;
@@ -105,9 +105,9 @@ describe('pods on virtual nodes', () => {
       { name: 'web', namespace: namespace(), body: { spec: { replicas: 0 } } },
       (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
     );
-    await waitFor(async () => (await podsOf('app=web')).length === 0, { timeoutMs: 60_000, describe: 'every pod of web to be gone' });
+    await waitFor(async () => (await podsOf('app=web')).length === 0, { timeoutMs: podsBudget(20), describe: 'every pod of web to be gone' });
     await waitFor(async () => (await groupsOfCluster()).length === 0, {
-      timeoutMs: 30_000,
+      timeoutMs: podsBudget(1),
       describe: async () => `no container group left; have ${(await groupsOfCluster()).map((g) => g.id).join(',')}`,
     });
   });
@@ -122,7 +122,7 @@ describe('pods on virtual nodes', () => {
         const pod = await core.readNamespacedPod({ name: 'exit-never', namespace: namespace() });
         return pod.status?.phase === 'Failed' ? pod : undefined;
       },
-      { timeoutMs: 60_000, describe: 'exit-never to become Failed' },
+      { timeoutMs: podsBudget(1), describe: 'exit-never to become Failed' },
     );
     const state = failed.status?.containerStatuses?.[0]?.state?.terminated;
     expect(state?.exitCode).toBe(3);
@@ -133,14 +133,14 @@ describe('pods on virtual nodes', () => {
         const status = pod.status?.containerStatuses?.[0];
         return (status?.restartCount ?? 0) >= 1 ? pod : undefined;
       },
-      { timeoutMs: 60_000, describe: 'exit-onfailure to restart its container' },
+      { timeoutMs: podsBudget(1), describe: 'exit-onfailure to restart its container' },
     );
     expect(restarted.status?.phase).not.toBe('Failed');
     expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(3);
 
     // The finished pod keeps its one group: no second group is ever made for it.
     const uid = failed.metadata!.uid!;
-    await new Promise((r) => setTimeout(r, 1_500));
+    await waitForCloudCalls(sim, { DescribeContainerGroupStatus: 3 }, { timeoutMs: budget({ baseMs: 30_000 }), why: 'three more status polls after the pod failed' });
     const groups = (await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === uid);
     expect(groups).toHaveLength(1);
   });
@@ -159,7 +159,7 @@ describe('pods on virtual nodes', () => {
         const events = await core.listNamespacedEvent({ namespace: namespace(), fieldSelector: 'involvedObject.name=hostpath' });
         return events.items.find((e) => e.reason === 'UnsupportedField' && e.message?.includes('spec.volumes[0].hostPath'));
       },
-      { timeoutMs: 30_000, describe: 'an UnsupportedField event on pod hostpath' },
+      { timeoutMs: podsBudget(1), describe: 'an UnsupportedField event on pod hostpath' },
     );
     expect(event.type).toBe('Warning');
     const running = await waitFor(
@@ -167,7 +167,7 @@ describe('pods on virtual nodes', () => {
         const p = await core.readNamespacedPod({ name: 'hostpath', namespace: namespace() });
         return p.status?.phase === 'Running' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'pod hostpath to run without the hostPath volume' },
+      { timeoutMs: podsBudget(1), describe: 'pod hostpath to run without the hostPath volume' },
     );
     expect(running.status?.podIP).toBeTruthy();
   });
@@ -180,7 +180,7 @@ describe('pods on virtual nodes', () => {
         const p = await core.readNamespacedPod({ name: 'short-lived', namespace: namespace() });
         return p.status?.phase === 'Running' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'short-lived to run' },
+      { timeoutMs: podsBudget(1), describe: 'short-lived to run' },
     );
     const uid = pod.metadata!.uid!;
     await core.deleteNamespacedPod({ name: 'short-lived', namespace: namespace() });
@@ -193,7 +193,7 @@ describe('pods on virtual nodes', () => {
           return true;
         }
       },
-      { timeoutMs: 30_000, describe: 'pod short-lived to be gone' },
+      { timeoutMs: podsBudget(1), describe: 'pod short-lived to be gone' },
     );
     expect((await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === uid)).toHaveLength(0);
   });
@@ -217,7 +217,7 @@ describe('pods on virtual nodes', () => {
     const { containerGroupId: foreignId } = await cloud.createContainerGroup(foreign.request);
 
     await waitFor(async () => (await cloud.describeContainerGroups([containerGroupId])).length === 0, {
-      timeoutMs: 30_000,
+      timeoutMs: podsBudget(1),
       describe: `orphaned group ${containerGroupId} to be deleted`,
     });
     expect(await cloud.describeContainerGroups([foreignId])).toHaveLength(1);
@@ -232,7 +232,7 @@ describe('pods on virtual nodes', () => {
         const p = await core.readNamespacedPod({ name: 'vanishing', namespace: namespace() });
         return p.status?.phase === 'Running' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'pod vanishing to run' },
+      { timeoutMs: podsBudget(1), describe: 'pod vanishing to run' },
     );
     // A True condition keeps no reason from the time it was False (ContainersNotReady while Pending).
     for (const type of ['Ready', 'ContainersReady']) {
@@ -243,14 +243,14 @@ describe('pods on virtual nodes', () => {
     }
     const groupId = running.metadata!.annotations!['k8s.aliyun.com/eci-instance-id']!;
     // Removed behind the provider's back (the admin API frees it at once, like an expired group).
-    const res = await fetch(`${sim.adminEndpoint}/admin/groups/${groupId}`, { method: 'DELETE', headers: { authorization: `Bearer ${sim.adminToken}` } });
+    const res = await fetchText(`${sim.adminEndpoint}/admin/groups/${groupId}`, { method: 'DELETE', headers: { authorization: `Bearer ${sim.adminToken}` } });
     expect(res.ok).toBe(true);
     const failed = await waitFor(
       async () => {
         const p = await core.readNamespacedPod({ name: 'vanishing', namespace: namespace() });
         return p.status?.phase === 'Failed' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'pod vanishing to become Failed' },
+      { timeoutMs: podsBudget(1), describe: 'pod vanishing to become Failed' },
     );
     expect(failed.status?.reason).toBe('ProviderFailed');
     expect(failed.status?.message).toContain(groupId);
@@ -274,10 +274,13 @@ describe('pods on virtual nodes', () => {
         const p = await core.readNamespacedPod({ name, namespace: namespace() });
         return p.status?.phase === 'Running' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'the long-named pod to run' },
+      { timeoutMs: podsBudget(1), describe: 'the long-named pod to run' },
     );
     // Several status polls and a full relist later, the group is still there and the pod runs.
-    await new Promise((r) => setTimeout(r, config.sync.resyncIntervalMs + 2 * config.sync.statusPollIntervalMs));
+    await waitForCloudCalls(sim, { DescribeContainerGroupStatus: 2, DescribeContainerGroups: 1 }, {
+      timeoutMs: budget({ baseMs: 30_000 }) + 3 * config.sync.resyncIntervalMs,
+      why: 'two more status polls and a full relist (DescribeContainerGroups) after the pod ran',
+    });
     const groups = (await groupsOfCluster()).filter((g) => g.tags[GROUP_TAGS.podUid] === running.metadata!.uid);
     expect(groups).toHaveLength(1);
     expect(groups[0]!.tags[GROUP_TAGS.pod]!.length).toBeLessThanOrEqual(128);

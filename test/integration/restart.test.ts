@@ -10,10 +10,18 @@ import type { ProviderConfig } from '../../provider/config/config.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, spawnProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
-import { waitFor } from './helpers/wait.ts';
+import { budget, fetchText, stopChild, waitFor, waitForExit, waitForOutput } from './helpers/wait.ts';
 
 const namespace = useTestNamespace('restart');
 const children: ChildProcess[] = [];
+const outputs = new Map<ChildProcess, string[]>();
+const outputOf = (child: ChildProcess): string => (outputs.get(child) ?? []).join('');
+/** 3 virtual nodes registered by a fresh provider child. */
+const NODES_MS = budget({ baseMs: 90_000 });
+/** n pods Running: a base for start-up and scheduling, plus each pod's create at the cloud's quota on a loaded machine. */
+const runningMs = (pods: number, createsPerSecond: number): number => budget({ baseMs: 90_000, perItemMs: 1_500 + 1_000 / createsPerSecond, items: pods });
+/** SIGTERM to exit: the provider stops its loops and informers. */
+const STOP_MS = budget({ baseMs: 30_000 });
 const sims: CloudSim[] = [];
 const configs: ProviderConfig[] = [];
 
@@ -22,9 +30,9 @@ interface AdminState {
 }
 
 async function adminState(sim: CloudSim): Promise<AdminState> {
-  const res = await fetch(`${sim.adminEndpoint}/admin/state`, { headers: { authorization: `Bearer ${sim.adminToken}` } });
+  const res = await fetchText(`${sim.adminEndpoint}/admin/state`, { headers: { authorization: `Bearer ${sim.adminToken}` }, what: 'cloudsim admin GET /admin/state' });
   if (!res.ok) throw new Error(`admin state: HTTP ${res.status}`);
-  return (await res.json()) as AdminState;
+  return JSON.parse(res.text) as AdminState;
 }
 
 function start(config: ProviderConfig): ChildProcess {
@@ -33,6 +41,7 @@ function start(config: ProviderConfig): ChildProcess {
     if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(`provider exited ${code ?? signal}:\n${output.join('').slice(-4000)}\n`);
   });
   children.push(child);
+  outputs.set(child, output);
   return child;
 }
 
@@ -69,23 +78,21 @@ async function allRunning(app: string, count: number, timeoutMs: number): Promis
   );
 }
 
-function stopped(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+async function stopped(child: ChildProcess): Promise<void> {
+  await waitForExit(child, { timeoutMs: STOP_MS, what: `provider (pid ${child.pid ?? '?'})`, output: () => outputOf(child) });
 }
 
 beforeAll(installPodNetworkingCrd);
 
 afterAll(async () => {
   for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await stopped(child);
-    }
+    await stopChild(child, { what: 'provider', graceMs: STOP_MS, output: () => outputOf(child) });
   }
   for (const config of configs) await deleteNodes(config);
   for (const sim of sims) await sim.stop();
 });
 
+// vitest's per-test limits below are backstops above the sum of each test's own named deadlines.
 describe('provider restarts and cloud throttling', () => {
   it('SIGKILLed while creating 50 pods and started again: 50 groups, one per pod, none duplicated or orphaned', async () => {
     // A create quota of 10/s makes the creation phase last long enough to be interrupted.
@@ -101,8 +108,8 @@ describe('provider restarts and cloud throttling', () => {
 
     const first = start(config);
     await waitFor(async () => (await apis().core.listNode({ labelSelector: `eci-virtual-node/cluster=${config.clusterId}` })).items.length === 3, {
-      timeoutMs: 60_000,
-      describe: 'the first provider to register its 3 virtual nodes',
+      timeoutMs: NODES_MS,
+      describe: () => `the first provider to register its 3 virtual nodes; its output:\n${outputOf(first).slice(-2000)}`,
     });
     await deployment('burst', 50, config);
     const before = await waitFor(
@@ -110,7 +117,7 @@ describe('provider restarts and cloud throttling', () => {
         const n = (await groups()).length;
         return n >= 10 ? n : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 100, describe: 'at least 10 groups created before the kill' },
+      { timeoutMs: budget({ baseMs: 90_000 }), intervalMs: 100, describe: 'at least 10 groups created before the kill' },
     );
     first.kill('SIGKILL');
     await stopped(first);
@@ -119,7 +126,7 @@ describe('provider restarts and cloud throttling', () => {
     expect(atKill, 'the kill must land in the middle of creation').toBeLessThan(50);
 
     start(config);
-    const pods = await allRunning('burst', 50, 120_000);
+    const pods = await allRunning('burst', 50, runningMs(50, 10));
     const final = await groups();
     const uids = final.map((g) => g.tags[GROUP_TAGS.podUid]);
     expect(final).toHaveLength(50);
@@ -128,7 +135,7 @@ describe('provider restarts and cloud throttling', () => {
     // Every pod's IP is its own group's IP.
     const ipByUid = new Map(final.map((g) => [g.tags[GROUP_TAGS.podUid], g.intranetIp]));
     for (const pod of pods) expect(pod.status?.podIP).toBe(ipByUid.get(pod.metadata!.uid));
-  });
+  }, NODES_MS + budget({ baseMs: 90_000 }) + STOP_MS + runningMs(50, 10) + 60_000);
 
   it('cloud throttling slows creation, fails no pod, and the provider keeps within the retries', async () => {
     const sim = await startCloudSim({
@@ -140,11 +147,11 @@ describe('provider restarts and cloud throttling', () => {
     configs.push(config);
     const provider = start(config);
     await waitFor(async () => (await apis().core.listNode({ labelSelector: `eci-virtual-node/cluster=${config.clusterId}` })).items.length === 3, {
-      timeoutMs: 60_000,
-      describe: 'the provider to register its 3 virtual nodes',
+      timeoutMs: NODES_MS,
+      describe: () => `the provider to register its 3 virtual nodes; its output:\n${outputOf(provider).slice(-2000)}`,
     });
     await deployment('throttled', 24, config);
-    const pods = await allRunning('throttled', 24, 120_000);
+    const pods = await allRunning('throttled', 24, runningMs(24, 3));
     expect(pods.every((p) => p.status?.phase === 'Running')).toBe(true);
 
     const creates = (await adminState(sim)).requests.CreateContainerGroup;
@@ -157,7 +164,7 @@ describe('provider restarts and cloud throttling', () => {
     provider.kill('SIGTERM');
     await stopped(provider);
     expect(provider.exitCode).toBe(0);
-  });
+  }, NODES_MS + runningMs(24, 3) + STOP_MS + 60_000);
 
   it('SIGTERM during start-up (the cloud unreachable) still exits 0', async () => {
     const sim = await startCloudSim({ world: await testWorld(), log: () => {} });
@@ -165,11 +172,12 @@ describe('provider restarts and cloud throttling', () => {
     await sim.stop(); // nothing answers at its endpoint now: start-up waits for the cloud
     configs.push(config);
     const provider = start(config);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // In start-up: it has tried the cloud and retries (not a fixed sleep that may end before or after).
+    await waitForOutput(provider, { pattern: 'cannot learn the zones of the default vSwitches; retrying', timeoutMs: NODES_MS, what: 'the provider to retry the unreachable cloud in start-up', output: () => outputOf(provider) });
     expect(provider.exitCode).toBeNull();
     provider.kill('SIGTERM');
     await stopped(provider);
     expect(provider.signalCode).toBeNull();
     expect(provider.exitCode).toBe(0);
-  });
+  }, NODES_MS + STOP_MS + 60_000);
 });

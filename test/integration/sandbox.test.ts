@@ -12,10 +12,14 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO, SANDBOX_WORLD_FILE } from '../../adapters/cli/sandbox.ts';
 import { loadWorldFile } from '../../adapters/cloudsim/world.ts';
-import { isProcessAlive } from '../controlplane/processes.ts';
+import { isProcessAlive, killGroup } from '../controlplane/processes.ts';
+import { budget, waitForExit } from '../helpers/deadline.ts';
 import { ipInCidr } from './helpers/provider.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
+const SANDBOX_RUN_MS = budget({ baseMs: 360_000 });
+/** After SIGINT: the sandbox stops the provider, the control plane, and removes its files. */
+const SANDBOX_STOP_MS = budget({ baseMs: 60_000 });
 
 /** pid -> parent pid of every process on the machine. */
 function parentPids(): Map<number, number> {
@@ -79,15 +83,30 @@ describe('npm run sandbox', () => {
     createInterface({ input: child.stdout }).on('line', onLine);
     createInterface({ input: child.stderr }).on('line', onLine);
     const watch = setInterval(look, 200);
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGINT'), 240_000);
-      child.once('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-    clearInterval(watch);
+    // Its own control plane, the provider, the demo pods: minutes on a loaded 2-CPU machine.
+    let interrupted = false;
+    const interrupt = setTimeout(() => {
+      interrupted = true;
+      child.kill('SIGINT');
+    }, SANDBOX_RUN_MS);
+    let code: number | null;
+    try {
+      ({ code } = await waitForExit(child, { timeoutMs: SANDBOX_RUN_MS + SANDBOX_STOP_MS, what: 'npm run sandbox -- --exit-after-ready', output: () => output.join('\n') }));
+    } catch (err) {
+      // Stuck even after SIGINT: kill it and what it started (SIGKILL skips its own cleanup).
+      look();
+      child.kill('SIGKILL');
+      for (const pid of seen.keys()) {
+        killGroup(pid, 'SIGKILL');
+        if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      throw err;
+    } finally {
+      clearTimeout(interrupt);
+      clearInterval(watch);
+    }
     const log = output.join('\n');
+    expect(interrupted, `the sandbox was not ready and stopped by itself within ${SANDBOX_RUN_MS / 1000} s (then sent SIGINT):\n${log}`).toBe(false);
     expect(code, log).toBe(0);
 
     // It started the control plane and the provider as a child process, and they are all gone.
@@ -132,5 +151,5 @@ describe('npm run sandbox', () => {
     // And it stopped by itself (exit code 0), not by the sandbox's SIGKILL backstop.
     expect(providerLog).toContain('provider stopped');
     expect(output.find((l) => l.startsWith('provider stopped (')), log).toBe('provider stopped (exit code 0)');
-  });
+  }, SANDBOX_RUN_MS + SANDBOX_STOP_MS + 30_000);
 });

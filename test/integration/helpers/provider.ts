@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type ProviderConfig } from '../../../provider/config/co
 import { VIRTUAL_NODE_TOLERATION } from '../../../provider/networking/constants.ts';
 import { NODE_LABELS } from '../../../provider/node/constants.ts';
 import { apis, controlPlane, ignoreNotFound } from './cluster.ts';
+import { fetchText, waitFor } from './wait.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 export const DEMO_WORLD = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yaml');
@@ -144,4 +145,30 @@ export function ipInCidr(ip: string, cidr: string): boolean {
   const start = toInt(base);
   const value = toInt(ip);
   return value >= start && value < start + size;
+}
+
+/** Successful calls per action the simulator has answered so far (its admin API). */
+export async function cloudCallCounts(sim: CloudSim): Promise<Record<string, number>> {
+  const res = await fetchText(`${sim.adminEndpoint}/admin/state`, { headers: { authorization: `Bearer ${sim.adminToken}` }, what: 'cloudsim admin GET /admin/state' });
+  if (!res.ok) throw new Error(`cloudsim admin state: HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+  const state = JSON.parse(res.text) as { requests: Record<string, { ok: number }> };
+  return Object.fromEntries(Object.entries(state.requests).map(([action, c]) => [action, c.ok]));
+}
+
+/**
+ * Waits until the provider has made at least `more[action]` further successful calls of each
+ * action: proof that its loops ran again (status polls, a full relist), instead of a fixed sleep
+ * that a loaded machine may outlast or undercut.
+ */
+export async function waitForCloudCalls(sim: CloudSim, more: Record<string, number>, o: { timeoutMs: number; why: string }): Promise<void> {
+  const start = await cloudCallCounts(sim);
+  let now = start;
+  const progress = () => Object.keys(more).map((a) => `${a} +${(now[a] ?? 0) - (start[a] ?? 0)}/${more[a]}`).join(', ');
+  await waitFor(
+    async () => {
+      now = await cloudCallCounts(sim);
+      return Object.entries(more).every(([a, n]) => (now[a] ?? 0) - (start[a] ?? 0) >= n);
+    },
+    { timeoutMs: o.timeoutMs, describe: () => `${o.why} (calls so far: ${progress()})` },
+  );
 }
