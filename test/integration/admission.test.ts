@@ -27,7 +27,7 @@ import type { PodNetworking, PodNetworkingSpec, PodNetworkingStatus } from '../.
 import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const suffix = randomBytes(3).toString('hex');
@@ -234,7 +234,7 @@ describe('admission webhook on the real apiserver', () => {
         const p = await core.createNamespacedPod({ namespace: ns, body: pod(name, { app: 'web' }) });
         return p.metadata?.annotations?.['k8s.aliyun.com/pod-networking'] !== undefined ? p : false;
       },
-      { describe: 'a pod created through the apiserver to carry the webhook annotations', timeoutMs: 30_000, intervalMs: 500 },
+      { describe: 'a pod created through the apiserver to carry the webhook annotations', timeoutMs: budget({ baseMs: 60_000 }), intervalMs: 500 },
     );
     expect(stored.metadata?.annotations).toMatchObject({ 'k8s.aliyun.com/pod-networking': `pn-web-${suffix}`, 'k8s.aliyun.com/pod-eni': 'true' });
     expect(stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([

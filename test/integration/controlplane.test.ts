@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { apis, controlPlane, kubectl, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { registerNode, type RegisteredNode } from './helpers/nodes.ts';
 import { waitFor } from './helpers/wait.ts';
+import { budget } from '../helpers/deadline.ts';
 
 const REPLICAS = 2;
 const APP = 'web';
@@ -57,7 +58,7 @@ describe('a Deployment on the real control plane', () => {
         const items = await listPods();
         return items.length === REPLICAS ? items : undefined;
       },
-      { timeoutMs: 60_000, describe: async () => `${REPLICAS} pods of Deployment ${APP} (seen: ${await summary()})` },
+      { timeoutMs: budget({ baseMs: 90_000 }), describe: async () => `${REPLICAS} pods of Deployment ${APP} (seen: ${await summary()})` },
     );
     for (const pod of pods) {
       expect(pod.metadata?.ownerReferences?.map((o) => o.kind)).toEqual(['ReplicaSet']);
@@ -69,7 +70,7 @@ describe('a Deployment on the real control plane', () => {
         const items = await listPods();
         return items.length === REPLICAS && items.every((p) => scheduledCondition(p)?.status === 'False') ? items : undefined;
       },
-      { timeoutMs: 60_000, describe: async () => `PodScheduled=False on every pod (seen: ${await summary()})` },
+      { timeoutMs: budget({ baseMs: 90_000 }), describe: async () => `PodScheduled=False on every pod (seen: ${await summary()})` },
     );
     for (const pod of unschedulable) {
       const condition = scheduledCondition(pod)!;
@@ -84,7 +85,7 @@ describe('a Deployment on the real control plane', () => {
         const list = await core.listNamespacedEvent({ namespace: namespace(), fieldSelector: 'reason=FailedScheduling' });
         return list.items.length > 0 ? list.items : undefined;
       },
-      { timeoutMs: 30_000, describe: 'a FailedScheduling event' },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: 'a FailedScheduling event' },
     );
     expect(events[0]!.message).toBe(NO_NODES_MESSAGE);
     expect(events[0]!.reportingComponent ?? events[0]!.source?.component).toBe('default-scheduler');
@@ -101,13 +102,13 @@ describe('a Deployment on the real control plane', () => {
         const items = await listPods();
         return items.length === REPLICAS && items.every((p) => p.spec?.nodeName !== undefined) ? items : undefined;
       },
-      { timeoutMs: 90_000, describe: async () => `every pod bound to ${nodeName} (seen: ${await summary()})` },
+      { timeoutMs: budget({ baseMs: 120_000 }), describe: async () => `every pod bound to ${nodeName} (seen: ${await summary()})` },
     );
     for (const pod of bound) {
       expect(pod.spec?.nodeName).toBe(nodeName);
       await waitFor(
         async () => scheduledCondition(await core.readNamespacedPod({ name: pod.metadata!.name!, namespace: namespace() }))?.status === 'True',
-        { timeoutMs: 30_000, describe: `PodScheduled=True on ${pod.metadata?.name}` },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: `PodScheduled=True on ${pod.metadata?.name}` },
       );
     }
 

@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type ProviderConfig } from '../../provider/config/confi
 import { VIRTUAL_NODE_TOLERATION } from '../../provider/networking/constants.ts';
 import { apis, controlPlane, ignoreNotFound, kubectl, useTestNamespace } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
+import { budget, withDeadline } from '../helpers/deadline.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NS = 'eci-virtual-node';
@@ -93,7 +94,7 @@ function demoPod(name: string, nodePrefix: string): V1Pod {
 }
 
 async function stopAndForget(provider: RunningProvider): Promise<void> {
-  await provider.stop();
+  await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   const { core, coordination } = apis();
   for (const name of provider.nodes.nodeNames()) {
     await core.deleteNode({ name }).catch(ignoreNotFound);
@@ -120,7 +121,7 @@ afterAll(async () => {
   const files = await Promise.all(RBAC_FILES.map((f) => readFile(join(ROOT, f), 'utf8')));
   await writeFile(join(work, 'all.yaml'), files.join('\n---\n'));
   await kubectl(['delete', '-f', join(work, 'all.yaml'), '--ignore-not-found', '--wait=false']);
-  await waitFor(async () => (await apis().core.listNamespace()).items.every((n) => n.metadata?.name !== NS), { timeoutMs: 60_000, describe: `namespace ${NS} to be deleted` });
+  await waitFor(async () => (await apis().core.listNamespace()).items.every((n) => n.metadata?.name !== NS), { timeoutMs: budget({ baseMs: 90_000 }), describe: `namespace ${NS} to be deleted` });
   await rm(work, { recursive: true, force: true });
 });
 
@@ -136,7 +137,7 @@ describe('the shipped RBAC, used by the provider itself', () => {
           const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
           return ready.length === 3 ? ready : undefined;
         },
-        { timeoutMs: 30_000, describe: () => `3 Ready virtual nodes; provider log tail:\n${lines.slice(-15).join('\n')}` },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: () => `3 Ready virtual nodes; provider log tail:\n${lines.slice(-15).join('\n')}` },
       );
       for (const node of nodes) await coordination.readNamespacedLease({ name: node.metadata!.name!, namespace: 'kube-node-lease' });
 
@@ -149,7 +150,7 @@ describe('the shipped RBAC, used by the provider itself', () => {
           const pn = JSON.parse((await kubectl(['get', 'podnetworking', `rbac-${suffix}`, '-o', 'json'])).stdout) as { status?: { status?: string } };
           return pn.status?.status === 'Ready';
         },
-        { timeoutMs: 20_000, describe: () => `PodNetworking status Ready; provider log tail:\n${lines.slice(-15).join('\n')}` },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: () => `PodNetworking status Ready; provider log tail:\n${lines.slice(-15).join('\n')}` },
       );
 
       await core.createNamespacedPod({ namespace: namespace(), body: demoPod('demo', clusterLabel) });
@@ -158,7 +159,7 @@ describe('the shipped RBAC, used by the provider itself', () => {
           const pod = await core.readNamespacedPod({ name: 'demo', namespace: namespace() });
           return pod.status?.phase === 'Running' && pod.status.podIP ? pod : undefined;
         },
-        { timeoutMs: 45_000, describe: () => `pod demo Running with an IP; provider log tail:\n${lines.slice(-20).join('\n')}` },
+        { timeoutMs: budget({ baseMs: 90_000 }), describe: () => `pod demo Running with an IP; provider log tail:\n${lines.slice(-20).join('\n')}` },
       );
       expect(running.status!.podIP).toMatch(/^10\.0\.[123]\./);
       const events = await core.listNamespacedEvent({ namespace: namespace(), fieldSelector: 'involvedObject.name=demo' });
@@ -167,7 +168,7 @@ describe('the shipped RBAC, used by the provider itself', () => {
       await core.deleteNamespacedPod({ name: 'demo', namespace: namespace() });
       await waitFor(
         async () => (await core.listNamespacedPod({ namespace: namespace() })).items.every((p) => p.metadata?.name !== 'demo'),
-        { timeoutMs: 30_000, describe: () => `pod demo to be gone; provider log tail:\n${lines.slice(-15).join('\n')}` },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: () => `pod demo to be gone; provider log tail:\n${lines.slice(-15).join('\n')}` },
       );
       expect(lines.filter((l) => /forbidden/i.test(l))).toEqual([]);
     } finally {
@@ -188,7 +189,7 @@ describe('the shipped RBAC, used by the provider itself', () => {
       const { core } = apis();
       await core.createNamespacedPod({ namespace: namespace(), body: demoPod('crippled', `rbac-${suffix}-b`) });
       const refusal = await waitFor(() => lines.find((l) => /forbidden/i.test(l) && l.includes('pods/status')), {
-        timeoutMs: 45_000,
+        timeoutMs: budget({ baseMs: 90_000 }),
         describe: () => `a log line about the refused pods/status patch; provider log tail:\n${lines.slice(-20).join('\n')}`,
       });
       expect(refusal).toMatch(/cannot patch resource\W+pods\/status/);

@@ -14,6 +14,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apis, controlPlane, ignoreNotFound, kubectl, uniqueName } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
+import { budget } from '../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -71,7 +72,7 @@ afterAll(async () => {
   expect(left.stdout).not.toContain(MWC);
   // deploy-rbac.test.ts applies into the same namespace: let it find it gone, not Terminating.
   await waitFor(async () => (await apis().core.listNamespace()).items.every((n) => n.metadata?.name !== NS), {
-    timeoutMs: 60_000,
+    timeoutMs: budget({ baseMs: 90_000 }),
     describe: `namespace ${NS} to be deleted`,
   });
 });
@@ -136,7 +137,7 @@ describe('deploy/ on the real apiserver', () => {
         const components = list.items.map((p) => p.metadata?.labels?.['app.kubernetes.io/component']).sort();
         return components.length === 3 ? components : undefined;
       },
-      { timeoutMs: 30_000, describe: async () => `3 pods in ${NS}; events: ${(await kubectl(['get', 'events', '-n', NS, '-o', 'custom-columns=REASON:.reason,MSG:.message'])).stdout}` },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `3 pods in ${NS}; events: ${(await kubectl(['get', 'events', '-n', NS, '-o', 'custom-columns=REASON:.reason,MSG:.message'])).stdout}` },
     );
     expect(pods).toEqual(['cloudsim', 'provider', 'webhook-certgen']);
     const [provider] = (await apis().core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/component=provider' })).items;
@@ -225,7 +226,8 @@ describe('deploy/ on the real apiserver', () => {
           CERTGEN_TLS_MODULE: join(ROOT, 'adapters', 'tls', 'certificates.ts'),
           CERTGEN_WAIT_MS: '5000',
         },
-        timeout: 60_000,
+        timeout: budget({ baseMs: 60_000 }),
+        killSignal: 'SIGKILL',
       });
 
     const first = await runCertgen();

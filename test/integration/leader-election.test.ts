@@ -8,7 +8,7 @@ import { runLeaderElection, type LeaderElection, type LeaderElectionTiming } fro
 import { memoryLogger } from './helpers/provider.ts';
 import { apis, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const namespace = useTestNamespace('leader-election');
 const TIMING: LeaderElectionTiming = { leaseDurationSeconds: 3, renewDeadlineMs: 2_000, retryPeriodMs: 400 };
@@ -24,9 +24,17 @@ interface Interval {
 /** Lease writes the apiserver refused with 409 Conflict (a lost compare-and-swap), over all electors. */
 let conflicts = 0;
 
-/** A client per elector (its own connections, like separate processes) that counts 409s. */
-function coordinationClient(): CoordinationV1Api {
+/** Lease reads per elector: evidence that it looked again (and could have taken over wrongly). */
+const leaseReads = new Map<string, number>();
+
+/** A client per elector (its own connections, like separate processes) that counts 409s and reads. */
+function coordinationClient(identity: string): CoordinationV1Api {
   const client = apiClient(kubeConfig(), CoordinationV1Api);
+  const read = client.readNamespacedLease.bind(client);
+  client.readNamespacedLease = (...args: Parameters<typeof read>) => {
+    leaseReads.set(identity, (leaseReads.get(identity) ?? 0) + 1);
+    return read(...args);
+  };
   const count = <T>(p: Promise<T>): Promise<T> =>
     p.catch((err: unknown) => {
       if ((err as { code?: number }).code === 409) conflicts++;
@@ -49,7 +57,7 @@ function startElectors(lease: string, names: string[], options: { releaseOnCance
     elections.set(
       name,
       runLeaderElection({
-        coordination: coordinationClient(),
+        coordination: coordinationClient(name),
         namespace: namespace(),
         name: lease,
         identity: name,
@@ -66,11 +74,22 @@ function startElectors(lease: string, names: string[], options: { releaseOnCance
       }),
     );
   }
+  const leaders = () => names.filter((n) => elections.get(n)!.isLeader());
   return {
     intervals,
     aborts,
     elections,
-    leaders: () => names.filter((n) => elections.get(n)!.isLeader()),
+    leaders,
+    /** Waits until every elector that is not leading has read the Lease `polls` more times. */
+    followersPolled: async (polls: number) => {
+      const followers = names.filter((n) => !leaders().includes(n));
+      const before = new Map(followers.map((n) => [n, leaseReads.get(n) ?? 0]));
+      const seen = () => followers.map((n) => `${n} +${(leaseReads.get(n) ?? 0) - before.get(n)!}`).join(', ');
+      await waitFor(() => followers.every((n) => (leaseReads.get(n) ?? 0) - before.get(n)! >= polls), {
+        timeoutMs: budget({ baseMs: 20_000 }) + polls * TIMING.retryPeriodMs * 2.2,
+        describe: () => `every follower to read the Lease ${polls} more times (reads so far: ${seen()})`,
+      });
+    },
     overlaps: () =>
       intervals.flatMap((a, i) =>
         intervals
@@ -80,7 +99,7 @@ function startElectors(lease: string, names: string[], options: { releaseOnCance
       ),
     stopAll: async () => {
       for (const abort of aborts.values()) abort.abort();
-      await Promise.all([...elections.values()].map((e) => e.done));
+      await withDeadline(Promise.all([...elections.values()].map((e) => e.done)), budget({ baseMs: 30_000 }), `electors ${names.join(', ')} to stop`);
     },
   };
 }
@@ -92,8 +111,9 @@ describe('leader election on the real apiserver', () => {
     const lease = uniqueName('le');
     const e = startElectors(lease, ['a', 'b']);
     try {
-      const [leader] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: 10_000, describe: 'a leader' });
-      await new Promise((r) => setTimeout(r, 2 * TIMING.retryPeriodMs * 2.2));
+      const [leader] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: budget({ baseMs: 30_000 }), describe: 'a leader' });
+      // The follower had two chances to (wrongly) take the Lease over.
+      await e.followersPolled(2);
       expect(e.leaders()).toEqual([leader]);
       const stored = await readLease(lease);
       expect(stored.spec?.holderIdentity).toBe(leader);
@@ -112,12 +132,12 @@ describe('leader election on the real apiserver', () => {
     const lease = uniqueName('le');
     const e = startElectors(lease, ['a', 'b'], { releaseOnCancel: false });
     try {
-      const [first] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: 10_000, describe: 'a leader' });
+      const [first] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: budget({ baseMs: 30_000 }), describe: 'a leader' });
       const second = first === 'a' ? 'b' : 'a';
       const lastRenew = new Date((await readLease(lease)).spec!.renewTime as unknown as string).getTime();
       e.aborts.get(first!)!.abort(); // like SIGKILL: nothing more is written
       const killedAt = Date.now();
-      await waitFor(() => e.leaders().includes(second), { timeoutMs: TAKEOVER_BOUND_MS + 2_000, describe: `${second} to lead` });
+      await waitFor(() => e.leaders().includes(second), { timeoutMs: TAKEOVER_BOUND_MS + budget({ baseMs: 20_000 }), describe: `${second} to lead` });
       const tookOver = Date.now() - killedAt;
       expect(tookOver).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
       // Not before the lease duration has passed since the last renewal.
@@ -136,12 +156,12 @@ describe('leader election on the real apiserver', () => {
     const lease = uniqueName('le');
     const e = startElectors(lease, ['a', 'b']);
     try {
-      const [first] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: 10_000, describe: 'a leader' });
+      const [first] = await waitFor(() => (e.leaders().length > 0 ? e.leaders() : undefined), { timeoutMs: budget({ baseMs: 30_000 }), describe: 'a leader' });
       const second = first === 'a' ? 'b' : 'a';
       await e.elections.get(first!)!.release();
       const releasedAt = Date.now();
       expect((await readLease(lease)).spec?.holderIdentity).toBe('');
-      await waitFor(() => e.leaders().includes(second), { timeoutMs: 5_000, describe: `${second} to lead` });
+      await waitFor(() => e.leaders().includes(second), { timeoutMs: budget({ baseMs: 20_000 }), describe: `${second} to lead` });
       expect(Date.now() - releasedAt).toBeLessThan(TIMING.retryPeriodMs * 2.2 + 500);
       expect(Date.now() - releasedAt).toBeLessThan(TIMING.leaseDurationSeconds * 1000);
       expect(e.overlaps()).toEqual([]);
@@ -162,8 +182,8 @@ describe('leader election on the real apiserver', () => {
       });
       const e = startElectors(lease, names);
       try {
-        await waitFor(() => e.leaders().length > 0, { timeoutMs: 10_000, describe: 'a leader' });
-        await new Promise((r) => setTimeout(r, 3 * TIMING.retryPeriodMs * 2.2));
+        await waitFor(() => e.leaders().length > 0, { timeoutMs: budget({ baseMs: 30_000 }), describe: 'a leader' });
+        await e.followersPolled(3);
         expect(e.leaders()).toHaveLength(1);
         expect(e.intervals).toHaveLength(1);
         const stored = await readLease(lease);

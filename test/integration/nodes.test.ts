@@ -18,7 +18,7 @@ import { DEFAULT_CONFIG, type ProviderConfig } from '../../provider/config/confi
 import { VIRTUAL_NODE_TOLERATION } from '../../provider/networking/constants.ts';
 import { virtualNodeSelector } from '../../provider/node/node.ts';
 import { apis, ignoreNotFound, kubeConfig, useTestNamespace } from './helpers/cluster.ts';
-import { waitFor } from './helpers/wait.ts';
+import { budget, fetchText, waitFor, withDeadline } from './helpers/wait.ts';
 
 const LEASE_NS = 'kube-node-lease';
 const REGION = 'cn-hangzhou';
@@ -112,13 +112,14 @@ describe('virtual nodes', () => {
   const startSim = async (): Promise<CloudSim> =>
     startCloudSim({ world: WORLD, ...(simPort === undefined ? {} : { port: simPort }), stateFile: join(stateDir, 'cloudsim.json'), log: () => undefined });
   const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${sim.adminEndpoint}${path}`, {
+    const res = await fetchText(`${sim.adminEndpoint}${path}`, {
       method,
       headers: { authorization: `Bearer ${sim.adminToken}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      what: `cloudsim admin ${method} ${path}`,
     });
-    if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json();
+    if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: ${res.status} ${res.text}`);
+    return JSON.parse(res.text) as unknown;
   };
   const nodeOf = (zone: string): string => {
     const name = nodes.nodeOfZone(zone);
@@ -171,7 +172,7 @@ describe('virtual nodes', () => {
 
   afterAll(async () => {
     controller?.abort();
-    await nodes?.stop();
+    if (nodes) await withDeadline(nodes.stop(), budget({ baseMs: 30_000 }), 'the virtual nodes to stop');
     await sim?.stop();
     const list = await k8s.core.listNode({ labelSelector: virtualNodeSelector(clusterId) });
     for (const node of list.items) {
@@ -235,7 +236,7 @@ describe('virtual nodes', () => {
         const lease = await readLease(name);
         return renewTimeOf(lease)!.getTime() > firstRenew.getTime() ? lease : undefined;
       },
-      { timeoutMs: 10_000, describe: async () => `renewTime of ${name} to move past ${firstRenew.toISOString()}\n${await describeNodes()}` },
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `renewTime of ${name} to move past ${firstRenew.toISOString()}\n${await describeNodes()}` },
     );
     expect(renewTimeOf(later)!.getTime()).toBeGreaterThan(firstRenew.getTime());
   });
@@ -244,7 +245,7 @@ describe('virtual nodes', () => {
     // Three container groups outside this cluster take three IPs of zone B.
     for (let n = 0; n < 3; n++) await cloud.createContainerGroup(ipTaker('vsw-itestb1', n));
     await waitFor(async () => (await podsOf(ZONE_B)) === '21', {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `pods of the zone-B node to drop to 21 (24 - 3 free IPs)\n${await describeNodes()}`,
     });
     expect(nodes.freeIpsOfZone(ZONE_B)).toBe(21);
@@ -253,7 +254,7 @@ describe('virtual nodes', () => {
   it('is where the real scheduler binds a pod that tolerates the taint and requires its zone', async () => {
     // The ServiceAccount admission plugin refuses pods until the namespace's default account exists.
     await waitFor(() => k8s.core.readNamespacedServiceAccount({ name: 'default', namespace: namespace() }), {
-      timeoutMs: 30_000,
+      timeoutMs: budget({ baseMs: 60_000 }),
       describe: `the default ServiceAccount of ${namespace()}`,
     });
     await k8s.core.createNamespacedPod({
@@ -279,7 +280,7 @@ describe('virtual nodes', () => {
         return current.spec?.nodeName ? current : undefined;
       },
       {
-        timeoutMs: 30_000,
+        timeoutMs: budget({ baseMs: 60_000 }),
         describe: async () => {
           const current = await k8s.core.readNamespacedPod({ name: 'zone-b', namespace: namespace() });
           return `pod zone-b to be bound; conditions ${JSON.stringify(current.status?.conditions)}\n${await describeNodes()}`;
@@ -296,12 +297,12 @@ describe('virtual nodes', () => {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     await waitFor(async () => (await podsOf(ZONE_B)) === '22', {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `pods of the zone-B node to count the pod holding an IP (21 free + 1)\n${await describeNodes()}`,
     });
     await k8s.core.deleteNamespacedPod({ name: 'zone-b', namespace: namespace(), gracePeriodSeconds: 0 }).catch(ignoreNotFound);
     await waitFor(async () => (await podsOf(ZONE_B)) === '21', {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `pods of the zone-B node to drop back to 21 once the pod is gone\n${await describeNodes()}`,
     });
   });
@@ -316,7 +317,7 @@ describe('virtual nodes', () => {
         const node = await readNode(name);
         return node.metadata?.uid !== before.metadata?.uid ? node : undefined;
       },
-      { timeoutMs: 10_000, intervalMs: 100, describe: async () => `node ${name} to come back\n${await describeNodes()}` },
+      { timeoutMs: budget({ baseMs: 30_000 }), intervalMs: 100, describe: async () => `node ${name} to come back\n${await describeNodes()}` },
     );
     expect(Date.now() - deletedAt).toBeLessThan(10_000);
     expect(again.metadata?.labels?.['topology.kubernetes.io/zone']).toBe(ZONE_C);
@@ -329,10 +330,10 @@ describe('virtual nodes', () => {
         const current = await readLease(name);
         return current.metadata?.ownerReferences?.[0]?.uid === again.metadata?.uid ? current : undefined;
       },
-      { timeoutMs: 15_000, describe: async () => `lease ${name} to be owned by the new node ${again.metadata?.uid}\n${await describeNodes()}` },
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `lease ${name} to be owned by the new node ${again.metadata?.uid}\n${await describeNodes()}` },
     );
     const renewedAt = renewTimeOf(lease)!.getTime();
-    await waitFor(async () => renewTimeOf(await readLease(name))!.getTime() > renewedAt, { timeoutMs: 10_000, describe: `lease ${name} to keep being renewed` });
+    await waitFor(async () => renewTimeOf(await readLease(name))!.getTime() > renewedAt, { timeoutMs: budget({ baseMs: 30_000 }), describe: `lease ${name} to keep being renewed` });
   });
 
   it('puts back its taint and labels when someone removes them, and keeps a cordon', async () => {
@@ -350,7 +351,7 @@ describe('virtual nodes', () => {
         const tainted = node.spec?.taints?.some((t) => t.key === 'virtual-kubelet.io/provider' && t.value === 'alibabacloud' && t.effect === 'NoSchedule');
         return tainted && node.metadata?.labels?.['topology.kubernetes.io/region'] === REGION ? node : undefined;
       },
-      { timeoutMs: 10_000, describe: async () => `node ${name} to get its taint and region label back\n${await describeNodes()}` },
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `node ${name} to get its taint and region label back\n${await describeNodes()}` },
     );
     expect(repaired.metadata?.uid).toBe(current.metadata?.uid);
     expect(repaired.spec?.unschedulable).toBe(true);
@@ -362,11 +363,24 @@ describe('virtual nodes', () => {
     await admin('PUT', '/admin/faults', { rules: [{ action: 'DescribeVSwitches', rate: 1, code: 'Throttling.User', status: 400, message: 'Request was denied due to user flow control.' }] });
     const callsBefore = calls;
     try {
-      // Several refreshes and at least one periodic status post happen in this window.
-      await new Promise((resolve) => setTimeout(resolve, FAST.statusIntervalMs + 4 * FAST.vSwitchRefreshIntervalMs));
-      expect(calls - callsBefore).toBeGreaterThanOrEqual(2);
-      const throttledSeen = log.lines.some((l) => l.includes('throttled'));
-      expect(throttledSeen).toBe(true);
+      // Wait for several throttled refreshes and a periodic status post of every node after them.
+      const throttledAt = Date.now();
+      const heartbeatAfter = async (zone: string) => {
+        const beat = condition(await readNode(nodeOf(zone)), 'Ready')?.lastHeartbeatTime;
+        return beat !== undefined && new Date(beat).getTime() >= throttledAt - 1_000;
+      };
+      await waitFor(
+        async () =>
+          calls - callsBefore >= 2 &&
+          log.lines.some((l) => l.includes('throttled')) &&
+          (await heartbeatAfter(ZONE_A)) &&
+          (await heartbeatAfter(ZONE_B)) &&
+          (await heartbeatAfter(ZONE_C)),
+        {
+          timeoutMs: budget({ baseMs: 30_000 }) + FAST.statusIntervalMs + 4 * FAST.vSwitchRefreshIntervalMs,
+          describe: async () => `2 throttled DescribeVSwitches refreshes (saw ${calls - callsBefore}) and a status post of every node after them\n${await describeNodes()}`,
+        },
+      );
       for (const zone of [ZONE_A, ZONE_B, ZONE_C]) {
         const node = await readNode(nodeOf(zone));
         expect(condition(node, 'Ready')?.status, zone).toBe('True');
@@ -388,7 +402,8 @@ describe('virtual nodes', () => {
             const current = await readNode(name);
             return condition(current, 'Ready')?.status === 'False' ? current : undefined;
           },
-          { timeoutMs: FAST.statusIntervalMs * 4, describe: async () => `node ${name} to turn NotReady\n${await describeNodes()}` },
+          // Generous deadline; the promptness itself is asserted below, with the time it took.
+          { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `node ${name} to turn NotReady\n${await describeNodes()}` },
         );
         const ready = condition(node, 'Ready')!;
         expect(ready.reason).toBe('CloudUnreachable');
@@ -396,7 +411,7 @@ describe('virtual nodes', () => {
         // Capacity stays what it last was: unknown is not zero.
         expect(node.status?.allocatable?.['pods']).toBe({ [ZONE_A]: '28', [ZONE_B]: '21', [ZONE_C]: String(MAX_PODS) }[zone]);
       }
-      expect(Date.now() - stoppedAt).toBeLessThan(FAST.statusIntervalMs * 4);
+      expect(Date.now() - stoppedAt, 'ms from the cloud going down to every node NotReady').toBeLessThan(FAST.statusIntervalMs * 4);
       expect(nodes.cloudReachable()).toBe(false);
     } finally {
       sim = await startSim();
@@ -404,7 +419,7 @@ describe('virtual nodes', () => {
     for (const zone of [ZONE_A, ZONE_B, ZONE_C]) {
       const name = nodeOf(zone);
       await waitFor(async () => condition(await readNode(name), 'Ready')?.status === 'True', {
-        timeoutMs: 15_000,
+        timeoutMs: budget({ baseMs: 30_000 }),
         describe: async () => `node ${name} to turn Ready again\n${await describeNodes()}`,
       });
     }
@@ -431,7 +446,7 @@ describe('virtual nodes', () => {
             const ready = condition(await readNode(name), 'Ready');
             return ready?.status === 'False' && ready.reason === 'CloudUnreachable';
           },
-          { timeoutMs: 15_000, describe: async () => `adopted node ${name} to turn NotReady\n${await describeNodes()}` },
+          { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `adopted node ${name} to turn NotReady\n${await describeNodes()}` },
         );
       }
       expect(settled).toBe(false);
@@ -443,7 +458,7 @@ describe('virtual nodes', () => {
     for (const zone of [ZONE_A, ZONE_B, ZONE_C]) {
       const name = nodeOf(zone);
       await waitFor(async () => condition(await readNode(name), 'Ready')?.status === 'True', {
-        timeoutMs: 15_000,
+        timeoutMs: budget({ baseMs: 30_000 }),
         describe: async () => `node ${name} to turn Ready after the restart\n${await describeNodes()}`,
       });
     }

@@ -23,7 +23,7 @@ import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
@@ -64,7 +64,7 @@ async function waitForStatus(name: string, status: 'Ready' | 'Fail'): Promise<Po
       const pn = await readPodNetworking(name);
       return pn.status?.status === status ? pn : undefined;
     },
-    { timeoutMs: 30_000, describe: async () => `PodNetworking ${name} to be ${status}; status: ${JSON.stringify((await readPodNetworking(name)).status)}` },
+    { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `PodNetworking ${name} to be ${status}; status: ${JSON.stringify((await readPodNetworking(name)).status)}` },
   );
 }
 
@@ -86,7 +86,7 @@ async function runningPods(namespace: string, selector: string, count: number): 
       const pods = (await list()).filter((p) => p.status?.phase === 'Running' && p.status.podIP);
       return pods.length >= count ? pods : undefined;
     },
-    { timeoutMs: 60_000, describe: async () => `${count} Running pods (${selector}) in ${namespace}; have ${JSON.stringify((await list()).map((p) => [p.metadata?.name, p.spec?.nodeName, p.status?.phase]))}` },
+    { timeoutMs: budget({ baseMs: 90_000 }), describe: async () => `${count} Running pods (${selector}) in ${namespace}; have ${JSON.stringify((await list()).map((p) => [p.metadata?.name, p.spec?.nodeName, p.status?.phase]))}` },
   );
 }
 
@@ -124,7 +124,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
   for (const ns of createdNamespaces) await apis().core.deleteNamespace({ name: ns }).catch(ignoreNotFound);
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   for (const name of createdPodNetworkings) await custom().deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
   if (config) await deleteNodes(config);
   await sim?.stop();
@@ -254,7 +254,7 @@ describe('PodNetworking', () => {
         const c = p.status?.conditions?.find((x) => x.type === PROVISIONED_CONDITION);
         return c?.reason === 'VSwitchesExhausted' ? { p, c } : undefined;
       },
-      { timeoutMs: 30_000, describe: 'small-waiter to report VSwitchesExhausted' },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: 'small-waiter to report VSwitchesExhausted' },
     );
     expect(waiting.p.status?.phase).toBe('Pending');
     expect(waiting.c.message).toContain('vsw-simtinyi');
@@ -267,7 +267,7 @@ describe('PodNetworking', () => {
         const p = await core.readNamespacedPod({ name: 'small-waiter', namespace: ns });
         return p.status?.phase === 'Running' ? p : undefined;
       },
-      { timeoutMs: 60_000, describe: 'small-waiter to run after an IP was freed' },
+      { timeoutMs: budget({ baseMs: 90_000 }), describe: 'small-waiter to run after an IP was freed' },
     );
     expect(ipInCidr(ran.status!.podIP!, cidrOf('vsw-simtinyi'))).toBe(true);
   });
@@ -296,7 +296,7 @@ describe('PodNetworking', () => {
     expect(nodeZone(running!)).toBe(I);
     const event = await waitFor(
       async () => (await apis().core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=dup' })).items.find((e) => e.reason === 'MultiplePodNetworkings'),
-      { timeoutMs: 20_000, describe: 'a MultiplePodNetworkings event on pod dup' },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: 'a MultiplePodNetworkings event on pod dup' },
     );
     expect(event.message).toContain(`pn-newer-${suffix}`);
   });

@@ -25,7 +25,7 @@ import { apis, controlPlane, ignoreNotFound, kubeConfig, uniqueName } from './he
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, fetchText, podsBudget, withDeadline } from '../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const MAIN = join(import.meta.dirname, '..', '..', 'adapters', 'cli', 'main.ts');
@@ -65,7 +65,7 @@ async function runningPod(namespace: string, name: string): Promise<k8s.V1Pod> {
       const p = await read();
       return p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
     },
-    { timeoutMs: 60_000, describe: async () => `pod ${namespace}/${name} Running; is ${json((await read()).status)}` },
+    { timeoutMs: podsBudget(1), describe: async () => `pod ${namespace}/${name} Running; is ${json((await read()).status)}` },
   );
 }
 
@@ -83,7 +83,8 @@ function podManifest(name: string, labels: Record<string, string>, secretName: s
 async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--ecs-endpoint', sim.endpoint, '--cloud-protocol', 'http'], {
     env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY.secret, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
-    timeout: 60_000,
+    timeout: budget({ baseMs: 60_000 }),
+    killSignal: 'SIGKILL',
   });
 }
 
@@ -136,7 +137,7 @@ beforeAll(async () => {
     },
   });
   await waitFor(async () => ((await custom().getClusterCustomObject({ group, version, plural, name: pnName })) as PodNetworking).status?.status === 'Ready', {
-    timeoutMs: 30_000,
+    timeoutMs: budget({ baseMs: 60_000 }),
     describe: `PodNetworking ${pnName} Ready`,
   });
 });
@@ -144,10 +145,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
   for (const ns of namespaces) await apis().core.deleteNamespace({ name: ns }).catch(ignoreNotFound);
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   await custom().deleteClusterCustomObject({ group, version, plural, name: pnName }).catch(ignoreNotFound);
   if (config) await deleteNodes(config);
-  await tracing?.shutdown();
+  if (tracing) await withDeadline(tracing.shutdown(), budget({ baseMs: 30_000 }), 'the tracer to flush and shut down');
   await receiver?.close();
   await sim?.stop();
   if (certDir) await rm(certDir, { recursive: true, force: true });
@@ -270,9 +271,9 @@ describe('telemetry of a provisioned pod', () => {
 
   it('shows the counts that happened in the metrics scraped over HTTP', async () => {
     expect(provider.metrics).toBeDefined();
-    const response = await fetch(`${provider.metrics!.url}/metrics`);
+    const response = await fetchText(`${provider.metrics!.url}/metrics`);
     expect(response.status).toBe(200);
-    const text = await response.text();
+    const text = response.text;
     const value = (series: string): number => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? NaN : Number(line.slice(series.length + 1));

@@ -12,7 +12,7 @@ import type { ControlPlane } from '../../controlplane/controlplane.ts';
 import { PODNETWORKING_API } from '../../../provider/networking/constants.ts';
 import { NODE_LABELS } from '../../../provider/node/constants.ts';
 import { waitFor } from '../../integration/helpers/wait.ts';
-import { apiClient, fetchText } from '../../helpers/deadline.ts';
+import { apiClient, budget, fetchText } from '../../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const CRD_FILE = fileURLToPath(new URL('../../../deploy/crds/network.alibabacloud.com_podnetworkings.yaml', import.meta.url));
@@ -55,7 +55,7 @@ export function ignoreNotFound(err: unknown): void {
 }
 
 export async function kubectl(cluster: ChaosCluster, args: readonly string[]): Promise<string> {
-  const { stdout } = await execFileAsync(join(cluster.binDir, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, timeout: 60_000 });
+  const { stdout } = await execFileAsync(join(cluster.binDir, 'kubectl'), args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, timeout: budget({ baseMs: 60_000 }), killSignal: 'SIGKILL' });
   return stdout;
 }
 

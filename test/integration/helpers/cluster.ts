@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { ProvidedControlPlane } from '../global-setup.ts';
-import { apiClient } from '../../helpers/deadline.ts';
+import { apiClient, budget } from '../../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -72,7 +72,9 @@ export async function kubectl(args: readonly string[]): Promise<{ stdout: string
   try {
     return await execFileAsync(join(cp.binDir, 'kubectl'), args, {
       env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
-      timeout: 30_000,
+      // Past it, SIGKILL: the call rejects naming the command (below), whatever kubectl does with SIGTERM.
+      timeout: budget({ baseMs: 60_000 }),
+      killSignal: 'SIGKILL',
     });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
