@@ -19,7 +19,7 @@ import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
 import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -96,13 +96,16 @@ export interface BenchResult {
 }
 
 const MiB = 1024 * 1024;
+const caseNamespace = (runId: string, system: SystemName, mode: Mode): string => `bench-${runId}-${system}-${mode === 'unlimited' ? 'u' : 'q'}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function waitUntil(_what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+/** Polls until `probe` is true (true) or the time is up (false: the caller records the error). A probe that hangs or throws counts as false. */
+async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await probe()) return true;
+    const ok = await withDeadline(Promise.resolve().then(probe), Math.max(5_000, deadline - Date.now()), `one check of ${what}`).catch(() => false);
+    if (ok) return true;
     if (Date.now() > deadline) return false;
     await sleep(intervalMs);
   }
@@ -330,7 +333,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
   const { runId, adminKc, core, apps, recorder } = env;
   const log = (line: string): void => o.log(`[${systemName}/${mode}] ${line}`);
   const errors: string[] = [];
-  const namespace = `bench-${runId}-${systemName}-${mode === 'unlimited' ? 'u' : 'q'}`;
+  const namespace = caseNamespace(runId, systemName, mode);
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'bench.eci-virtual-node.io/webhook': `${runId}-${mode}` } } } });
 
   log('starting');
@@ -514,8 +517,17 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     };
     if (!gone) errors.push(`delete: not every pod gone within ${deleteTimeoutMs / 1000} s`);
     log(`deleted: ${deletedRecs.length}/${result.delete.pods} in ${result.delete.seconds.toFixed(1)} s`);
-    // Let the provider's last calls land (the group deletes of pods already gone).
-    if (cloud !== undefined) await sleep(1_000);
+    // Let the provider's last calls land: every group of the deleted pods gone from the cloud.
+    if (cloud !== undefined) {
+      let groupsLeft = -1;
+      const emptied = await waitUntil(
+        'groups deleted',
+        async () => (groupsLeft = (await simAdmin<{ groups: number }>(cloud.adminEndpoint, cloud.adminToken, '/admin/state')).groups) === 0,
+        budget({ baseMs: 30_000, perItemMs: 100, items: o.pods }),
+        100,
+      );
+      if (!emptied) errors.push(`delete: ${groupsLeft} container groups still in the cloud after every pod was gone`);
+    }
     const apiAtEnd = await apiCount();
     const cloudAtEnd = await cloudCalls();
 
@@ -626,6 +638,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     if (o.systems.includes('eci-vn')) {
       await execFileAsync(join(cp.binDir, 'kubectl'), ['apply', '--server-side', '--force-conflicts', '-f', join(REPO, 'deploy', 'crds', 'network.alibabacloud.com_podnetworkings.yaml')], {
         env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
+        timeout: budget({ baseMs: 60_000 }),
+        killSignal: 'SIGKILL',
       });
       const { group, version, plural } = PODNETWORKING_API;
       const custom = apiClient(adminKc, k8s.CustomObjectsApi);
@@ -655,9 +669,12 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
           userOf: (s) => users[o.systems.indexOf(s)]!,
           peerBinaries,
         };
-        cases.push(await runCase(o, caseEnv, system, mode));
-        // Let the namespace deletion and the last events settle before the next system.
-        await sleep(2_000);
+        const result = await runCase(o, caseEnv, system, mode);
+        cases.push(result);
+        // The next system starts on a quiet apiserver: this case's namespace deleted.
+        const ns = caseNamespace(runId, system, mode);
+        const gone = await waitUntil('namespace gone', () => core.readNamespace({ name: ns }).then(() => false, (err: unknown) => (err as { code?: number }).code === 404), budget({ baseMs: 60_000 }), 250);
+        if (!gone) result.errors.push(`namespace ${ns} still there ${budget({ baseMs: 60_000 }) / 1000} s after the case`);
       }
     }
   } finally {

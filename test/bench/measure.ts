@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
-import { apiClient } from '../helpers/deadline.ts';
+import { apiClient, budget, fetchText, withDeadline } from '../helpers/deadline.ts';
 
 // ---- pods as the watch sees them ---------------------------------------------------------------
 
@@ -196,15 +196,21 @@ export async function apiserverMetrics(kc: k8s.KubeConfig): Promise<string> {
   const url = new URL('/metrics', cluster.server);
   const opts: RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname };
   await kc.applyToHTTPSOptions(opts);
-  return new Promise((resolve, reject) => {
-    const req = request(opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return withDeadline(
+    (signal) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ ...opts, signal }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      }),
+    budget({ baseMs: 60_000 }),
+    `an answer to GET ${url.href}`,
+  );
 }
 
 /** Requests dispatched per flow schema (`apiserver_flowcontrol_dispatched_requests_total`). */
@@ -227,13 +233,14 @@ export interface SimRequestStats {
 }
 
 export async function simAdmin<T>(adminEndpoint: string, token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(`${adminEndpoint}${path}`, {
+  const res = await fetchText(`${adminEndpoint}${path}`, {
     method: init.method ?? 'GET',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    what: `cloudsim admin ${init.method ?? 'GET'} ${path}`,
   });
-  if (!res.ok) throw new Error(`cloudsim admin ${path}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  if (!res.ok) throw new Error(`cloudsim admin ${path}: HTTP ${res.status} ${res.text}`);
+  return JSON.parse(res.text) as T;
 }
 
 export async function simRequests(adminEndpoint: string, token: string): Promise<Record<string, SimRequestStats>> {

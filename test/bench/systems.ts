@@ -20,6 +20,7 @@ import { DEFAULT_CONFIG } from '../../provider/config/config.ts';
 import { VIRTUAL_NODE_TOLERATION } from '../../provider/networking/constants.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { killGroup, startProcess, type ManagedProcess } from '../controlplane/processes.ts';
+import { budget, waitForEvent, withDeadline } from '../helpers/deadline.ts';
 
 export type SystemName = 'eci-vn' | 'kwok' | 'vk-mock' | 'ceiling';
 export type Mode = 'unlimited' | 'quota-true';
@@ -234,7 +235,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
       kill: async () => {
         if (provider === undefined) return;
         killGroup(provider.pid, 'SIGKILL');
-        await provider.exited;
+        await withDeadline(provider.exited, budget({ baseMs: 30_000 }), `the provider (pid ${provider.pid}) to exit after SIGKILL`);
       },
       restart: spawnProvider,
     },
@@ -247,6 +248,8 @@ async function waitForWebhook(port: number, proc: ManagedProcess, timeoutMs: num
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
+      // A connect that neither succeeds nor fails (a loaded machine) counts as not listening yet.
+      socket.setTimeout(5_000, () => (socket.destroy(), resolve(false)));
       socket.once('connect', () => (socket.destroy(), resolve(true)));
       socket.once('error', () => resolve(false));
     });
@@ -437,7 +440,10 @@ export async function buildPeers(peers: readonly ('kwok' | 'virtual-kubelet')[],
     if (errTail.length > 40) errTail.shift();
     if (l.startsWith('[peers]')) log(l);
   });
-  await new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // Go builds of kwok and virtual-kubelet: minutes cold, longer on a busy machine.
+  const buildMs = budget({ baseMs: 30 * 60_000 });
+  const timer = setTimeout(() => child.kill('SIGKILL'), buildMs);
+  await waitForEvent(child, 'close', { timeoutMs: buildMs + 30_000, what: `build-peers.sh ${peers.join(' ')} to finish`, lastSeen: () => errTail.slice(-5).join('\n') }).finally(() => clearTimeout(timer));
   const result: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string; errors: string[] } = { errors: [] };
   for (const line of out) {
     const [name, path = ''] = line.split('=', 2);

@@ -47,5 +47,7 @@ describe('benchmark harness (quick)', () => {
     expect(ours!.restart?.podsPresent).toBe(40);
     expect(ours!.restart?.convergenceSeconds).toBeGreaterThan(0);
     expect(ours!.restart?.createCalls).toBe(0);
-  }, 180_000);
+    // A backstop only: each phase of the harness has its own deadline (nodes, create, restart,
+    // delete), and a phase past it becomes an entry in `errors` naming it.
+  }, 900_000);
 });
