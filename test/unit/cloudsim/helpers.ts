@@ -9,6 +9,7 @@ import vpcModule from '@alicloud/vpc20160428';
 import { expect } from 'vitest';
 import { startCloudSim } from '../../../adapters/cloudsim/server.ts';
 import type { CloudSim, CloudSimOptions } from '../../../adapters/cloudsim/server.ts';
+import { fetchText, withDeadline } from '../../helpers/deadline.ts';
 
 export { $eci };
 export * as $vpc from '@alicloud/vpc20160428';
@@ -168,8 +169,8 @@ export type Json = any;
 export async function admin(sim: CloudSim, method: string, path: string, body?: unknown, token: string | null = sim.adminToken): Promise<{ status: number; json: Json }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${sim.adminEndpoint}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, json: (await res.json()) as Json };
+  const res = await fetchText(`${sim.adminEndpoint}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), timeoutMs: 4_000, what: `cloudsim admin ${method} ${path}` });
+  return { status: res.status, json: JSON.parse(res.text) };
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5000): Promise<T> {
@@ -177,7 +178,8 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
   let last: unknown;
   for (;;) {
     try {
-      const v = await fn();
+      // A call that hangs is cut at the deadline too.
+      const v = await withDeadline(Promise.resolve().then(fn), Math.max(500, deadline - Date.now()), `one check of ${what}`);
       if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
 import { $eci, REGION, create, describe1, eciClient, expectCloudError, startTestSim, waitFor } from './helpers.ts';
 import type { EciClientT } from './helpers.ts';
+import { withDeadline } from '../../helpers/deadline.ts';
 
 async function statusOf(eci: EciClientT, id: string): Promise<string> {
   return (await describe1(eci, id)).status!;
@@ -156,7 +157,7 @@ describe('conventions, logs, exec, restart, update', () => {
     const res = await eci.execContainerCommand(new $eci.ExecContainerCommandRequest({ regionId: REGION, containerGroupId: id, containerName: 'main', command: JSON.stringify(['/bin/sh', '-c', 'cat; echo oops >&2; exit 3']), stdin: true }));
     const uri = res.body.webSocketUri!;
     expect(uri).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/exec\//);
-    const frames = await new Promise<{ stdout: string; stderr: string; status: { status: string; details?: { causes: { message: string }[] } } }>((resolve, reject) => {
+    const frames = await withDeadline(new Promise<{ stdout: string; stderr: string; status: { status: string; details?: { causes: { message: string }[] } } }>((resolve, reject) => {
       const ws = new WebSocket(uri, ['v4.channel.k8s.io']);
       let stdout = '';
       let stderr = '';
@@ -173,17 +174,17 @@ describe('conventions, logs, exec, restart, update', () => {
       });
       ws.on('close', () => resolve({ stdout, stderr, status: status as never }));
       ws.on('error', reject);
-    });
+    }), 4_000, 'the exec WebSocket to close');
     expect(frames.stdout).toBe('typed input\n');
     expect(frames.stderr).toBe('oops\n');
     expect(frames.status.status).toBe('Failure');
     expect(frames.status.details!.causes[0]!.message).toBe('3');
     // The token works once.
-    const again = await new Promise<number>((resolve) => {
+    const again = await withDeadline(new Promise<number>((resolve) => {
       const ws = new WebSocket(uri);
       ws.on('unexpected-response', (_req, r) => resolve(r.statusCode!));
       ws.on('error', () => resolve(-1));
-    });
+    }), 4_000, 'an answer to a second use of the exec token');
     expect(again).toBe(404);
   });
 

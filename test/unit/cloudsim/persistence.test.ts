@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
 import { $eci, $vpc, REGION, create, describe1, eciClient, startTestSim, testWorld, vpcClient, waitFor } from './helpers.ts';
+import { waitForExit } from '../../helpers/deadline.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -55,16 +56,18 @@ describe('in-process restarts', () => {
   it('loses no acknowledged change on an abrupt stop (no snapshot, journal only), and replays overdue transitions', async () => {
     const stateFile = join(dir, 'state.json');
     const world = { persistence: { durability: 'fsync', snapshotIntervalMs: 600_000 }, lifecycle: { schedulingMs: 1000, pendingMs: 200 } };
-    const t0 = Date.now();
     const sim1 = await startTestSim(world, { stateFile });
     const eci1 = eciClient(sim1);
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => create(eci1, { name: `crash-${i}` })));
+    // Every create is acknowledged by now: their transitions fall due by this moment + 1200 ms
+    // (counting from before the creates was flaky on a loaded machine, where they take a while).
+    const t0 = Date.now();
     await eci1.deleteContainerGroup(new $eci.DeleteContainerGroupRequest({ regionId: REGION, containerGroupId: ids[0] }));
     expect((await describe1(eci1, ids[1]!)).status).toBe('Scheduling');
     await sim1.stop({ graceful: false });
     // Only the journal holds these groups: the snapshot was written before any of them.
     expect((await readdir(dir)).some((f) => f.startsWith('state.json.journal.'))).toBe(true);
-    await new Promise((r) => setTimeout(r, Math.max(0, t0 + 1300 - Date.now())));
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + 1300 - Date.now()))); // the clock itself is awaited
 
     const sim2 = await startTestSim(world, { stateFile });
     try {
@@ -112,17 +115,15 @@ describe('kill -9 of the CLI process', () => {
     const fake = { endpoint: first.endpoint } as CloudSim;
     const eci1 = eciClient(fake);
     const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => create(eci1, { name: `k9-${i}`, clientToken: `k9-${i}` })));
-    const exited = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
-    await exited;
+    await waitForExit(first.child, { timeoutMs: 10_000, what: 'cloudsim after SIGKILL' });
 
     const second = await startCli(worldFile, stateFile);
     const eci2 = eciClient({ endpoint: second.endpoint } as CloudSim);
     const res = await eci2.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, limit: 20 }));
     expect(res.body.containerGroups!.map((g) => g.containerGroupId).sort()).toEqual([...ids].sort());
     expect(await create(eci2, { name: 'k9-3', clientToken: 'k9-3' })).toBe(ids[3]);
-    const code = new Promise((resolve) => second.child.once('exit', resolve));
     second.child.kill('SIGTERM');
-    expect(await code).toBe(0);
+    expect((await waitForExit(second.child, { timeoutMs: 10_000, what: 'cloudsim after SIGTERM' })).code).toBe(0);
   }, 30_000);
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudSim } from '../../../adapters/cloudsim/server.ts';
 import { Params, parseQueryString, unflatten } from '../../../adapters/cloudsim/wire/params.ts';
 import { $eci, AK, REGION, create, eciClient, expectCloudError, startTestSim } from './helpers.ts';
+import { fetchWithDeadline, withDeadline } from '../../helpers/deadline.ts';
 
 describe('parameter unflattening', () => {
   it('turns 1-based flat keys into nested lists and objects', () => {
@@ -73,15 +74,21 @@ describe('signatures, nonces and errors', () => {
     // The signature covers the host header, so replay against the simulator with the same host value
     // but connect to the simulator's port.
     const replay = (): Promise<{ status: number; body: { Code?: string; RequestId?: string } }> =>
-      new Promise((resolve, reject) => {
-        const r = request({ host: '127.0.0.1', port: sim.port, method: captured!.method, path: captured!.url, headers }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as { Code?: string } }));
-        });
-        r.on('error', reject);
-        r.end();
-      });
+      withDeadline(
+        (signal) =>
+          new Promise((resolve, reject) => {
+            const r = request({ host: '127.0.0.1', port: sim.port, method: captured!.method, path: captured!.url, headers, signal }, (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => (text += c.toString()));
+              res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as { Code?: string } }));
+              res.on('error', reject);
+            });
+            r.on('error', reject);
+            r.end();
+          }),
+        4_000,
+        'an answer to the replayed DescribeContainerGroups',
+      );
     const first = await replay();
     expect(first.status).toBe(200);
     expect(first.body.RequestId).toMatch(/^[0-9A-F-]{36}$/);
@@ -97,7 +104,7 @@ describe('signatures, nonces and errors', () => {
   });
 
   it('rejects an unsigned request, accepts large headers, and puts a RequestId on every answer', async () => {
-    const res = await fetch(`${sim.url}/?RegionId=${REGION}`, { method: 'POST', headers: { 'x-acs-action': 'DescribeContainerGroups', 'x-acs-version': '2018-08-08', 'x-big': 'a'.repeat(30_000) } });
+    const res = await fetchWithDeadline(`${sim.url}/?RegionId=${REGION}`, { method: 'POST', headers: { 'x-acs-action': 'DescribeContainerGroups', 'x-acs-version': '2018-08-08', 'x-big': 'a'.repeat(30_000) }, timeoutMs: 4_000 });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { Code: string; RequestId: string; HostId: string; Message: string; Recommend: string };
     expect(body.Code).toBe('IncompleteSignature');
