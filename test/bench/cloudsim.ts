@@ -23,6 +23,7 @@ import * as $eci from '@alicloud/eci20180808';
 import { Config } from '@alicloud/openapi-client';
 import { startCloudSim } from '../../adapters/cloudsim/server.ts';
 import type { CloudSim } from '../../adapters/cloudsim/server.ts';
+import { waitForEvent, withDeadline } from '../helpers/deadline.ts';
 
 const REGION = 'cn-bench-1';
 const AK = { id: 'LTAIbenchKey', secret: 'bench-secret' };
@@ -133,16 +134,15 @@ function flag(name: string, fallback: number): number {
 }
 
 function ask<T>(worker: Worker, msg: unknown, key: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: Record<string, unknown>): void => {
-      if (key in m) {
-        worker.off('message', on);
-        resolve(m[key] as T);
-      }
+  let on: ((m: Record<string, unknown>) => void) | undefined;
+  const answered = new Promise<T>((resolve) => {
+    on = (m) => {
+      if (key in m) resolve(m[key] as T);
     };
     worker.on('message', on);
     worker.postMessage(msg);
   });
+  return withDeadline(answered, 60_000, `the simulator worker to answer ${JSON.stringify(msg)}`).finally(() => worker.off('message', on!));
 }
 
 interface Row {
@@ -180,10 +180,7 @@ async function runBench(): Promise<void> {
     simCpu = () => Promise.resolve(undefined);
   } else {
     const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'sim', stateFile } });
-    endpoint = await new Promise<string>((resolve, reject) => {
-      worker.once('message', (m: { endpoint: string }) => resolve(m.endpoint));
-      worker.once('error', reject);
-    });
+    endpoint = (await waitForEvent<[{ endpoint: string }]>(worker, 'message', { timeoutMs: 60_000, what: 'the simulator worker to report its endpoint' }))[0].endpoint;
     simMemory = () => ask<NodeJS.MemoryUsage>(worker, 'memory', 'memory');
     simElu = () => ask<EventLoopUtilization>(worker, 'elu', 'elu');
     simCpu = () => ask<NodeJS.CpuUsage>(worker, 'cpu', 'cpu');

@@ -28,6 +28,7 @@ import {
   startProcess,
   type ManagedProcess,
 } from './processes.ts';
+import { withDeadline } from '../helpers/deadline.ts';
 
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-scheduler' | 'kube-controller-manager';
 
@@ -310,14 +311,14 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       if (current !== undefined) {
         if (signal === 'SIGKILL') {
           killGroup(current.pid, 'SIGKILL');
-          await current.exited;
+          await withDeadline(current.exited, 30_000, `kube-apiserver (pid ${current.pid}) to exit after SIGKILL`);
         } else await current.stop(stopGraceMs);
         processes.splice(processes.indexOf(current), 1);
         state.pids = state.pids.filter((pid) => pid !== current.pid);
         saveState();
       }
       await onDown?.();
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs)); // the outage itself
       const restarted = start('kube-apiserver', argsOf.get('kube-apiserver') ?? []);
       await waitUntilHealthy(restarted, startTimeoutMs, apiserverReady);
       onProgress(`kube-apiserver restarted (${signal}, down ${downMs} ms)`);

@@ -12,6 +12,7 @@
 // such leftovers on the next start.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { withDeadline } from '../helpers/deadline.ts';
 
 export interface ProcessExit {
   code: number | null;
@@ -41,6 +42,8 @@ export interface ManagedProcess {
 }
 
 const DEFAULT_GRACE_MS = 10_000;
+/** After SIGKILL only a process stuck in the kernel survives: say so instead of waiting forever. */
+const KILL_WAIT_MS = 30_000;
 
 export function startProcess(options: StartProcessOptions): ManagedProcess {
   const { name, command, args, logFile, env = process.env, cwd } = options;
@@ -80,7 +83,7 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
       const timedOut = await Promise.race([exited.then(() => false), delay(graceMs).then(() => true)]);
       if (timedOut) {
         killGroup(pid, 'SIGKILL');
-        await exited;
+        await withDeadline(exited, KILL_WAIT_MS, `${name} (pid ${pid}) to exit after SIGKILL`, () => `log tail:\n${logTail(logFile, 10)}`);
       }
     })();
     return stopping;

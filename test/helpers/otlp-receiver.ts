@@ -253,7 +253,10 @@ export async function startOtlpReceiver(options: { host?: string } = {}): Promis
       (closing ??= new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
         // Connections left open by a client that was not shut down must not hold the test.
-        setTimeout(() => server.forceShutdown(), 2_000).unref();
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000).unref();
       })),
   };
 }
