@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
+import { budget, DeadlineError } from '../helpers/deadline.ts';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { chaosCluster, installPodNetworkingCrd } from './lib/cluster.ts';
 import { seededRandom, type ChaosContext } from './lib/context.ts';
@@ -64,7 +65,10 @@ const log = (line: string): void => {
 };
 
 log(`chaos: ${quick ? 'quick' : 'full'} run, ${pods} pods, ${kills} kills, seed ${seed}, scenarios ${[...only].join(', ')}`);
-const binDir = await ensureControlPlaneBinaries({ onProgress: (m) => log(`[controlplane] ${m}`) });
+const buildMs = budget({ baseMs: 45 * 60_000 });
+const building = new AbortController();
+const buildTimer = setTimeout(() => building.abort(new DeadlineError('the control-plane binaries to build (test/controlplane/build.sh)', buildMs, 'its output above')), buildMs);
+const binDir = await ensureControlPlaneBinaries({ onProgress: (m) => log(`[controlplane] ${m}`), signal: building.signal }).finally(() => clearTimeout(buildTimer));
 const controlPlane = await startControlPlane({ binDir, onProgress: (m) => log(`[controlplane] ${m}`) });
 const otlp = await startOtlpReceiver();
 const workDir = mkdtempSync(join(tmpdir(), 'eci-vn-chaos-'));
