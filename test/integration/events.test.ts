@@ -10,6 +10,7 @@ import { apis, kubectl, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { budget, fetchText, withDeadline } from '../helpers/deadline.ts';
 
 const namespace = useTestNamespace('events');
 let sim: CloudSim;
@@ -24,19 +25,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   if (config) await deleteNodes(config);
   await sim?.stop();
 });
 
 async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${sim.adminEndpoint}${path}`, {
+  const res = await fetchText(`${sim.adminEndpoint}${path}`, {
     method,
     headers: { authorization: `Bearer ${sim.adminToken}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    what: `cloudsim admin ${method} ${path}`,
   });
-  if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  if (!res.ok) throw new Error(`cloudsim admin ${method} ${path}: ${res.status} ${res.text}`);
+  return JSON.parse(res.text) as unknown;
 }
 
 async function eventsOf(pod: V1Pod): Promise<CoreV1Event[]> {
@@ -57,7 +59,7 @@ async function running(name: string): Promise<V1Pod> {
       const p = await apis().core.readNamespacedPod({ name, namespace: namespace() });
       return p.status?.phase === 'Running' ? p : undefined;
     },
-    { timeoutMs: 60_000, describe: async () => `pod ${name} Running (now ${(await apis().core.readNamespacedPod({ name, namespace: namespace() })).status?.phase})` },
+    { timeoutMs: budget({ baseMs: 90_000 }), describe: async () => `pod ${name} Running (now ${(await apis().core.readNamespacedPod({ name, namespace: namespace() })).status?.phase})` },
   );
 }
 
@@ -80,7 +82,7 @@ describe('events', () => {
         const failures = (await eventsOf(pod)).filter((e) => e.reason === 'ProviderCreateFailed');
         return failures.length === 1 && failures[0]!.count === 3 ? failures : undefined;
       },
-      { timeoutMs: 15_000, describe: describeEvents(() => pod) },
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: describeEvents(() => pod) },
     );
     const [event] = counted;
     expect(event!.type).toBe('Warning');
@@ -114,7 +116,7 @@ describe('events', () => {
     });
     pod = await running('optional-ref');
     const warning = await waitFor(async () => (await eventsOf(pod)).find((e) => e.reason === 'OptionalConfigMapKeyNotFound'), {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: describeEvents(() => pod),
     });
     expect(warning.type).toBe('Warning');
@@ -132,7 +134,7 @@ describe('events', () => {
       },
     });
     await waitFor(async () => (await eventsOf(pod!)).find((e) => e.reason === 'MandatoryConfigMapNotFound' && e.type === 'Warning'), {
-      timeoutMs: 30_000,
+      timeoutMs: budget({ baseMs: 60_000 }),
       describe: describeEvents(() => pod),
     });
     await core.createNamespacedConfigMap({ namespace: namespace(), body: { metadata: { name: 'later' }, data: { A: '1' } } });

@@ -11,8 +11,8 @@ import { GROUP_TAGS, type ContainerGroup } from '../../provider/cloud/model.ts';
 import { PROVISIONED_CONDITION } from '../../provider/pods/annotations.ts';
 import type { CloudPort } from '../../provider/ports.ts';
 import { apis, useTestNamespace } from './helpers/cluster.ts';
-import { cloudOf, deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
-import { waitFor } from './helpers/wait.ts';
+import { cloudOf, deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement, waitForCloudCalls } from './helpers/provider.ts';
+import { budget, fetchText, podsBudget, waitFor, withDeadline } from './helpers/wait.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 
 const namespace = useTestNamespace('pod-sync');
@@ -30,13 +30,14 @@ afterAll(async () => {
 });
 
 async function admin(path: string, init: { method: string; body?: unknown } = { method: 'GET' }): Promise<unknown> {
-  const res = await fetch(`${sim.adminEndpoint}${path}`, {
+  const res = await fetchText(`${sim.adminEndpoint}${path}`, {
     method: init.method,
     headers: { authorization: `Bearer ${sim.adminToken}`, 'content-type': 'application/json' },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    what: `cloudsim admin ${init.method} ${path}`,
   });
-  if (!res.ok) throw new Error(`cloudsim admin ${init.method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  if (!res.ok) throw new Error(`cloudsim admin ${init.method} ${path}: ${res.status} ${res.text}`);
+  return JSON.parse(res.text) as unknown;
 }
 
 /** CreateContainerGroup calls the simulator answered, by outcome (`ok` or an error code). */
@@ -62,7 +63,7 @@ describe('a create the cloud refuses for good (the security group is in another 
   });
 
   afterAll(async () => {
-    await provider?.stop();
+    if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
     if (config) await deleteNodes(config);
   });
 
@@ -80,15 +81,16 @@ describe('a create the cloud refuses for good (the security group is in another 
         const c = p.status?.conditions?.find((x) => x.type === PROVISIONED_CONDITION);
         return c?.status === 'False' && c.reason === 'InvalidOperationVpcMismatch' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: 'pod refused to carry the ContainerGroupProvisioned=False condition with reason InvalidOperationVpcMismatch' },
+      { timeoutMs: podsBudget(1), describe: 'pod refused to carry the ContainerGroupProvisioned=False condition with reason InvalidOperationVpcMismatch' },
     );
     const condition = refused.status!.conditions!.find((x) => x.type === PROVISIONED_CONDITION)!;
     expect(condition.message).toContain('sg-simother');
     expect(condition.message).not.toMatch(/requestId/i);
 
-    // Long enough for several status polls, full resyncs (every 5 s here) and informer updates.
+    // Long enough for several status polls, full resyncs (every 5 s here) and informer updates:
+    // waited for as the provider's own calls (a loaded machine runs fewer loops per second).
     const resourceVersion = refused.metadata!.resourceVersion;
-    await new Promise((r) => setTimeout(r, 20_000));
+    await waitForCloudCalls(sim, { DescribeContainerGroups: 4, DescribeContainerGroupStatus: 10 }, { timeoutMs: budget({ baseMs: 90_000 }), why: 'four full resyncs and ten status polls after the refusal' });
     expect(refusedSince(await createCalls())).toBe(1);
     // (UnsupportedField warnings about the translation, e.g. no cluster DNS configured, are not the point.)
     const warnings = (await warningsOn(refused)).filter((e) => e.reason !== 'UnsupportedField');
@@ -100,10 +102,10 @@ describe('a create the cloud refuses for good (the security group is in another 
     // A real change of the pod earns exactly one new attempt.
     await core.patchNamespacedPod({ name: 'refused', namespace: namespace(), body: { metadata: { labels: { edited: 'yes' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     await waitFor(async () => refusedSince(await createCalls()) === 2, {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `a second create call after the pod changed (seen ${refusedSince(await createCalls())})`,
     });
-    await new Promise((r) => setTimeout(r, 6_000));
+    await waitForCloudCalls(sim, { DescribeContainerGroups: 1, DescribeContainerGroupStatus: 3 }, { timeoutMs: budget({ baseMs: 60_000 }), why: 'a full resync and three status polls after the second attempt' });
     expect(refusedSince(await createCalls())).toBe(2);
     await core.deleteNamespacedPod({ name: 'refused', namespace: namespace() });
   });
@@ -122,7 +124,7 @@ describe('deletion honours the grace period', () => {
 
   afterAll(async () => {
     await admin('/admin/lifecycle', { method: 'PUT', body: { terminatingMs: 0 } }).catch(() => {});
-    await provider?.stop();
+    if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
     if (config) await deleteNodes(config);
   });
 
@@ -144,7 +146,7 @@ describe('deletion honours the grace period', () => {
       },
     });
     const readWeb0 = () => core.readNamespacedPod({ name: 'web-0', namespace: namespace() });
-    const first = await waitFor(async () => ((await readWeb0()).status?.phase === 'Running' ? readWeb0() : undefined), { timeoutMs: 30_000, describe: 'web-0 to run' });
+    const first = await waitFor(async () => ((await readWeb0()).status?.phase === 'Running' ? readWeb0() : undefined), { timeoutMs: podsBudget(1), describe: 'web-0 to run' });
     const firstUid = first.metadata!.uid!;
 
     const groupsOfWeb0 = async (): Promise<ContainerGroup[]> =>
@@ -163,7 +165,7 @@ describe('deletion honours the grace period', () => {
         if (pod?.metadata?.uid === firstUid && pod.metadata.deletionTimestamp != null) oldPodSeenDeleting = true;
         return pod !== undefined && pod.metadata!.uid !== firstUid && pod.status?.phase === 'Running' && groups.length === 1 ? pod : undefined;
       },
-      { timeoutMs: 45_000, intervalMs: 100, describe: () => `a new web-0 to run with one group (groups seen over time: ${seen.join(' | ')})` },
+      { timeoutMs: podsBudget(1, { baseMs: 90_000 }), intervalMs: 100, describe: () => `a new web-0 to run with one group (groups seen over time: ${seen.join(' | ')})` },
     );
     expect(most, `groups of web-0 over time: ${seen.join(' | ')}`).toBe(1);
     // The old Pod object was kept while its group was terminating.

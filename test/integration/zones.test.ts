@@ -16,6 +16,7 @@ import { apis, ignoreNotFound, kubeConfig, uniqueName, useTestNamespace } from '
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { budget, withDeadline } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
@@ -44,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await custom().deleteClusterCustomObject({ group, version, plural, name: pnName }).catch(ignoreNotFound);
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   if (config) await deleteNodes(config);
   await sim?.stop();
 });
@@ -85,13 +86,13 @@ describe('a virtual node in every zone a network needs', () => {
         const node = await readNode(nodeK()).catch(() => undefined);
         return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && node.spec?.unschedulable !== true;
       },
-      { timeoutMs: 30_000, describe: async () => `node ${nodeK()} Ready in zone ${K}; PodNetworking status ${JSON.stringify((await readPn()).status)}; node ${await nodeSummary(nodeK())}` },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `node ${nodeK()} Ready in zone ${K}; PodNetworking status ${JSON.stringify((await readPn()).status)}; node ${await nodeSummary(nodeK())}` },
     );
     const node = await readNode(nodeK());
     expect(node.metadata?.labels?.[NODE_LABELS.zone]).toBe(K);
     expect(node.status?.conditions?.find((c) => c.type === 'NetworkUnavailable')).toMatchObject({ status: 'False' });
     await waitFor(async () => (await readPn()).status?.virtualNodes?.some((n) => n.zone === K && n.node === nodeK()), {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `PodNetworking ${pnName} status.virtualNodes to name ${nodeK()}; status ${JSON.stringify((await readPn()).status)}`,
     });
 
@@ -112,7 +113,7 @@ describe('a virtual node in every zone a network needs', () => {
         const p = await core.readNamespacedPod({ name: 'in-k', namespace: namespace() });
         return p.status?.phase === 'Running' && p.status.podIP ? p : undefined;
       },
-      { timeoutMs: 60_000, describe: async () => `pod in-k Running; now ${JSON.stringify((await core.readNamespacedPod({ name: 'in-k', namespace: namespace() })).status)}` },
+      { timeoutMs: budget({ baseMs: 90_000 }), describe: async () => `pod in-k Running; now ${JSON.stringify((await core.readNamespacedPod({ name: 'in-k', namespace: namespace() })).status)}` },
     );
     expect(running.spec?.nodeName).toBe(nodeK());
     expect(ipInCidr(running.status!.podIP!, '10.0.20.0/26')).toBe(true);
@@ -127,15 +128,15 @@ describe('a virtual node in every zone a network needs', () => {
         const n = await readNode(nodeK());
         return n.spec?.unschedulable === true && n.metadata?.annotations?.[CORDONED_ANNOTATION] !== undefined;
       },
-      { timeoutMs: 30_000, describe: async () => `node ${nodeK()} cordoned; node ${await nodeSummary(nodeK())}; PodNetworking status ${JSON.stringify((await readPn()).status)}` },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `node ${nodeK()} cordoned; node ${await nodeSummary(nodeK())}; PodNetworking status ${JSON.stringify((await readPn()).status)}` },
     );
     await waitFor(async () => !((await readPn()).status?.virtualNodes ?? []).some((n) => n.zone === K), {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: async () => `PodNetworking ${pnName} status.virtualNodes without zone ${K}; status ${JSON.stringify((await readPn()).status)}`,
     });
     // The next reconcile sees the running pod and keeps the node.
     await waitFor(() => logs.lines.some((l) => l.includes('waiting for its pods to finish') && l.includes(K)), {
-      timeoutMs: 15_000,
+      timeoutMs: budget({ baseMs: 30_000 }),
       describe: `the provider to log that ${nodeK()} waits for its pods`,
     });
     expect((await readNode(nodeK())).metadata?.name).toBe(nodeK());
@@ -144,7 +145,7 @@ describe('a virtual node in every zone a network needs', () => {
     // Its last pod gone, the node is removed; the default network's node stays.
     await core.deleteNamespacedPod({ name: 'in-k', namespace: namespace() });
     await waitFor(async () => readNode(nodeK()).then(() => false, (err: { code?: number }) => err.code === 404), {
-      timeoutMs: 60_000,
+      timeoutMs: budget({ baseMs: 90_000 }),
       describe: async () => `node ${nodeK()} removed; node ${await nodeSummary(nodeK())}; pods on it ${(await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeK()}` })).items.map((p) => `${p.metadata?.name}:${p.status?.phase}`).join(',')}`,
     });
     expect(provider.nodes.nodeOfZone(K)).toBeUndefined();
