@@ -22,6 +22,7 @@ import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
@@ -35,7 +36,7 @@ let provider: RunningProvider;
 let cloud: CloudPort;
 let namespace: string;
 const logs = memoryLogger();
-const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+const custom = () => apiClient(kubeConfig(), k8s.CustomObjectsApi);
 const createdPodNetworkings: string[] = [];
 
 async function createPodNetworking(name: string, spec: PodNetworkingSpec): Promise<void> {
@@ -51,7 +52,7 @@ async function waitForStatus(name: string, status: 'Ready' | 'Fail'): Promise<Po
       const pn = await readPodNetworking(name);
       return pn.status?.status === status ? pn : undefined;
     },
-    { timeoutMs: 30_000, describe: async () => `PodNetworking ${name} to be ${status}; status: ${JSON.stringify((await readPodNetworking(name)).status)}` },
+    { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `PodNetworking ${name} to be ${status}; status: ${JSON.stringify((await readPodNetworking(name)).status)}` },
   );
 }
 
@@ -119,16 +120,16 @@ beforeAll(async () => {
     timeoutSeconds: 2,
   });
   for (const hook of registration.webhooks ?? []) hook.namespaceSelector = { matchLabels: { 'eci-vn-it/webhook': `guard-${suffix}` } };
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: registration });
 
   namespace = uniqueName('guard');
   await apis().core.createNamespace({ body: { metadata: { name: namespace, labels: { 'eci-vn-it/webhook': `guard-${suffix}`, team: `guard-${suffix}` } } } });
 });
 
 afterAll(async () => {
-  await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
+  await apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
   if (namespace) await apis().core.deleteNamespace({ name: namespace }).catch(ignoreNotFound);
-  await provider?.stop();
+  if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   for (const name of createdPodNetworkings) await custom().deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
   if (config) await deleteNodes(config);
   await sim?.stop();
@@ -180,7 +181,7 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
         const p = await readPod('other-zone-fail');
         return p.status?.phase === 'Failed' ? p : undefined;
       },
-      { timeoutMs: 30_000, describe: async () => `other-zone-fail to be Failed; status ${JSON.stringify((await readPod('other-zone-fail')).status)}` },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `other-zone-fail to be Failed; status ${JSON.stringify((await readPod('other-zone-fail')).status)}` },
     );
     expect(failed.status?.reason).toBe('PodNetworkingZoneMismatch');
     expect(await groupOf(failed.metadata!.uid!)).toBeUndefined();
@@ -255,7 +256,7 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
       await waitForStatus(name, 'Ready');
       const event = await waitFor(
         async () => (await apis().core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items.find((e) => e.reason === 'SecurityGroupsUnchecked'),
-        { timeoutMs: 20_000, describe: `a SecurityGroupsUnchecked event on PodNetworking ${name}` },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: `a SecurityGroupsUnchecked event on PodNetworking ${name}` },
       );
       expect(event.type).toBe('Warning');
       expect(event.message).toContain('Forbidden.RAM');

@@ -27,12 +27,13 @@ import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, memoryLogger, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const suffix = uniqueName('rz').slice(3);
 const webhookConfigName = `eci-vn-it-${suffix}`;
 const namespace = `rz-${suffix}`;
 const { core } = apis();
-const registrations = () => kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api);
+const registrations = () => apiClient(kubeConfig(), k8s.AdmissionregistrationV1Api);
 
 let sim: CloudSim;
 let ca: CertificateAuthority;
@@ -102,7 +103,7 @@ async function nodesOf(config: ProviderConfig): Promise<k8s.V1Node[]> {
 
 /** Both tests use the same ports: stop what an earlier (maybe failed) test left running. */
 async function stopRunning(): Promise<void> {
-  for (const p of running.splice(0)) await p.stop();
+  for (const p of running.splice(0)) await withDeadline(p.stop(), budget({ baseMs: 30_000 }), 'an in-process provider to stop');
 }
 
 function providerConfig(): ProviderConfig {
@@ -136,7 +137,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registrations().deleteMutatingWebhookConfiguration({ name: webhookConfigName }).catch(ignoreNotFound);
-  for (const p of running) await p.stop();
+  for (const p of running) await withDeadline(p.stop(), budget({ baseMs: 30_000 }), 'an in-process provider to stop');
   await core.deleteNamespace({ name: namespace }).catch(ignoreNotFound);
   for (const config of configs) await deleteNodes(config);
   await sim?.stop();
@@ -172,7 +173,7 @@ describe('manager start order and readiness', () => {
           const r = await readyz();
           return r.status === 503 && listsHeld > 0 ? r : undefined;
         },
-        { timeoutMs: 30_000, describe: 'the webhook /readyz to answer 503 while the PodNetworking list is held' },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: 'the webhook /readyz to answer 503 while the PodNetworking list is held' },
       );
       expect(notReady.text).toContain('[-]informer-podnetworkings failed');
       expect(notReady.text).toContain('[+]informer-namespaces ok');
@@ -197,7 +198,7 @@ describe('manager start order and readiness', () => {
     }
 
     const provider = await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), {
-      timeoutMs: 60_000,
+      timeoutMs: budget({ baseMs: 90_000 }),
       describe: () => `startProvider to resolve once the PodNetworking list went through (last log: ${logs.lines.slice(-3).join(' | ')})`,
     });
     const ready = await readyz();
@@ -247,7 +248,7 @@ describe('manager start order and readiness', () => {
           return listings > 0 && nodes.length > 0 && nodes.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready')) ? nodes : undefined;
         },
         {
-          timeoutMs: 60_000,
+          timeoutMs: budget({ baseMs: 90_000 }),
           describe: async () => `virtual nodes registered while adoption is held (listings ${listings}, nodes ${(await nodesOf(config)).length}, start: ${settled instanceof Error ? settled.message : 'pending'})`,
         },
       );
@@ -263,14 +264,14 @@ describe('manager start order and readiness', () => {
     } finally {
       release();
     }
-    await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), { timeoutMs: 60_000, describe: 'startProvider to resolve once adoption went through' });
+    await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), { timeoutMs: budget({ baseMs: 90_000 }), describe: 'startProvider to resolve once adoption went through' });
     // Posted when the gate opened, not at the next heartbeat.
     await waitFor(
       async () => {
         const nodes = await nodesOf(config);
         return nodes.length > 0 && nodes.every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') ? nodes : undefined;
       },
-      { timeoutMs: 10_000, describe: async () => `every virtual node Ready=True: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.reason]))}` },
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `every virtual node Ready=True: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.reason]))}` },
     );
     expect((await readyz()).status).toBe(200);
   }, 180_000);
@@ -301,16 +302,16 @@ describe('manager start order and readiness', () => {
     };
     const provider = await startProvider({ config, log: logs.log, cloud, nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 } });
     running.push(provider);
-    await waitFor(() => provider.isLeader(), { timeoutMs: 30_000, describe: 'the only replica to lead' });
+    await waitFor(() => provider.isLeader(), { timeoutMs: budget({ baseMs: 60_000 }), describe: 'the only replica to lead' });
 
     await core.createNamespacedPod({ namespace, body: { ...podBody('held-create'), spec: { ...podBody('held-create').spec!, ...virtualNodePlacement(config) } } });
     const inFlight = await waitFor(() => creates.find((c) => c.signal !== undefined && !c.signal.aborted), {
-      timeoutMs: 30_000,
+      timeoutMs: budget({ baseMs: 60_000 }),
       describe: () => `a CreateContainerGroup in flight carrying a signal (creates so far: ${creates.length})`,
     });
 
     // Another holder takes the Lease (as a replica that saw it expire would).
-    const coordination = kubeConfig().makeApiClient(k8s.CoordinationV1Api);
+    const coordination = apiClient(kubeConfig(), k8s.CoordinationV1Api);
     const lease = await coordination.readNamespacedLease({ name: leaseName, namespace });
     const now = new k8s.V1MicroTime(Date.now());
     await coordination.replaceNamespacedLease({
@@ -318,8 +319,8 @@ describe('manager start order and readiness', () => {
       namespace,
       body: { ...lease, spec: { ...lease.spec, holderIdentity: 'rz-thief', leaseDurationSeconds: 3600, acquireTime: now, renewTime: now } },
     });
-    await waitFor(() => inFlight.reason === 'aborted', { timeoutMs: 15_000, describe: 'the in-flight create to be aborted by the lost Lease' });
-    await waitFor(() => !provider.isLeader(), { timeoutMs: 15_000, describe: 'the replica to stop leading' });
+    await waitFor(() => inFlight.reason === 'aborted', { timeoutMs: budget({ baseMs: 30_000 }), describe: 'the in-flight create to be aborted by the lost Lease' });
+    await waitFor(() => !provider.isLeader(), { timeoutMs: budget({ baseMs: 30_000 }), describe: 'the replica to stop leading' });
     // A follower serves the webhook and is ready: the leader-only check does not count.
     const follower = await readyz();
     expect([follower.status, follower.text.includes('[+]leader-pod-controller ok')]).toEqual([200, true]);
@@ -327,9 +328,9 @@ describe('manager start order and readiness', () => {
     // The thief lets go: the replica competes again and leads, retrying the create.
     const stolen = await coordination.readNamespacedLease({ name: leaseName, namespace });
     await coordination.replaceNamespacedLease({ name: leaseName, namespace, body: { ...stolen, spec: { ...stolen.spec, holderIdentity: '', leaseDurationSeconds: 1 } } });
-    await waitFor(() => provider.isLeader(), { timeoutMs: 30_000, describe: () => `the replica to lead again (last log: ${logs.lines.slice(-2).join(' | ')})` });
+    await waitFor(() => provider.isLeader(), { timeoutMs: budget({ baseMs: 60_000 }), describe: () => `the replica to lead again (last log: ${logs.lines.slice(-2).join(' | ')})` });
     await waitFor(() => creates.some((c) => c !== inFlight && c.signal !== undefined && !c.signal.aborted), {
-      timeoutMs: 30_000,
+      timeoutMs: budget({ baseMs: 60_000 }),
       describe: () => `the create retried under the new leadership (creates so far: ${creates.length})`,
     });
     await stopRunning();

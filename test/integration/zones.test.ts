@@ -16,7 +16,7 @@ import { apis, ignoreNotFound, kubeConfig, uniqueName, useTestNamespace } from '
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
-import { budget, withDeadline } from '../helpers/deadline.ts';
+import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
@@ -24,7 +24,7 @@ const K = 'cn-hangzhou-k';
 const namespace = useTestNamespace('zones');
 const pnName = uniqueName('pn-zone-k');
 const app = uniqueName('zk');
-const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+const custom = () => apiClient(kubeConfig(), k8s.CustomObjectsApi);
 
 let sim: CloudSim;
 let config: ProviderConfig;
