@@ -78,6 +78,8 @@ export interface CaseResult {
   cloudCallsPerPodTotal?: number;
   cloudErrors?: Record<string, number>;
   apiserverRequestsPerPod?: { create: number; delete: number; total: number };
+  /** Create phase: this identity's requests per pod by kind (WRITE_KINDS), the rest as `other`. */
+  apiserverCreateRequestsPerPodByKind?: Record<string, number>;
   rssPeakMiB: number;
   rssHwmMiB: number;
   heapPeakMiB?: number;
@@ -137,6 +139,27 @@ async function ensureIdentityAccess(kc: k8s.KubeConfig, runId: string, users: st
     })
     .catch(ignoreConflict);
   for (const user of users) {
+    // One schema per write kind first (lower precedence number wins), then the catch-all: the
+    // apiserver's per-schema counts give this identity's requests by kind.
+    for (const kind of WRITE_KINDS) {
+      await flow
+        .createFlowSchema({
+          body: {
+            metadata: { name: flowSchemaName(runId, user, kind.name) },
+            spec: {
+              priorityLevelConfiguration: { name: 'exempt' },
+              matchingPrecedence: 90,
+              rules: [
+                {
+                  subjects: [{ kind: 'User', user: { name: user } }],
+                  resourceRules: [{ verbs: [kind.verb], apiGroups: [...kind.apiGroups], resources: [kind.resource], clusterScope: true, namespaces: ['*'] }],
+                },
+              ],
+            },
+          },
+        })
+        .catch(ignoreConflict);
+    }
     await flow
       .createFlowSchema({
         body: {
@@ -159,7 +182,17 @@ async function ensureIdentityAccess(kc: k8s.KubeConfig, runId: string, users: st
   }
 }
 
-const flowSchemaName = (runId: string, user: string): string => `bench-${runId}-${user.replace(/[^a-z0-9-]/gi, '-')}`;
+const flowSchemaName = (runId: string, user: string, kind?: string): string => `bench-${runId}-${user.replace(/[^a-z0-9-]/gi, '-')}${kind === undefined ? '' : `-${kind}`}`;
+
+/** The writes a provider makes per pod, counted apart (each its own APF flow schema). */
+export const WRITE_KINDS = [
+  { name: 'patch-pods', verb: 'patch', apiGroups: [''], resource: 'pods' },
+  { name: 'patch-pods-status', verb: 'patch', apiGroups: [''], resource: 'pods/status' },
+  { name: 'update-pods-status', verb: 'update', apiGroups: [''], resource: 'pods/status' },
+  { name: 'create-events', verb: 'create', apiGroups: ['', 'events.k8s.io'], resource: 'events' },
+  { name: 'patch-events', verb: 'patch', apiGroups: ['', 'events.k8s.io'], resource: 'events' },
+  { name: 'delete-pods', verb: 'delete', apiGroups: [''], resource: 'pods' },
+] as const;
 
 function ignoreConflict(err: unknown): void {
   if ((err as { code?: number }).code === 409) return;
@@ -173,7 +206,10 @@ function ignoreNotFound(err: unknown): void {
 async function cleanupIdentities(kc: k8s.KubeConfig, runId: string, users: string[]): Promise<void> {
   await apiClient(kc, k8s.RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: `bench-${runId}` }).catch(() => {});
   const flow = apiClient(kc, k8s.FlowcontrolApiserverV1Api);
-  for (const user of users) await flow.deleteFlowSchema({ name: flowSchemaName(runId, user) }).catch(() => {});
+  for (const user of users) {
+    await flow.deleteFlowSchema({ name: flowSchemaName(runId, user) }).catch(() => {});
+    for (const kind of WRITE_KINDS) await flow.deleteFlowSchema({ name: flowSchemaName(runId, user, kind.name) }).catch(() => {});
+  }
 }
 
 // ---- the workload ---------------------------------------------------------------------------------------
@@ -366,7 +402,16 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
   /** CPU of process instances already gone (the SIGKILLed provider). */
   let cpuOfKilled = 0;
   const schema = flowSchemaName(runId, env.userOf(systemName));
-  const apiCount = async (): Promise<number> => dispatchedByFlowSchema(await apiserverMetrics(adminKc)).get(schema) ?? 0;
+  const kindSchemas = WRITE_KINDS.map((k) => [k.name, flowSchemaName(runId, env.userOf(systemName), k.name)] as const);
+  /** This identity's dispatched requests: `other` (the catch-all schema) and one count per write kind. */
+  const apiCounts = async (): Promise<Record<string, number>> => {
+    const bySchema = dispatchedByFlowSchema(await apiserverMetrics(adminKc));
+    const counts: Record<string, number> = { other: bySchema.get(schema) ?? 0 };
+    for (const [kind, name] of kindSchemas) counts[kind] = bySchema.get(name) ?? 0;
+    return counts;
+  };
+  const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+  const apiCount = async (): Promise<number> => sum(await apiCounts());
   const cloud = system.eci;
   const cloudCalls = async (): Promise<Record<string, SimRequestStats>> => (cloud === undefined ? {} : simRequests(cloud.adminEndpoint, cloud.adminToken));
   const result: CaseResult = {
@@ -391,7 +436,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       await createPodNetworkings(adminKc, system);
     }
     log(`ready (${system.tuning})`);
-    const apiAtStart = await apiCount();
+    const apiByKindAtStart = await apiCounts();
+    const apiAtStart = sum(apiByKindAtStart);
     const cloudAtStart = await cloudCalls();
 
     // -- create: N pods as Deployments, all at once ------------------------------------------------
@@ -424,7 +470,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const createRecords = inNs();
     result.create = phaseFigures(createRecords, t0, tCreated);
     result.series = runningSeries(createRecords, t0);
-    const apiAfterCreate = await apiCount();
+    const apiByKindAfterCreate = await apiCounts();
+    const apiAfterCreate = sum(apiByKindAfterCreate);
+    result.apiserverCreateRequestsPerPodByKind = Object.fromEntries(
+      Object.entries(apiByKindAfterCreate)
+        .map(([kind, count]) => [kind, (count - (apiByKindAtStart[kind] ?? 0)) / Math.max(1, o.pods)] as const)
+        .filter(([, perPod]) => perPod > 0),
+    );
     const cloudAfterCreate = await cloudCalls();
     log(`created: ${result.create.running}/${o.pods} Running, ${result.create.throughputPodsPerSec?.toFixed(1) ?? '-'} pods/s, p99 ${result.create.latency.p99Ms ?? '-'} ms`);
 

@@ -70,6 +70,11 @@ export function renderDetails(result: BenchResult): string {
     if (c.cloudCallsPerPod !== undefined) out.push(`  cloud calls per pod: ${Object.entries(c.cloudCallsPerPod).map(([a, n]) => `${a} ${n.toFixed(3)}`).join(', ')}`);
     if (c.cloudErrors !== undefined) out.push(`  cloud errors: ${JSON.stringify(c.cloudErrors)}`);
     if (c.apiserverRequestsPerPod !== undefined) out.push(`  apiserver requests per pod (this system's identity): create phase ${c.apiserverRequestsPerPod.create.toFixed(2)}, delete phase ${c.apiserverRequestsPerPod.delete.toFixed(2)}, whole case ${c.apiserverRequestsPerPod.total.toFixed(2)}`);
+    if (c.apiserverCreateRequestsPerPodByKind !== undefined) {
+      const kinds = Object.entries(c.apiserverCreateRequestsPerPodByKind);
+      const writes = kinds.filter(([kind]) => kind !== 'other').reduce((a, [, n]) => a + n, 0);
+      out.push(`  apiserver requests per pod by kind, create phase: ${kinds.map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(', ')} (writes ${writes.toFixed(2)})`);
+    }
     if (c.quota !== undefined) out.push(`  quota-true: ${c.quota.creates} creates in ${c.quota.windowSeconds.toFixed(1)} s; the bucket allowed ${c.quota.allowed.toFixed(0)} => ${c.quota.usedPct.toFixed(1)}% used; ${c.quota.throttled} throttled answers`);
     if (c.restart !== undefined) out.push(`  restart with ${c.restart.podsPresent} pods: webhook up ${c.restart.readySeconds.toFixed(1)} s, every pod synced ${f(c.restart.convergenceSeconds)} s, CreateContainerGroup ${c.restart.createCalls}, calls ${JSON.stringify(c.restart.cloudCalls)}`);
     if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
