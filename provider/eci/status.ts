@@ -309,6 +309,26 @@ export function podStatusChanged(current: V1PodStatus, desired: V1PodStatus): bo
   return statusKey(current, types) !== statusKey(desired, types);
 }
 
+/** Waiting reasons the provider itself sets while a group is being made: they tell nothing new. */
+const DEFAULT_WAITING = new Set(['ContainerCreating', 'PodInitializing']);
+
+/** A status that says more than "Pending, containers being created" (a wait reason, an IP in use, a phase). */
+function informative(s: V1PodStatus): boolean {
+  if ((s.phase ?? 'Pending') !== 'Pending' || (s.reason ?? '') !== '' || (s.message ?? '') !== '') return true;
+  return [...(s.initContainerStatuses ?? []), ...(s.containerStatuses ?? [])].some(
+    (c) => c.restartCount > 0 || c.state?.waiting === undefined || !DEFAULT_WAITING.has(c.state.waiting.reason ?? '') || (c.state.waiting.message ?? '') !== '',
+  );
+}
+
+/**
+ * True when both the pod's status and the desired one only say "Pending, containers being
+ * created": such a patch is skipped (one apiserver write per pod saved; the status is written
+ * when it says something: a wait reason such as ErrImagePull, an init container done, Running).
+ */
+export function onlyRestatesPending(current: V1PodStatus, desired: V1PodStatus): boolean {
+  return !informative(current) && !informative(desired);
+}
+
 // ---- events -----------------------------------------------------------------------------------
 
 export interface PodEventInput {
@@ -324,6 +344,29 @@ const REASON = /[^A-Za-z0-9_]/g;
 /** The identity of one ECI event occurrence: a count increase is a new occurrence. */
 export function cloudEventKey(e: CloudEvent): string {
   return `${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`;
+}
+
+/**
+ * ECI events not recorded yet, folded into at most ONE Kubernetes event (one apiserver write per
+ * pod per sync instead of one per ECI event). A single event keeps its reason and message; several
+ * become one event whose reason is the latest Warning's (else the latest event's) and whose message
+ * lists them in order (`Pulled: ...; Started x2: ...`). `hold` leaves Normal-only news unrecorded,
+ * to be folded into a later sync's event. Adds the recorded keys to `alreadyRecorded`.
+ */
+export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>, hold = false): PodEventInput | undefined {
+  const fresh = eventsToRecord(groupEvents, new Set(alreadyRecorded));
+  if (fresh.length === 0) return undefined;
+  const warnings = fresh.filter((e) => e.type === 'Warning');
+  if (hold && warnings.length === 0) return undefined;
+  eventsToRecord(groupEvents, alreadyRecorded);
+  if (fresh.length === 1) return fresh[0];
+  const headline = warnings.at(-1) ?? fresh.at(-1)!;
+  return {
+    type: warnings.length > 0 ? 'Warning' : 'Normal',
+    reason: headline.reason,
+    message: fresh.map((e) => `${e.reason}${e.count > 1 ? ` x${e.count}` : ''}: ${e.message}`).join('; '),
+    count: fresh.reduce((n, e) => n + e.count, 0),
+  };
 }
 
 /**

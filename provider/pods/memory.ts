@@ -13,6 +13,12 @@ export interface PodMemory {
   queueKey?: string;
   /** ECI events already turned into Kubernetes events. */
   readonly cloudEvents: Set<string>;
+  /** Since when (epoch ms) Normal ECI events wait to be folded into one Event. */
+  cloudEventsHeldSince?: number;
+  /** Annotations decided at create, written with the group's ENI at its first report. */
+  annotations?: Record<string, string>;
+  /** Annotations this process wrote (the cache may lag behind its own patch). */
+  annotationsWritten?: Record<string, string>;
   /** Translation warnings (UnsupportedField, MultiplePodNetworkings) already reported. */
   warned: boolean;
   /**

@@ -5,7 +5,7 @@ import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, typ
 import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../cloud/errors.ts';
 import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
-import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
+import { cloudEventSummary, lostPodStatus, onlyRestatesPending, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
 import { EventReason, foreignReason, isEventReason, type AnyEventReason } from '../events/reasons.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
@@ -41,6 +41,9 @@ export interface PodSyncOptions {
   memory?: PodMemories;
 }
 
+/** Normal ECI events of a pod that only restates Pending wait at most this long to be folded with later ones. */
+export const CLOUD_EVENT_HOLD_MS = 10_000;
+
 const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
 
 export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
@@ -74,7 +77,9 @@ export class PodSync {
     const recorded = recordedGroupId(pod);
     const recordedGroupConfirmedGone = group === undefined && recorded !== undefined;
     const desiredStatus = group === undefined || deleting ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
-    const statusChanged = desiredStatus !== undefined && podStatusChanged(pod.status ?? {}, desiredStatus);
+    // A patch that changes nothing, or only restates "Pending, being created", is not written.
+    const restatesPending = desiredStatus !== undefined && onlyRestatesPending(pod.status ?? {}, desiredStatus);
+    const statusChanged = desiredStatus !== undefined && !restatesPending && podStatusChanged(pod.status ?? {}, desiredStatus);
     const requestedAt = this.memory.peek(key.uid)?.deleteRequestedAt;
     const deleteRequestedAt = requestedAt === undefined ? undefined : new Date(requestedAt);
 
@@ -82,7 +87,8 @@ export class PodSync {
     const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged, ...(deleteRequestedAt === undefined ? {} : { deleteRequestedAt }), now: this.o.now() });
 
     // act + report
-    if (group !== undefined) this.reportCloudEvents(key, group);
+    if (group !== undefined && !deleting) await this.recordGroupOnPod(key, pod, group);
+    if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
     return this.act(key, pod, group, plan);
   }
 
@@ -190,9 +196,6 @@ export class PodSync {
     const parent = provisioningPhase ? this.provisioningParent(pod) : undefined;
     const patch = async (): Promise<void> => {
       await this.o.writer.patchPodStatus(key, status);
-      if (group?.eniInstanceId !== undefined && pod.metadata?.annotations?.[POD_ANNOTATIONS.eniId] !== group.eniInstanceId) {
-        await this.o.writer.annotatePod(key, { [POD_ANNOTATIONS.eniId]: group.eniInstanceId });
-      }
     };
     if (parent === undefined) await patch();
     else await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), ...statusAttributes(status, group) } }, parent, patch);
@@ -310,14 +313,17 @@ export class PodSync {
     span.setAttribute(ATTR.containerGroupId, containerGroupId);
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
     const traceparent = startedTrace && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(span) : undefined;
-    await this.o.writer.annotatePod(key, {
+    // Written with the group's ENI in ONE patch when the status poller first describes the group
+    // (about a poll interval from now; see recordGroupOnPod). Until then the group is found by
+    // its pod-UID tag, also after a restart.
+    memory.annotations = {
       [POD_ANNOTATIONS.instanceId]: containerGroupId,
       [POD_ANNOTATIONS.vSwitchId]: network.vSwitchId,
       [POD_ANNOTATIONS.zoneId]: network.zoneId,
       [POD_ANNOTATIONS.securityGroupId]: network.securityGroupId,
       [POD_ANNOTATIONS.vSwitchReason]: network.reason,
       ...(traceparent === undefined ? {} : { [TRACE_CONTEXT_ANNOTATION]: traceparent }),
-    });
+    };
     this.o.log.info('created container group', {
       pod: podKeyString(key),
       containerGroupId,
@@ -437,8 +443,46 @@ export class PodSync {
     await this.o.writer.patchPodStatus(key, { conditions: [condition] });
   }
 
-  private reportCloudEvents(key: PodKey, group: ContainerGroup): void {
-    for (const event of eventsToRecord(group.events, this.memory.of(key.uid).cloudEvents)) this.o.writer.recordEvent(key, event);
+  /**
+   * At most one Event per sync for the group's new ECI events. While the pod only restates
+   * Pending, Normal news waits (up to CLOUD_EVENT_HOLD_MS) to be folded into the next one.
+   */
+  private reportCloudEvents(key: PodKey, group: ContainerGroup, restatesPending: boolean): void {
+    const memory = this.memory.of(key.uid);
+    const now = this.o.now().getTime();
+    const hold = restatesPending && now - (memory.cloudEventsHeldSince ?? now) < CLOUD_EVENT_HOLD_MS;
+    const event = cloudEventSummary(group.events, memory.cloudEvents, hold);
+    if (event !== undefined) {
+      delete memory.cloudEventsHeldSince;
+      this.o.writer.recordEvent(key, event);
+    } else if (hold && group.events.length > 0) memory.cloudEventsHeldSince ??= now;
+  }
+
+  /**
+   * What the provider records on the pod about its group (the group id, network, ENI, the trace
+   * it started), in one metadata patch of only the values the pod does not carry yet.
+   */
+  private async recordGroupOnPod(key: PodKey, pod: V1Pod, group: ContainerGroup): Promise<void> {
+    const memory = this.memory.peek(key.uid);
+    const wanted: Record<string, string> = {
+      ...memory?.annotations,
+      [POD_ANNOTATIONS.instanceId]: group.id,
+      ...(group.vSwitchId ? { [POD_ANNOTATIONS.vSwitchId]: group.vSwitchId } : {}),
+      ...(group.zoneId ? { [POD_ANNOTATIONS.zoneId]: group.zoneId } : {}),
+      ...(group.securityGroupId ? { [POD_ANNOTATIONS.securityGroupId]: group.securityGroupId } : {}),
+      ...(group.eniInstanceId ? { [POD_ANNOTATIONS.eniId]: group.eniInstanceId } : {}),
+    };
+    const current = pod.metadata?.annotations ?? {};
+    // The webhook's traceparent is the pod's own: never replaced.
+    if (current[TRACE_CONTEXT_ANNOTATION] !== undefined) delete wanted[TRACE_CONTEXT_ANNOTATION];
+    // What this process wrote counts as there: the cache may not show our own patch yet.
+    const written = memory?.annotationsWritten ?? {};
+    const missing = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => current[k] !== v && written[k] !== v));
+    if (Object.keys(missing).length === 0) return;
+    await this.o.writer.annotatePod(key, missing);
+    const record = this.memory.of(key.uid);
+    record.annotationsWritten = { ...record.annotationsWritten, ...missing };
+    delete record.annotations;
   }
 }
 

@@ -1,0 +1,173 @@
+// The apiserver writes one pod costs from bound to Running, counted by kind: one metadata patch
+// (the group id, network and ENI together), one status patch (Running), one Event folding the
+// group's ECI events. The writer here applies each write to the pod, as the informer would show it.
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { GROUP_TAGS, type CloudEvent, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { CloudPort, PodEvent, PodWriter } from '../../../provider/ports.ts';
+import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
+import { GroupIndex } from '../../../provider/pods/group-index.ts';
+import { CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync } from '../../../provider/pods/sync.ts';
+import { makePod } from '../builders.ts';
+
+const UID = 'uid-writes';
+
+function cloudEvent(reason: string, message: string, at: string, type: 'Normal' | 'Warning' = 'Normal'): CloudEvent {
+  return { type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at };
+}
+
+function group(status: ContainerGroup['status'], events: CloudEvent[], running = false): ContainerGroup {
+  return {
+    id: 'eci-1',
+    name: 'g',
+    status,
+    zoneId: 'cn-hangzhou-i',
+    vSwitchId: 'vsw-i1',
+    securityGroupId: 'sg-1',
+    vpcId: 'vpc-1',
+    intranetIp: '10.0.0.7',
+    eniInstanceId: 'eni-1',
+    cpu: 2,
+    memory: 4,
+    containers: [
+      {
+        name: 'app',
+        image: 'nginx',
+        ready: running,
+        restartCount: 0,
+        currentState: running ? { state: 'Running', startTime: '2026-01-01T00:00:05Z' } : { state: 'Waiting', reason: 'ContainerCreating' },
+      },
+    ],
+    initContainers: [],
+    events,
+    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: UID },
+    creationTime: '2026-01-01T00:00:00Z',
+  };
+}
+
+function harness(initial: V1Pod) {
+  let pod = initial;
+  let clock = Date.parse('2026-01-01T00:00:01Z');
+  const writes = { annotatePod: 0, patchPodStatus: 0, recordEvent: 0 };
+  const events: PodEvent[] = [];
+  const groups = new GroupIndex();
+  const cloud = {
+    createContainerGroup: async () => ({ containerGroupId: 'eci-1' }),
+    describeContainerGroups: async () => [],
+  } as unknown as CloudPort;
+  const writer: PodWriter = {
+    annotatePod: async (_key, annotations) => {
+      writes.annotatePod++;
+      const merged = { ...pod.metadata?.annotations } as Record<string, string>;
+      for (const [k, v] of Object.entries(annotations)) if (v !== null) merged[k] = v;
+      pod = { ...pod, metadata: { ...pod.metadata, annotations: merged } };
+    },
+    patchPodStatus: async (_key, status) => {
+      writes.patchPodStatus++;
+      pod = { ...pod, status: { ...pod.status, ...status } };
+    },
+    finishPodDeletion: async () => {},
+    recordEvent: (_key, event) => {
+      writes.recordEvent++;
+      events.push(event);
+    },
+  };
+  const sync = new PodSync({
+    cloud,
+    pods: { get: () => pod, list: () => [pod] },
+    writer,
+    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    network: {
+      plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
+      noteExhausted: () => {},
+      noteAllocated: () => {},
+    },
+    groups,
+    clusterId: 'c1',
+    regionId: 'cn-hangzhou',
+    zoneOfNode: () => 'cn-hangzhou-i',
+    now: () => new Date(clock),
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return {
+    sync: () => sync.syncPod(podKeyOf(pod)),
+    /** What the status poller does: the group described, its owner synced. */
+    described: (g: ContainerGroup) => groups.put(g),
+    advance: (ms: number) => (clock += ms),
+    writes,
+    events,
+    pod: () => pod,
+  };
+}
+
+const boundPod = (): V1Pod =>
+  makePod({
+    uid: UID,
+    nodeName: 'vn-cn-hangzhou-i',
+    containers: [{ name: 'app', image: 'nginx' }],
+    spec: { dnsPolicy: 'Default' },
+    status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date('2026-01-01T00:00:00Z') }] },
+  });
+
+describe('PodSync writes per pod', () => {
+  it('from bound to Running: one annotation patch, one status patch, one Event', async () => {
+    const h = harness(boundPod());
+    await h.sync(); // create
+    expect(h.events).toEqual([]);
+    expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 0, recordEvent: 0 });
+
+    h.described(group('Pending', [cloudEvent('Scheduled', 'placed', '2026-01-01T00:00:02Z'), cloudEvent('Pulling', 'pulling nginx', '2026-01-01T00:00:03Z')]));
+    await h.sync();
+    // The group id, the network and the ENI in one patch; "Pending, being created" not restated.
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 0, recordEvent: 0 });
+    expect(h.pod().metadata?.annotations).toMatchObject({
+      [POD_ANNOTATIONS.instanceId]: 'eci-1',
+      [POD_ANNOTATIONS.vSwitchId]: 'vsw-i1',
+      [POD_ANNOTATIONS.zoneId]: 'cn-hangzhou-i',
+      [POD_ANNOTATIONS.securityGroupId]: 'sg-1',
+      [POD_ANNOTATIONS.vSwitchReason]: 'default network',
+      [POD_ANNOTATIONS.eniId]: 'eni-1',
+    });
+
+    const all = [
+      cloudEvent('Scheduled', 'placed', '2026-01-01T00:00:02Z'),
+      cloudEvent('Pulling', 'pulling nginx', '2026-01-01T00:00:03Z'),
+      cloudEvent('Pulled', 'pulled nginx', '2026-01-01T00:00:04Z'),
+      cloudEvent('Started', 'started app', '2026-01-01T00:00:05Z'),
+    ];
+    h.described(group('Running', all, true));
+    await h.sync();
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.pod().status?.phase).toBe('Running');
+    expect(h.events[0]).toMatchObject({ type: 'Normal', reason: 'Started' });
+    expect(h.events[0]?.message).toBe('Scheduled: placed; Pulling: pulling nginx; Pulled: pulled nginx; Started: started app');
+
+    // Nothing new: nothing written.
+    await h.sync();
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+  });
+
+  it('a wait reason is written while Pending, and a Warning is reported at once', async () => {
+    const h = harness(boundPod());
+    await h.sync();
+    const pulling = group('Pending', [cloudEvent('Failed', 'pull access denied for nginx', '2026-01-01T00:00:03Z', 'Warning')]);
+    pulling.containers[0]!.currentState = { state: 'Waiting', reason: 'ErrImagePull', message: 'pull access denied' };
+    h.described(pulling);
+    await h.sync();
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.pod().status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImagePull');
+    expect(h.events[0]).toMatchObject({ type: 'Warning', reason: 'Failed' });
+  });
+
+  it('Normal ECI events of a long Pending are reported once they are older than the hold', async () => {
+    const h = harness(boundPod());
+    await h.sync();
+    h.described(group('Pending', [cloudEvent('Pulling', 'pulling a large image', '2026-01-01T00:00:03Z')]));
+    await h.sync();
+    expect(h.writes.recordEvent).toBe(0);
+    h.advance(CLOUD_EVENT_HOLD_MS);
+    await h.sync();
+    expect(h.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Pulling', message: 'pulling a large image' })]);
+    expect(h.writes.patchPodStatus).toBe(0);
+  });
+});
