@@ -14,7 +14,7 @@ import { GroupIndex } from './group-index.ts';
 import { PodMemories } from './memory.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
 import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
-import { KeyedWorkQueue, type SyncResult } from './workqueue.ts';
+import { KeyedWorkQueue, type SyncResult, type WorkContext } from './workqueue.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
 
 // Its metrics port lives in provider/ports.ts; re-exported for existing importers.
@@ -63,7 +63,7 @@ export class PodController {
       concurrency: o.workers,
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
-      handle: (key) => this.syncPod(key),
+      handle: (key, work) => this.syncPod(key, work),
       onError: (key, err, attempt, retryInMs) =>
         o.log.warn('pod sync failed; will retry', { pod: key, attempt, retryInMs, error: errorText(err) }),
     });
@@ -73,11 +73,11 @@ export class PodController {
    * One pass, timed for metrics. Runs in the root context: the queue may start it from inside
    * another pod's span (an add made there), and its spans must not become children of that one.
    */
-  private async syncPod(key: string): Promise<SyncResult> {
+  private async syncPod(key: string, work: WorkContext): Promise<SyncResult> {
     const started = performance.now();
     let result: PodSyncResultLabel = 'error';
     try {
-      const outcome = await context.with(ROOT_CONTEXT, () => this.sync.syncPod(parsePodKey(key)));
+      const outcome = await context.with(ROOT_CONTEXT, () => this.sync.syncPod(parsePodKey(key), work));
       result = outcome.kind === 'done' ? 'done' : 'requeue';
       return outcome;
     } finally {

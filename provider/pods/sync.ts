@@ -14,7 +14,7 @@ import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
 import { DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
-import type { SyncResult } from './workqueue.ts';
+import type { SyncResult, WorkContext } from './workqueue.ts';
 import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
 import { ATTR, podAttributes, SPAN, TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
 import { inSpan, recordSpan } from '../telemetry/spans.ts';
@@ -62,7 +62,8 @@ export class PodSync {
     this.memory = this.o.memory;
   }
 
-  async syncPod(key: PodKey): Promise<SyncResult> {
+  /** `work` moves the run to the queue's create lane before a create (absent: creates in place). */
+  async syncPod(key: PodKey, work?: WorkContext): Promise<SyncResult> {
     const pod = this.o.pods.get(key.namespace, key.name);
     if (pod === undefined || pod.metadata?.uid !== key.uid) return this.podGone(key);
 
@@ -89,7 +90,7 @@ export class PodSync {
     // act + report
     if (group !== undefined && !deleting) await this.recordGroupOnPod(key, pod, group);
     if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
-    return this.act(key, pod, group, plan);
+    return this.act(key, pod, group, plan, work);
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
@@ -144,7 +145,7 @@ export class PodSync {
     return found;
   }
 
-  private async act(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, plan: PodPlan): Promise<SyncResult> {
+  private async act(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, plan: PodPlan, work: WorkContext | undefined): Promise<SyncResult> {
     switch (plan.kind) {
       case 'nothing':
         return { kind: 'done' };
@@ -181,7 +182,7 @@ export class PodSync {
         return { kind: 'done' };
       }
       case 'create':
-        return this.create(key, pod);
+        return this.create(key, pod, work);
     }
   }
 
@@ -225,20 +226,20 @@ export class PodSync {
     this.forgetTrace(key.uid);
   }
 
-  private async create(key: PodKey, pod: V1Pod): Promise<SyncResult> {
+  private async create(key: PodKey, pod: V1Pod, work: WorkContext | undefined): Promise<SyncResult> {
     const uid = key.uid;
     const parent = this.provisioningParent(pod);
     const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: 'create', [ATTR.cloudRegion]: this.o.regionId };
     // Without a traceparent annotation (webhook off or bypassed) the provider starts the trace.
     return inSpan(SPAN.podProvision, { attributes, ...(parent === undefined ? { root: true } : {}) }, parent ?? ROOT_CONTEXT, async (span) => {
       if (parent === undefined) this.memory.of(uid).provisioning = trace.setSpan(ROOT_CONTEXT, span);
-      const result = await this.provision(key, pod, span, parent === undefined);
+      const result = await this.provision(key, pod, span, parent === undefined, work);
       span.setAttribute(ATTR.syncResult, result.kind === 'done' ? 'done' : 'requeue');
       return result;
     });
   }
 
-  private async provision(key: PodKey, pod: V1Pod, span: Span, startedTrace: boolean): Promise<SyncResult> {
+  private async provision(key: PodKey, pod: V1Pod, span: Span, startedTrace: boolean, work: WorkContext | undefined): Promise<SyncResult> {
     const nodeName = pod.spec?.nodeName ?? '';
     const zone = this.o.zoneOfNode(nodeName);
     if (zone === undefined) {
@@ -296,6 +297,9 @@ export class PodSync {
       }
     }
 
+    // The create may wait for the cloud's create tokens: wait in the create lane, not on a worker
+    // that status reports, deletions and refusals of other pods need.
+    await work?.enterCreateLane();
     let containerGroupId: string;
     try {
       ({ containerGroupId } = await this.o.cloud.createContainerGroup(translated.request));

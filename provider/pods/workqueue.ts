@@ -3,16 +3,30 @@
 // - adding a key that is queued does nothing; adding one that is being processed re-queues it
 //   once after the current run, so no change is lost;
 // - failures back off exponentially per key (with jitter), success resets the key's backoff;
-// - one slow or failing key never blocks the others.
+// - one slow or failing key never blocks the others;
+// - two lanes: a run that is about to create (and may wait for the cloud's create tokens) moves
+//   to the create lane and frees its worker, so status reports, deletions and refusals of other
+//   keys never queue behind throttled creates. The key stays "processing" across the move.
 // Time is injected so the behaviour is testable without real waiting.
 import { backoffDelay } from '../runtime/backoff.ts';
 
 export type SyncResult = { kind: 'done' } | { kind: 'requeueAfter'; ms: number };
 
+/** Given to each run of a key. */
+export interface WorkContext {
+  /**
+   * Moves this run to the create lane: its worker is freed at once for other keys, and this
+   * resolves when one of the create lane's slots is this run's (until the run ends).
+   */
+  enterCreateLane(): Promise<void>;
+}
+
 export interface WorkQueueOptions<K> {
   /** Processes one key. Throwing retries it with backoff. */
-  handle: (key: K) => Promise<SyncResult>;
+  handle: (key: K, work: WorkContext) => Promise<SyncResult>;
   concurrency: number;
+  /** Runs at once in the create lane (default: `concurrency`). */
+  createConcurrency?: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   onError?: (key: K, err: unknown, attempt: number, retryInMs: number) => void;
@@ -30,6 +44,10 @@ export class KeyedWorkQueue<K> {
   private readonly failures = new Map<K, number>();
   private readonly delayed = new Map<K, unknown>();
   private running = 0;
+  /** Runs in the create lane (holding a create slot or waiting for one). */
+  private creating = 0;
+  private createSlotsUsed = 0;
+  private createWaiters: (() => void)[] = [];
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -39,6 +57,7 @@ export class KeyedWorkQueue<K> {
       setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
       clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
       random: Math.random,
+      createConcurrency: options.concurrency,
       ...options,
     };
   }
@@ -80,7 +99,12 @@ export class KeyedWorkQueue<K> {
   }
 
   get inFlight(): number {
-    return this.running;
+    return this.running + this.creating;
+  }
+
+  /** Runs in the create lane, holding a slot or waiting for one. */
+  get inCreateLane(): number {
+    return this.creating;
   }
 
   /** Stops taking work; resolves when in-flight handlers have finished. */
@@ -94,7 +118,7 @@ export class KeyedWorkQueue<K> {
 
   /** Resolves when nothing is queued or running (timers for delayed keys do not count). */
   idle(): Promise<void> {
-    if (this.running === 0 && this.order.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -114,17 +138,47 @@ export class KeyedWorkQueue<K> {
       this.running++;
       void this.run(key);
     }
-    if (this.running === 0 && this.order.length === 0) {
+    if (this.isIdle()) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
   }
 
+  private isIdle(): boolean {
+    return this.running === 0 && this.creating === 0 && this.order.length === 0;
+  }
+
+  private async acquireCreateSlot(): Promise<void> {
+    if (this.createSlotsUsed < this.opts.createConcurrency) {
+      this.createSlotsUsed++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.createWaiters.push(resolve));
+  }
+
+  private releaseCreateSlot(): void {
+    const next = this.createWaiters.shift();
+    if (next !== undefined) next(); // the slot passes to the next waiting run
+    else this.createSlotsUsed--;
+  }
+
   private async run(key: K): Promise<void> {
     let retryInMs: number | undefined;
+    let lane: 'worker' | 'create-waiting' | 'create' = 'worker';
+    const work: WorkContext = {
+      enterCreateLane: async () => {
+        if (lane !== 'worker') return;
+        lane = 'create-waiting';
+        this.running--;
+        this.creating++;
+        this.pump();
+        await this.acquireCreateSlot();
+        lane = 'create';
+      },
+    };
     try {
-      const result = await this.opts.handle(key);
+      const result = await this.opts.handle(key, work);
       this.failures.delete(key);
       if (result.kind === 'requeueAfter') retryInMs = result.ms;
     } catch (err) {
@@ -134,7 +188,11 @@ export class KeyedWorkQueue<K> {
       this.opts.onError(key, err, attempt, retryInMs);
     } finally {
       this.processing.delete(key);
-      this.running--;
+      if (lane === 'worker') this.running--;
+      else {
+        this.creating--;
+        if (lane === 'create') this.releaseCreateSlot();
+      }
     }
     if (this.dirtyWhileProcessing.delete(key)) this.add(key);
     else if (retryInMs !== undefined) this.addAfter(key, retryInMs);

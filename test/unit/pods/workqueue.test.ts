@@ -120,4 +120,47 @@ describe('KeyedWorkQueue', () => {
     expect(finished).toBe(true);
     expect(queue.depth).toBe(0);
   });
+
+  it('a run waiting in the create lane frees its worker; the create lane has its own slots', async () => {
+    const gates = new Map([['create-1', deferred()], ['create-2', deferred()]]);
+    const order: string[] = [];
+    const queue = new KeyedWorkQueue<string>({
+      concurrency: 1,
+      createConcurrency: 1,
+      backoffBaseMs: 1,
+      backoffMaxMs: 1,
+      handle: async (key, work) => {
+        const gate = gates.get(key);
+        if (gate !== undefined) {
+          await work.enterCreateLane();
+          order.push(`${key} has a create slot`);
+          await gate.promise;
+        }
+        order.push(`${key} done`);
+        return done;
+      },
+    });
+    queue.add('create-1');
+    queue.add('create-2');
+    queue.add('status');
+    await until(() => order.includes('status done') && order.includes('create-1 has a create slot'), 'the status key to finish while both creates wait', order);
+    // One create slot: the second create waits for it, holding no worker.
+    expect([...order].sort()).toEqual(['create-1 has a create slot', 'status done']);
+    expect(queue.inCreateLane).toBe(2);
+    gates.get('create-1')!.resolve();
+    await until(() => order.includes('create-2 has a create slot'), 'create-2 to get the freed create slot', order);
+    gates.get('create-2')!.resolve();
+    await queue.idle();
+    expect(order.slice(2)).toEqual(['create-1 done', 'create-2 has a create slot', 'create-2 done']);
+    expect(queue.inFlight).toBe(0);
+  });
 });
+
+/** Resolves once `probe` holds; fails after 2 s saying what it waited for and what it last saw. */
+async function until(probe: () => boolean, what: string, seen: unknown): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out after 2 s waiting for ${what}; last saw ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

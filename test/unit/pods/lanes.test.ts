@@ -1,0 +1,88 @@
+// Status never waits behind creates: with the cloud's create tokens used up (a create that does
+// not return until released), a created pod's status is still reported, on a one-worker queue.
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { CloudPort, PodWriter } from '../../../provider/ports.ts';
+import { GroupIndex } from '../../../provider/pods/group-index.ts';
+import { podKeyOf, podKeyString, PodSync } from '../../../provider/pods/sync.ts';
+import { KeyedWorkQueue } from '../../../provider/pods/workqueue.ts';
+import { makePod } from '../builders.ts';
+
+const running = (uid: string): ContainerGroup => ({
+  id: 'eci-running',
+  name: 'g',
+  status: 'Running',
+  zoneId: 'cn-hangzhou-i',
+  vSwitchId: 'vsw-i1',
+  securityGroupId: 'sg-1',
+  vpcId: 'vpc-1',
+  intranetIp: '10.0.0.9',
+  cpu: 2,
+  memory: 4,
+  containers: [{ name: 'app', image: 'nginx', ready: true, restartCount: 0, currentState: { state: 'Running', startTime: '2026-01-01T00:00:05Z' } }],
+  initContainers: [],
+  events: [],
+  tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid },
+});
+
+describe('pod sync lanes', () => {
+  it('reports a created group\'s status while another pod waits for a create token', async () => {
+    const bound = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] };
+    const waiting = makePod({ name: 'waits-for-token', uid: 'uid-create', nodeName: 'vn', containers: [{ name: 'app', image: 'nginx' }], spec: { dnsPolicy: 'Default' }, status: bound });
+    const created = makePod({ name: 'created', uid: 'uid-status', nodeName: 'vn', containers: [{ name: 'app', image: 'nginx' }], spec: { dnsPolicy: 'Default' }, status: bound });
+    const pods = new Map<string, V1Pod>([['waits-for-token', waiting], ['created', created]]);
+    let releaseToken!: () => void;
+    const token = new Promise<void>((resolve) => (releaseToken = resolve));
+    let createsStarted = 0;
+    const cloud = {
+      createContainerGroup: async () => {
+        createsStarted++;
+        await token; // the create bucket is empty until released
+        return { containerGroupId: 'eci-new' };
+      },
+      describeContainerGroups: async () => [],
+    } as unknown as CloudPort;
+    const statuses = new Map<string, V1PodStatus>();
+    const writer: PodWriter = {
+      patchPodStatus: async (key, status) => void statuses.set(key.name, status),
+      annotatePod: async () => {},
+      finishPodDeletion: async () => {},
+      recordEvent: () => {},
+    };
+    const groups = new GroupIndex();
+    groups.put(running('uid-status'));
+    const sync = new PodSync({
+      cloud,
+      pods: { get: (_ns, name) => pods.get(name), list: () => [...pods.values()] },
+      writer,
+      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+      network: {
+        plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
+        noteExhausted: () => {},
+        noteAllocated: () => {},
+      },
+      groups,
+      clusterId: 'c1',
+      regionId: 'cn-hangzhou',
+      zoneOfNode: () => 'cn-hangzhou-i',
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    const byKey = new Map([waiting, created].map((p) => [podKeyString(podKeyOf(p)), podKeyOf(p)]));
+    const queue = new KeyedWorkQueue<string>({ concurrency: 1, backoffBaseMs: 1, backoffMaxMs: 1, handle: (key, work) => sync.syncPod(byKey.get(key)!, work) });
+
+    queue.add(podKeyString(podKeyOf(waiting)));
+    queue.add(podKeyString(podKeyOf(created)));
+    const deadline = Date.now() + 2_000;
+    while (statuses.get('created') === undefined) {
+      if (Date.now() > deadline) throw new Error(`timed out after 2 s waiting for the status of pod "created"; creates started ${createsStarted}, statuses ${JSON.stringify([...statuses.keys()])}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(statuses.get('created')?.phase).toBe('Running');
+    expect(createsStarted).toBe(1);
+    expect(groups.createdFor('uid-create')).toBeUndefined();
+    releaseToken();
+    await queue.idle();
+    expect(groups.createdFor('uid-create')).toBe('eci-new');
+  });
+});
