@@ -4,7 +4,7 @@
 // costs at most one repeat of each, never a wrong decision.
 import { createHash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
@@ -17,6 +17,8 @@ export interface PodMemory {
   cloudEventsHeldSince?: number;
   /** Annotations decided at create, written with the group's ENI at its first report. */
   annotations?: Record<string, string>;
+  /** The status this process last patched, and when, until the cache shows it (see PodSync.alreadyWritten). */
+  statusWritten?: { status: V1PodStatus; at: number };
   /** Annotations this process wrote (the cache may lag behind its own patch). */
   annotationsWritten?: Record<string, string>;
   /** Translation warnings (UnsupportedField, MultiplePodNetworkings) already reported. */

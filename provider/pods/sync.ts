@@ -44,6 +44,9 @@ export interface PodSyncOptions {
 /** Normal ECI events of a pod that only restates Pending wait at most this long to be folded with later ones. */
 export const CLOUD_EVENT_HOLD_MS = 10_000;
 
+/** How long a status this process wrote counts as on the pod while the cache does not show it yet. */
+export const STATUS_ECHO_MS = 30_000;
+
 const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
 
 export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
@@ -80,7 +83,7 @@ export class PodSync {
     const desiredStatus = group === undefined || deleting ? undefined : podStatusFromGroup({ group, pod, now: this.o.now() });
     // A patch that changes nothing, or only restates "Pending, being created", is not written.
     const restatesPending = desiredStatus !== undefined && onlyRestatesPending(pod.status ?? {}, desiredStatus);
-    const statusChanged = desiredStatus !== undefined && !restatesPending && podStatusChanged(pod.status ?? {}, desiredStatus);
+    const statusChanged = desiredStatus !== undefined && !restatesPending && podStatusChanged(pod.status ?? {}, desiredStatus) && !this.alreadyWritten(key.uid, pod, desiredStatus);
     const requestedAt = this.memory.peek(key.uid)?.deleteRequestedAt;
     const deleteRequestedAt = requestedAt === undefined ? undefined : new Date(requestedAt);
 
@@ -197,6 +200,7 @@ export class PodSync {
     const parent = provisioningPhase ? this.provisioningParent(pod) : undefined;
     const patch = async (): Promise<void> => {
       await this.o.writer.patchPodStatus(key, status);
+      this.memory.of(key.uid).statusWritten = { status, at: this.o.now().getTime() };
     };
     if (parent === undefined) await patch();
     else await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), ...statusAttributes(status, group) } }, parent, patch);
@@ -445,6 +449,23 @@ export class PodSync {
       lastTransitionTime: this.o.now(),
     };
     await this.o.writer.patchPodStatus(key, { conditions: [condition] });
+  }
+
+  /**
+   * True when this process patched exactly `desired` moments ago and the cache does not show it
+   * yet: the informer lags behind our own write (another event of the pod came first), and the
+   * same patch again would be a wasted write. Forgotten once the cache shows it; after
+   * STATUS_ECHO_MS the cache is trusted again (someone else may have changed the status).
+   */
+  private alreadyWritten(uid: string, pod: V1Pod, desired: V1PodStatus): boolean {
+    const memory = this.memory.peek(uid);
+    const written = memory?.statusWritten;
+    if (memory === undefined || written === undefined) return false;
+    if (!podStatusChanged(pod.status ?? {}, written.status) || this.o.now().getTime() - written.at >= STATUS_ECHO_MS) {
+      delete memory.statusWritten;
+      return false;
+    }
+    return !podStatusChanged(written.status, desired);
   }
 
   /**

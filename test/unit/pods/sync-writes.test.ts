@@ -7,7 +7,7 @@ import { GROUP_TAGS, type CloudEvent, type ContainerGroup } from '../../../provi
 import type { CloudPort, PodEvent, PodWriter } from '../../../provider/ports.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
-import { CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync } from '../../../provider/pods/sync.ts';
+import { CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
 
 const UID = 'uid-writes';
@@ -45,7 +45,7 @@ function group(status: ContainerGroup['status'], events: CloudEvent[], running =
   };
 }
 
-function harness(initial: V1Pod) {
+function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
   let pod = initial;
   let clock = Date.parse('2026-01-01T00:00:01Z');
   const writes = { annotatePod: 0, patchPodStatus: 0, recordEvent: 0 };
@@ -64,7 +64,8 @@ function harness(initial: V1Pod) {
     },
     patchPodStatus: async (_key, status) => {
       writes.patchPodStatus++;
-      pod = { ...pod, status: { ...pod.status, ...status } };
+      // A lagging informer: the write happened, the cache does not show it yet.
+      if (o.cacheShowsStatus?.() ?? true) pod = { ...pod, status: { ...pod.status, ...status } };
     },
     finishPodDeletion: async () => {},
     recordEvent: (_key, event) => {
@@ -169,5 +170,27 @@ describe('PodSync writes per pod', () => {
     await h.sync();
     expect(h.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Pulling', message: 'pulling a large image' })]);
     expect(h.writes.patchPodStatus).toBe(0);
+  });
+
+  it('does not patch the same status again while the cache lags behind its own write', async () => {
+    let lagging = true;
+    const h = harness(boundPod(), { cacheShowsStatus: () => !lagging });
+    await h.sync();
+    h.described(group('Running', [], true));
+    await h.sync();
+    await h.sync(); // e.g. the event of the annotation patch arrives before the status patch's
+    expect(h.writes.patchPodStatus).toBe(1);
+    // Someone else changed the status meanwhile (the cache still disagrees after the echo window):
+    // the provider's view is written again.
+    h.advance(STATUS_ECHO_MS);
+    await h.sync();
+    expect(h.writes.patchPodStatus).toBe(2);
+    // Once the cache shows a write, the pod's status is compared as usual: nothing more to write.
+    lagging = false;
+    h.advance(STATUS_ECHO_MS);
+    await h.sync();
+    expect(h.pod().status?.phase).toBe('Running');
+    await h.sync();
+    expect(h.writes.patchPodStatus).toBe(3);
   });
 });
