@@ -12,6 +12,7 @@ import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoade
 import { ANNOTATIONS } from '../networking/constants.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
+import { DescribeBatcher } from './describe-batch.ts';
 import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
 import { DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { SyncResult, WorkContext } from './workqueue.ts';
@@ -59,10 +60,13 @@ export class PodSync {
   private readonly o: Required<PodSyncOptions>;
   /** Everything remembered per pod UID between passes; `forget(uid)` once the pod is gone. */
   readonly memory: PodMemories;
+  /** Fresh looks at single groups, shared by the syncs of one moment (one call per 20 ids). */
+  private readonly describer: DescribeBatcher;
 
   constructor(options: PodSyncOptions) {
     this.o = { now: () => new Date(), clusterDNS: undefined, metrics: NO_METRICS, memory: new PodMemories(), ...options } as Required<PodSyncOptions>;
     this.memory = this.o.memory;
+    this.describer = new DescribeBatcher({ cloud: this.o.cloud });
   }
 
   /** `work` moves the run to the queue's create lane before a create (absent: creates in place). */
@@ -142,7 +146,7 @@ export class PodSync {
     if (id === undefined) return undefined;
     // The pod names a group we have not seen described: ask the cloud. A failed call throws
     // (retry); an empty answer from a successful call is the only "gone".
-    const [found] = await this.o.cloud.describeContainerGroups([id]);
+    const found = await this.describer.describe(id);
     if (found !== undefined) this.o.groups.put(found);
     else if (fresh) this.o.groups.forget(uid);
     return found;
