@@ -150,6 +150,12 @@ describe('admission webhook envelope', () => {
     expect((await call({ method: 'GET', path: '/healthz', contentType: null })).status).toBe(200);
   });
 
+  it('answers 413 to a huge declared body while the client is still sending it, with no reset before the answer', async () => {
+    // Several times the socket buffers: the client is mid-upload when the answer is ready.
+    const huge = Buffer.alloc(8 * DEFAULT_MAX_BODY_BYTES, 0x20);
+    for (let i = 0; i < 5; i++) expect((await call({ body: huge })).status).toBe(413);
+  });
+
   it('answers 400 to malformed JSON and to a body that is not an AdmissionReview v1', async () => {
     const malformed = await call({ body: '{"apiVersion": "admission.k8s.io/v1", ' });
     expect(malformed.status).toBe(400);

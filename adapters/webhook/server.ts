@@ -81,6 +81,31 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
+/** How much of an oversized body is read and dropped before the 413, at most (then the connection is cut). */
+const OVERSIZED_DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const OVERSIZED_DISCARD_MS = 5_000;
+
+/** Reads and drops a request body; resolves at its end, on error, or at the byte or time bound. */
+function discardBody(req: IncomingMessage, bound: { maxBytes: number; timeoutMs: number }): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > bound.maxBytes) done();
+    };
+    const timer = setTimeout(done, bound.timeoutMs);
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+  });
+}
+
 function isJson(contentType: string | undefined): boolean {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
   return type === 'application/json';
@@ -110,11 +135,12 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
-      // Refuse before reading; close the connection rather than drain a huge body.
+      // Read and discard what the client is still sending, then answer and close. Closing with
+      // unread bytes makes the kernel reset the connection, which can destroy the 413 before the
+      // client reads it (RFC 9112 section 9.6). Bounded in time and bytes.
+      await discardBody(req, { maxBytes: OVERSIZED_DISCARD_MAX_BYTES, timeoutMs: OVERSIZED_DISCARD_MS });
       res.setHeader('Connection', 'close');
-      send(res, 413, `request body of ${declared} bytes exceeds the limit of ${limit}\n`);
-      req.resume();
-      return;
+      return send(res, 413, `request body of ${declared} bytes exceeds the limit of ${limit}\n`);
     }
     const synced = o.cachesSynced?.() ?? true;
     if (synced !== true) {
