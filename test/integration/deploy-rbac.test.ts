@@ -94,9 +94,16 @@ function demoPod(name: string, nodePrefix: string): V1Pod {
 }
 
 async function stopAndForget(provider: RunningProvider): Promise<void> {
+  // Read before stop(): a stopped provider runs no leader work and so has no node set to ask.
+  let nodeNames: readonly string[] = [];
+  try {
+    nodeNames = [...provider.nodes.nodeNames()];
+  } catch {
+    // not leading (yet): it registered no node
+  }
   await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
   const { core, coordination } = apis();
-  for (const name of provider.nodes.nodeNames()) {
+  for (const name of nodeNames) {
     await core.deleteNode({ name }).catch(ignoreNotFound);
     await coordination.deleteNamespacedLease({ name, namespace: 'kube-node-lease' }).catch(ignoreNotFound);
   }

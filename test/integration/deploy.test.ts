@@ -178,6 +178,9 @@ describe('deploy/ on the real apiserver', () => {
       ['get', 'configmaps', '-n', 'some-team'],
       ['create', 'serviceaccounts', '--subresource=token', '-n', 'some-team'],
       ['create', 'events', '-n', 'some-team'],
+      ['patch', 'events', '-n', 'some-team'],
+      // a virtual node whose zone no network needs any more is cordoned, then removed
+      ['delete', 'nodes'],
       ['list', 'namespaces'],
       ['watch', 'podnetworkings.network.alibabacloud.com'],
       ['patch', 'podnetworkings.network.alibabacloud.com', '--subresource=status'],
@@ -188,7 +191,7 @@ describe('deploy/ on the real apiserver', () => {
       ['list', 'secrets', '-n', 'some-team'],
       ['watch', 'configmaps', '--all-namespaces'],
       ['get', 'serviceaccounts', '-n', 'some-team'],
-      ['delete', 'nodes'],
+      ['delete', 'namespaces'],
       ['create', 'pods', '-n', 'default'],
       ['update', 'podnetworkings.network.alibabacloud.com'],
       ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],

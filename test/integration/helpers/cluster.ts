@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, inject } from 'vitest';
 import type { ProvidedControlPlane } from '../global-setup.ts';
-import { apiClient, budget } from '../../helpers/deadline.ts';
+import { apiClient, budget, waitUntil } from '../../helpers/deadline.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -49,6 +49,13 @@ export function useTestNamespace(prefix: string): () => string {
       body: { metadata: { name: uniqueName(prefix), labels: { 'eci-virtual-node.test/suite': 'integration' } } },
     });
     name = created.metadata!.name!;
+    // The ServiceAccount admission plugin refuses pods ("serviceaccount default not found")
+    // until the controller-manager has made the namespace's default ServiceAccount.
+    const ns = name;
+    await waitUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: ns }).then(() => true), {
+      timeoutMs: budget({ baseMs: 60_000 }),
+      what: `the default ServiceAccount of namespace ${ns}`,
+    });
   });
   afterAll(async () => {
     if (name === undefined) return;
