@@ -23,7 +23,9 @@ import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
 import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
-import { startKubeletApiForProvider } from '../kubelet-api/start.ts';
+import type { KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
+import type { KubeletApi } from '../kubelet-api/server.ts';
+import { createKubeletApiForProvider, kubeletPortsOf } from '../kubelet-api/start.ts';
 import { ApiPodInputsLoader, KubernetesPodWriter, startPodInformers, type PodInformers } from '../kubernetes/pods.ts';
 import type { Logger } from '../log/logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer, type ProviderMetrics } from '../telemetry/metrics.ts';
@@ -100,6 +102,10 @@ interface Leadership {
   controller?: PodController;
   /** Set once the pod controller has synced its pods and adopted the existing groups. */
   podsSynced: boolean;
+  /** Which kubelet port each virtual node has (kubelet API on): the nodes advertise them, the listeners use them. */
+  kubeletPorts?: KubeletPorts;
+  /** One listener per virtual node, once the kubelet-api runnable started. */
+  kubeletApi?: KubeletApi;
 }
 
 /** Cache names that have not synced (a missing CRD means no PodNetworkings: nothing to wait for). */
@@ -164,6 +170,7 @@ const leadershipState = (w: Wiring): Runnable => ({
       cloud: cloudWithSignal(w.cloud, signal),
       events: new KubernetesEventRecorder({ core: w.clients.core, component: COMPONENT, log: w.log }),
       podsSynced: false,
+      ...(w.config.kubeletApi.enabled ? { kubeletPorts: kubeletPortsOf(w.config) } : {}),
     };
     return () => {
       w.leadership = undefined;
@@ -223,10 +230,18 @@ const virtualNodes = (w: Wiring): Runnable => ({
       timing: w.nodeTiming,
       podNetworkings: podNetworkings.store,
       events: l.events,
-      // A node for a zone that appeared: its pods need an informer (and, with per-node kubelet
-      // endpoints, a kubelet server: hook it here as kubeletApi.addNode/removeNode).
-      onNodeAdded: (name) => void l.podInformers?.addNode(name),
-      onNodeRemoved: (name) => l.podInformers?.removeNode(name),
+      // Each node advertises its own kubelet port (docs/kubelet-api.md).
+      ...(l.kubeletPorts === undefined ? {} : { kubeletPort: (name: string) => l.kubeletPorts!.assign(name) }),
+      // A node for a zone that appeared: its pods need an informer, and it needs its kubelet listener.
+      onNodeAdded: (name) => {
+        void l.podInformers?.addNode(name);
+        l.kubeletApi?.addNode(name).catch((err: unknown) => w.log.error('kubelet API: cannot listen for the new virtual node', { node: name, err }));
+      },
+      onNodeRemoved: (name) => {
+        l.podInformers?.removeNode(name);
+        if (l.kubeletApi !== undefined) l.kubeletApi.removeNode(name).catch((err: unknown) => w.log.warn('kubelet API: stopping a node listener failed', { node: name, err }));
+        else l.kubeletPorts?.release(name);
+      },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
       // Ready only once the pod controller knows every pod and group: before that the scheduler
       // would bind pods that nothing syncs yet.
@@ -308,14 +323,26 @@ const kubeletApi = (w: Wiring): Runnable => ({
   name: 'kubelet-api',
   needsLeader: true,
   async start() {
-    if (!w.config.kubeletApi.enabled) return;
     const l = current(w);
+    const ports = l.kubeletPorts;
+    if (ports === undefined) return;
     const nodes = l.nodes;
     const pods = l.pods;
     if (nodes === undefined || pods === undefined) throw new Error('kubelet-api needs virtual-nodes and pod-controller started first');
-    // kubectl logs/exec and stats on node.internalIP:node.kubeletPort (issue 8).
-    const server = await startKubeletApiForProvider({ config: w.config, kubeConfig: w.clients.kubeConfig, cloud: w.cloud, pods, nodeNames: () => nodes.nodeNames(), log: w.log });
-    return () => server.close();
+    // kubectl logs/exec and stats, one listener per virtual node on node.internalIP:<its port>
+    // (issue 15 item 8); nodes added or removed later reach it through onNodeAdded/onNodeRemoved.
+    const api = await createKubeletApiForProvider({ config: w.config, kubeConfig: w.clients.kubeConfig, cloud: w.cloud, pods, ports, nodeNames: nodes.nodeNames(), log: w.log });
+    l.kubeletApi = api;
+    try {
+      for (const name of nodes.nodeNames()) await api.addNode(name);
+    } catch (err) {
+      await api.close();
+      throw err;
+    }
+    return () => {
+      l.kubeletApi = undefined;
+      return api.close();
+    };
   },
 });
 

@@ -14,7 +14,7 @@ import {
   type ProviderConfig,
 } from '../../provider/config/config.ts';
 
-type Kind = 'string' | 'number' | 'list' | 'boolean';
+type Kind = 'string' | 'number' | 'list' | 'numbers' | 'boolean';
 
 interface Setting {
   /** Dotted path in ProviderConfig. */
@@ -57,6 +57,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kubeletApi.host', flag: 'kubelet-api-host', env: 'ECI_VN_KUBELET_API_HOST', kind: 'string', help: 'kubelet API listen address (default 0.0.0.0)' },
   { path: 'kubeletApi.certFile', flag: 'kubelet-api-cert-file', env: 'ECI_VN_KUBELET_API_CERT_FILE', kind: 'string', help: 'kubelet API serving certificate (PEM); empty = self-signed' },
   { path: 'kubeletApi.keyFile', flag: 'kubelet-api-key-file', env: 'ECI_VN_KUBELET_API_KEY_FILE', kind: 'string', help: 'kubelet API serving key (PEM)' },
+  { path: 'kubeletApi.portCount', flag: 'kubelet-port-count', env: 'ECI_VN_KUBELET_PORT_COUNT', kind: 'number', help: 'one kubelet API port per virtual node: this many ports from --kubelet-port (default 16)' },
+  { path: 'kubeletApi.ports', flag: 'kubelet-ports', env: 'ECI_VN_KUBELET_PORTS', kind: 'numbers', help: 'the kubelet API ports to give the virtual nodes, comma separated (replaces --kubelet-port/--kubelet-port-count)' },
   { path: 'kubeletApi.clientCAFile', flag: 'kubelet-api-client-ca-file', env: 'ECI_VN_KUBELET_API_CLIENT_CA_FILE', kind: 'string', help: 'CA of accepted client certificates (the apiserver\'s kubelet client CA)' },
   { path: 'leaderElection.enabled', flag: 'leader-elect', env: 'ECI_VN_LEADER_ELECTION', kind: 'boolean', help: 'true: only the replica holding the Lease runs nodes and pods (all serve the webhook)' },
   { path: 'leaderElection.namespace', flag: 'leader-elect-namespace', env: 'ECI_VN_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default: env POD_NAMESPACE, else eci-virtual-node)' },
@@ -162,7 +164,7 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, 'utf8'
 export function configUsage(): string {
   const rows: [string, string][] = [
     ['--config FILE', 'YAML file with any ProviderConfig field [env ECI_VN_CONFIG]'],
-    ...SETTINGS.map((s): [string, string] => [`--${s.flag} ${s.kind === 'list' ? 'A,B' : s.kind === 'number' ? 'N' : s.kind === 'boolean' ? 'true|false' : 'VALUE'}`, `${s.help} [env ${s.env}]`]),
+    ...SETTINGS.map((s): [string, string] => [`--${s.flag} ${s.kind === 'list' ? 'A,B' : s.kind === 'numbers' ? 'N,M' : s.kind === 'number' ? 'N' : s.kind === 'boolean' ? 'true|false' : 'VALUE'}`, `${s.help} [env ${s.env}]`]),
     ['--access-key-id-file FILE', 'file holding the AccessKey id [env ALIBABA_CLOUD_ACCESS_KEY_ID_FILE]'],
     ['--access-key-secret-file FILE', 'file holding the AccessKey secret [env ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE]'],
   ];
@@ -184,11 +186,19 @@ function assign(config: ProviderConfig, s: Setting, raw: string, source: string,
       return;
     }
     value = raw === 'true';
-  } else if (s.kind === 'list') {
-    value = raw
+  } else if (s.kind === 'list' || s.kind === 'numbers') {
+    const items = raw
       .split(',')
       .map((v) => v.trim())
       .filter((v) => v !== '');
+    if (s.kind === 'numbers') {
+      const bad = items.find((v) => !Number.isFinite(Number(v)));
+      if (bad !== undefined) {
+        errors.push({ field: s.path, message: `${source}: "${bad}" is not a number` });
+        return;
+      }
+    }
+    value = s.kind === 'numbers' ? items.map(Number) : items;
   }
   setPath(config as unknown as Record<string, unknown>, s.path, value);
 }

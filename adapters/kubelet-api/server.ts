@@ -1,14 +1,14 @@
-// The kubelet API of the virtual nodes: one HTTPS server on node.internalIP:node.kubeletPort
-// (every virtual node of this process advertises that endpoint). The apiserver calls it for
-// `kubectl logs` and `kubectl exec`; metrics-server for /metrics/resource.
+// The kubelet API of the virtual nodes: one HTTPS listener per virtual node, each on its own port
+// (node.internalIP:<port of that node>, the port the node advertises in daemonEndpoints), all with
+// the same serving certificate. The apiserver calls it for `kubectl logs` and `kubectl exec`;
+// metrics-server for /metrics/resource.
 //
 //   request -> authenticate (client cert | TokenReview) -> 401
-//           -> authorize (SubjectAccessReview on nodes/<subresource>) -> 403
+//           -> authorize (SubjectAccessReview on nodes/<subresource> of THIS node) -> 403
 //           -> route (provider/kubelet-api/routes.ts) -> logs | exec | stats | pods | healthz
 //
-// Which node a request is for: the node of the pod it names; requests that name no pod (stats,
-// /pods, /healthz) must be allowed on every virtual node this process serves, since they share
-// one address and the request cannot say which one it meant.
+// Each listener is one kubelet: it lists, serves and reports only the pods bound to its node, and
+// answers 404 for a pod of another node, as a kubelet that does not run the pod would.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,7 +18,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { classifyCloudError } from '../../provider/cloud/errors.ts';
 import { advanceLog, containerLogState, logRequest, parseLogOptions, START_CURSOR, waitingMessage, type LogOptions } from '../../provider/kubelet-api/logs.ts';
 import type { GroupMetricSample } from '../../provider/kubelet-api/model.ts';
-import { forbiddenMessage, parseRoute, requiredAccess, type NodeAccess, type Route } from '../../provider/kubelet-api/routes.ts';
+import { podOnNode, podsOfNode, runningPodsOfNode, type KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
+import { forbiddenMessage, parseRoute, requiredAccess, type Route } from '../../provider/kubelet-api/routes.ts';
 import { buildSummary, resourceMetricsText, type PodMetrics } from '../../provider/kubelet-api/stats.ts';
 import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import type { KubeletCloudPort, PodStore } from '../../provider/ports.ts';
@@ -29,14 +30,12 @@ import { ExecBridge, queryFlag, type ExecTarget } from './exec.ts';
 
 export interface KubeletApiOptions {
   host: string;
-  /** 0 = any free port (tests). */
-  port: number;
+  /** Which port each node listens on (shared with the node manager, which advertises them). */
+  ports: KubeletPorts;
   tls: { cert: string | Buffer; key: string | Buffer; clientCA?: string | Buffer };
   auth: KubeletAuth;
   cloud: KubeletCloudPort;
   pods: PodStore;
-  /** The virtual nodes served on this address (they change when nodes are re-created: a function). */
-  nodeNames: () => readonly string[];
   log: Logger;
   /** How often a followed log asks ECI for new lines. Default 1 s (DescribeContainerLog: 500/min per account). */
   logPollIntervalMs?: number;
@@ -44,8 +43,18 @@ export interface KubeletApiOptions {
   metricCacheMs?: number;
 }
 
-export interface KubeletApiServer {
-  port: number;
+/**
+ * The kubelet API of every virtual node of this process. The node manager calls addNode when a
+ * node appears (before or after it is registered: the port is fixed by `ports` either way) and
+ * removeNode when the node goes away.
+ */
+export interface KubeletApi {
+  /** Starts the node's listener (idempotent); resolves to its port. Rejects when it cannot listen. */
+  addNode(nodeName: string): Promise<number>;
+  /** Stops the node's listener, ends its open streams and gives its port back. */
+  removeNode(nodeName: string): Promise<void>;
+  /** Node name -> port of the listeners running now. */
+  listeners(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -87,33 +96,16 @@ function rawAnswer(socket: Duplex, status: number, body: string): void {
 
 type Answer = { status: number; body: string };
 
-export async function startKubeletApi(options: KubeletApiOptions): Promise<KubeletApiServer> {
+export function createKubeletApi(options: KubeletApiOptions): KubeletApi {
   const { auth, cloud, pods, log } = options;
   const pollMs = options.logPollIntervalMs ?? 1_000;
   const metricCacheMs = options.metricCacheMs ?? 10_000;
-  const startTime = new Date().toISOString();
   const exec = new ExecBridge({ cloud, log });
   const metricCache = new Map<string, { at: number; sample: GroupMetricSample | undefined }>();
   const abort = new AbortController();
 
-  const ourPod = (namespace: string, name: string): V1Pod | undefined => {
-    const pod = pods.get(namespace, name);
-    const node = pod?.spec?.nodeName;
-    return node !== undefined && options.nodeNames().includes(node) ? pod : undefined;
-  };
-
-  /** The attributes a request needs: per node of the named pod, or per served node (all must allow). */
-  const accessFor = (method: string, path: string, route: Route): NodeAccess[][] => {
-    if ('namespace' in route && 'pod' in route) {
-      const node = ourPod(route.namespace, route.pod)?.spec?.nodeName;
-      if (node !== undefined) return [requiredAccess(method, path, node)];
-    }
-    const names = options.nodeNames();
-    return names.length === 0 ? [requiredAccess(method, path, '')] : names.map((n) => requiredAccess(method, path, n));
-  };
-
-  /** undefined = go on; else the 401/403/500 to answer. */
-  const gate = async (req: IncomingMessage, path: string, route: Route): Promise<{ user: UserInfo } | Answer> => {
+  /** Authenticated and authorized as the kubelet does it: on nodes/<subresource> of this node. */
+  const gate = async (nodeName: string, req: IncomingMessage, path: string): Promise<{ user: UserInfo } | Answer> => {
     let user: UserInfo;
     try {
       const authn = await auth.authenticate(req);
@@ -126,24 +118,22 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
       log.error('kubelet API: TokenReview failed', { path, err });
       return { status: 401, body: 'Unauthorized' };
     }
-    const needed = accessFor(req.method ?? 'GET', path, route);
+    const access = requiredAccess(req.method ?? 'GET', path, nodeName);
     try {
-      for (const access of needed) {
-        if (!(await auth.authorize(user, access))) {
-          log.info('kubelet API: forbidden', { path, user: user.username, node: access[0]?.name, subresources: access.map((a) => a.subresource) });
-          return { status: 403, body: forbiddenMessage(user.username, access) };
-        }
+      if (!(await auth.authorize(user, access))) {
+        log.info('kubelet API: forbidden', { path, user: user.username, node: nodeName, subresources: access.map((a) => a.subresource) });
+        return { status: 403, body: forbiddenMessage(user.username, access) };
       }
     } catch (err) {
       log.error('kubelet API: SubjectAccessReview failed', { path, err });
-      const first = needed[0]?.[0];
+      const first = access[0];
       return { status: 500, body: `Authorization error (user=${user.username}, verb=${first?.verb ?? ''}, resource=nodes, subresource=${first?.subresource ?? ''})` };
     }
     return { user };
   };
 
-  const podOrAnswer = (namespace: string, name: string): { pod: V1Pod } | Answer => {
-    const pod = ourPod(namespace, name);
+  const podOrAnswer = (nodeName: string, namespace: string, name: string): { pod: V1Pod } | Answer => {
+    const pod = podOnNode(pods.get(namespace, name), nodeName);
     return pod === undefined ? { status: 404, body: `pod "${name}" in namespace "${namespace}" not found on this node` } : { pod };
   };
 
@@ -164,11 +154,11 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
       signal.addEventListener('abort', done, { once: true });
     });
 
-  async function containerLogs(res: ServerResponse, route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams): Promise<void> {
+  async function containerLogs(nodeName: string, res: ServerResponse, route: Extract<Route, { kind: 'containerLogs' }>, query: URLSearchParams): Promise<void> {
     const parsed = parseLogOptions(query);
     if (!parsed.ok) return plain(res, 400, parsed.message);
     const options: LogOptions = parsed.value;
-    const found = podOrAnswer(route.namespace, route.pod);
+    const found = podOrAnswer(nodeName, route.namespace, route.pod);
     if (!('pod' in found)) return plain(res, found.status, found.body);
     const uid = found.pod.metadata?.uid;
     const state = containerLogState(found.pod, route.container);
@@ -232,11 +222,15 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
     }
   }
 
-  async function collect(): Promise<{ pods: PodMetrics[]; failed: boolean }> {
-    const names = new Set(options.nodeNames());
-    const running = pods.list().filter((p) => names.has(p.spec?.nodeName ?? '') && p.status?.phase === 'Running' && groupIdOf(p) !== undefined);
-    const live = new Set(running.map((p) => groupIdOf(p)!));
+  /** Forgets the samples of groups no node runs any more. */
+  const pruneMetricCache = () => {
+    const live = new Set(pods.list().map(groupIdOf));
     for (const id of metricCache.keys()) if (!live.has(id)) metricCache.delete(id);
+  };
+
+  async function collect(nodeName: string): Promise<{ pods: PodMetrics[]; failed: boolean }> {
+    const running = podsOfNode(pods.list(), nodeName).filter((p) => p.status?.phase === 'Running' && groupIdOf(p) !== undefined);
+    pruneMetricCache();
     const out: PodMetrics[] = [];
     let failed = false;
     // At most 8 calls at once; the shared caller paces them under the account's quota.
@@ -250,47 +244,32 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
     return { pods: out, failed };
   }
 
-  const nodeLabel = () => {
-    const names = options.nodeNames();
-    return names.length === 1 ? names[0]! : names.join(',');
-  };
-
   // --- HTTP ------------------------------------------------------------------------------------
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(node: ServedNode, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const nodeName = node.name;
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
-    const gated = await gate(req, url.pathname, route);
+    const gated = await gate(nodeName, req, url.pathname);
     if ('status' in gated) return plain(res, gated.status, gated.body);
     switch (route.kind) {
       case 'healthz':
         return plain(res, 200, 'ok');
-      case 'pods': {
-        const names = new Set(options.nodeNames());
-        return json(res, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: pods.list().filter((p) => names.has(p.spec?.nodeName ?? '')) });
-      }
-      case 'runningpods': {
-        const names = new Set(options.nodeNames());
-        const items = pods
-          .list()
-          .filter((p) => names.has(p.spec?.nodeName ?? '') && p.status?.phase === 'Running')
-          .map((p) => ({
-            metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace, uid: p.metadata?.uid },
-            spec: { containers: (p.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
-          }));
-        return json(res, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
-      }
+      case 'pods':
+        return json(res, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: podsOfNode(pods.list(), nodeName) });
+      case 'runningpods':
+        return json(res, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: runningPodsOfNode(pods.list(), nodeName) });
       case 'statsSummary': {
-        const { pods: metrics } = await collect();
-        return json(res, buildSummary({ nodeName: nodeLabel(), nodeStartTime: startTime, now: new Date(), pods: metrics }));
+        const { pods: metrics } = await collect(nodeName);
+        return json(res, buildSummary({ nodeName, nodeStartTime: node.startTime, now: new Date(), pods: metrics }));
       }
       case 'metricsResource': {
-        const { pods: metrics, failed } = await collect();
-        const summary = buildSummary({ nodeName: nodeLabel(), nodeStartTime: startTime, now: new Date(), pods: metrics });
+        const { pods: metrics, failed } = await collect(nodeName);
+        const summary = buildSummary({ nodeName, nodeStartTime: node.startTime, now: new Date(), pods: metrics });
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
         return void res.end(resourceMetricsText({ summary, scrapeError: failed }));
       }
       case 'containerLogs':
-        return containerLogs(res, route, url.searchParams);
+        return containerLogs(nodeName, res, route, url.searchParams);
       case 'exec':
         return plain(res, 400, 'exec needs a WebSocket upgrade (v5.channel.k8s.io); this node does not serve SPDY');
       case 'attach':
@@ -304,10 +283,10 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
     }
   }
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async function upgrade(nodeName: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
-    const gated = await gate(req, url.pathname, route);
+    const gated = await gate(nodeName, req, url.pathname);
     if ('status' in gated) return rawAnswer(socket, gated.status, gated.body);
     if (route.kind === 'attach') return rawAnswer(socket, 501, attachRefusal);
     if (route.kind === 'portForward') return rawAnswer(socket, 501, portForwardRefusal);
@@ -315,11 +294,11 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return rawAnswer(socket, 400, `exec over ${req.headers.upgrade ?? 'this protocol'} is not supported by eci-virtual-node: use a client that speaks WebSocket (v5.channel.k8s.io), e.g. kubectl >= 1.31 without KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false`);
     }
-    const found = podOrAnswer(route.namespace, route.pod);
+    const found = podOrAnswer(nodeName, route.namespace, route.pod);
     if (!('pod' in found)) return rawAnswer(socket, found.status, found.body);
     const q = url.searchParams;
     const resolve = async (): Promise<ExecTarget> => {
-      const pod = pods.get(route.namespace, route.pod) ?? found.pod;
+      const pod = podOnNode(pods.get(route.namespace, route.pod), nodeName) ?? found.pod;
       const streams = { stdout: queryFlag(q, 'output', 'stdout'), stderr: queryFlag(q, 'error', 'stderr') };
       if (route.uid !== undefined && pod.metadata?.uid !== route.uid) return { ...streams, refusal: `pod ${route.pod} has another UID than ${route.uid}` };
       const command = q.getAll('command');
@@ -334,50 +313,121 @@ export async function startKubeletApi(options: KubeletApiOptions): Promise<Kubel
     exec.handle(req, socket, head, resolve);
   }
 
-  const server: Server = createServer({
-    cert: options.tls.cert,
-    key: options.tls.key,
-    ...(options.tls.clientCA === undefined ? {} : { ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false }),
-    minVersion: 'TLSv1.2',
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((err: unknown) => {
-      log.error('kubelet API: request failed', { path: req.url?.split('?')[0], err });
-      plain(res, 500, `internal error: ${(err as Error).message}`);
-    });
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => {});
-    upgrade(req, socket, head).catch((err: unknown) => {
-      log.error('kubelet API: upgrade failed', { path: req.url?.split('?')[0], err });
-      rawAnswer(socket, 500, `internal error: ${(err as Error).message}`);
-    });
-  });
-  server.on('tlsClientError', (err) => log.debug('kubelet API: TLS handshake failed', { err: err.message }));
+  // --- one listener per node ------------------------------------------------------------------
+  const served = new Map<string, ServedNode>();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  async function listen(nodeName: string, port: number): Promise<ServedNode> {
+    const node: ServedNode = { name: nodeName, port, startTime: new Date().toISOString(), server: undefined as unknown as Server };
+    const server: Server = createServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ...(options.tls.clientCA === undefined ? {} : { ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false }),
+      minVersion: 'TLSv1.2',
     });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    node.server = server;
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      handle(node, req, res).catch((err: unknown) => {
+        log.error('kubelet API: request failed', { node: nodeName, path: req.url?.split('?')[0], err });
+        plain(res, 500, `internal error: ${(err as Error).message}`);
+      });
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => {});
+      upgrade(nodeName, req, socket, head).catch((err: unknown) => {
+        log.error('kubelet API: upgrade failed', { node: nodeName, path: req.url?.split('?')[0], err });
+        rawAnswer(socket, 500, `internal error: ${(err as Error).message}`);
+      });
+    });
+    server.on('tlsClientError', (err) => log.debug('kubelet API: TLS handshake failed', { node: nodeName, err: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return node;
+  }
+
+  const stopListener = (node: ServedNode) =>
+    new Promise<void>((resolve) => {
+      node.server.close(() => resolve());
+      node.server.closeAllConnections();
+    });
+
+  // One add/remove at a time per node name, so a remove racing an add never leaks a listener.
+  const pending = new Map<string, Promise<unknown>>();
+  const serially = <T>(nodeName: string, work: () => Promise<T>): Promise<T> => {
+    const next = (pending.get(nodeName) ?? Promise.resolve()).then(work, work);
+    const settled = next.catch(() => undefined);
+    pending.set(nodeName, settled);
+    void settled.then(() => {
+      if (pending.get(nodeName) === settled) pending.delete(nodeName);
+    });
+    return next;
+  };
 
   let closing: Promise<void> | undefined;
   return {
-    port,
+    addNode(nodeName) {
+      return serially(nodeName, async () => {
+        if (closing !== undefined) throw new Error(`kubelet API is closed; not listening for node ${nodeName}`);
+        const running = served.get(nodeName);
+        if (running !== undefined) return running.port;
+        const port = options.ports.assign(nodeName);
+        try {
+          served.set(nodeName, await listen(nodeName, port));
+        } catch (err) {
+          throw new KubeletListenError(nodeName, options.host, port, err);
+        }
+        log.info('kubelet API listening for virtual node', { node: nodeName, address: `${options.host}:${port}` });
+        return port;
+      });
+    },
+    removeNode(nodeName) {
+      return serially(nodeName, async () => {
+        const node = served.get(nodeName);
+        served.delete(nodeName);
+        options.ports.release(nodeName);
+        if (node === undefined) return;
+        await stopListener(node);
+        pruneMetricCache();
+        log.info('kubelet API stopped listening for virtual node', { node: nodeName, port: node.port });
+      });
+    },
+    listeners: () => new Map([...served.values()].map((n) => [n.name, n.port])),
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         abort.abort();
         exec.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        await Promise.all([...pending.values()]);
+        await Promise.all([...served.values()].map(stopListener));
+        served.clear();
+      })();
       return closing;
     },
   };
+}
+
+interface ServedNode {
+  name: string;
+  port: number;
+  /** When this node's listener started: the Summary's node startTime. */
+  startTime: string;
+  server: Server;
+}
+
+/** A node's listener could not start (the port is in use, or the address is not local). */
+export class KubeletListenError extends Error {
+  readonly code = 'KubeletListenFailed';
+  constructor(nodeName: string, host: string, port: number, cause: unknown) {
+    const why = (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause instanceof Error ? cause.message : String(cause));
+    super(
+      `kubelet API for virtual node ${nodeName} cannot listen on ${host}:${port} (${why}): free that port, or move the pool with --kubelet-port/--kubelet-port-count or --kubelet-ports`,
+      { cause },
+    );
+    this.name = 'KubeletListenError';
+  }
 }
 
 const attachRefusal =

@@ -96,6 +96,8 @@ export interface VirtualNodesOptions {
    * cache is listed.
    */
   podsHoldingIps?: (nodeName: string) => Promise<number>;
+  /** The node's own kubelet API port (daemonEndpoints); default config.node.kubeletPort for every node. */
+  kubeletPort?: (nodeName: string) => number;
   now?: () => Date;
   /**
    * The PodNetworkings (an informer cache): each Ready one's zones get a node too. Absent: only
@@ -229,6 +231,8 @@ class VirtualNodeManager {
         for (const zone of neededZones({ defaultZones: this.defaultZones.map((z) => z.zone), podNetworkings: this.podNetworkings() }).keys()) {
           this.addZone(zone);
         }
+        // Kubelet ports in the zones' order (the default vSwitches' first), whichever registration ends first.
+        for (const z of this.zones.values()) this.options.kubeletPort?.(z.name);
         break;
       } catch (err) {
         if (err instanceof UnknownVSwitchError) throw err;
@@ -479,6 +483,7 @@ class VirtualNodeManager {
       ...this.gateClosed(),
       config: this.options.config,
       kubeletVersion: this.options.version,
+      ...(this.options.kubeletPort === undefined ? {} : { kubeletPort: this.options.kubeletPort(z.name) }),
       now: this.now(),
       ...(previous === undefined ? {} : { previous }),
     });

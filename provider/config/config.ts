@@ -91,6 +91,12 @@ export interface ProviderConfig {
     keyFile: string;
     /** PEM CA(s) whose client certificates are accepted (the apiserver's kubelet client CA); empty = bearer tokens only. */
     clientCAFile: string;
+    /**
+     * Each virtual node has its own listener and port: the pool is `ports` when listed, else
+     * `portCount` ports from node.kubeletPort. A node takes the first free port of the pool.
+     */
+    portCount: number;
+    ports: number[];
   };
   /**
    * Leader election among replicas (a Lease, client-go semantics): only the leader runs the
@@ -160,7 +166,7 @@ export const DEFAULT_CONFIG: ProviderConfig = {
     backoffMaxMs: 60_000,
   },
   metrics: { port: 0, host: '0.0.0.0' },
-  kubeletApi: { enabled: false, host: '0.0.0.0', certFile: '', keyFile: '', clientCAFile: '' },
+  kubeletApi: { enabled: false, host: '0.0.0.0', certFile: '', keyFile: '', clientCAFile: '', portCount: 16, ports: [] },
   leaderElection: { enabled: false, namespace: '', leaseName: '', identity: '', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
 };
 
@@ -299,6 +305,13 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
     fail(kubeletApi.certFile === '' ? 'kubeletApi.certFile' : 'kubeletApi.keyFile', 'set both kubeletApi.certFile and kubeletApi.keyFile, or neither (a self-signed pair is made)');
   }
   if (kubeletApi.enabled && kubeletApi.host === '') fail('kubeletApi.host', 'must be set (e.g. 0.0.0.0) when kubeletApi.enabled is true');
+  if (!Number.isInteger(kubeletApi.portCount) || kubeletApi.portCount < 1 || node.kubeletPort + kubeletApi.portCount - 1 > 65535) {
+    fail('kubeletApi.portCount', `must be a positive integer with node.kubeletPort + portCount - 1 <= 65535 (one port per virtual node), got ${kubeletApi.portCount}`);
+  }
+  kubeletApi.ports.forEach((port, i) => {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`kubeletApi.ports[${i}]`, `must be a TCP port, got ${JSON.stringify(port)}`);
+  });
+  if (new Set(kubeletApi.ports).size !== kubeletApi.ports.length) fail('kubeletApi.ports', `must not list a port twice, got ${kubeletApi.ports.join(',')}`);
   const election = config.leaderElection;
   if (election.namespace !== '' && !DNS_LABEL.test(election.namespace)) fail('leaderElection.namespace', `must be a namespace name, got "${election.namespace}"`);
   if (election.leaseName !== '' && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(election.leaseName)) {

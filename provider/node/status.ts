@@ -28,6 +28,8 @@ export interface NodeStatusInput {
   /** The status the node has now (from the apiserver), for transition times and last-known capacity. */
   previous?: V1NodeStatus;
   ephemeralStorage?: string;
+  /** This node's own kubelet API port (one listener per node); default config.node.kubeletPort. */
+  kubeletPort?: number;
 }
 
 /** metav1.Time has second precision: anything finer would look like a change on every read. */
@@ -125,7 +127,7 @@ export function nodeStatus(input: NodeStatusInput): V1NodeStatus {
       { type: 'InternalIP', address: config.node.internalIP },
       { type: 'Hostname', address: input.nodeName },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: config.node.kubeletPort } },
+    daemonEndpoints: { kubeletEndpoint: { Port: input.kubeletPort ?? config.node.kubeletPort } },
     // The kubelet API speaks WebSocket exec (v5.channel.k8s.io), not SPDY: with this the 1.36
     // apiserver proxies kubectl's WebSocket to us instead of translating it to SPDY (docs/kubelet-api.md).
     declaredFeatures: ['ExtendWebSocketsToKubelet'],

@@ -2,12 +2,13 @@
 // API (HTTPS, client-cert + TokenReview authentication, SubjectAccessReview authorization) ->
 // the cloud simulator's DescribeContainerLog / ExecContainerCommand (WebSocket) /
 // DescribeContainerGroupMetric. Also straight to the kubelet port: no credentials -> 401, a user
-// without nodes/proxy -> 403.
+// without nodes/proxy -> 403. Each virtual node has its own port and answers only for its pods.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProvider } from '../../adapters/cli/provider.ts';
 import type { CloudSim } from '../../adapters/cloudsim/server.ts';
@@ -17,6 +18,7 @@ import type { ProviderConfig } from '../../provider/config/config.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { apis, controlPlane, ignoreNotFound, kubectl, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
+import { NODE_LABELS } from '../../provider/node/constants.ts';
 import { deleteNodes, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 import { apiClient, budget, sleep, waitForEvent, withDeadline } from '../helpers/deadline.ts';
@@ -35,9 +37,10 @@ beforeAll(async () => {
   await installPodNetworkingCrd();
   sim = await startCloudSim({ world: await testWorld(), log: () => {} });
   config = testConfig(sim);
-  const [port] = (await freeLoopbackPorts(1)) as [number];
-  config.node.kubeletPort = port;
-  config.kubeletApi = { enabled: true, host: '127.0.0.1', certFile: '', keyFile: '', clientCAFile: join(controlPlane().dir, 'pki', 'ca.crt') };
+  // One port per virtual node (three zones): a listed pool, since free ports are not contiguous.
+  const ports = await freeLoopbackPorts(3);
+  config.node.kubeletPort = ports[0]!;
+  config.kubeletApi = { ...config.kubeletApi, enabled: true, host: '127.0.0.1', certFile: '', keyFile: '', clientCAFile: join(controlPlane().dir, 'pki', 'ca.crt'), ports };
   provider = await startTestProvider(config, logs.log);
   // The ServiceAccount admission plugin refuses pods until the controller-manager made `default`.
   await waitFor(() => apis().core.readNamespacedServiceAccount({ name: 'default', namespace: namespace() }).then(() => true), {
@@ -62,11 +65,20 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-function pod(name: string, container: Partial<NonNullable<V1Pod['spec']>['containers'][number]>, restartPolicy = 'Always'): V1Pod {
+function pod(name: string, container: Partial<NonNullable<V1Pod['spec']>['containers'][number]>, restartPolicy = 'Always', zone?: string): V1Pod {
+  const placement = virtualNodePlacement(config);
+  if (zone !== undefined) placement.nodeSelector = { ...placement.nodeSelector, [NODE_LABELS.zone]: zone };
   return {
     metadata: { name },
-    spec: { ...virtualNodePlacement(config), restartPolicy, containers: [{ name: 'main', image: 'nginx:1.27', ...container }] },
+    spec: { ...placement, restartPolicy, containers: [{ name: 'main', image: 'nginx:1.27', ...container }] },
   };
+}
+
+/** The kubelet port a node advertises (status.daemonEndpoints), as the apiserver reads it. */
+async function portOfNode(nodeName: string): Promise<number> {
+  const port = (await apis().core.readNode({ name: nodeName })).status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (port === undefined) throw new Error(`node ${nodeName} advertises no kubelet port`);
+  return port;
 }
 
 async function createRunning(body: V1Pod): Promise<V1Pod> {
@@ -108,15 +120,16 @@ async function adminCertificate(): Promise<CertificateAndKey> {
 }
 
 /** A request straight to the kubelet port (not through the apiserver). */
-function direct(path: string, auth: { cert?: CertificateAndKey; token?: string } = {}): Promise<{ status: number; body: string }> {
-  const name = `GET https://127.0.0.1:${config.node.kubeletPort}${path}`;
+function direct(path: string, auth: { cert?: CertificateAndKey; token?: string; port?: number } = {}): Promise<{ status: number; body: string }> {
+  const port = auth.port ?? config.node.kubeletPort;
+  const name = `GET https://127.0.0.1:${port}${path}`;
   return withDeadline(
     (signal) =>
       new Promise((resolve, reject) => {
         const req = request(
           {
             host: '127.0.0.1',
-            port: config.node.kubeletPort,
+            port,
             path,
             method: 'GET',
             rejectUnauthorized: false, // the serving certificate is self-signed here (no kubeletApi.certFile)
@@ -133,6 +146,30 @@ function direct(path: string, auth: { cert?: CertificateAndKey; token?: string }
         );
         req.on('error', (err) => reject(new Error(`${name}: ${err.message}`, { cause: err })));
         req.end();
+      }),
+    budget({ baseMs: 30_000 }),
+    `an answer to ${name}`,
+  );
+}
+
+/** A WebSocket exec straight to a kubelet port: the HTTP status of a refused upgrade, or 101. */
+function execUpgradeStatus(port: number, path: string, cert: CertificateAndKey): Promise<{ status: number; body: string }> {
+  const name = `WebSocket exec upgrade https://127.0.0.1:${port}${path}`;
+  return withDeadline(
+    (signal) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`wss://127.0.0.1:${port}${path}`, ['v5.channel.k8s.io'], { cert: cert.certPem, key: cert.keyPem, rejectUnauthorized: false });
+        signal.addEventListener('abort', () => ws.terminate(), { once: true });
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        ws.on('open', () => {
+          ws.terminate();
+          resolve({ status: 101, body: '' });
+        });
+        ws.on('error', (err) => reject(new Error(`${name}: ${err.message}`, { cause: err })));
       }),
     budget({ baseMs: 30_000 }),
     `an answer to ${name}`,
@@ -182,13 +219,13 @@ describe('kubectl logs', () => {
   }, budget({ baseMs: 90_000 }) + budget({ baseMs: 60_000 }) + 30_000);
 
   it('answers a bad query or an unknown container with 400 (straight to the kubelet port, as the apiserver)', async () => {
-    const admin = await adminCertificate();
-    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=-1`, { cert: admin })).toEqual({ status: 400, body: 'tailLines: must be greater than or equal to 0\n' });
-    expect(await direct(`/containerLogs/${namespace()}/chatty/main?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z`, { cert: admin })).toMatchObject({ status: 400 });
-    expect(await direct(`/containerLogs/${namespace()}/chatty/nope`, { cert: admin })).toEqual({ status: 400, body: 'container nope is not valid for pod chatty\n' });
-    expect(await direct(`/containerLogs/${namespace()}/absent/main`, { cert: admin })).toMatchObject({ status: 404 });
-    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=1`, { cert: admin })).toEqual({ status: 200, body: 'echo five\n' });
-    expect(await direct(`/portForward/${namespace()}/chatty`, { cert: admin })).toMatchObject({ status: 501, body: expect.stringMatching(/port-forward is not supported/) });
+    const admin = { cert: await adminCertificate(), port: await portOfNode(chatty.spec!.nodeName!) };
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=-1`, admin)).toEqual({ status: 400, body: 'tailLines: must be greater than or equal to 0\n' });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z`, admin)).toMatchObject({ status: 400 });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/nope`, admin)).toEqual({ status: 400, body: 'container nope is not valid for pod chatty\n' });
+    expect(await direct(`/containerLogs/${namespace()}/absent/main`, admin)).toMatchObject({ status: 404 });
+    expect(await direct(`/containerLogs/${namespace()}/chatty/main?tailLines=1`, admin)).toEqual({ status: 200, body: 'echo five\n' });
+    expect(await direct(`/portForward/${namespace()}/chatty`, admin)).toMatchObject({ status: 501, body: expect.stringMatching(/port-forward is not supported/) });
   });
 });
 
@@ -230,25 +267,27 @@ describe('kubectl exec', () => {
 
 describe('authentication and authorization', () => {
   let nodeName: string;
+  let port: number;
   beforeAll(async () => {
     nodeName = (await createRunning(pod('guarded', {}))).spec!.nodeName!;
+    port = await portOfNode(nodeName);
   });
 
   it('answers 401 to a request without credentials', async () => {
     for (const path of ['/pods', '/healthz', `/containerLogs/${namespace()}/guarded/main`, '/stats/summary']) {
-      expect(await direct(path), path).toEqual({ status: 401, body: 'Unauthorized\n' });
+      expect(await direct(path, { port }), path).toEqual({ status: 401, body: 'Unauthorized\n' });
     }
-    expect((await direct('/pods', { token: 'not-a-token' })).status).toBe(401);
+    expect((await direct('/pods', { token: 'not-a-token', port })).status).toBe(401);
   });
 
   it('answers 403 to a user without nodes/proxy (client certificate), naming what was missing', async () => {
     const cp = controlPlane();
     const cert = await issueCertificate({ ca: { certPem: cp.caCertPem, keyPem: cp.caKeyPem }, commonName: statsUser, usage: 'client' });
-    const logs = await direct(`/containerLogs/${namespace()}/guarded/main`, { cert });
+    const logs = await direct(`/containerLogs/${namespace()}/guarded/main`, { cert, port });
     expect(logs.status).toBe(403);
     expect(logs.body).toBe(`Forbidden (user=${statsUser}, verb=get, resource=nodes, subresource(s)=[proxy])\n`);
     // The same user has nodes/stats: the stats route lets it in.
-    const stats = await direct('/stats/summary', { cert });
+    const stats = await direct('/stats/summary', { cert, port });
     expect(stats.status).toBe(200);
     expect((JSON.parse(stats.body) as { pods: { podRef: { name: string } }[] }).pods.map((p) => p.podRef.name)).toContain('guarded');
   });
@@ -257,7 +296,7 @@ describe('authentication and authorization', () => {
     const sa = uniqueName('nobody');
     await apis().core.createNamespacedServiceAccount({ namespace: namespace(), body: { metadata: { name: sa } } });
     const token = (await kubectl(['create', 'token', sa, '-n', namespace(), '--duration=10m'])).stdout.trim();
-    const answer = await direct(`/exec/${namespace()}/guarded/main?command=true&output=1`, { token });
+    const answer = await direct(`/exec/${namespace()}/guarded/main?command=true&output=1`, { token, port });
     expect(answer).toEqual({ status: 403, body: `Forbidden (user=system:serviceaccount:${namespace()}:${sa}, verb=get, resource=nodes, subresource(s)=[proxy])\n` });
   });
 
@@ -265,26 +304,93 @@ describe('authentication and authorization', () => {
   // loopback addresses ("address not allowed"), and the test's kubelet API is on 127.0.0.1.
   // metrics-server calls the kubelet port directly, as this does (with the apiserver's identity).
   it('serves /stats/summary and /metrics/resource from DescribeContainerGroupMetric', async () => {
-    const admin = await adminCertificate();
-    const answer = await direct('/stats/summary', { cert: admin });
+    const admin = { cert: await adminCertificate(), port };
+    const answer = await direct('/stats/summary', admin);
     expect(answer.status).toBe(200);
     const summary = JSON.parse(answer.body) as {
       node: { nodeName: string; cpu: { usageNanoCores?: number } };
       pods: { podRef: { name: string; namespace: string }; cpu: { usageNanoCores?: number }; memory: { workingSetBytes?: number }; containers: { name: string }[] }[];
     };
-    expect(summary.node.nodeName).toContain(nodeName);
+    expect(summary.node.nodeName).toBe(nodeName);
     const guarded = summary.pods.find((p) => p.podRef.name === 'guarded' && p.podRef.namespace === namespace());
     expect(guarded?.cpu.usageNanoCores).toBeGreaterThan(0);
     expect(guarded?.memory.workingSetBytes).toBeGreaterThan(0);
     expect(guarded?.containers.map((c) => c.name)).toEqual(['main']);
     expect(summary.node.cpu.usageNanoCores).toBeGreaterThanOrEqual(guarded!.cpu.usageNanoCores!);
-    const metrics = await direct('/metrics/resource', { cert: admin });
+    const metrics = await direct('/metrics/resource', admin);
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(new RegExp(`^container_cpu_usage_seconds_total\\{container="main",namespace="${namespace()}",pod="guarded"\\} [0-9.e+]+ \\d+$`, 'm'));
     expect(metrics.body).toMatch(/^scrape_error 0$/m);
-    expect(await direct('/healthz', { cert: admin })).toEqual({ status: 200, body: 'ok\n' });
-    const podList = JSON.parse((await direct('/pods', { cert: admin })).body) as { kind: string; items: V1Pod[] };
+    expect(await direct('/healthz', admin)).toEqual({ status: 200, body: 'ok\n' });
+    const podList = JSON.parse((await direct('/pods', admin)).body) as { kind: string; items: V1Pod[] };
     expect(podList.kind).toBe('PodList');
     expect(podList.items.map((p) => p.metadata?.name)).toContain('guarded');
+  });
+});
+
+describe('one kubelet per virtual node', () => {
+  const zoneH = 'cn-hangzhou-h';
+  const zoneI = 'cn-hangzhou-i';
+  let onH: V1Pod;
+  let onI: V1Pod;
+  let portH: number;
+  let portI: number;
+  let admin: CertificateAndKey;
+  beforeAll(async () => {
+    [onH, onI] = await Promise.all([createRunning(pod('on-h', {}, 'Always', zoneH)), createRunning(pod('on-i', {}, 'Always', zoneI))]);
+    [portH, portI] = await Promise.all([portOfNode(onH.spec!.nodeName!), portOfNode(onI.spec!.nodeName!)]);
+    admin = await adminCertificate();
+  });
+
+  it('each node advertises its own port from the pool, and listens on it', async () => {
+    const nodes = await apis().core.listNode({ labelSelector: `${NODE_LABELS.cluster}=${config.clusterId}` });
+    const advertised = nodes.items.map((n) => n.status?.daemonEndpoints?.kubeletEndpoint?.Port);
+    expect(nodes.items).toHaveLength(3);
+    expect(new Set(advertised).size).toBe(3);
+    expect([...advertised].sort()).toEqual([...config.kubeletApi.ports].sort());
+    expect(onH.spec!.nodeName).not.toBe(onI.spec!.nodeName);
+    for (const p of [portH, portI]) expect(await direct('/healthz', { cert: admin, port: p })).toEqual({ status: 200, body: 'ok\n' });
+  });
+
+  it("node h's /pods and /runningpods/ list h's pods only, and i's list i's", async () => {
+    const names = async (path: string, port: number) => (JSON.parse((await direct(path, { cert: admin, port })).body) as { items: V1Pod[] }).items.map((p) => p.metadata?.name);
+    for (const path of ['/pods', '/runningpods/']) {
+      const h = await names(path, portH);
+      const i = await names(path, portI);
+      expect(h, `${path} on h`).toContain('on-h');
+      expect(h, `${path} on h`).not.toContain('on-i');
+      expect(i, `${path} on i`).toContain('on-i');
+      expect(i, `${path} on i`).not.toContain('on-h');
+    }
+    const items = (JSON.parse((await direct('/pods', { cert: admin, port: portH })).body) as { items: V1Pod[] }).items;
+    expect(new Set(items.map((p) => p.spec?.nodeName))).toEqual(new Set([onH.spec!.nodeName]));
+  });
+
+  it("node h's /stats/summary reports one nodeName and only h's pods; /metrics/resource likewise", async () => {
+    const summary = JSON.parse((await direct('/stats/summary', { cert: admin, port: portH })).body) as { node: { nodeName: string }; pods: { podRef: { name: string } }[] };
+    expect(summary.node.nodeName).toBe(onH.spec!.nodeName);
+    const podNames = summary.pods.map((p) => p.podRef.name);
+    expect(podNames).toContain('on-h');
+    expect(podNames).not.toContain('on-i');
+    const metrics = (await direct('/metrics/resource', { cert: admin, port: portH })).body;
+    expect(metrics).toMatch(/pod="on-h"/);
+    expect(metrics).not.toMatch(/pod="on-i"/);
+  });
+
+  it("node h's endpoint answers 404 for node i's pod: logs and exec", async () => {
+    const logs = await direct(`/containerLogs/${namespace()}/on-i/main`, { cert: admin, port: portH });
+    expect(logs).toEqual({ status: 404, body: `pod "on-i" in namespace "${namespace()}" not found on this node\n` });
+    expect((await direct(`/containerLogs/${namespace()}/on-i/main`, { cert: admin, port: portI })).status).toBe(200);
+    expect(await execUpgradeStatus(portH, `/exec/${namespace()}/on-i/main?command=true&output=1`, admin)).toMatchObject({ status: 404 });
+    expect(await execUpgradeStatus(portI, `/exec/${namespace()}/on-i/main?command=true&output=1`, admin)).toEqual({ status: 101, body: '' });
+  });
+
+  it('the apiserver reaches each pod through its own node: kubectl logs and exec on h and on i', async () => {
+    for (const name of ['on-h', 'on-i']) {
+      const logs = await run(['logs', '-n', namespace(), name]);
+      expect(logs, `kubectl logs ${name}`).toMatchObject({ code: 0, stdout: expect.stringContaining('[cloudsim] container main started') });
+      const exec = await run(['exec', '-n', namespace(), name, '--', 'echo', name]);
+      expect(exec, `kubectl exec ${name}`).toMatchObject({ code: 0, stdout: `${name}\n` });
+    }
   });
 });

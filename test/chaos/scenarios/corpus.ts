@@ -101,9 +101,10 @@ async function prepareEndpoints(ctx: ChaosContext, config: ProviderConfig, ca: A
   writeFileSync(certFile, serving.certPem);
   writeFileSync(keyFile, serving.keyPem);
   writeFileSync(clientCAFile, ctx.cluster.caCertPem);
-  const [webhookPort, kubeletPort] = (await freeLoopbackPorts(2)) as [number, number];
+  // One kubelet port per virtual node (the first node gets the first).
+  const [webhookPort, kubeletPort, ...more] = (await freeLoopbackPorts(4)) as [number, number, number, number];
   config.webhook = { ...config.webhook, port: webhookPort, host: '127.0.0.1', certFile, keyFile };
-  config.kubeletApi = { ...config.kubeletApi, enabled: true, host: '127.0.0.1', clientCAFile };
+  config.kubeletApi = { ...config.kubeletApi, enabled: true, host: '127.0.0.1', clientCAFile, ports: [kubeletPort, ...more] };
   config.node = { ...config.node, internalIP: '127.0.0.1', kubeletPort };
 }
 

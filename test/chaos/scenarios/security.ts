@@ -44,8 +44,9 @@ export function securityScenario(ctx: ChaosContext): Promise<ScenarioResult> {
       rig = await startRig(ctx, {
         name: 'security',
         prepare: async (config) => {
-          const [kubeletPort, metricsPort] = (await freeLoopbackPorts(2)) as [number, number];
-          config.kubeletApi = { ...config.kubeletApi, enabled: true, host: '127.0.0.1' };
+          // One kubelet port per virtual node (the first node gets the first).
+          const [kubeletPort, metricsPort, ...more] = (await freeLoopbackPorts(4)) as [number, number, number, number];
+          config.kubeletApi = { ...config.kubeletApi, enabled: true, host: '127.0.0.1', ports: [kubeletPort, ...more] };
           config.node = { ...config.node, internalIP: '127.0.0.1', kubeletPort };
           config.metrics = { port: metricsPort, host: '127.0.0.1' };
         },

@@ -30,6 +30,17 @@ describe('loadConfig', () => {
     expect(config.cloud.accessKeySecret).toBe(SECRET);
   });
 
+  it('reads the kubelet port pool: a count from the base port, or a list', () => {
+    expect(loadConfig({ argv: [...goodFlags, '--kubelet-port-count', '4'], env: goodEnv }).config.kubeletApi).toMatchObject({ portCount: 4, ports: [] });
+    expect(loadConfig({ argv: goodFlags, env: { ...goodEnv, ECI_VN_KUBELET_PORTS: '20001, 20003' } }).config.kubeletApi.ports).toEqual([20001, 20003]);
+    expect(fieldErrors(() => loadConfig({ argv: [...goodFlags, '--kubelet-ports', '20001,x'], env: goodEnv }))).toEqual({ 'kubeletApi.ports': '--kubelet-ports: "x" is not a number' });
+    expect(fieldErrors(() => loadConfig({ argv: [...goodFlags, '--kubelet-ports', '20001,70000,20001'], env: goodEnv }))).toEqual({
+      'kubeletApi.ports[1]': 'must be a TCP port, got 70000',
+      'kubeletApi.ports': 'must not list a port twice, got 20001,70000,20001',
+    });
+    expect(Object.keys(fieldErrors(() => loadConfig({ argv: [...goodFlags, '--kubelet-port', '65530', '--kubelet-port-count', '16'], env: goodEnv })))).toEqual(['kubeletApi.portCount']);
+  });
+
   it('lets flags override env and env override the file', () => {
     const file = 'clusterId: from-file\nregionId: cn-beijing\nsync:\n  workers: 7\n';
     const { config } = loadConfig({

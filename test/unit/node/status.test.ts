@@ -59,6 +59,10 @@ describe('nodeStatus', () => {
     expect(status.nodeInfo).toMatchObject({ operatingSystem: 'linux', architecture: 'amd64', kubeletVersion: 'v1.36.3-eci-virtual-node-0.1.0' });
   });
 
+  it("advertises the node's own kubelet port when it has one", () => {
+    expect(nodeStatus(input({ kubeletPort: 10252 })).daemonEndpoints).toEqual({ kubeletEndpoint: { Port: 10252 } });
+  });
+
   it('honours an ephemeral-storage override', () => {
     expect(nodeStatus(input({ ephemeralStorage: '1Ti' })).capacity?.['ephemeral-storage']).toBe('1Ti');
   });
