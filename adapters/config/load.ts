@@ -59,6 +59,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'kubeletApi.keyFile', flag: 'kubelet-api-key-file', env: 'ECI_VN_KUBELET_API_KEY_FILE', kind: 'string', help: 'kubelet API serving key (PEM)' },
   { path: 'kubeletApi.portCount', flag: 'kubelet-port-count', env: 'ECI_VN_KUBELET_PORT_COUNT', kind: 'number', help: 'one kubelet API port per virtual node: this many ports from --kubelet-port (default 16)' },
   { path: 'kubeletApi.ports', flag: 'kubelet-ports', env: 'ECI_VN_KUBELET_PORTS', kind: 'numbers', help: 'the kubelet API ports to give the virtual nodes, comma separated (replaces --kubelet-port/--kubelet-port-count)' },
+  { path: 'kubeletApi.anonymousStats', flag: 'kubelet-api-anonymous-stats', env: 'ECI_VN_KUBELET_API_ANONYMOUS_STATS', kind: 'boolean', help: 'UNSAFE opt-in: /stats/summary and /metrics/resource without credentials, authorized as system:anonymous (default false)' },
   { path: 'kubeletApi.clientCAFile', flag: 'kubelet-api-client-ca-file', env: 'ECI_VN_KUBELET_API_CLIENT_CA_FILE', kind: 'string', help: 'CA of accepted client certificates (the apiserver\'s kubelet client CA)' },
   { path: 'leaderElection.enabled', flag: 'leader-elect', env: 'ECI_VN_LEADER_ELECTION', kind: 'boolean', help: 'true: only the replica holding the Lease runs nodes and pods (all serve the webhook)' },
   { path: 'leaderElection.namespace', flag: 'leader-elect-namespace', env: 'ECI_VN_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default: env POD_NAMESPACE, else eci-virtual-node)' },

@@ -16,11 +16,15 @@ export interface UserInfo {
   uid?: string;
   groups: string[];
   extra?: Record<string, string[]>;
-  /** How the user was recognized. */
-  via: 'x509' | 'token';
+  /** How the user was recognized ('anonymous': no credentials, only in the opt-in anonymous stats mode). */
+  via: 'x509' | 'token' | 'anonymous';
 }
 
-export type Authentication = { ok: true; user: UserInfo } | { ok: false; reason: string };
+/** `noCredentials`: the request carried neither a client certificate nor a bearer token. */
+export type Authentication = { ok: true; user: UserInfo } | { ok: false; reason: string; noCredentials?: true };
+
+/** Who an unauthenticated request is, as the apiserver and kubelet name it (--anonymous-auth). */
+export const ANONYMOUS_USER: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'], via: 'anonymous' };
 
 export interface KubeletAuthOptions {
   authentication: Pick<AuthenticationV1Api, 'createTokenReview'>;
@@ -95,7 +99,7 @@ export class KubeletAuth {
     }
     const header = req.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) return { ok: false, reason: 'no client certificate and no bearer token' };
+    if (match === null) return header === undefined ? { ok: false, reason: 'no client certificate and no bearer token', noCredentials: true } : { ok: false, reason: 'Authorization header is not a bearer token' };
     const token = match[1]!;
     const cached = this.tokens.get(token);
     if (cached !== undefined) return cached;

@@ -19,13 +19,13 @@ import { classifyCloudError } from '../../provider/cloud/errors.ts';
 import { advanceLog, containerLogState, logRequest, parseLogOptions, START_CURSOR, waitingMessage, type LogOptions } from '../../provider/kubelet-api/logs.ts';
 import type { GroupMetricSample } from '../../provider/kubelet-api/model.ts';
 import { podOnNode, podsOfNode, runningPodsOfNode, type KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
-import { forbiddenMessage, parseRoute, requiredAccess, type Route } from '../../provider/kubelet-api/routes.ts';
+import { anonymousStatsRoute, forbiddenMessage, parseRoute, requiredAccess, type Route } from '../../provider/kubelet-api/routes.ts';
 import { buildSummary, resourceMetricsText, type PodMetrics } from '../../provider/kubelet-api/stats.ts';
 import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import type { KubeletCloudPort, PodStore } from '../../provider/ports.ts';
 import type { Logger } from '../log/logger.ts';
 import { createCertificateAuthority, issueCertificate } from '../tls/certificates.ts';
-import type { KubeletAuth, UserInfo } from './auth.ts';
+import { ANONYMOUS_USER, type KubeletAuth, type UserInfo } from './auth.ts';
 import { ExecBridge, queryFlag, type ExecTarget } from './exec.ts';
 
 export interface KubeletApiOptions {
@@ -41,6 +41,12 @@ export interface KubeletApiOptions {
   logPollIntervalMs?: number;
   /** Metric samples are reused this long per group. Default 10 s. */
   metricCacheMs?: number;
+  /**
+   * Opt-in, off by default: GET /stats/summary and /metrics/resource without credentials are
+   * authorized as system:anonymous (SubjectAccessReview) instead of answered 401. For callers
+   * that cannot send credentials, such as the apiserver's pod proxy (docs/kubelet-api.md).
+   */
+  anonymousStats?: boolean;
 }
 
 /**
@@ -105,15 +111,18 @@ export function createKubeletApi(options: KubeletApiOptions): KubeletApi {
   const abort = new AbortController();
 
   /** Authenticated and authorized as the kubelet does it: on nodes/<subresource> of this node. */
-  const gate = async (nodeName: string, req: IncomingMessage, path: string): Promise<{ user: UserInfo } | Answer> => {
+  const gate = async (nodeName: string, req: IncomingMessage, path: string, route: Route): Promise<{ user: UserInfo } | Answer> => {
     let user: UserInfo;
     try {
       const authn = await auth.authenticate(req);
-      if (!authn.ok) {
+      if (!authn.ok && authn.noCredentials === true && options.anonymousStats === true && anonymousStatsRoute(req.method ?? 'GET', route)) {
+        user = ANONYMOUS_USER;
+      } else if (!authn.ok) {
         log.debug('kubelet API: unauthenticated request', { path, reason: authn.reason });
         return { status: 401, body: 'Unauthorized' };
+      } else {
+        user = authn.user;
       }
-      user = authn.user;
     } catch (err) {
       log.error('kubelet API: TokenReview failed', { path, err });
       return { status: 401, body: 'Unauthorized' };
@@ -249,7 +258,7 @@ export function createKubeletApi(options: KubeletApiOptions): KubeletApi {
     const nodeName = node.name;
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
-    const gated = await gate(nodeName, req, url.pathname);
+    const gated = await gate(nodeName, req, url.pathname, route);
     if ('status' in gated) return plain(res, gated.status, gated.body);
     switch (route.kind) {
       case 'healthz':
@@ -286,7 +295,7 @@ export function createKubeletApi(options: KubeletApiOptions): KubeletApi {
   async function upgrade(nodeName: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
-    const gated = await gate(nodeName, req, url.pathname);
+    const gated = await gate(nodeName, req, url.pathname, route);
     if ('status' in gated) return rawAnswer(socket, gated.status, gated.body);
     if (route.kind === 'attach') return rawAnswer(socket, 501, attachRefusal);
     if (route.kind === 'portForward') return rawAnswer(socket, 501, portForwardRefusal);

@@ -60,8 +60,14 @@ export async function createKubeletApiForProvider(o: StartForProviderOptions): P
     }),
     cloud,
     pods: o.pods,
+    anonymousStats: config.kubeletApi.anonymousStats,
     log: o.log,
   });
+  if (config.kubeletApi.anonymousStats) {
+    o.log.warn('kubelet API: anonymous stats mode is ON: /stats/summary and /metrics/resource without credentials are authorized as system:anonymous', {
+      fix: 'set kubeletApi.anonymousStats=false (--kubelet-api-anonymous-stats=false) unless a caller cannot send credentials; grant system:anonymous nothing you would not publish',
+    });
+  }
   o.log.info('kubelet API ready: one listener per virtual node', {
     host: config.kubeletApi.host,
     servingCertificate: tls.selfSigned ? 'self-signed' : config.kubeletApi.certFile,

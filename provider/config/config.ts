@@ -97,6 +97,11 @@ export interface ProviderConfig {
      */
     portCount: number;
     ports: number[];
+    /**
+     * Opt-in, default false: GET /stats/summary and /metrics/resource without credentials are
+     * authorized (SubjectAccessReview) as system:anonymous instead of refused with 401.
+     */
+    anonymousStats: boolean;
   };
   /**
    * Leader election among replicas (a Lease, client-go semantics): only the leader runs the
@@ -166,7 +171,7 @@ export const DEFAULT_CONFIG: ProviderConfig = {
     backoffMaxMs: 60_000,
   },
   metrics: { port: 0, host: '0.0.0.0' },
-  kubeletApi: { enabled: false, host: '0.0.0.0', certFile: '', keyFile: '', clientCAFile: '', portCount: 16, ports: [] },
+  kubeletApi: { enabled: false, host: '0.0.0.0', certFile: '', keyFile: '', clientCAFile: '', portCount: 16, ports: [], anonymousStats: false },
   leaderElection: { enabled: false, namespace: '', leaseName: '', identity: '', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
 };
 

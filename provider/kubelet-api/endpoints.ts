@@ -2,6 +2,7 @@
 // `status.daemonEndpoints.kubeletEndpoint.port`, and which pods each node's endpoint answers for.
 // A kubelet only knows its own pods; so does each endpoint here.
 import type { V1Pod } from '@kubernetes/client-node';
+import { POD_ANNOTATIONS } from '../pods/annotations.ts';
 
 /**
  * The ports the kubelet API may listen on: `listed` when given, else `count` ports from `base`
@@ -79,10 +80,14 @@ export function podsOfNode(pods: readonly V1Pod[], nodeName: string): V1Pod[] {
   return pods.filter((p) => p.spec?.nodeName === nodeName);
 }
 
-/** `/runningpods/`: the node's Running pods, reduced to what the kubelet's runtime cache knows. */
+/**
+ * `/runningpods/`: what the node's runtime runs, as a kubelet reads it from its container runtime
+ * rather than from the pods' status: the pods with a container group (its id is on the pod from
+ * the create on) that have not finished. Reduced to names, uid and container images.
+ */
 export function runningPodsOfNode(pods: readonly V1Pod[], nodeName: string): V1Pod[] {
   return podsOfNode(pods, nodeName)
-    .filter((p) => p.status?.phase === 'Running')
+    .filter((p) => (p.metadata?.annotations?.[POD_ANNOTATIONS.instanceId] ?? '') !== '' && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
     .map((p) => ({
       metadata: { name: p.metadata?.name, namespace: p.metadata?.namespace, uid: p.metadata?.uid },
       spec: { containers: (p.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },

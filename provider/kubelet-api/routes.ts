@@ -80,6 +80,15 @@ export function parseRoute(path: string): Route {
   }
 }
 
+/**
+ * Which requests the opt-in anonymous stats mode (kubeletApi.anonymousStats) lets in without
+ * credentials, as user system:anonymous (still authorized by SubjectAccessReview): GET of
+ * /stats/summary and /metrics/resource. Everything else still needs credentials.
+ */
+export function anonymousStatsRoute(method: string, route: Route): boolean {
+  return method.toUpperCase() === 'GET' && (route.kind === 'statsSummary' || route.kind === 'metricsResource');
+}
+
 /** One SubjectAccessReview's resource attributes: `nodes/<subresource>` of one node. */
 export interface NodeAccess {
   verb: string;

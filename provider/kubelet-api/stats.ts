@@ -131,7 +131,9 @@ export function resourceMetricsText(input: { summary: Summary; scrapeError: bool
   const row = (name: string, l: Record<string, string>, value: number | undefined, time: string) =>
     value === undefined ? [] : [`${name}${Object.keys(l).length === 0 ? '' : labels(l)} ${value} ${ms(time)}`];
 
-  const containers = summary.pods.flatMap((p) => p.containers.map((c) => ({ c, l: { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name } })));
+  // Labels in the order namespace, pod, container: parsers look them up by name (metrics-server
+  // does), but virtual-kubelet's e2e suite reads the second label of a container series as the pod.
+  const containers = summary.pods.flatMap((p) => p.containers.map((c) => ({ c, l: { namespace: p.podRef.namespace, pod: p.podRef.name, container: c.name } })));
   family('container_cpu_usage_seconds_total', 'Cumulative cpu time consumed by the container in core-seconds', 'counter',
     containers.flatMap(({ c, l }) => row('container_cpu_usage_seconds_total', l, seconds(c.cpu.usageCoreNanoSeconds), c.cpu.time)));
   family('container_memory_working_set_bytes', 'Current working set of the container in bytes', 'gauge',

@@ -2,19 +2,26 @@
 // virtual-kubelet/test/e2e, the version pinned in go.mod) against one virtual node of this provider.
 //
 //   node test/e2e-vk/run.ts [--zone cn-hangzhou-h] [--watch-timeout 60s] [--expect-pass 7] [--keep]
+//                           [--anonymous-stats]
 //
 // Starts a real control plane (test/controlplane), the cloud simulator and the provider in this
 // process, with the kubelet API on a non-loopback address of this machine (the apiserver's node
 // proxy refuses loopback), builds the suite once (test/e2e-vk/build.sh, cached), runs it against
 // the zone's virtual node, prints its output, then each test's verdict and the count. Exits 0
 // when at least --expect-pass tests passed. Logs of the provider stay in the printed directory.
+//
+// --anonymous-stats turns on the provider's opt-in anonymous stats mode and sets up what the
+// suite's two stats tests assume of virtual-kubelet's own harness (where the virtual kubelet runs
+// as a pod named after its node): the node under test on port 10250, a stand-in Pod named after
+// the node whose status.podIP is the kubelet API's address (the apiserver's pod proxy dials it),
+// and RBAC letting system:anonymous get nodes/stats and nodes/metrics. Off by default.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { startProvider, type RunningProvider } from '../../adapters/cli/provider.ts';
 import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts';
@@ -46,12 +53,13 @@ const { values: flags } = parseArgs({
     'watch-timeout': { type: 'string', default: '60s' },
     'expect-pass': { type: 'string', default: '7' },
     keep: { type: 'boolean', default: false },
+    'anonymous-stats': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (flags.help) {
-  console.log('Usage: node test/e2e-vk/run.ts [--zone cn-hangzhou-h] [--watch-timeout 60s] [--expect-pass 7] [--keep]');
+  console.log('Usage: node test/e2e-vk/run.ts [--zone cn-hangzhou-h] [--watch-timeout 60s] [--expect-pass 7] [--keep] [--anonymous-stats]');
   process.exit(0);
 }
 const expectPass = Number(flags['expect-pass']);
@@ -141,13 +149,17 @@ async function main(): Promise<number> {
     config.clusterId = 'vk-e2e';
     config.regionId = sim.regionId;
     config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
-    config.defaultNetwork = { vSwitchIds: ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'], securityGroupId: 'sg-simdefault', vSwitchSelectionPolicy: 'ordered' };
+    // The zone under test first: its node takes the first port of the pool.
+    const vSwitchIds = ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'].sort((a, b) => Number(b === `vsw-sim${flags.zone.at(-1)}1`) - Number(a === `vsw-sim${flags.zone.at(-1)}1`));
+    config.defaultNetwork = { vSwitchIds, securityGroupId: 'sg-simdefault', vSwitchSelectionPolicy: 'ordered' };
     config.node = { ...config.node, namePrefix: 'vk-e2e', internalIP: address };
     config.kubernetes.kubeconfig = cp.kubeconfigPath;
     config.sync = { ...config.sync, statusPollIntervalMs: 500, orphanGracePeriodMs: 5_000 };
-    const ports = await freeLoopbackPorts(3, address);
+    const anonymousStats = flags['anonymous-stats'];
+    // The suite's stats tests dial port 10250 of the pod named after the node (hard-coded).
+    const ports = anonymousStats ? [10250, ...(await freeLoopbackPorts(2, address))] : await freeLoopbackPorts(3, address);
     config.node.kubeletPort = ports[0]!;
-    config.kubeletApi = { ...config.kubeletApi, enabled: true, host: address, clientCAFile: cp.pki.caFile, ports };
+    config.kubeletApi = { ...config.kubeletApi, enabled: true, host: address, clientCAFile: cp.pki.caFile, ports, anonymousStats };
     const logFile = join(work, 'provider.log');
     const logStream = createWriteStream(logFile);
     say(`starting the provider (kubelet API on ${address}, ports ${ports.join(', ')}); its log: ${logFile}`);
@@ -164,6 +176,7 @@ async function main(): Promise<number> {
       return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
     });
     say(`node ${nodeName}: kubelet endpoint ${address}:${node.status?.daemonEndpoints?.kubeletEndpoint?.Port}`);
+    if (anonymousStats) await standInForStats(kc, core, nodeName, address);
 
     const args = ['-test.v', '-test.count=1', '-test.timeout=40m', `-kubeconfig=${cp.kubeconfigPath}`, `-namespace=${NAMESPACE}`, `-node-name=${nodeName}`, `-watch-timeout=${flags['watch-timeout']}`];
     say(`running: ${suite} ${args.join(' ')}`);
@@ -195,6 +208,23 @@ async function main(): Promise<number> {
     await cp?.stop().catch(() => undefined);
     if (flags.keep) say(`kept: ${work}`);
   }
+}
+
+/** What virtual-kubelet's harness has for the stats tests: a pod named after the node at the kubelet's address, and RBAC. */
+async function standInForStats(kc: KubeConfig, core: CoreV1Api, nodeName: string, address: string): Promise<void> {
+  say(`--anonymous-stats: stand-in pod ${NAMESPACE}/${nodeName} at ${address}; system:anonymous may get nodes/stats and nodes/metrics`);
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const name = 'vk-e2e-anonymous-stats';
+  await rbac.createClusterRole({ body: { metadata: { name }, rules: [{ apiGroups: [''], resources: ['nodes/stats', 'nodes/metrics'], verbs: ['get'] }] } });
+  await rbac.createClusterRoleBinding({
+    body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'User', name: 'system:anonymous', apiGroup: 'rbac.authorization.k8s.io' }] },
+  });
+  // Unschedulable on purpose (no toleration for the virtual nodes' taint): only its IP matters.
+  await core.createNamespacedPod({ namespace: NAMESPACE, body: { metadata: { name: nodeName }, spec: { containers: [{ name: 'stand-in', image: 'stand-in' }] } } });
+  await core.patchNamespacedPodStatus(
+    { name: nodeName, namespace: NAMESPACE, body: { status: { podIP: address, podIPs: [{ ip: address }] } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 main().then(

@@ -319,7 +319,7 @@ describe('authentication and authorization', () => {
     expect(summary.node.cpu.usageNanoCores).toBeGreaterThanOrEqual(guarded!.cpu.usageNanoCores!);
     const metrics = await direct('/metrics/resource', admin);
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(new RegExp(`^container_cpu_usage_seconds_total\\{container="main",namespace="${namespace()}",pod="guarded"\\} [0-9.e+]+ \\d+$`, 'm'));
+    expect(metrics.body).toMatch(new RegExp(`^container_cpu_usage_seconds_total\\{namespace="${namespace()}",pod="guarded",container="main"\\} [0-9.e+]+ \\d+$`, 'm'));
     expect(metrics.body).toMatch(/^scrape_error 0$/m);
     expect(await direct('/healthz', admin)).toEqual({ status: 200, body: 'ok\n' });
     const podList = JSON.parse((await direct('/pods', admin)).body) as { kind: string; items: V1Pod[] };

@@ -2,6 +2,7 @@
 // /pods, /runningpods/, /stats/summary, /metrics/resource, containerLogs and exec.
 import { describe, expect, it } from 'vitest';
 import { KubeletPorts, KubeletPortsExhaustedError, kubeletPortPool, podOnNode, podsOfNode, runningPodsOfNode } from '../../../provider/kubelet-api/endpoints.ts';
+import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { makeContainer, makePod } from '../builders.ts';
 
 const H = 'vn-cn-hangzhou-h';
@@ -61,21 +62,28 @@ describe('KubeletPorts', () => {
 
 describe('per-node pods', () => {
   const running = { phase: 'Running' };
+  const group = (id: string) => ({ [POD_ANNOTATIONS.instanceId]: id });
   const pods = [
-    makePod({ name: 'h-run', uid: 'u1', nodeName: H, status: running, containers: [makeContainer({ name: 'a', image: 'foo', env: [{ name: 'SECRET', value: 'x' }] })] }),
+    makePod({ name: 'h-run', uid: 'u1', nodeName: H, status: running, annotations: group('eci-1'), containers: [makeContainer({ name: 'a', image: 'foo', env: [{ name: 'SECRET', value: 'x' }] })] }),
     makePod({ name: 'h-pending', uid: 'u2', nodeName: H, status: { phase: 'Pending' } }),
-    makePod({ name: 'i-run', uid: 'u3', nodeName: I, status: running }),
+    makePod({ name: 'i-run', uid: 'u3', nodeName: I, status: running, annotations: group('eci-3') }),
     makePod({ name: 'unbound', uid: 'u4', spec: { nodeName: undefined } }),
+    // Its group exists, its Running status has not reached the cache yet: the runtime has it.
+    makePod({ name: 'h-starting', uid: 'u5', nodeName: H, status: { phase: 'Pending' }, annotations: group('eci-5') }),
+    makePod({ name: 'h-done', uid: 'u6', nodeName: H, status: { phase: 'Succeeded' }, annotations: group('eci-6') }),
   ];
 
   it('/pods lists only the pods bound to that node', () => {
-    expect(podsOfNode(pods, H).map((p) => p.metadata?.name)).toEqual(['h-run', 'h-pending']);
+    expect(podsOfNode(pods, H).map((p) => p.metadata?.name)).toEqual(['h-run', 'h-pending', 'h-starting', 'h-done']);
     expect(podsOfNode(pods, I).map((p) => p.metadata?.name)).toEqual(['i-run']);
     expect(podsOfNode(pods, 'vn-other')).toEqual([]);
   });
 
-  it("/runningpods/ lists the node's Running pods with names, uid and container images only", () => {
-    expect(runningPodsOfNode(pods, H)).toEqual([{ metadata: { name: 'h-run', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'a', image: 'foo' }] } }]);
+  it("/runningpods/ lists the node's pods that have a container group and are not finished, with names, uid and images only", () => {
+    expect(runningPodsOfNode(pods, H)).toEqual([
+      { metadata: { name: 'h-run', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'a', image: 'foo' }] } },
+      { metadata: { name: 'h-starting', namespace: 'default', uid: 'u5' }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+    ]);
     expect(runningPodsOfNode(pods, I).map((p) => p.metadata?.name)).toEqual(['i-run']);
   });
 

@@ -1,7 +1,24 @@
 // Kubelet routes and the authorization each needs, as kubelet 1.36 decides them
 // (pkg/kubelet/server/auth.go, KubeletFineGrainedAuthz GA).
 import { describe, expect, it } from 'vitest';
-import { forbiddenMessage, parseRoute, requiredAccess, verbOf } from '../../../provider/kubelet-api/routes.ts';
+import { anonymousStatsRoute, forbiddenMessage, parseRoute, requiredAccess, verbOf } from '../../../provider/kubelet-api/routes.ts';
+
+describe('anonymousStatsRoute (the opt-in anonymous stats mode)', () => {
+  it.each([
+    ['GET', '/stats/summary', true],
+    ['GET', '/metrics/resource', true],
+    ['POST', '/stats/summary', false],
+    ['GET', '/pods', false],
+    ['GET', '/runningpods/', false],
+    ['GET', '/healthz', false],
+    ['GET', '/containerLogs/ns/p/c', false],
+    ['GET', '/exec/ns/p/c', false],
+    ['GET', '/metrics/cadvisor', false],
+    ['GET', '/stats', false],
+  ])('%s %s -> %s', (method, path, allowed) => {
+    expect(anonymousStatsRoute(method, parseRoute(path))).toBe(allowed);
+  });
+});
 
 describe('parseRoute', () => {
   it.each([

@@ -54,9 +54,9 @@ describe('buildSummary', () => {
     const text = resourceMetricsText({ summary, scrapeError: true });
     const ms = Date.parse(T);
     expect(text).toContain('# TYPE container_cpu_usage_seconds_total counter\n');
-    expect(text).toContain(`container_cpu_usage_seconds_total{container="app",namespace="ns",pod="a"} 2 ${ms}\n`);
-    expect(text).toContain(`container_memory_working_set_bytes{container="app",namespace="ns",pod="b"} 50 ${ms}\n`);
-    expect(text).toContain(`container_start_time_seconds{container="app",namespace="ns",pod="a"} ${started.getTime() / 1000}\n`);
+    expect(text).toContain(`container_cpu_usage_seconds_total{namespace="ns",pod="a",container="app"} 2 ${ms}\n`);
+    expect(text).toContain(`container_memory_working_set_bytes{namespace="ns",pod="b",container="app"} 50 ${ms}\n`);
+    expect(text).toContain(`container_start_time_seconds{namespace="ns",pod="a",container="app"} ${started.getTime() / 1000}\n`);
     expect(text).toContain(`node_cpu_usage_seconds_total 5 ${ms}\n`);
     expect(text).toContain(`node_memory_working_set_bytes 150 ${ms}\n`);
     expect(text).toContain(`pod_cpu_usage_seconds_total{namespace="ns",pod="b"} 3 ${ms}\n`);
