@@ -231,7 +231,7 @@ class VirtualNodeManager {
         for (const zone of neededZones({ defaultZones: this.defaultZones.map((z) => z.zone), podNetworkings: this.podNetworkings() }).keys()) {
           this.addZone(zone);
         }
-        // Kubelet ports in the zones' order (the default vSwitches' first), whichever registration ends first.
+        // Kubelet ports in the order of the zones (by name), whichever registration ends first.
         for (const z of this.zones.values()) this.options.kubeletPort?.(z.name);
         break;
       } catch (err) {

@@ -33,9 +33,9 @@ function describePool(pool: readonly number[]): string {
 
 /**
  * Which node holds which port. A node keeps its port for as long as this process serves it;
- * a new node takes the first free port of the pool (in pool order), so the nodes of the default
- * vSwitches get base, base+1, ... in the order of --vswitches, and a node that comes later takes
- * the lowest port a removed node gave back.
+ * a new node takes the first free port of the pool (in pool order), so the nodes known at start
+ * get base, base+1, ... in the order they are assigned (the node manager: by zone name), and a
+ * node that comes later takes the lowest port a removed node gave back.
  */
 export class KubeletPorts {
   private readonly pool: readonly number[];

@@ -149,15 +149,17 @@ async function main(): Promise<number> {
     config.clusterId = 'vk-e2e';
     config.regionId = sim.regionId;
     config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
-    // The zone under test first: its node takes the first port of the pool.
-    const vSwitchIds = ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'].sort((a, b) => Number(b === `vsw-sim${flags.zone.at(-1)}1`) - Number(a === `vsw-sim${flags.zone.at(-1)}1`));
-    config.defaultNetwork = { vSwitchIds, securityGroupId: 'sg-simdefault', vSwitchSelectionPolicy: 'ordered' };
+    config.defaultNetwork = { vSwitchIds: ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'], securityGroupId: 'sg-simdefault', vSwitchSelectionPolicy: 'ordered' };
     config.node = { ...config.node, namePrefix: 'vk-e2e', internalIP: address };
     config.kubernetes.kubeconfig = cp.kubeconfigPath;
     config.sync = { ...config.sync, statusPollIntervalMs: 500, orphanGracePeriodMs: 5_000 };
     const anonymousStats = flags['anonymous-stats'];
-    // The suite's stats tests dial port 10250 of the pod named after the node (hard-coded).
-    const ports = anonymousStats ? [10250, ...(await freeLoopbackPorts(2, address))] : await freeLoopbackPorts(3, address);
+    // The suite's stats tests dial port 10250 of the pod named after the node (hard-coded). Nodes
+    // take the pool's ports in the order of their zone names: 10250 goes where the zone under test is.
+    const ports = await freeLoopbackPorts(3, address);
+    const zones = ['cn-hangzhou-h', 'cn-hangzhou-i', 'cn-hangzhou-j'];
+    if (!zones.includes(flags.zone)) throw new Error(`--zone must be one of ${zones.join(', ')} (the simulator's demo world), got ${flags.zone}`);
+    if (anonymousStats) ports[zones.indexOf(flags.zone)] = 10250;
     config.node.kubeletPort = ports[0]!;
     config.kubeletApi = { ...config.kubeletApi, enabled: true, host: address, clientCAFile: cp.pki.caFile, ports, anonymousStats };
     const logFile = join(work, 'provider.log');
