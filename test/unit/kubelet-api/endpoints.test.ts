@@ -71,15 +71,17 @@ describe('per-node pods', () => {
     // Its group exists, its Running status has not reached the cache yet: the runtime has it.
     makePod({ name: 'h-starting', uid: 'u5', nodeName: H, status: { phase: 'Pending' }, annotations: group('eci-5') }),
     makePod({ name: 'h-done', uid: 'u6', nodeName: H, status: { phase: 'Succeeded' }, annotations: group('eci-6') }),
+    // Deleted: its group is being deleted, though the Pod object stays until the group is gone.
+    { ...makePod({ name: 'h-deleting', uid: 'u7', nodeName: H, status: running, annotations: group('eci-7') }), metadata: { name: 'h-deleting', namespace: 'default', uid: 'u7', annotations: group('eci-7'), deletionTimestamp: new Date() } },
   ];
 
   it('/pods lists only the pods bound to that node', () => {
-    expect(podsOfNode(pods, H).map((p) => p.metadata?.name)).toEqual(['h-run', 'h-pending', 'h-starting', 'h-done']);
+    expect(podsOfNode(pods, H).map((p) => p.metadata?.name)).toEqual(['h-run', 'h-pending', 'h-starting', 'h-done', 'h-deleting']);
     expect(podsOfNode(pods, I).map((p) => p.metadata?.name)).toEqual(['i-run']);
     expect(podsOfNode(pods, 'vn-other')).toEqual([]);
   });
 
-  it("/runningpods/ lists the node's pods that have a container group and are not finished, with names, uid and images only", () => {
+  it("/runningpods/ lists the node's pods that have a container group and are neither finished nor being deleted, with names, uid and images only", () => {
     expect(runningPodsOfNode(pods, H)).toEqual([
       { metadata: { name: 'h-run', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'a', image: 'foo' }] } },
       { metadata: { name: 'h-starting', namespace: 'default', uid: 'u5' }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
