@@ -82,16 +82,16 @@ export function podsOfNode(pods: readonly V1Pod[], nodeName: string): V1Pod[] {
 
 /**
  * `/runningpods/`: what the node's runtime runs, as a kubelet reads it from its container runtime
- * rather than from the pods' status: the pods with a container group (its id is on the pod from
- * the create on) that have not finished and are not being deleted (the provider deletes the group
- * as soon as it sees the deletion, as virtual-kubelet's providers do). Reduced to names, uid and
- * container images.
+ * rather than from the pods' status alone: the pods with a container group (its id on the pod) or
+ * reported Running, that have not finished and are not being deleted (the provider deletes the
+ * group as soon as it sees the deletion, as virtual-kubelet's providers do). Reduced to names,
+ * uid and container images.
  */
 export function runningPodsOfNode(pods: readonly V1Pod[], nodeName: string): V1Pod[] {
   return podsOfNode(pods, nodeName)
     .filter(
       (p) =>
-        (p.metadata?.annotations?.[POD_ANNOTATIONS.instanceId] ?? '') !== '' &&
+        ((p.metadata?.annotations?.[POD_ANNOTATIONS.instanceId] ?? '') !== '' || p.status?.phase === 'Running') &&
         p.metadata?.deletionTimestamp == null &&
         p.status?.phase !== 'Succeeded' &&
         p.status?.phase !== 'Failed',

@@ -66,7 +66,8 @@ describe('per-node pods', () => {
   const pods = [
     makePod({ name: 'h-run', uid: 'u1', nodeName: H, status: running, annotations: group('eci-1'), containers: [makeContainer({ name: 'a', image: 'foo', env: [{ name: 'SECRET', value: 'x' }] })] }),
     makePod({ name: 'h-pending', uid: 'u2', nodeName: H, status: { phase: 'Pending' } }),
-    makePod({ name: 'i-run', uid: 'u3', nodeName: I, status: running, annotations: group('eci-3') }),
+    // Running before its group id reached the cache: listed too.
+    makePod({ name: 'i-run', uid: 'u3', nodeName: I, status: running }),
     makePod({ name: 'unbound', uid: 'u4', spec: { nodeName: undefined } }),
     // Its group exists, its Running status has not reached the cache yet: the runtime has it.
     makePod({ name: 'h-starting', uid: 'u5', nodeName: H, status: { phase: 'Pending' }, annotations: group('eci-5') }),
