@@ -57,6 +57,8 @@ export interface RunningProvider {
   readiness(): ReadinessReport;
   /** Stops taking work, lets in-flight calls finish, and stops every loop. */
   stop(): Promise<void>;
+  /** While stop() runs: the part it is waiting for (for a shutdown that overruns its deadline). */
+  stoppingNow(): string | undefined;
 }
 
 type PodNetworkingObject = PodNetworking & k8s.KubernetesObject;
@@ -459,5 +461,6 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       await manager.stop();
       log.info('provider stopped');
     },
+    stoppingNow: () => manager.stoppingNow,
   };
 }

@@ -6,6 +6,9 @@ import { createLogger, type LogLevel } from '../log/logger.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import { PROVIDER_VERSION, startProvider } from './provider.ts';
 
+/** How long SIGTERM may take before the process gives up waiting (below deploy/'s 60 s grace period). */
+const SHUTDOWN_DEADLINE_MS = 45_000;
+
 export async function main(argv: string[]): Promise<number> {
   let loaded: ReturnType<typeof loadConfig>;
   try {
@@ -55,7 +58,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   const provider = await starting;
   await stopRequested;
-  await provider.stop();
+  // Within the pod's grace period (deploy/: 60 s), whatever a part of it waits for: past the
+  // deadline, say which part overran and exit 1 rather than be SIGKILLed without a word. Nothing
+  // needs undoing: creates are idempotent and the next leader adopts what exists.
+  const overran = await Promise.race([
+    provider.stop().then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), SHUTDOWN_DEADLINE_MS).unref()),
+  ]);
+  if (overran) {
+    log.error('shutdown did not finish in time; exiting anyway', { deadlineMs: SHUTDOWN_DEADLINE_MS, stillStopping: provider.stoppingNow() ?? 'unknown' });
+    await tracing.shutdown();
+    return 1;
+  }
   await tracing.shutdown();
   return 0;
 }

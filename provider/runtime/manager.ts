@@ -179,6 +179,9 @@ export class Manager {
     }
   }
 
+  /** The runnable whose stop() is awaited now (for a shutdown that overruns its deadline). */
+  stoppingNow: string | undefined;
+
   /** Stops everything in reverse start order; idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -214,12 +217,14 @@ export class Manager {
   private async stopAll(started: Started[]): Promise<void> {
     for (const s of started.reverse()) {
       s.abort.abort();
+      this.stoppingNow = s.name;
       try {
         await s.stop?.();
       } catch (err) {
         this.log.warn('stopping a runnable failed', { runnable: s.name, error: err instanceof Error ? err.message : String(err) });
       }
     }
+    this.stoppingNow = undefined;
   }
 
   private async waitForCacheSync(): Promise<void> {

@@ -125,6 +125,11 @@ export class ChildProvider {
     this.child = child;
   }
 
+  /** The end of the current process's output (what it said last, e.g. before a slow stop). */
+  outputTail(chars: number): string {
+    return this.output.join('').slice(-chars);
+  }
+
   get alive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -142,7 +147,9 @@ export class ChildProvider {
   }
 
   async stop(): Promise<number | null> {
-    await this.kill('SIGTERM');
+    // Longer than the provider's own shutdown deadline (45 s, adapters/cli/run.ts), so a slow stop
+    // ends with its own message naming the part that overran, not a silent SIGKILL.
+    await this.kill('SIGTERM', budget({ baseMs: 60_000 }));
     return this.child?.exitCode ?? null;
   }
 }

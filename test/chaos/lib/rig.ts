@@ -63,7 +63,7 @@ export async function stopRig(ctx: ChaosContext, rig: Rig | undefined, s: Scenar
   s.check(rig.provider.crashes.length === 0, `the provider crashed ${rig.provider.crashes.length} time(s): ${rig.provider.crashes.join('\n').slice(0, 2000)}`);
   if (rig.provider.alive) {
     const code = await rig.provider.stop();
-    s.check(code === 0, `the provider exits 0 on SIGTERM (got ${String(code)})`);
+    s.check(code === 0, `the provider exits 0 on SIGTERM (got ${String(code)}); its last output:\n${rig.provider.outputTail(3000)}`);
   }
   // Its events go with the namespace: keep them for the secret scan first.
   const events = await ctx.cluster.core.listNamespacedEvent({ namespace: rig.namespace }).catch(() => ({ items: [] }));
