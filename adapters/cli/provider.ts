@@ -174,7 +174,9 @@ const leadershipState = (w: Wiring): Runnable => ({
       podsSynced: false,
       ...(w.config.kubeletApi.enabled ? { kubeletPorts: kubeletPortsOf(w.config) } : {}),
     };
+    w.metrics.setLeader(true);
     return () => {
+      w.metrics.setLeader(false);
       w.leadership = undefined;
     };
   },

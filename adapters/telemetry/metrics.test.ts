@@ -112,6 +112,21 @@ describe('metrics over HTTP', () => {
     expect([...e.types.keys()].sort()).toEqual(Object.values(METRIC).sort());
   });
 
+  it('exports the leader gauge on every replica: 0 until leadership is gained, 0 again once it is lost', async () => {
+    const metrics = createMetrics();
+    const server = await serve({ port: 0, host: '127.0.0.1', metrics });
+    const leader = async () => (await scrape(server)).exposition;
+
+    let e = await leader();
+    expect(e.types.get(METRIC.leader)).toBe('gauge');
+    expect(e.samples.get('eci_vn_leader')).toBe(0);
+    metrics.setLeader(true);
+    expect((await leader()).samples.get('eci_vn_leader')).toBe(1);
+    metrics.setLeader(false);
+    e = await leader();
+    expect(e.samples.get('eci_vn_leader')).toBe(0);
+  });
+
   it('reads scrape-time sources on every scrape; a failing source does not fail the scrape', async () => {
     const metrics = createMetrics({ defaultLabels: { cluster: 'c-1' } });
     let depth = 2;

@@ -83,6 +83,7 @@ export class ProviderMetrics {
   private readonly pods: Gauge<'phase'>;
   private readonly vSwitchFreeIps: Gauge<'vswitch' | 'zone'>;
   private readonly podNetworkingStatus: Gauge<'podnetworking' | 'status'>;
+  private readonly leader: Gauge;
   private sources: MetricSources = {};
 
   constructor(options: MetricsOptions = {}) {
@@ -153,6 +154,13 @@ export class ProviderMetrics {
       registers,
       collect: () => this.collect('podNetworkingStatus', (list) => this.setPodNetworkingStatus(list)),
     });
+    // Every replica exports it (0 on followers), so "no replica leads" is `sum(...) < 1`, not a missing series.
+    this.leader = new Gauge({
+      name: METRIC.leader,
+      help: 'Whether this replica holds the leader Lease and runs the virtual nodes and pod sync: 1 on the leader, 0 otherwise.',
+      registers,
+    });
+    this.leader.set(0);
   }
 
   /** One syncPod(key) pass. */
@@ -175,6 +183,11 @@ export class ProviderMetrics {
 
   setWorkqueueDepth(depth: number): void {
     this.workqueueDepth.set(depth);
+  }
+
+  /** Leadership gained (true) or lost (false). */
+  setLeader(leading: boolean): void {
+    this.leader.set(leading ? 1 : 0);
   }
 
   /** Replaces the pods-by-phase counts (phases not given count 0). */

@@ -224,6 +224,8 @@ export const METRIC = {
   vSwitchFreeIps: 'eci_vn_vswitch_free_ips',
   /** Gauge by `podnetworking`, `status`: 1 for the current status, 0 for the others. */
   podNetworkingStatus: 'eci_vn_podnetworking_status',
+  /** Gauge: 1 while this replica holds the Lease and runs the leader work, else 0. */
+  leader: 'eci_vn_leader',
 } as const;
 
 /** The `code` label of a successful cloud call. */
