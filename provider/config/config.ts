@@ -216,7 +216,7 @@ export function validateConfig(config: ProviderConfig): ConfigFieldError[] {
 
   for (const key of ['eciEndpoint', 'vpcEndpoint', 'ecsEndpoint'] as const) {
     const value = config.cloud[key];
-    if (value === '') fail(`cloud.${key}`, 'must be set (host[:port], e.g. eci.cn-hangzhou.aliyuncs.com)');
+    if (value === '') fail(`cloud.${key}`, `must be set (host[:port], e.g. ${key.slice(0, 3)}.cn-hangzhou.aliyuncs.com)`);
     else if (/^[a-z]+:\/\//i.test(value)) fail(`cloud.${key}`, `must be host[:port] without a scheme (the scheme is cloud.protocol), got "${value}"`);
   }
   if (config.cloud.protocol !== 'https' && config.cloud.protocol !== 'http') {

@@ -18,7 +18,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
@@ -31,7 +31,7 @@ import { DEFAULT_CONFIG, type ProviderConfig } from '../../provider/config/confi
 import { nodeNameForZone } from '../../provider/node/node.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
-import { freeLoopbackPorts } from '../controlplane/ports.ts';
+import { freeLoopbackPorts, proxyableAddress } from '../controlplane/ports.ts';
 
 const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
@@ -64,16 +64,6 @@ if (flags.help) {
 }
 const expectPass = Number(flags['expect-pass']);
 const say = (line: string) => void process.stderr.write(`[e2e-vk] ${line}\n`);
-
-/** The apiserver's node and pod proxies refuse loopback and link-local addresses. */
-function proxyableAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) {
-      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) return a.address;
-    }
-  }
-  throw new Error('no non-loopback IPv4 address on this machine: the apiserver proxies (kubectl logs/exec, nodes/N/proxy) refuse 127.0.0.1, so the suite cannot reach the kubelet API');
-}
 
 function buildSuite(): string {
   say('building (or reusing) the suite binary: test/e2e-vk/build.sh');
