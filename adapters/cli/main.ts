@@ -33,7 +33,7 @@ const subcommands: Record<string, Subcommand> = {
 function usage(): string {
   const width = Math.max(...Object.keys(subcommands).map((name) => name.length));
   const lines = Object.entries(subcommands).map(([name, cmd]) => `  ${name.padEnd(width)}  ${cmd.summary}`);
-  return ['Usage: eci-virtual-node <command> [flags]', '', 'Commands:', ...lines, '', 'Run `eci-virtual-node <command> --help` for its flags.'].join('\n');
+  return ['Usage: eci-virtual-node <command> [flags]', '', 'Commands:', ...lines, '', 'Run `eci-virtual-node <command> --help` for its flags. From a checkout: bin/eci-virtual-node <command>', '(any Node on PATH: it finds or fetches Node 24 and installs the dependencies once).'].join('\n');
 }
 
 async function run(argv: string[]): Promise<number> {

@@ -3,7 +3,10 @@
 // in-process with the demo world, installs the PodNetworking CRD, starts the provider as a real
 // child process (`eci-virtual-node run`: leader-elected, webhook on 127.0.0.1 with a fresh serving
 // certificate, registered by a MutatingWebhookConfiguration), applies a demo PodNetworking and
-// two demo Deployments, waits until their pods run, and prints what to try next. Ctrl-C (or
+// two demo Deployments, waits until their pods run, and prints what to try next: a `source` line
+// (env file: kubeconfig, the simulator's settings, PATH) and commands that each work verbatim
+// after it (test/integration/sandbox.test.ts runs them). The kubelet API is on, at this machine's
+// first non-loopback address, so kubectl logs/exec and node-proxy stats work. Ctrl-C (or
 // SIGTERM) stops everything, last started first; `--exit-after-ready` does so by itself once the
 // demo runs (CI, tests).
 //
@@ -53,7 +56,10 @@ Starts, on this machine: a Kubernetes control plane (etcd, kube-apiserver, kube-
 kube-controller-manager; built once from Go modules and cached), the cloud simulator with the demo
 world, and the provider (leader-elected, admission webhook registered); applies the PodNetworking
 CRD, a demo PodNetworking and two demo Deployments, waits until their pods run, and prints what to
-try next. Keeps running until Ctrl-C, which stops everything.
+try next: one \`source <file>\` line (KUBECONFIG, the simulator's region, endpoints and AccessKey,
+kubectl and bin/eci-virtual-node on PATH), then kubectl, logs/exec/stats through the kubelet API
+(on this machine's first non-loopback IPv4 address, which the apiserver proxies to), explain and
+whitelist. Keeps running until Ctrl-C, which stops everything.
 
 Flags:
   --exit-after-ready  stop everything once the demo pods run, after printing a summary (CI, tests)
@@ -76,6 +82,8 @@ interface SandboxContext {
   sim?: CloudSim;
   webhook?: { port: number; caPem: string; certFile: string; keyFile: string };
   provider?: { child: ChildProcess; logFile: string };
+  /** The virtual nodes' InternalIP, where the kubelet API listens. */
+  nodeIp?: string;
   demoFiles?: string[];
   /** Undo actions, run last-in first-out by `shutdown`. */
   teardown: (() => Promise<void>)[];
@@ -157,13 +165,19 @@ const STEPS: readonly Step[] = [
     },
   },
   {
-    title: 'provider (eci-virtual-node run: leader election, webhook on 127.0.0.1)',
+    title: 'provider (eci-virtual-node run: leader election, webhook on 127.0.0.1, kubelet API on this machine\'s address)',
     run: async (ctx) => {
       const cp = required(ctx.controlPlane, 'controlPlane');
       const sim = required(ctx.sim, 'sim');
       const webhook = required(ctx.webhook, 'webhook');
-      const { freeLoopbackPorts } = await import('../../test/controlplane/ports.ts');
-      const [kubeletPort, metricsPort] = await freeLoopbackPorts(2);
+      const { freeLoopbackPorts, proxyableAddress } = await import('../../test/controlplane/ports.ts');
+      // The kubelet API (kubectl logs/exec, node-proxy stats) listens on a non-loopback address of
+      // this machine, the nodes' InternalIP: the apiserver's proxies refuse 127.0.0.1. One port per
+      // virtual node, at most one node per zone of the world.
+      const nodeIp = proxyableAddress();
+      const kubeletPorts = await freeLoopbackPorts(required(ctx.world, 'world').zones.length, nodeIp);
+      const [metricsPort] = await freeLoopbackPorts(1);
+      ctx.nodeIp = nodeIp;
       // The leader-election Lease lives in the provider's namespace, as in a cluster.
       await kubectl(ctx, ['create', 'namespace', SANDBOX_DEMO.providerNamespace]);
       const logFile = join(cp.logDir, 'provider.log');
@@ -183,8 +197,14 @@ const STEPS: readonly Step[] = [
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.accessKey.secret,
         ECI_VN_VSWITCHES: SANDBOX_DEMO.defaultNetwork.vSwitchIds.join(','),
         ECI_VN_SECURITY_GROUP: SANDBOX_DEMO.defaultNetwork.securityGroupId,
-        ECI_VN_NODE_IP: '127.0.0.1',
-        ECI_VN_KUBELET_PORT: String(kubeletPort),
+        ECI_VN_NODE_IP: nodeIp,
+        ECI_VN_KUBELET_API: 'true',
+        ECI_VN_KUBELET_API_HOST: nodeIp,
+        ECI_VN_KUBELET_PORTS: kubeletPorts.join(','),
+        // Serving certificate self-signed (the apiserver does not verify kubelets here: no
+        // --kubelet-certificate-authority); clients authenticated by the control plane's CA, which
+        // signed the apiserver's kubelet client certificate.
+        ECI_VN_KUBELET_API_CLIENT_CA_FILE: cp.pki.caFile,
         ECI_VN_METRICS_PORT: String(metricsPort),
         ECI_VN_WEBHOOK_PORT: String(webhook.port),
         ECI_VN_WEBHOOK_CERT_FILE: webhook.certFile,
@@ -394,6 +414,25 @@ async function printHowToUse(ctx: SandboxContext, keepDirs: boolean, took: strin
   const table = rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd());
   const otlp = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const pn = SANDBOX_DEMO.podNetworking;
+  const envFile = writeEnvFile(ctx);
+  const webPod = pods.find((p) => p.metadata?.labels?.app === 'demo-web') ?? pods[0];
+  const podRef = `${SANDBOX_DEMO.namespace}/${webPod?.metadata?.name ?? '<pod>'}`;
+  const node = webPod?.spec?.nodeName ?? '<node>';
+  // Each line runs verbatim after the `source` line (test/integration/sandbox.test.ts runs them all).
+  const tryNext: [command: string, comment: string][] = [
+    ['kubectl get nodes -L topology.kubernetes.io/zone', 'one virtual node per zone'],
+    ['kubectl get pods -o wide', 'IPs from the vSwitches above'],
+    ['kubectl get podnetworkings', `${pn.name}: Ready, its vSwitches and zones`],
+    ['kubectl describe pod -l app=demo-web', 'PodNetworking, zone affinity, vSwitch, ENI, events'],
+    ['kubectl logs -f deployment/demo-web', 'container logs through the kubelet API (Ctrl-C stops)'],
+    ['kubectl exec deployment/demo-web -- echo hello', 'a command in the container (simulated)'],
+    [`kubectl get --raw /api/v1/nodes/${node}/proxy/stats/summary`, 'node and pod stats through the node proxy'],
+    [`eci-virtual-node explain ${podRef}`, 'why this IP, this zone, this vSwitch'],
+    [`eci-virtual-node whitelist ${pn.name}`, 'the CIDRs to allow in an RDS/Redis whitelist'],
+    ['kubectl scale deployment demo-web --replicas=8', 'vsw-simtiny has 4 IPs: see why pods stay Pending'],
+    ['kubectl create deployment hello --image=nginx:1.27', 'any pod lands on a virtual node (serverless mode)'],
+  ];
+  const width = Math.max(...tryNext.map(([command]) => command.length)) + 2;
   console.log(
     [
       '',
@@ -403,19 +442,10 @@ async function printHowToUse(ctx: SandboxContext, keepDirs: boolean, took: strin
       'Demo pods:',
       ...table,
       '',
-      'Try next, from another shell:',
+      'Try next, from another shell (kubectl, eci-virtual-node and their configuration, in one line):',
       '',
-      `  export KUBECONFIG=${cp.kubeconfigPath}`,
-      `  export PATH=${cp.binDir}:$PATH`,
-      '  kubectl get nodes -L topology.kubernetes.io/zone      # one virtual node per zone',
-      '  kubectl get pods -o wide                              # IPs from the vSwitches above',
-      '  kubectl get podnetworkings                            # demo: Ready, its vSwitches and zones',
-      '  kubectl describe pod -l app=demo-web                  # PodNetworking, zone affinity, vSwitch, ENI, events',
-      '  kubectl scale deployment demo-web --replicas=8        # vsw-simtiny has 4 IPs: see why pods stay Pending',
-      '  kubectl create deployment hello --image=nginx:1.27    # any pod lands on a virtual node (serverless mode)',
-      // `explain` and `whitelist` are eci-virtual-node subcommands (run from the repository).
-      `${'  node adapters/cli/main.ts explain <pod>'.padEnd(56)}# why this IP, this zone, this vSwitch`,
-      `${`  node adapters/cli/main.ts whitelist ${pn.name}`.padEnd(56)}# the CIDRs to allow in an RDS/Redis whitelist`,
+      `  source ${envFile}`,
+      ...tryNext.map(([command, comment]) => `  ${command.padEnd(width)}# ${comment}`),
       '',
       otlp !== undefined
         ? `Traces: OTLP/gRPC to ${otlp} (one trace per pod: admission, sync, cloud calls).`
@@ -426,6 +456,41 @@ async function printHowToUse(ctx: SandboxContext, keepDirs: boolean, took: strin
       keepDirs ? `Files are kept after stopping in ${cp.dir}` : `Everything under ${cp.dir} is removed on stop (--keep-dirs keeps it).`,
     ].join('\n'),
   );
+}
+
+/**
+ * The sandbox's settings as shell exports (kubeconfig, the simulator's region, endpoints and
+ * AccessKey, the cluster id; kubectl and bin/eci-virtual-node on PATH): after `source`-ing it,
+ * `kubectl` and `eci-virtual-node explain`/`whitelist` need no flags. Owner-only: it holds the
+ * simulator's AccessKey.
+ */
+function writeEnvFile(ctx: SandboxContext): string {
+  const cp = required(ctx.controlPlane, 'controlPlane');
+  const sim = required(ctx.sim, 'sim');
+  const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+  const vars: [string, string][] = [
+    ['KUBECONFIG', cp.kubeconfigPath],
+    ['ECI_VN_CLUSTER_ID', SANDBOX_DEMO.clusterId],
+    ['ALIBABA_CLOUD_REGION_ID', sim.regionId],
+    ['ECI_VN_ECI_ENDPOINT', sim.endpoint],
+    ['ECI_VN_VPC_ENDPOINT', sim.endpoint],
+    ['ECI_VN_ECS_ENDPOINT', sim.endpoint],
+    ['ECI_VN_CLOUD_PROTOCOL', 'http'],
+    ['ALIBABA_CLOUD_ACCESS_KEY_ID', sim.accessKey.id],
+    ['ALIBABA_CLOUD_ACCESS_KEY_SECRET', sim.accessKey.secret],
+  ];
+  const file = join(required(ctx.dir, 'dir'), 'env');
+  writeFileSync(
+    file,
+    [
+      '# eci-virtual-node sandbox: `source` this file (bash/zsh) to use the sandbox from a shell.',
+      ...vars.map(([name, value]) => `export ${name}=${quote(value)}`),
+      `export PATH=${quote(join(REPO, 'bin'))}:${quote(cp.binDir)}:"$PATH"`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 // --- demo objects --------------------------------------------------------------------------------

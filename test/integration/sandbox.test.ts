@@ -1,10 +1,12 @@
-// `npm run sandbox` end to end, non-interactively (`--exit-after-ready`): a control plane of its
-// own, the cloud simulator, the provider as a child process, the webhook, the demo. A demo pod on
+// `npm run sandbox` end to end: a control plane of its own, the cloud simulator, the provider as a
+// child process, the webhook, the demo. Once it says it is ready, every "Try next" command it
+// printed runs verbatim in bash after its `source` line, with the machine's PATH minus the test's
+// Node 24 (as on a fresh machine), and must succeed. Then Ctrl-C (SIGINT) stops it. A demo pod on
 // the demo PodNetworking gets an IP inside one of that PodNetworking's vSwitch CIDRs (read from
 // the world file, not from the sandbox), the default-network pods inside the default vSwitches';
 // the provider gave its Lease up on the way out; and every process the sandbox started (found in
 // /proc while it ran, by parent pid) is gone afterwards.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +15,40 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO, SANDBOX_WORLD_FILE } from '../../adapters/cli/sandbox.ts';
 import { loadWorldFile } from '../../adapters/cloudsim/world.ts';
 import { isProcessAlive, killGroup } from '../controlplane/processes.ts';
-import { budget, waitForExit } from '../helpers/deadline.ts';
+import { budget, waitForExit, waitForOutput } from '../helpers/deadline.ts';
 import { ipInCidr } from './helpers/provider.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const SANDBOX_RUN_MS = budget({ baseMs: 360_000 });
+/** One printed command (kubectl, or eci-virtual-node starting Node and the cloud clients). */
+const COMMAND_MS = budget({ baseMs: 60_000 });
+/** How long a printed command that streams (`logs -f`) runs before it is stopped. */
+const FOLLOW_SECONDS = 10;
 /** After SIGINT: the sandbox stops the provider, the control plane, and removes its files. */
 const SANDBOX_STOP_MS = budget({ baseMs: 60_000 });
+
+/** The machine's PATH without the Node 24 the tests run with: what a newcomer's shell has. */
+function freshMachinePath(): string {
+  return (process.env.PATH ?? '')
+    .split(':')
+    .filter((dir) => dir !== '' && !dir.includes('eci-virtual-node/node24') && !dir.endsWith('node_modules/.bin'))
+    .join(':');
+}
+
+/** Runs `line` in bash after `source`: its exit code and output (never throws). */
+function runInShell(sourceLine: string, line: string): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      ['-c', `set -e\n${sourceLine}\n${line}`],
+      { env: { HOME: process.env.HOME, PATH: freshMachinePath(), LANG: 'C.UTF-8' }, timeout: COMMAND_MS, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
+        resolve({ code: e === null ? 0 : e.killed === true ? `killed after ${COMMAND_MS / 1000} s` : (e.code ?? e.message), stdout, stderr });
+      },
+    );
+  });
+}
 
 /** pid -> parent pid of every process on the machine. */
 function parentPids(): Map<number, number> {
@@ -62,8 +91,8 @@ describe('npm run sandbox', () => {
   const tempRoot = mkdtempSync(join(tmpdir(), 'eci-vn-sandbox-test-'));
   afterAll(() => rmSync(tempRoot, { recursive: true, force: true }));
 
-  it('--exit-after-ready: runs the demo, a demo pod gets an IP from the demo PodNetworking, and nothing is left running', async () => {
-    const child = spawn(process.execPath, ['adapters/cli/main.ts', 'sandbox', '--exit-after-ready', '--keep-dirs'], {
+  it('runs the demo, every printed "Try next" command works verbatim, a demo pod gets an IP from the demo PodNetworking, and after Ctrl-C nothing is left running', async () => {
+    const child = spawn(process.execPath, ['adapters/cli/main.ts', 'sandbox', '--keep-dirs'], {
       cwd: REPO,
       env: { ...process.env, TMPDIR: tempRoot, KUBECONFIG: '', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,8 +119,25 @@ describe('npm run sandbox', () => {
       child.kill('SIGINT');
     }, SANDBOX_RUN_MS);
     let code: number | null;
+    const commandsRun: { line: string; code: number | string; stdout: string; stderr: string }[] = [];
     try {
-      ({ code } = await waitForExit(child, { timeoutMs: SANDBOX_RUN_MS + SANDBOX_STOP_MS, what: 'npm run sandbox -- --exit-after-ready', output: () => output.join('\n') }));
+      await waitForOutput(child, { pattern: 'Press Ctrl-C to stop.', timeoutMs: SANDBOX_RUN_MS + SANDBOX_STOP_MS, what: 'the sandbox to be ready', output: () => output.join('\n') });
+      clearTimeout(interrupt);
+      // The "Try next" block: its `source` line, then one command per line (`# ...` is a comment).
+      const tryAt = output.findIndex((l) => l.startsWith('Try next'));
+      const block = output.slice(tryAt + 2, output.indexOf('', tryAt + 2)).map((l) => l.trim());
+      const sourceLine = block[0] ?? '';
+      expect(sourceLine, output.join('\n')).toMatch(/^source \S+$/);
+      for (const printed of block.slice(1)) {
+        const line = printed.replace(/\s+#.*$/, '');
+        // A command that follows (logs -f) streams until stopped: it gets a bounded run.
+        const follows = /\s-f(\s|$)/.test(line);
+        const result = await runInShell(sourceLine, follows ? `timeout ${FOLLOW_SECONDS} ${line}` : line);
+        if (follows && result.code === 124) result.code = result.stdout === '' ? 'stopped after the bounded run without printing anything' : 0;
+        commandsRun.push({ line, ...result });
+      }
+      child.kill('SIGINT');
+      ({ code } = await waitForExit(child, { timeoutMs: SANDBOX_STOP_MS, what: 'the sandbox to stop after SIGINT', output: () => output.join('\n') }));
     } catch (err) {
       // Stuck even after SIGINT: kill it and what it started (SIGKILL skips its own cleanup).
       look();
@@ -102,11 +148,31 @@ describe('npm run sandbox', () => {
       }
       throw err;
     } finally {
+      child.kill('SIGINT');
       clearTimeout(interrupt);
       clearInterval(watch);
     }
     const log = output.join('\n');
-    expect(interrupted, `the sandbox was not ready and stopped by itself within ${SANDBOX_RUN_MS / 1000} s (then sent SIGINT):\n${log}`).toBe(false);
+    expect(interrupted, `the sandbox was not ready within ${SANDBOX_RUN_MS / 1000} s (then sent SIGINT):\n${log}`).toBe(false);
+
+    // Every printed command worked, as printed; and the ones the sandbox exists to show did what
+    // they say: the kubelet API served logs, exec and node stats, explain and whitelist answered.
+    const show = (r: (typeof commandsRun)[number]) => `$ ${r.line}\nexit: ${String(r.code)}\n${r.stdout}${r.stderr}`;
+    for (const r of commandsRun) expect(r.code, `a printed "Try next" command failed:\n${show(r)}\n\nsandbox output:\n${log}`).toBe(0);
+    const ran = (pattern: RegExp) => {
+      const r = commandsRun.find((c) => pattern.test(c.line));
+      expect(r, `no printed command matches ${String(pattern)}; printed:\n${commandsRun.map((c) => c.line).join('\n')}`).toBeDefined();
+      return r!;
+    };
+    expect(ran(/^kubectl logs -f /).stdout, show(ran(/^kubectl logs -f /))).toContain('[cloudsim] container');
+    expect(ran(/^kubectl exec .* -- echo hello$/).stdout).toBe('hello\n');
+    const stats = ran(/^kubectl get --raw \/api\/v1\/nodes\/.*\/proxy\/stats\/summary$/);
+    expect((JSON.parse(stats.stdout) as { node?: { nodeName?: string } }).node?.nodeName, show(stats)).toBe(stats.line.split('/')[4]);
+    expect(ran(/^eci-virtual-node explain /).stdout, show(ran(/^eci-virtual-node explain /))).toContain(SANDBOX_DEMO.podNetworking.name);
+    const whitelistWorld = await loadWorldFile(SANDBOX_WORLD_FILE);
+    for (const id of SANDBOX_DEMO.podNetworking.vSwitchIds) {
+      expect(ran(/^eci-virtual-node whitelist /).stdout).toContain(whitelistWorld.vSwitches.find((v) => v.id === id)!.cidr);
+    }
     expect(code, log).toBe(0);
 
     // It started the control plane and the provider as a child process, and they are all gone.
