@@ -30,6 +30,13 @@ describe('loadConfig', () => {
     expect(config.cloud.accessKeySecret).toBe(SECRET);
   });
 
+  it('an unset endpoint is reported with an example of its own host', () => {
+    const errors = fieldErrors(() => loadConfig({ argv: ['--cluster-id', 'c1', '--vswitches', 'vsw-a', '--security-group', 'sg-1'], env: goodEnv }));
+    expect(errors['cloud.eciEndpoint']).toContain('e.g. eci.cn-hangzhou.aliyuncs.com');
+    expect(errors['cloud.vpcEndpoint']).toContain('e.g. vpc.cn-hangzhou.aliyuncs.com');
+    expect(errors['cloud.ecsEndpoint']).toContain('e.g. ecs.cn-hangzhou.aliyuncs.com');
+  });
+
   it('reads the kubelet port pool: a count from the base port, or a list', () => {
     expect(loadConfig({ argv: [...goodFlags, '--kubelet-port-count', '4'], env: goodEnv }).config.kubeletApi).toMatchObject({ portCount: 4, ports: [] });
     expect(loadConfig({ argv: goodFlags, env: { ...goodEnv, ECI_VN_KUBELET_PORTS: '20001, 20003' } }).config.kubeletApi.ports).toEqual([20001, 20003]);
