@@ -412,7 +412,8 @@ async function printHowToUse(ctx: SandboxContext, keepDirs: boolean, took: strin
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const table = rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd());
-  const otlp = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // An empty variable is unset (as for the OpenTelemetry SDK).
+  const otlp = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
   const pn = SANDBOX_DEMO.podNetworking;
   const envFile = writeEnvFile(ctx);
   const webPod = pods.find((p) => p.metadata?.labels?.app === 'demo-web') ?? pods[0];
@@ -442,7 +443,7 @@ async function printHowToUse(ctx: SandboxContext, keepDirs: boolean, took: strin
       'Demo pods:',
       ...table,
       '',
-      'Try next, from another shell (kubectl, eci-virtual-node and their configuration, in one line):',
+      'Try next, from another shell (the first line puts kubectl and eci-virtual-node on PATH, configured):',
       '',
       `  source ${envFile}`,
       ...tryNext.map(([command, comment]) => `  ${command.padEnd(width)}# ${comment}`),
