@@ -25,7 +25,7 @@ async function world(): Promise<World> {
   // Enough vSwitches for DescribeVSwitches to need two pages of 50.
   const extra = Array.from({ length: EXTRA_VSWITCHES }, (_, i) => ({
     id: `vsw-simp${String(i).padStart(2, '0')}`,
-    vpcId: 'vpc-sim-main',
+    vpcId: 'vpc-simmain',
     zoneId: 'cn-hangzhou-i',
     cidr: `10.0.${100 + i}.0/28`,
   }));
@@ -123,7 +123,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
   it('describes a few vSwitches one by one, with live free-IP counts', async () => {
     const found = await cloud.describeVSwitches(['vsw-simh1', 'vsw-simi1', 'vsw-unknown']);
     expect(found.map((v) => v.id)).toEqual(['vsw-simh1', 'vsw-simi1']);
-    expect(found[0]).toMatchObject({ zoneId: 'cn-hangzhou-h', vpcId: 'vpc-sim-main', cidrBlock: '10.0.1.0/26', status: 'Available' });
+    expect(found[0]).toMatchObject({ zoneId: 'cn-hangzhou-h', vpcId: 'vpc-simmain', cidrBlock: '10.0.1.0/26', status: 'Available' });
     expect(found[0]!.availableIpCount).toBeGreaterThan(0);
     expect(found[0]!.availableIpCount).toBeLessThan(60);
   });
@@ -132,8 +132,8 @@ describe('alibabacloud CloudPort against the simulator', () => {
     const n = await callsOf('DescribeSecurityGroups', async () => {
       const found = await cloud.describeSecurityGroups(['sg-simother', 'sg-unknown', 'sg-simdefault', 'sg-simother']);
       expect(found).toEqual([
-        { id: 'sg-simother', vpcId: 'vpc-sim-other', name: 'other' },
-        { id: 'sg-simdefault', vpcId: 'vpc-sim-main', name: 'default' },
+        { id: 'sg-simother', vpcId: 'vpc-simother', name: 'other' },
+        { id: 'sg-simdefault', vpcId: 'vpc-simmain', name: 'default' },
       ]);
     });
     expect(n).toBe(1);

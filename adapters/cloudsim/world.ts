@@ -240,6 +240,22 @@ class Reader {
   }
 }
 
+/**
+ * Resource id shapes: the PodNetworking CRD's patterns for vSwitch and security group ids
+ * (deploy/crds/network.alibabacloud.com_podnetworkings.yaml) and the cloud's own for VPC ids. A world
+ * id outside them would be accepted here and refused by the CRD (or never exist in a real VPC).
+ */
+export const RESOURCE_ID_PATTERNS = {
+  vpc: { pattern: /^vpc-[a-z0-9]+$/, what: 'VPC', expected: 'vpc- followed by lowercase letters and digits, e.g. vpc-simmain' },
+  vSwitch: { pattern: /^vsw-[a-z0-9]+$/, what: 'vSwitch', expected: 'vsw- followed by lowercase letters and digits, e.g. vsw-simh1' },
+  securityGroup: { pattern: /^sg-[a-z0-9]+$/, what: 'security group', expected: 'sg- followed by lowercase letters and digits, e.g. sg-simdefault' },
+} as const;
+
+function checkResourceId(r: Reader, kind: keyof typeof RESOURCE_ID_PATTERNS, id: string, path: string): void {
+  const { pattern, what, expected } = RESOURCE_ID_PATTERNS[kind];
+  if (id !== '' && !pattern.test(id)) r.fail(path, `"${id}" is not a valid ${what} id (expected ${expected})`);
+}
+
 const topKeys = ['regionId', 'zones', 'vpcs', 'vSwitches', 'securityGroups', 'accessKeys', 'admin', 'quotas', 'lifecycle', 'rateLimits', 'faults', 'persistence', 'nonceWindowSeconds'] as const;
 
 /** Validates a parsed world document; throws WorldError naming every bad field. */
@@ -272,6 +288,7 @@ export function parseWorld(input: unknown, source?: string): World {
     const o = r.obj(v, path, true) ?? {};
     r.unknownKeys(o, path, ['id', 'name', 'cidr']);
     const id = r.str(o.id, `${path}.id`);
+    checkResourceId(r, 'vpc', id, `${path}.id`);
     uniqueId(id, `${path}.id`);
     const cidr = r.str(o.cidr, `${path}.cidr`);
     const parsed = parseCidr(cidr);
@@ -287,6 +304,7 @@ export function parseWorld(input: unknown, source?: string): World {
     const o = r.obj(v, path, true) ?? {};
     r.unknownKeys(o, path, ['id', 'name', 'vpcId', 'zoneId', 'cidr']);
     const id = r.str(o.id, `${path}.id`);
+    checkResourceId(r, 'vSwitch', id, `${path}.id`);
     uniqueId(id, `${path}.id`);
     const vpcId = r.str(o.vpcId, `${path}.vpcId`);
     if (vpcId !== '' && !vpcs.some((x) => x.id === vpcId)) r.fail(`${path}.vpcId`, `"${vpcId}" is not one of vpcs[].id`);
@@ -314,6 +332,7 @@ export function parseWorld(input: unknown, source?: string): World {
     const o = r.obj(v, path, true) ?? {};
     r.unknownKeys(o, path, ['id', 'name', 'vpcId']);
     const id = r.str(o.id, `${path}.id`);
+    checkResourceId(r, 'securityGroup', id, `${path}.id`);
     uniqueId(id, `${path}.id`);
     const vpcId = r.str(o.vpcId, `${path}.vpcId`);
     if (vpcId !== '' && !vpcs.some((x) => x.id === vpcId)) r.fail(`${path}.vpcId`, `"${vpcId}" is not one of vpcs[].id`);

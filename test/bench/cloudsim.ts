@@ -34,7 +34,7 @@ function benchWorld(): Record<string, unknown> {
     regionId: REGION,
     zones,
     vpcs: [{ id: 'vpc-bench', cidr: '10.0.0.0/8' }],
-    vSwitches: zones.map((z, i) => ({ id: `vsw-bench-${i}`, vpcId: 'vpc-bench', zoneId: z, cidr: `10.${i + 1}.0.0/16` })),
+    vSwitches: zones.map((z, i) => ({ id: `vsw-bench${i}`, vpcId: 'vpc-bench', zoneId: z, cidr: `10.${i + 1}.0.0/16` })),
     securityGroups: [{ id: 'sg-bench', vpcId: 'vpc-bench' }],
     accessKeys: [AK],
     admin: { token: 'bench-admin-token' },
@@ -87,7 +87,7 @@ async function runJob(clients: Eci[], job: PhaseJob): Promise<PhaseOutcome> {
         new $eci.CreateContainerGroupRequest({
           regionId: REGION,
           containerGroupName: `bench-${i}`,
-          vSwitchId: `vsw-bench-${i % 4},vsw-bench-${(i + 1) % 4}`,
+          vSwitchId: `vsw-bench${i % 4},vsw-bench${(i + 1) % 4}`,
           securityGroupId: 'sg-bench',
           clientToken: `bench-uid-${i}`,
           container: [new $eci.CreateContainerGroupRequestContainer({ name: 'app', image: 'nginx:1.27', cpu: 1, memory: 2, port: [new $eci.CreateContainerGroupRequestContainerPort({ port: 80, protocol: 'TCP' })] })],

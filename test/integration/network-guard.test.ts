@@ -212,7 +212,7 @@ describe('the network decided again at sync (webhook unreachable, failurePolicy 
       vSwitchOptions: ['vsw-simh1'],
     });
     const failing = await waitForStatus(name, 'Fail');
-    expect(failing.status?.message).toContain('security group sg-simother is in vpc-sim-other but the vSwitches are in vpc-sim-main');
+    expect(failing.status?.message).toContain('security group sg-simother is in vpc-simother but the vSwitches are in vpc-simmain');
 
     const before = await createCalls();
     await apis().core.createNamespacedPod({ namespace, body: pod('othervpc', H, { app: `othervpc-${suffix}` }) });

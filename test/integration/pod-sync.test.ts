@@ -56,7 +56,7 @@ describe('a create the cloud refuses for good (the security group is in another 
   let provider: RunningProvider;
 
   beforeAll(async () => {
-    // sg-simother is in vpc-sim-other; the default vSwitches are in vpc-sim-main: ECI refuses
+    // sg-simother is in vpc-simother; the default vSwitches are in vpc-simmain: ECI refuses
     // every create with InvalidOperation.VpcMismatch, a terminal error.
     config = testConfig(sim, { securityGroupId: 'sg-simother' });
     provider = await startTestProvider(config, memoryLogger().log);

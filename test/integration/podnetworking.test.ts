@@ -45,7 +45,7 @@ const createdNamespaces: string[] = [];
 async function world() {
   const base = await testWorld();
   // One more tiny vSwitch (4 usable IPs) in zone i, for the all-exhausted case.
-  const tinyI = { id: 'vsw-simtinyi', name: 'tiny-i', vpcId: 'vpc-sim-main', zoneId: I, cidr: '10.0.10.0/29' };
+  const tinyI = { id: 'vsw-simtinyi', name: 'tiny-i', vpcId: 'vpc-simmain', zoneId: I, cidr: '10.0.10.0/29' };
   return { ...base, vSwitches: [...base.vSwitches, tinyI] };
 }
 

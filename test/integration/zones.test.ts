@@ -36,7 +36,7 @@ beforeAll(async () => {
   const base = await testWorld();
   // A fourth zone with a vSwitch no default network uses.
   sim = await startCloudSim({
-    world: { ...base, zones: [...base.zones, K], vSwitches: [...base.vSwitches, { id: 'vsw-simk1', name: 'k1', vpcId: 'vpc-sim-main', zoneId: K, cidr: '10.0.20.0/26' }] },
+    world: { ...base, zones: [...base.zones, K], vSwitches: [...base.vSwitches, { id: 'vsw-simk1', name: 'k1', vpcId: 'vpc-simmain', zoneId: K, cidr: '10.0.20.0/26' }] },
     log: () => {},
   });
   config = testConfig(sim, { vSwitchIds: ['vsw-simh1'] });
