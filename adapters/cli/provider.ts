@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import { redactConfig, type ProviderConfig } from '../../provider/config/config.ts';
+import { effectiveClusterDns, KUBE_DNS_SERVICE, type ClusterDns } from '../../provider/eci/cluster-dns.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { PodController } from '../../provider/pods/controller.ts';
@@ -85,6 +86,10 @@ interface Wiring {
   crdInstalled: boolean;
   namespaces: SharedInformer<k8s.V1Namespace>;
   podNetworkings: SharedInformer<PodNetworkingObject>;
+  /** The cluster DNS ClusterFirst pods get now (see provider/eci/cluster-dns.ts). */
+  clusterDns: () => ClusterDns | undefined;
+  /** Process-wide translation warnings already reported: once per process, across leaderships. */
+  processWarnings: Set<string>;
   /** The current leadership's work; undefined on a follower. */
   leadership: Leadership | undefined;
   webhook: AdmissionWebhook | undefined;
@@ -294,7 +299,8 @@ const podController = (w: Wiring): Runnable => ({
       network,
       clusterId: w.config.clusterId,
       regionId: w.config.regionId,
-      ...(w.config.clusterDNS.nameServers.length > 0 ? { clusterDNS: w.config.clusterDNS } : {}),
+      clusterDNS: w.clusterDns,
+      processWarnings: w.processWarnings,
       zoneOfNode: (name) => nodes.zoneOfNode(name),
       log: w.log,
       workers: w.config.sync.workers,
@@ -349,6 +355,39 @@ const kubeletApi = (w: Wiring): Runnable => ({
     };
   },
 });
+
+/**
+ * Without --cluster-dns, ClusterFirst pods get the kube-system/kube-dns Service's ClusterIP: a
+ * shared informer on that one Service (read before the pod controller starts, kept current), and
+ * a log line whenever the DNS in use changes.
+ */
+function watchClusterDns(w: Wiring, informers: SharedInformers, clients: KubernetesClients): void {
+  const configured = w.config.clusterDNS;
+  if (configured.nameServers.length > 0) {
+    w.clusterDns = () => configured;
+    return;
+  }
+  const { namespace, name } = KUBE_DNS_SERVICE;
+  const fieldSelector = `metadata.name=${name}`;
+  const kubeDns = informers.informerFor<k8s.V1Service>({
+    name: 'kube-dns-service',
+    path: `/api/v1/namespaces/${namespace}/services`,
+    fieldSelector,
+    list: () => clients.core.listNamespacedService({ namespace, fieldSelector }),
+  });
+  let last: string | undefined;
+  w.clusterDns = () => {
+    const { dns, source } = effectiveClusterDns({ configured, kubeDnsService: kubeDns.get(name, namespace) });
+    const now = dns?.nameServers.join(',') ?? '';
+    if (now !== last) {
+      // "None found" from the start is reported once by the pod sync (a process-wide warning).
+      if (dns !== undefined) w.log.info('cluster DNS for ClusterFirst pods: the kube-dns Service', { source, nameServers: dns.nameServers, clusterDomain: dns.clusterDomain, service: `${namespace}/${name}` });
+      else if (last !== undefined && last !== '') w.log.warn(`the ${namespace}/${name} Service is gone: new ClusterFirst pods resolve through the VPC's DNS`, { was: last, fix: `set --cluster-dns, or recreate the ${namespace}/${name} Service` });
+      last = now;
+    }
+    return dns;
+  };
+}
 
 export async function startProvider({ config, log, cloud: cloudOverride, nodeTiming, listGate }: ProviderOptions): Promise<RunningProvider> {
   log.info('starting eci-virtual-node', { version: PROVIDER_VERSION, config: redactConfig(config) });
@@ -411,10 +450,13 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       list: () => clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
       waitForSync: () => crdInstalled,
     }),
+    clusterDns: () => undefined,
+    processWarnings: new Set(),
     leadership: undefined,
     webhook: undefined,
     metricsServer: undefined,
   };
+  watchClusterDns(w, informers, clients);
 
   const registrations: Runnable[] = [
     metricsServer(w, manager),

@@ -11,6 +11,11 @@ export interface TranslationWarning {
   field: string;
   message: string;
   reason?: EventReason;
+  /**
+   * 'process': about the provider's setup, the same for every pod (e.g. no cluster DNS): the pod
+   * sync reports it once per process (a log line and one event), not on every pod.
+   */
+  scope?: 'process';
 }
 
 /**
@@ -84,5 +89,10 @@ export class Warnings {
   readonly list: TranslationWarning[] = [];
   add(field: string, message: string, reason?: EventReason): void {
     this.list.push({ field, message, ...(reason === undefined ? {} : { reason }) });
+  }
+
+  /** A warning about the provider's setup rather than this pod (see TranslationWarning.scope). */
+  addForProcess(field: string, message: string): void {
+    this.list.push({ field, message, scope: 'process' });
   }
 }

@@ -5,6 +5,7 @@ import type { V1Container, V1Pod, V1SecurityContext } from '@kubernetes/client-n
 import { GROUP_TAGS } from '../cloud/model.ts';
 import { ECI_ANNOTATIONS } from './annotations.ts';
 import { decodeBase64, type ResolvedInputs, type TranslateContext } from './context.ts';
+import type { ClusterDns } from './cluster-dns.ts';
 import { translateEnv } from './env.ts';
 import { TranslationCode, TranslationError, Warnings, type TranslationWarning } from './issues.ts';
 import { EventReason } from '../events/reasons.ts';
@@ -67,8 +68,11 @@ export interface TranslateInput {
     clusterId: string;
     nodeName: string;
     regionId: string;
-    /** Cluster DNS for dnsPolicy ClusterFirst; absent = pods resolve through the VPC's DNS (with a warning). */
-    dns?: { nameServers: string[]; clusterDomain: string };
+    /**
+     * Cluster DNS for dnsPolicy ClusterFirst (--cluster-dns, else the kube-dns Service: see
+     * cluster-dns.ts); absent = pods resolve through the VPC's DNS, with a process-wide warning.
+     */
+    dns?: ClusterDns;
   };
 }
 
@@ -404,7 +408,7 @@ function translateContainer(
 
 function dns(
   pod: V1Pod,
-  clusterDns: TranslateInput['cluster']['dns'],
+  clusterDns: ClusterDns | undefined,
   warnings: Warnings,
 ): Pick<ContainerGroupRequest, 'dnsPolicy' | 'dnsConfig'> {
   const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
@@ -419,7 +423,11 @@ function dns(
   if (policy === 'Default') return { dnsPolicy: 'Default', ...(hasPodCfg ? { dnsConfig: fromPod } : {}) };
   // ClusterFirst / ClusterFirstWithHostNet: the cluster's DNS, like the kubelet writes it.
   if (clusterDns === undefined || clusterDns.nameServers.length === 0) {
-    warnings.add('spec.dnsPolicy', `${policy}: no cluster DNS is configured for the provider; the pod resolves through the VPC's DNS (Service names do not resolve)`);
+    // The same for every such pod: reported once per process (sync.ts), not as an event per pod.
+    warnings.addForProcess(
+      'spec.dnsPolicy',
+      `${policy}: no cluster DNS: --cluster-dns is not set and there is no kube-system/kube-dns Service with a ClusterIP; ClusterFirst pods resolve through the VPC's DNS (Service names do not resolve)`,
+    );
     return { dnsPolicy: 'Default', ...(hasPodCfg ? { dnsConfig: fromPod } : {}) };
   }
   const ns = pod.metadata?.namespace ?? '';

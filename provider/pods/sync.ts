@@ -7,6 +7,7 @@ import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../
 import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
 import { cloudEventSummary, lostPodStatus, onlyRestatesPending, podStatusChanged, podStatusFromGroup } from '../eci/status.ts';
 import { EventReason, foreignReason, isEventReason, type AnyEventReason } from '../events/reasons.ts';
+import type { ClusterDns } from '../eci/cluster-dns.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
@@ -32,8 +33,16 @@ export interface PodSyncOptions {
   groups: GroupIndex;
   clusterId: string;
   regionId: string;
-  /** Cluster DNS for ClusterFirst pods; absent = the VPC's DNS. */
-  clusterDNS?: { nameServers: string[]; clusterDomain: string };
+  /**
+   * Cluster DNS for ClusterFirst pods, read at each create (--cluster-dns, else the kube-dns
+   * Service as the informer sees it now); absent or undefined = the VPC's DNS.
+   */
+  clusterDNS?: () => ClusterDns | undefined;
+  /**
+   * Process-wide translation warnings already reported (by field): shared by every PodSync of the
+   * process, so a new leadership does not report them again. Default: this PodSync's own set.
+   */
+  processWarnings?: Set<string>;
   zoneOfNode: (nodeName: string) => string | undefined;
   now?: () => Date;
   log: Logger;
@@ -64,7 +73,7 @@ export class PodSync {
   private readonly describer: DescribeBatcher;
 
   constructor(options: PodSyncOptions) {
-    this.o = { now: () => new Date(), clusterDNS: undefined, metrics: NO_METRICS, memory: new PodMemories(), ...options } as Required<PodSyncOptions>;
+    this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), ...options };
     this.memory = this.o.memory;
     this.describer = new DescribeBatcher({ cloud: this.o.cloud });
   }
@@ -275,12 +284,13 @@ export class PodSync {
 
     const resolved = await this.o.inputs.load(pod);
     let translated: ReturnType<typeof translatePod>;
+    const clusterDns = this.o.clusterDNS();
     try {
       translated = translatePod({
         pod,
         network: { zoneId: network.zoneId, vSwitchIds: [network.vSwitchId], securityGroupId: network.securityGroupId },
         resolved,
-        cluster: { clusterId: this.o.clusterId, nodeName, regionId: this.o.regionId, ...(this.o.clusterDNS ? { dns: this.o.clusterDNS } : {}) },
+        cluster: { clusterId: this.o.clusterId, nodeName, regionId: this.o.regionId, ...(clusterDns === undefined ? {} : { dns: clusterDns }) },
       });
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
@@ -292,7 +302,17 @@ export class PodSync {
     if (!memory.warned) {
       memory.warned = true;
       for (const warning of translated.warnings) {
-        this.o.writer.recordEvent(key, { type: 'Warning', reason: warning.reason ?? EventReason.UnsupportedField, message: `${warning.field}: ${warning.message}` });
+        const message = `${warning.field}: ${warning.message}`;
+        if (warning.scope === 'process') {
+          // About the provider's setup, not this pod: one log line and one event (on the first pod
+          // it concerns) per process, instead of the same Warning on every pod.
+          if (this.o.processWarnings.has(warning.field)) continue;
+          this.o.processWarnings.add(warning.field);
+          this.o.log.warn(warning.message, { field: warning.field, firstPod: podKeyString(key), reportedOnce: true });
+          this.o.writer.recordEvent(key, { type: 'Warning', reason: warning.reason ?? EventReason.UnsupportedField, message: `${message} (reported once per provider process, on the first pod it concerns)` });
+          continue;
+        }
+        this.o.writer.recordEvent(key, { type: 'Warning', reason: warning.reason ?? EventReason.UnsupportedField, message });
       }
       for (const w of network.warnings ?? []) this.o.writer.recordEvent(key, { type: 'Warning', ...w });
       const alsoMatched = pod.metadata?.annotations?.[ANNOTATIONS.alsoMatched];

@@ -479,7 +479,9 @@ describe('translatePod: pod-level options', () => {
   it('ClusterFirst without a cluster DNS falls back to the VPC DNS with a warning; None passes dnsConfig through', () => {
     const first = translate(makePod());
     expect(first.request.dnsPolicy).toBe('Default');
-    expect(first.warnings.map((w) => w.field)).toContain('spec.dnsPolicy');
+    // About the provider's setup, not the pod: the sync reports it once per process.
+    expect(first.warnings.filter((w) => w.field === 'spec.dnsPolicy').map((w) => w.scope)).toEqual(['process']);
+    expect(translate(makePod(), { dns: { nameServers: ['10.96.0.10'], clusterDomain: 'cluster.local' } }).warnings.map((w) => w.field)).not.toContain('spec.dnsPolicy');
     const none = translate(makePod({ spec: { dnsPolicy: 'None', dnsConfig: { nameservers: ['1.1.1.1'] } } }));
     expect(none.request).toMatchObject({ dnsPolicy: 'None', dnsConfig: { nameServers: ['1.1.1.1'], searches: [], options: [] } });
   });
