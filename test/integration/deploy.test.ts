@@ -182,6 +182,9 @@ describe('deploy/ on the real apiserver', () => {
       // a virtual node whose zone no network needs any more is cordoned, then removed
       ['delete', 'nodes'],
       ['list', 'namespaces'],
+      // the kube-dns Service's ClusterIP, when --cluster-dns is unset
+      ['list', 'services', '-n', 'kube-system'],
+      ['watch', 'services', '-n', 'kube-system'],
       ['watch', 'podnetworkings.network.alibabacloud.com'],
       ['patch', 'podnetworkings.network.alibabacloud.com', '--subresource=status'],
       ['update', 'leases.coordination.k8s.io', '-n', 'kube-node-lease'],

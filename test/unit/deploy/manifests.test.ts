@@ -82,6 +82,8 @@ const EVIDENCE: Record<string, RegExp> = {
   'events.k8s.io/events create': /\.events\.createNamespacedEvent\(/,
   '/namespaces list': /\.listNamespace\(/,
   '/namespaces watch': /path: ['"`]\/api\/v1\/namespaces['"`]/,
+  '/services list': /\.listNamespacedService\(/,
+  '/services watch': /path: `\/api\/v1\/namespaces\/\$\{namespace\}\/services`/,
   'coordination.k8s.io/leases get': /\.readNamespacedLease\(/,
   'coordination.k8s.io/leases create': /\.createNamespacedLease\(/,
   'coordination.k8s.io/leases update': /\.replaceNamespacedLease\(/,
