@@ -60,8 +60,29 @@ ensure_node24() {
   echo "using Node $(node --version) from $node24_bin" >&2
 }
 
+# npm ci in this script's own checkout ($repo_root, never the caller's directory); records which
+# package-lock.json it installed (deps_stamp) so .ci/node24 knows when node_modules is current.
 npm_ci() {
   (cd "$repo_root" && npm ci --no-audit --no-fund </dev/null)
+  lock_hash >"$repo_root/node_modules/$deps_stamp_name"
+}
+
+deps_stamp_name=.eci-virtual-node-lock.sha256
+lock_hash() { # sha256 of $repo_root/package-lock.json (needs a node on PATH)
+  node -e 'process.stdout.write(require("node:crypto").createHash("sha256").update(require("node:fs").readFileSync(process.argv[1])).digest("hex"))' "$repo_root/package-lock.json"
+}
+
+# Why $repo_root/node_modules needs `npm ci` (printed), or nothing when it is current. Current =
+# the lock file's hash matches the one npm_ci recorded; without a record (installed otherwise),
+# node_modules must be at least as new as package-lock.json.
+deps_install_reason() {
+  local modules="$repo_root/node_modules"
+  if [ ! -f "$modules/.package-lock.json" ]; then echo "node_modules is missing or empty"; return; fi
+  if [ -f "$modules/$deps_stamp_name" ]; then
+    [ "$(cat "$modules/$deps_stamp_name")" = "$(lock_hash)" ] || echo "package-lock.json changed since the last npm ci"
+    return
+  fi
+  if [ "$repo_root/package-lock.json" -nt "$modules/.package-lock.json" ]; then echo "package-lock.json is newer than node_modules"; fi
 }
 
 controlplane_binaries() {
