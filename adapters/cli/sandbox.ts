@@ -14,7 +14,7 @@
 // imported here lazily, only when this subcommand runs, so the provider itself never loads it.
 // Certificate code the provider needs at run time is in adapters/tls/, not under test/.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,19 @@ const REPO = join(import.meta.dirname, '..', '..');
 const MAIN = join(import.meta.dirname, 'main.ts');
 const PARENT_WATCH = join(import.meta.dirname, 'parent-watch.ts');
 export const SANDBOX_WORLD_FILE = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yaml');
+const BUNDLED_WORLDS_DIR = join(REPO, 'adapters', 'cloudsim', 'worlds');
+
+/** `--help`'s list of the bundled world files: path and the first sentence of each one's header comment. */
+export function bundledWorlds(): { file: string; about: string }[] {
+  return readdirSync(BUNDLED_WORLDS_DIR)
+    .filter((name) => /\.(ya?ml|json)$/.test(name))
+    .sort()
+    .map((name) => {
+      const lines = readFileSync(join(BUNDLED_WORLDS_DIR, name), 'utf8').split('\n');
+      const header = lines.slice(0, Math.max(0, lines.findIndex((line) => !line.startsWith('#')))).map((line) => line.replace(/^#\s*/, '')).join(' ');
+      return { file: join('adapters', 'cloudsim', 'worlds', name), about: header.split(/(?<=\.)\s/)[0] ?? '' };
+    });
+}
 const CRD_FILE = join(REPO, 'deploy', 'crds', 'network.alibabacloud.com_podnetworkings.yaml');
 
 /**
@@ -65,13 +78,21 @@ Flags:
   --exit-after-ready  stop everything once the demo pods run, after printing a summary (CI, tests)
   --keep              keep running until Ctrl-C (the default)
   --keep-dirs         keep the temp dir (data, certificates, logs, demo manifests) after stopping
+  --world FILE        the simulator's world file (YAML or JSON, schema in docs/cloudsim.md); default:
+                      the bundled demo world. It must hold the demo's vSwitches and security group
+                      (${[...SANDBOX_DEMO.defaultNetwork.vSwitchIds, ...SANDBOX_DEMO.podNetworking.vSwitchIds, SANDBOX_DEMO.defaultNetwork.securityGroupId].join(', ')})
   -h, --help          show this help
+
+Bundled worlds (relative to the repository):
+${bundledWorlds().map((w) => `  ${w.file}\n      ${w.about}`).join('\n')}
 
 Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/gRPC, e.g. http://127.0.0.1:4317) before starting.`;
 
 /** What the steps share: their results, and what to undo (in reverse order) on the way out. */
 interface SandboxContext {
   keepDirs: boolean;
+  /** --world: the simulator's world file. */
+  worldFile: string;
   /** Aborted on SIGINT/SIGTERM: a long step should stop early. */
   signal: AbortSignal;
   binDir?: string;
@@ -122,12 +143,12 @@ const STEPS: readonly Step[] = [
     },
   },
   {
-    title: 'cloud simulator (demo world, in-process)',
+    title: 'cloud simulator (in-process)',
     run: async (ctx) => {
       const { loadWorldFile } = await import('../cloudsim/world.ts');
       const { startCloudSim } = await import('../cloudsim/server.ts');
-      const world = await loadWorldFile(SANDBOX_WORLD_FILE);
-      checkDemoAgainstWorld(world);
+      const world = await loadWorldFile(ctx.worldFile);
+      checkDemoAgainstWorld(world, ctx.worldFile);
       const logFile = join(required(ctx.controlPlane, 'controlPlane').logDir, 'cloudsim.log');
       const logStream = createWriteStream(logFile, { flags: 'a' });
       const sim = await startCloudSim({ world, port: 0, adminPort: 0, log: (message) => void logStream.write(`${message}\n`) });
@@ -303,7 +324,7 @@ const STEPS: readonly Step[] = [
 ];
 
 export async function main(argv: string[]): Promise<number> {
-  let flags: { 'exit-after-ready': boolean; keep: boolean; 'keep-dirs': boolean; help: boolean };
+  let flags: { 'exit-after-ready': boolean; keep: boolean; 'keep-dirs': boolean; world: string; help: boolean };
   try {
     flags = parseArgs({
       args: argv,
@@ -311,6 +332,7 @@ export async function main(argv: string[]): Promise<number> {
         'exit-after-ready': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         'keep-dirs': { type: 'boolean', default: false },
+        world: { type: 'string', default: SANDBOX_WORLD_FILE },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -328,9 +350,18 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`sandbox: --keep and --exit-after-ready contradict each other\n\n${USAGE}`);
     return 2;
   }
+  // A world that cannot work is refused before anything starts (the control plane takes a while).
+  try {
+    if (!existsSync(flags.world)) throw new Error(`${flags.world}: no such file`);
+    const { loadWorldFile } = await import('../cloudsim/world.ts');
+    checkDemoAgainstWorld(await loadWorldFile(flags.world), flags.world);
+  } catch (err) {
+    console.error(`sandbox: --world: ${(err as Error).message}`);
+    return 2;
+  }
 
   const abort = new AbortController();
-  const ctx: SandboxContext = { keepDirs: flags['keep-dirs'], signal: abort.signal, teardown: [] };
+  const ctx: SandboxContext = { keepDirs: flags['keep-dirs'], worldFile: flags.world, signal: abort.signal, teardown: [] };
   // The harness also stops its processes on a signal (and on exit, whatever happens); we exit
   // through the normal path below, after our own orderly shutdown.
   const { leaveSignalExitToCaller } = await import('../../test/controlplane/processes.ts');
@@ -542,7 +573,7 @@ async function demoPods(ctx: SandboxContext): Promise<k8s.V1Pod[]> {
 }
 
 /** The demo's ids must exist in the world, in the zones and VPC the demo assumes. */
-function checkDemoAgainstWorld(world: World): void {
+function checkDemoAgainstWorld(world: World, file: string): void {
   const problems: string[] = [];
   const vSwitch = (id: string) => world.vSwitches.find((v) => v.id === id);
   for (const id of [...SANDBOX_DEMO.defaultNetwork.vSwitchIds, ...SANDBOX_DEMO.podNetworking.vSwitchIds]) {
@@ -553,7 +584,7 @@ function checkDemoAgainstWorld(world: World): void {
   }
   const zones = new Set(SANDBOX_DEMO.podNetworking.vSwitchIds.map((id) => vSwitch(id)?.zoneId));
   if (zones.size < 2) problems.push(`the demo PodNetworking's vSwitches should span two zones, they span ${zones.size}`);
-  if (problems.length > 0) throw new Error(`the sandbox's demo does not fit ${SANDBOX_WORLD_FILE}: ${problems.join('; ')} (adjust SANDBOX_DEMO in adapters/cli/sandbox.ts)`);
+  if (problems.length > 0) throw new Error(`the sandbox's demo does not fit ${file}: ${problems.join('; ')} (use a world that has them, or adjust SANDBOX_DEMO in adapters/cli/sandbox.ts)`);
 }
 
 // --- helpers -------------------------------------------------------------------------------------
