@@ -91,6 +91,23 @@ describe('loadConfig', () => {
     expect(errors['cloud.accessKeySecret']).toMatch(/Secret-mounted file/);
   });
 
+  it('refuses the AccessKey id in the config file too, naming where it belongs', () => {
+    const errors = fieldErrors(() => loadConfig({ argv: [...goodFlags, '--config', 'f.yaml'], env: goodEnv, readFile: () => 'cloud:\n  accessKeyId: LTAIinfile\n' }));
+    expect(errors).toEqual({ 'cloud.accessKeyId': expect.stringMatching(/ALIBABA_CLOUD_ACCESS_KEY_ID or a Secret-mounted file/) });
+  });
+
+  it("gives each endpoint's own host as the example", () => {
+    const errors = fieldErrors(() => loadConfig({ argv: ['--cluster-id', 'c1', '--vswitches', 'vsw-a', '--security-group', 'sg-1'], env: goodEnv }));
+    expect(errors['cloud.eciEndpoint']).toContain('e.g. eci.cn-hangzhou.aliyuncs.com');
+    expect(errors['cloud.vpcEndpoint']).toContain('e.g. vpc.cn-hangzhou.aliyuncs.com');
+    expect(errors['cloud.ecsEndpoint']).toContain('e.g. ecs.cn-hangzhou.aliyuncs.com');
+  });
+
+  it('names a file value of the wrong type by its field and what was expected', () => {
+    const errors = fieldErrors(() => loadConfig({ argv: [...goodFlags, '--config', 'f.yaml'], env: goodEnv, readFile: () => 'sync:\n  workers: many\nwebhook: 5\n' }));
+    expect(errors).toEqual({ 'sync.workers': 'must be a number, got "many"', webhook: 'must be a mapping, got 5' });
+  });
+
   it('reads the AccessKey from mounted files and never puts file content in an error', () => {
     const files: Record<string, string> = { '/keys/id': 'LTAIfromfile\n', '/keys/secret': `${SECRET}\n` };
     const { config } = loadConfig({
