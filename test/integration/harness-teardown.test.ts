@@ -93,14 +93,15 @@ describe('control-plane harness teardown', () => {
     const output: string[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => output.push(line));
     createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
-    const kubeconfig = await waitFor(
+    // Ready once it prints its one `source <control-plane dir>/sandbox/env` line.
+    const envFile = await waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`sandbox exited with ${child.exitCode}:\n${output.join('\n')}`);
-        return output.find((line) => line.trim().startsWith('export KUBECONFIG='))?.trim().slice('export KUBECONFIG='.length);
+        return output.find((line) => /^source \S+\/sandbox\/env$/.test(line.trim()))?.trim().slice('source '.length);
       },
-      { timeoutMs: START_MS, describe: () => `the sandbox to be ready; output so far:\n${output.join('\n')}` },
+      { timeoutMs: START_MS, describe: () => `the sandbox to be ready (its "source <file>" line); output so far:\n${output.join('\n')}` },
     );
-    return { child, dir: dirname(kubeconfig), output };
+    return { child, dir: dirname(dirname(envFile)), output };
   }
 
   it('Ctrl-C (SIGINT) on the sandbox stops every process and removes its temp dir', async () => {
