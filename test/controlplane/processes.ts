@@ -5,7 +5,8 @@
 // process and every temp dir is also registered here, process-wide, so that:
 //   - on SIGINT/SIGTERM/SIGHUP the registered cleanups run (graceful stop, then dirs removed) and
 //     the signal is re-raised so the exit status still says "killed by signal" (unless the
-//     program handles its signals itself: leaveSignalExitToCaller);
+//     program handles its signals itself: leaveSignalExitToCaller, where the program's own
+//     orderly stop goes first and the cleanups are only a backstop 30 s later);
 //   - on process exit (any cause, including process.exit() from a test runner) every group still
 //     alive is SIGKILLed and the registered dirs are removed, synchronously.
 // The one thing no handler can cover is our own SIGKILL: `reapOrphans` in controlplane.ts cleans
@@ -176,17 +177,34 @@ function onExit(): void {
 let reRaiseSignals = true;
 
 /**
- * For programs that handle SIGINT/SIGTERM themselves and exit on their own (the sandbox): the
- * cleanups still run on a signal, but the signal is not re-raised afterwards.
+ * For programs that handle SIGINT/SIGTERM themselves and exit on their own (the sandbox): on a
+ * signal their own orderly stop goes first (the provider releases its Lease while the apiserver
+ * still answers); the cleanups run only if the process is still there 30 s later, and the signal
+ * is not re-raised.
  */
 export function leaveSignalExitToCaller(): void {
   reRaiseSignals = false;
 }
 
+/**
+ * With leaveSignalExitToCaller, how long the caller's own orderly stop has before the cleanups
+ * run anyway (a backstop for a start-up step that does not see the abort). Running them at once
+ * raced the caller: the apiserver died while the provider was still releasing its Lease.
+ */
+const CALLER_STOP_GRACE_MS = 30_000;
+
 let signalled = false;
 function onSignal(signal: NodeJS.Signals): void {
   if (signalled) return; // a second Ctrl-C while stopping: the exit handler still kills everything
   signalled = true;
+  if (!reRaiseSignals) {
+    setTimeout(() => runCleanupsOnSignal(signal), CALLER_STOP_GRACE_MS).unref();
+    return;
+  }
+  runCleanupsOnSignal(signal);
+}
+
+function runCleanupsOnSignal(signal: NodeJS.Signals): void {
   console.error(`\n${signal}: stopping the control plane processes ...`);
   const bound = delay(20_000);
   void Promise.race([Promise.allSettled([...cleanups].map((cleanup) => cleanup.run())), bound]).finally(() => {
