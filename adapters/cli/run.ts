@@ -68,7 +68,8 @@ export async function main(argv: string[]): Promise<number> {
   if (overran) {
     log.error('shutdown did not finish in time; exiting anyway', { deadlineMs: SHUTDOWN_DEADLINE_MS, stillStopping: provider.stoppingNow() ?? 'unknown' });
     await tracing.shutdown();
-    return 1;
+    // The part still stopping holds sockets or timers open: returning would not end the process.
+    process.exit(1);
   }
   await tracing.shutdown();
   return 0;

@@ -179,8 +179,11 @@ export class Manager {
     }
   }
 
+  private stoppingRunnable: string | undefined;
   /** The runnable whose stop() is awaited now (for a shutdown that overruns its deadline). */
-  stoppingNow: string | undefined;
+  get stoppingNow(): string | undefined {
+    return this.stoppingRunnable;
+  }
 
   /** Stops everything in reverse start order; idempotent. */
   stop(): Promise<void> {
@@ -217,14 +220,14 @@ export class Manager {
   private async stopAll(started: Started[]): Promise<void> {
     for (const s of started.reverse()) {
       s.abort.abort();
-      this.stoppingNow = s.name;
+      this.stoppingRunnable = s.name;
       try {
         await s.stop?.();
       } catch (err) {
         this.log.warn('stopping a runnable failed', { runnable: s.name, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    this.stoppingNow = undefined;
+    this.stoppingRunnable = undefined;
   }
 
   private async waitForCacheSync(): Promise<void> {
