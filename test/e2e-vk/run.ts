@@ -32,6 +32,7 @@ import { nodeNameForZone } from '../../provider/node/node.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/controlplane.ts';
 import { freeLoopbackPorts, proxyableAddress } from '../controlplane/ports.ts';
+import { waitUntil } from '../helpers/deadline.ts';
 
 const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
@@ -71,21 +72,6 @@ function buildSuite(): string {
   const bin = built.stdout.trim().split('\n').at(-1) ?? '';
   if (built.status !== 0 || bin === '') throw new Error(`test/e2e-vk/build.sh failed (exit ${built.status ?? built.signal}); see its output above`);
   return bin;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = 'nothing yet';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err instanceof Error ? err.message : err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last seen: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 interface Verdict {
@@ -161,12 +147,15 @@ async function main(): Promise<number> {
     kc.loadFromFile(cp.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    await until(`ServiceAccount default in ${NAMESPACE}`, 60_000, () => core.readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE }).then(() => true));
+    await waitUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE }).then(() => true), { timeoutMs: 60_000, intervalMs: 500, what: `ServiceAccount default in ${NAMESPACE}` });
     const nodeName = nodeNameForZone(config.node.namePrefix, flags.zone);
-    const node = await until(`node ${nodeName} Ready`, 60_000, async () => {
-      const n = await core.readNode({ name: nodeName });
-      return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
-    });
+    const node = await waitUntil(
+      async () => {
+        const n = await core.readNode({ name: nodeName });
+        return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `node ${nodeName} Ready` },
+    );
     say(`node ${nodeName}: kubelet endpoint ${address}:${node.status?.daemonEndpoints?.kubeletEndpoint?.Port}`);
     if (anonymousStats) await standInForStats(kc, core, nodeName, address);
 
