@@ -24,6 +24,7 @@ import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
 import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
+import { startNetworkHealth, type NetworkHealth } from '../kubernetes/network-health.ts';
 import type { KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
 import type { KubeletApi } from '../kubelet-api/server.ts';
 import { createKubeletApiForProvider, kubeletPortsOf } from '../kubelet-api/start.ts';
@@ -113,6 +114,8 @@ interface Leadership {
   kubeletPorts?: KubeletPorts;
   /** One listener per virtual node, once the kubelet-api runnable started. */
   kubeletApi?: KubeletApi;
+  /** IP headroom and the drift tripwire per network (issue 17). */
+  networkHealth?: NetworkHealth;
 }
 
 /** Cache names that have not synced (a missing CRD means no PodNetworkings: nothing to wait for). */
@@ -158,6 +161,8 @@ const webhookServer = (w: Wiring, manager: Manager): Runnable => ({
       getInputs: (_pod, namespace) => ({
         namespaceLabels: w.namespaces.get(namespace)?.metadata?.labels,
         podNetworkings: w.podNetworkings.list(),
+        // IP-aware zones from the leader's last vSwitch poll; a follower has none (zones as they are).
+        ...vSwitchesForAdmission(w),
       }),
       options: { serverlessMode: w.config.webhook.serverless },
       cachesSynced: () => webhookCachesSynced(w),
@@ -168,6 +173,11 @@ const webhookServer = (w: Wiring, manager: Manager): Runnable => ({
     return () => webhook.close();
   },
 });
+
+function vSwitchesForAdmission(w: Wiring): { vSwitches?: ReturnType<VirtualNodes['vSwitches']> } {
+  const vSwitches = w.leadership?.nodes?.vSwitches() ?? [];
+  return vSwitches.length === 0 ? {} : { vSwitches };
+}
 
 const leadershipState = (w: Wiring): Runnable => ({
   name: 'leadership',
@@ -329,6 +339,36 @@ const podController = (w: Wiring): Runnable => ({
   },
 });
 
+const networkHealth = (w: Wiring): Runnable => ({
+  name: 'network-health',
+  needsLeader: true,
+  start(signal) {
+    const l = current(w);
+    const nodes = l.nodes;
+    const pods = l.pods;
+    const podNetworkings = l.podNetworkings;
+    if (nodes === undefined || pods === undefined || podNetworkings === undefined) throw new Error('network-health needs virtual-nodes and pod-controller started first');
+    const health = startNetworkHealth({
+      custom: w.clients.custom,
+      events: l.events,
+      log: w.log,
+      defaultVSwitchIds: w.config.defaultNetwork.vSwitchIds,
+      podNetworkings: podNetworkings.store,
+      vSwitches: () => nodes.vSwitches(),
+      pods: () => pods.list(),
+      ratio: w.config.networkHealth.ipHeadroomRatio,
+      everyMs: w.config.networkHealth.checkIntervalMs,
+      signal,
+    });
+    l.networkHealth = health;
+    w.metrics.observe({ networks: () => w.leadership?.networkHealth?.states() ?? [] });
+    return async () => {
+      await health.done;
+      if (w.leadership !== undefined) w.leadership.networkHealth = undefined;
+    };
+  },
+});
+
 const kubeletApi = (w: Wiring): Runnable => ({
   name: 'kubelet-api',
   needsLeader: true,
@@ -465,6 +505,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
     podNetworkingStatus(w),
     virtualNodes(w),
     podController(w),
+    networkHealth(w),
     kubeletApi(w),
   ];
   for (const r of registrations) manager.add(r);

@@ -26,6 +26,7 @@ import {
 import { CloudErrorCode, errorCodeIs } from '../../provider/cloud/errors.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import type { CloudPort } from '../../provider/ports.ts';
+import type { VSwitch } from '../../provider/cloud/model.ts';
 import {
   DEFAULT_LEASE_DURATION_SECONDS,
   DEFAULT_LEASE_RENEW_INTERVAL_MS,
@@ -123,6 +124,12 @@ export interface VirtualNodes {
   nodeOfZone(zone: string): string | undefined;
   /** Free IPs of the zone's default vSwitches at the last refresh; undefined when never read. */
   freeIpsOfZone(zone: string): number | undefined;
+  /**
+   * Every vSwitch of every network (default and Ready PodNetworkings) with its free IPs, as the
+   * last DescribeVSwitches poll returned them (empty before the first): IP headroom and IP-aware
+   * zones read these instead of asking the cloud again.
+   */
+  vSwitches(): readonly VSwitch[];
   cloudReachable(): boolean;
   /** Re-reads the vSwitches now and posts any status that changed. */
   refresh(): Promise<void>;
@@ -207,6 +214,7 @@ class VirtualNodeManager {
       zoneOfNode: (name) => [...this.zones.values()].find((z) => z.name === name)?.zone,
       nodeOfZone: (zone) => this.zones.get(zone)?.name,
       freeIpsOfZone: (zone) => this.zones.get(zone)?.freeIps,
+      vSwitches: () => this.vSwitchesSeen,
       cloudReachable: () => this.reachable,
       refresh: () => this.refreshFromCloud(),
       reconcileZones: () => this.reconcileZones(),

@@ -54,6 +54,16 @@ export interface PodNetworkingState {
   status: string | undefined;
 }
 
+/** One network's IP figures (provider/networking/networks.ts). */
+export interface NetworkIpState {
+  /** `default`, `podnetworking/<name>`, `pool/<name>`. */
+  network: string;
+  freeIps: number;
+  pods: number;
+  headroomLow: boolean;
+  driftPods: number;
+}
+
 /** Read at scrape time. A source that throws leaves its metric as it was. */
 export interface MetricSources {
   workqueueDepth?: () => number;
@@ -61,6 +71,7 @@ export interface MetricSources {
   podsByPhase?: () => Readonly<Record<string, number>>;
   vSwitchFreeIps?: () => Iterable<VSwitchFreeIps>;
   podNetworkingStatus?: () => Iterable<PodNetworkingState>;
+  networks?: () => Iterable<NetworkIpState>;
 }
 
 export interface MetricsOptions {
@@ -84,6 +95,10 @@ export class ProviderMetrics {
   private readonly vSwitchFreeIps: Gauge<'vswitch' | 'zone'>;
   private readonly podNetworkingStatus: Gauge<'podnetworking' | 'status'>;
   private readonly leader: Gauge;
+  private readonly networkFreeIps: Gauge<'network'>;
+  private readonly networkPods: Gauge<'network'>;
+  private readonly networkHeadroomLow: Gauge<'network'>;
+  private readonly networkDrift: Gauge<'network'>;
   private sources: MetricSources = {};
 
   constructor(options: MetricsOptions = {}) {
@@ -154,6 +169,27 @@ export class ProviderMetrics {
       registers,
       collect: () => this.collect('podNetworkingStatus', (list) => this.setPodNetworkingStatus(list)),
     });
+    // One collect fills the four network gauges (read together, so they agree with each other).
+    this.networkFreeIps = new Gauge({
+      name: METRIC.networkFreeIps,
+      help: 'Free IPs of the vSwitches of a network (default, podnetworking/<name>, pool/<name>), as last polled.',
+      labelNames: ['network'],
+      registers,
+      collect: () => this.collect('networks', (list) => this.setNetworks(list)),
+    });
+    this.networkPods = new Gauge({ name: METRIC.networkPods, help: 'Pods on the virtual nodes that a network serves (holding or about to hold an IP).', labelNames: ['network'], registers });
+    this.networkHeadroomLow = new Gauge({
+      name: METRIC.networkIpHeadroomLow,
+      help: "1 while a network's free IPs are below the configured ratio (default 2) x its pods, else 0.",
+      labelNames: ['network'],
+      registers,
+    });
+    this.networkDrift = new Gauge({
+      name: METRIC.networkIpDriftPods,
+      help: "Pods whose IP lies outside their network's vSwitch CIDRs (the placement guarantee's tripwire; should stay 0).",
+      labelNames: ['network'],
+      registers,
+    });
     // Every replica exports it (0 on followers), so "no replica leads" is `sum(...) < 1`, not a missing series.
     this.leader = new Gauge({
       name: METRIC.leader,
@@ -210,6 +246,18 @@ export class ProviderMetrics {
       const current = pn.status === undefined || pn.status === '' ? 'Pending' : pn.status;
       const statuses = new Set<string>([...PODNETWORKING_STATUSES, current]);
       for (const status of statuses) this.podNetworkingStatus.set({ podnetworking: pn.name, status }, status === current ? 1 : 0);
+    }
+  }
+
+  /** Replaces the four network gauges: networks not listed disappear. */
+  setNetworks(list: Iterable<NetworkIpState>): void {
+    for (const g of [this.networkFreeIps, this.networkPods, this.networkHeadroomLow, this.networkDrift]) g.reset();
+    for (const n of list) {
+      const labels = { network: n.network };
+      this.networkFreeIps.set(labels, n.freeIps);
+      this.networkPods.set(labels, n.pods);
+      this.networkHeadroomLow.set(labels, n.headroomLow ? 1 : 0);
+      this.networkDrift.set(labels, n.driftPods);
     }
   }
 

@@ -9,6 +9,7 @@ import { ATTR, podAttributes, SPAN, SPAN_EVENT } from '../../provider/telemetry/
 import { recordError, tracer } from '../../provider/telemetry/spans.ts';
 import type { Labels } from '../../provider/networking/match.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
+import type { VSwitch } from '../../provider/cloud/model.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -16,6 +17,8 @@ export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export interface AdmissionInputs {
   namespaceLabels: Labels | undefined;
   podNetworkings: readonly PodNetworking[];
+  /** Free IPs per vSwitch as last read (IP-aware zones); absent when unknown. */
+  vSwitches?: readonly VSwitch[];
 }
 
 export type GetAdmissionInputs = (pod: V1Pod, namespace: string) => AdmissionInputs | Promise<AdmissionInputs>;
@@ -157,6 +160,7 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
       podNetworkings: inputs.podNetworkings,
       options: deps.options,
       traceAnnotations: traceContextAnnotations(span),
+      ...(inputs.vSwitches === undefined ? {} : { vSwitches: inputs.vSwitches }),
     });
     recordAdmissionSpans(span, result, startedAt);
     const decision: AdmissionDecision = {

@@ -7,7 +7,9 @@ import jsonpatch from 'fast-json-patch';
 import { ANNOTATIONS, LABELS, VIRTUAL_NODE_TOLERATION } from '../networking/constants.ts';
 import { byAgeThenName, matchPodNetworking, type Labels } from '../networking/match.ts';
 import { isFixedAllocation, type PodNetworking } from '../networking/podnetworking.ts';
-import { constrainToZones, nodeSelectorZoneProblem, zonesOf } from '../networking/zones.ts';
+import type { VSwitch } from '../cloud/model.ts';
+import { placeByFreeIps } from '../networking/networks.ts';
+import { constrainToZones, nodeSelectorZoneProblem, preferZones, zonesOf } from '../networking/zones.ts';
 
 /** RFC 6902, as the apiserver applies it (patchType JSONPatch). */
 export interface JsonPatchOperation {
@@ -35,6 +37,13 @@ export interface AdmitInput {
    * PodNetworking was chosen for it. Empty or absent: none (tracing off).
    */
   traceAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * The vSwitches with their free IPs as the leader last read them (the node manager's
+   * DescribeVSwitches poll): the zone affinity then leaves out zones whose vSwitches of the
+   * network have no free IP (when another has) and prefers zones by free IPs. Absent (a follower,
+   * nothing read yet): the PodNetworking's zones as they are.
+   */
+  vSwitches?: readonly VSwitch[];
 }
 
 /** What the decision looked at, for the admission's spans (`podnetworking.match`, `zone.constrain`). */
@@ -181,11 +190,31 @@ export function admitPod(input: AdmitInput): AdmitResult {
     if (selectorProblem !== undefined) {
       return deny(`PodNetworking ${name}: ${selectorProblem}`);
     }
-    const constrained = constrainToZones(pod.spec?.affinity, zones);
+    // IP-aware: only the zones whose vSwitches have free IPs (when one has), unless the pod's own
+    // affinity allows none of those (it then waits in its zone with the reason, as before).
+    const placement = input.vSwitches === undefined ? undefined : placeByFreeIps({ zones, vSwitchIds: chosen.spec?.vSwitchOptions ?? [], vSwitches: input.vSwitches });
+    let constrained = constrainToZones(pod.spec?.affinity, placement?.zones ?? zones);
+    if (!constrained.ok && placement !== undefined) {
+      notes.push(`the pod's affinity allows no zone with free IPs (${placement.zones.join(', ')}): all zones of the PodNetworking kept`);
+      constrained = constrainToZones(pod.spec?.affinity, zones);
+    } else if (placement !== undefined) {
+      notes.push(...placement.notes);
+      considered.zones = placement.zones;
+    }
     if (!constrained.ok) return deny(`PodNetworking ${name}: ${constrained.message}`);
-    if (constrained.changed) {
-      (mutated.spec ??= { containers: [] }).affinity = constrained.affinity;
-      notes.push(`zone affinity: ${zones.join(', ')}`);
+    let affinity = constrained.affinity;
+    let changed = constrained.changed;
+    if (placement !== undefined && placement.preferred.length > 0) {
+      const preferred = preferZones(affinity, placement.preferred);
+      if (preferred.changed) {
+        affinity = preferred.affinity;
+        changed = true;
+        notes.push(`zones preferred by free IPs: ${placement.preferred.map((p) => `${p.zone}=${p.weight}`).join(', ')}`);
+      }
+    }
+    if (changed) {
+      (mutated.spec ??= { containers: [] }).affinity = affinity;
+      notes.push(`zone affinity: ${considered.zones.join(', ')}`);
       considered.zoneConstrained = true;
     }
   }

@@ -122,6 +122,14 @@ const defaultNetwork = v.strictObject({
   vSwitchSelectionPolicy: v.optional(v.pipe(VSWITCH_SELECTION_POLICY, meta({ flag: 'vswitch-policy', env: 'ECI_VN_VSWITCH_POLICY', help: 'ordered | random | most' })), 'ordered'),
 }, mapping(''));
 
+/** Per-network IP checks (issue 17): headroom, and the drift tripwire. */
+const networkHealth = v.strictObject({
+  /** A network is low on IPs below this many free IPs per pod it serves (the seed article's advice: 2). */
+  ipHeadroomRatio: positive(2, { flag: 'ip-headroom-ratio', env: 'ECI_VN_IP_HEADROOM_RATIO', help: 'free IPs wanted per pod of a network; below it: IPHeadroom=False, a Warning event (default 2)' }),
+  /** How often headroom and pod IPs are checked (over the vSwitches the node manager already polls: no extra cloud call). */
+  checkIntervalMs: positive(10_000, { flag: 'network-check-interval-ms', env: 'ECI_VN_NETWORK_CHECK_INTERVAL_MS', help: 'how often IP headroom and pod IPs are checked (default 10000)' }),
+}, mapping(''));
+
 const node = v.strictObject({
   /** Virtual nodes are named `<namePrefix>-<zone>`. */
   namePrefix: v.optional(
@@ -322,6 +330,7 @@ const providerConfigEntries = v.strictObject({
     ),
     cloud,
     defaultNetwork,
+    networkHealth,
     node,
     webhook,
     clusterDNS,

@@ -49,6 +49,13 @@ export const EventReason = {
   NoVSwitchInZone: 'NoVSwitchInZone',
   VSwitchExhausted: 'VSwitchExhausted',
   VSwitchesExhausted: 'VSwitchesExhausted',
+  // --- every network's IPs (issue 17): headroom below the threshold and back, the drift tripwire ---
+  /** A network's vSwitches have fewer free IPs than the threshold x its pods (Warning, once per change). */
+  IPHeadroomLow: 'IPHeadroomLow',
+  /** Back above the threshold (Normal). */
+  IPHeadroomRestored: 'IPHeadroomRestored',
+  /** A pod's IP lies outside its network's vSwitch CIDRs: the guarantee broke (should never fire). */
+  PodIPOutsideNetwork: 'PodIPOutsideNetwork',
   // --- PodNetworkings ---
   PodNetworkingFailed: 'PodNetworkingFailed',
   /** ECS refused DescribeSecurityGroups for good (e.g. no RAM permission): the check was skipped. */

@@ -294,3 +294,51 @@ export function formatWhitelist(w: Whitelist): string {
   lines.push('', `  comma separated: ${w.cidrs.join(',')}`);
   return lines.join('\n');
 }
+
+export const WHITELIST_FORMATS = ['text', 'json', 'rds', 'networkpolicy'] as const;
+export type WhitelistFormat = (typeof WHITELIST_FORMATS)[number];
+
+/** A DNS-1123 name for the printed NetworkPolicy (`allow-from-<podnetworking>`), at most 63 characters. */
+function policyName(podNetworking: string): string {
+  const cleaned = `allow-from-${podNetworking}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
+  return cleaned === '' ? 'allow-from-podnetworking' : cleaned;
+}
+
+/**
+ * The whitelist in the form a user pastes somewhere, each one usable as printed:
+ * - `text`: the table (CIDR, vSwitch, zone, free IPs) for people;
+ * - `json`: the Whitelist object;
+ * - `rds`: one line of comma-separated CIDRs, what the RDS/Redis console and
+ *   `ModifySecurityIps --SecurityIps` take;
+ * - `networkpolicy`: a NetworkPolicy manifest (`kubectl apply -n <ns> -f -`) letting the pods of
+ *   that namespace accept traffic from the network's CIDRs (one ipBlock each).
+ */
+export function renderWhitelist(w: Whitelist, format: WhitelistFormat): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(w, null, 2);
+    case 'rds':
+      return w.cidrs.join(',');
+    case 'networkpolicy': {
+      // An ingress rule with no `from` admits every source: never print one.
+      if (w.cidrs.length === 0) return `# PodNetworking ${w.podNetworking} has no vSwitch CIDR the VPC API knows: no NetworkPolicy to print`;
+      const lines = [
+        `# Ingress from the pods of PodNetworking ${w.podNetworking}: the CIDRs of its vSwitches.`,
+        'apiVersion: networking.k8s.io/v1',
+        'kind: NetworkPolicy',
+        'metadata:',
+        `  name: ${policyName(w.podNetworking)}`,
+        'spec:',
+        '  podSelector: {}',
+        '  policyTypes:',
+        '    - Ingress',
+        '  ingress:',
+        '    - from:',
+        ...w.cidrs.map((cidr) => `        - ipBlock:\n            cidr: ${cidr}`),
+      ];
+      return lines.join('\n');
+    }
+    case 'text':
+      return formatWhitelist(w);
+  }
+}

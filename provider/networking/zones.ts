@@ -139,6 +139,24 @@ export function constrainToZones(affinity: V1Affinity | undefined, zones: readon
   return { ok: true, affinity: next, changed: JSON.stringify(next) !== before };
 }
 
+/**
+ * Adds preferred node-affinity terms `zone In [z]` with the given weights (1-100), unless the pod
+ * already has a preferred term on the zone label (its own wish, or an earlier invocation's): the
+ * webhook may be re-invoked, and a user's preference is not ours to overrule. Never mutates.
+ */
+export function preferZones(affinity: V1Affinity, preferred: readonly { zone: string; weight: number }[]): { affinity: V1Affinity; changed: boolean } {
+  const existing = affinity.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  const hasZonePreference = existing.some((t) => (t.preference.matchExpressions ?? []).some((e) => e.key === ZONE));
+  if (preferred.length === 0 || hasZonePreference) return { affinity, changed: false };
+  const next: V1Affinity = structuredClone(affinity);
+  const nodeAffinity = (next.nodeAffinity ??= {});
+  nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution = [
+    ...existing,
+    ...preferred.map(({ zone, weight }) => ({ weight: Math.min(100, Math.max(1, Math.round(weight))), preference: { matchExpressions: [{ key: ZONE, operator: 'In', values: [zone] }] } })),
+  ];
+  return { affinity: next, changed: true };
+}
+
 /** A `topology.kubernetes.io/zone` in the pod's nodeSelector that is not among `zones`. */
 export function nodeSelectorZoneProblem(nodeSelector: Readonly<Record<string, string>> | undefined, zones: readonly string[]): string | undefined {
   const zone = nodeSelector?.[ZONE];

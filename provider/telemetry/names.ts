@@ -224,6 +224,14 @@ export const METRIC = {
   vSwitchFreeIps: 'eci_vn_vswitch_free_ips',
   /** Gauge by `podnetworking`, `status`: 1 for the current status, 0 for the others. */
   podNetworkingStatus: 'eci_vn_podnetworking_status',
+  /** Gauge by `network` (`default`, `podnetworking/<name>`, `pool/<name>`): free IPs of its vSwitches, as last polled. */
+  networkFreeIps: 'eci_vn_network_free_ips',
+  /** Gauge by `network`: pods on virtual nodes it serves that hold (or are about to hold) an IP. */
+  networkPods: 'eci_vn_network_pods',
+  /** Gauge by `network`: 1 while free IPs are below the configured ratio x pods (IPHeadroom False), else 0. */
+  networkIpHeadroomLow: 'eci_vn_network_ip_headroom_low',
+  /** Gauge by `network`: pods whose IP is outside the network's vSwitch CIDRs (the tripwire: should stay 0). */
+  networkIpDriftPods: 'eci_vn_network_ip_drift_pods',
   /** Gauge: 1 while this replica holds the Lease and runs the leader work, else 0. */
   leader: 'eci_vn_leader',
 } as const;
