@@ -253,3 +253,39 @@ describe('admitPod: trace context', () => {
     expect(applied(pod, admit({ pod, traceAnnotations: {} })).metadata?.annotations).not.toHaveProperty('eci-virtual-node.io/traceparent');
   });
 });
+
+describe('admitPod: IP-aware zones (issue 17 item 5)', () => {
+  const vsw = (id: string, zone: string, free: number) => ({ id, vpcId: 'vpc-1', zoneId: zone, cidrBlock: '10.0.0.0/24', availableIpCount: free, status: 'Available' as const });
+  const pod = () => makePod({ labels: { app: 'web' } });
+
+  it('leaves out the zone whose vSwitches have no free IP while another has some, and prefers by free IPs', () => {
+    const three = makePodNetworking({ name: 'pn-web', podSelector: { matchLabels: { app: 'web' } }, vSwitches: [{ id: 'vsw-i', zone: I }, { id: 'vsw-j', zone: J }, { id: 'vsw-k', zone: K }] });
+    const result = admit({ pod: pod(), podNetworkings: [three], vSwitches: [vsw('vsw-i', I, 40), vsw('vsw-j', J, 0), vsw('vsw-k', K, 10), vsw('vsw-other', J, 900)] });
+    const stored = applied(pod(), result);
+    expect(stored.spec?.affinity?.nodeAffinity).toEqual({
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] },
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, preference: { matchExpressions: [{ key: ZONE, operator: 'In', values: [I] }] } },
+        { weight: 25, preference: { matchExpressions: [{ key: ZONE, operator: 'In', values: [K] }] } },
+      ],
+    });
+    if (!result.allowed) throw new Error('denied');
+    expect(result.notes).toContain(`${J}: 0 free IPs, left out`);
+    // Re-invocation (reinvocationPolicy IfNeeded) adds nothing.
+    expect(applied(stored, admit({ pod: stored, podNetworkings: [three], vSwitches: [vsw('vsw-i', I, 40), vsw('vsw-j', J, 0), vsw('vsw-k', K, 10)] }))).toEqual(stored);
+  });
+
+  it('keeps every zone when none has free IPs, and when the pod itself asks for the exhausted zone only', () => {
+    const none = applied(pod(), admit({ pod: pod(), vSwitches: [vsw('vsw-i', I, 0), vsw('vsw-k', K, 0)] }));
+    expect(none.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }]);
+    const pinned = makePod({ labels: { app: 'web' }, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [K] }] }] } } } });
+    const result = admit({ pod: pinned, vSwitches: [vsw('vsw-i', I, 30), vsw('vsw-k', K, 0)] });
+    expect(result.allowed).toBe(true);
+    expect(applied(pinned, result).spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: ZONE, operator: 'In', values: [K] }] }]);
+  });
+
+  it('without vSwitch data (a follower replica) the zones are the PodNetworking\'s, as before', () => {
+    const stored = applied(pod(), admit({ pod: pod() }));
+    expect(stored.spec?.affinity?.nodeAffinity).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] } });
+  });
+});

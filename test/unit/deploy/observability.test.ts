@@ -251,6 +251,8 @@ describe('deploy/observability/prometheusrule.yaml', () => {
         'EciVirtualNodeNoLeader',
         'EciVirtualNodeDown',
         'EciVirtualNodePodNetworkingNotReady',
+        'EciVirtualNodeNetworkIpHeadroomLow',
+        'EciVirtualNodePodIpOutsideNetwork',
       ]),
     );
     for (const a of alerts) {
@@ -263,6 +265,16 @@ describe('deploy/observability/prometheusrule.yaml', () => {
       expect(sections, `${a.alert}: docs/operations.md has a section #${m![1]}`).toContain(m![1]);
       expect(a.for ?? '', `${a.alert} waits before firing`).toMatch(/^\d+[smh]$/);
     }
+  });
+
+  it('alerts on IP headroom and IP drift per network, from the leader only (issue 17)', () => {
+    const byName = new Map(rules().spec.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined).map((r) => [r.alert!, r]));
+    const headroom = byName.get('EciVirtualNodeNetworkIpHeadroomLow');
+    expect(promqlMetricNames(headroom?.expr ?? '').sort()).toEqual([METRIC.leader, METRIC.networkIpHeadroomLow].sort());
+    expect(headroom?.annotations?.summary).toContain('{{ $labels.network }}');
+    const drift = byName.get('EciVirtualNodePodIpOutsideNetwork');
+    expect(promqlMetricNames(drift?.expr ?? '').sort()).toEqual([METRIC.leader, METRIC.networkIpDriftPods].sort());
+    expect(drift?.labels?.severity).toBe('critical');
   });
 
   it('is shipped by the observability component, together with the dashboard, and not by the base', () => {

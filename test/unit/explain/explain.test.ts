@@ -1,7 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
-import { affinityZones, explainPod, formatExplanation, formatWhitelist, whitelistOf } from '../../../provider/explain/explain.ts';
+import { affinityZones, explainPod, formatExplanation, formatWhitelist, renderWhitelist, whitelistOf } from '../../../provider/explain/explain.ts';
+import { parse as parseYaml } from 'yaml';
 import { makePod, makePodNetworking, makeVSwitch } from '../networking/builders.ts';
 
 const I = 'cn-hangzhou-i';
@@ -148,5 +149,38 @@ describe('whitelistOf', () => {
     const text = formatWhitelist(w);
     expect(text).toContain('10.0.2.0/24,10.0.1.0/24');
     expect(text).toContain('vsw-gone');
+  });
+});
+
+describe('renderWhitelist: each format usable as printed', () => {
+  const pn = makePodNetworking({ name: 'pn-db', vSwitches: [{ id: 'vsw-b', zone: J }, { id: 'vsw-a', zone: I }] });
+  const w = whitelistOf(pn, [
+    { ...makeVSwitch({ id: 'vsw-a', zone: I, free: 10 }), cidrBlock: '10.0.1.0/24' },
+    { ...makeVSwitch({ id: 'vsw-b', zone: J, free: 20 }), cidrBlock: '10.0.2.0/24' },
+  ]);
+
+  it('rds: one line of comma-separated CIDRs', () => {
+    expect(renderWhitelist(w, 'rds')).toBe('10.0.2.0/24,10.0.1.0/24');
+  });
+
+  it('json: the whitelist object; text: the table', () => {
+    expect(JSON.parse(renderWhitelist(w, 'json'))).toEqual(w);
+    expect(renderWhitelist(w, 'text')).toBe(formatWhitelist(w));
+  });
+
+  it('networkpolicy: a NetworkPolicy with one ipBlock per CIDR', () => {
+    expect(parseYaml(renderWhitelist(w, 'networkpolicy'))).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-from-pn-db' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '10.0.2.0/24' } }, { ipBlock: { cidr: '10.0.1.0/24' } }] }] },
+    });
+  });
+
+  it('networkpolicy with no CIDR prints no policy (an empty `from` would admit everyone)', () => {
+    const empty = whitelistOf(pn, []);
+    const printed = renderWhitelist(empty, 'networkpolicy');
+    expect(parseYaml(printed)).toBeNull();
+    expect(printed).toMatch(/no NetworkPolicy to print/);
   });
 });

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import type { VSwitch } from '../../../provider/cloud/model.ts';
+import {
+  assessHeadroom,
+  holdsNetworkIp,
+  ipDriftOf,
+  ipInCidr,
+  networkKey,
+  networkOfPod,
+  networksOf,
+  placeByFreeIps,
+  type Network,
+} from '../../../provider/networking/networks.ts';
+import { preferZones } from '../../../provider/networking/zones.ts';
+import { makePod, makePodNetworking, makeVSwitch } from './builders.ts';
+
+const H = 'cn-hangzhou-h';
+const I = 'cn-hangzhou-i';
+const J = 'cn-hangzhou-j';
+const ZONE = 'topology.kubernetes.io/zone';
+const vsw = (id: string, zone: string, free: number, cidr = '10.0.1.0/26', status: VSwitch['status'] = 'Available'): VSwitch => ({ ...makeVSwitch({ id, zone, free, status }), cidrBlock: cidr });
+const web: Network = { kind: 'podnetworking', name: 'web', vSwitchIds: ['vsw-a', 'vsw-b'] };
+
+describe('networksOf / networkOfPod / networkKey', () => {
+  it('the default network and every Ready PodNetworking, keyed for metrics', () => {
+    const ready = makePodNetworking({ name: 'web', vSwitches: [{ id: 'vsw-a', zone: I }] });
+    const failing = makePodNetworking({ name: 'bad', status: { status: 'Fail', message: 'x' } });
+    const pool: Network = { kind: 'pool', name: 'fixed', vSwitchIds: ['vsw-f'] };
+    const networks = networksOf({ defaultVSwitchIds: ['vsw-d'], podNetworkings: [ready, failing], pools: [pool] });
+    expect(networks.map(networkKey)).toEqual(['default', 'podnetworking/web', 'pool/fixed']);
+    expect(networks[1]!.vSwitchIds).toEqual(['vsw-a']);
+  });
+
+  it('a pod is served by the PodNetworking its annotation names, else a pool, else the default network', () => {
+    expect(networkOfPod(makePod({ annotations: { 'k8s.aliyun.com/pod-networking': 'web' } }))).toEqual({ kind: 'podnetworking', name: 'web' });
+    expect(networkOfPod(makePod(), () => 'fixed')).toEqual({ kind: 'pool', name: 'fixed' });
+    expect(networkOfPod(makePod())).toEqual({ kind: 'default', name: 'default' });
+  });
+
+  it('pods hold an IP once bound and until they finish', () => {
+    expect(holdsNetworkIp(makePod({ nodeName: 'vn-h' }))).toBe(true);
+    expect(holdsNetworkIp(makePod())).toBe(false);
+    expect(holdsNetworkIp({ ...makePod({ nodeName: 'vn-h' }), status: { phase: 'Succeeded' } })).toBe(false);
+  });
+});
+
+describe('assessHeadroom', () => {
+  it.each([
+    // free IPs across the network's Available vSwitches, pods, ratio -> ok
+    ['exactly 2x is enough', [vsw('vsw-a', I, 6), vsw('vsw-b', J, 4)], 5, 2, true, 10],
+    ['one IP short of 2x is low', [vsw('vsw-a', I, 5), vsw('vsw-b', J, 4)], 5, 2, false, 9],
+    ['a Pending vSwitch counts nothing', [vsw('vsw-a', I, 50, undefined, 'Pending'), vsw('vsw-b', J, 3)], 2, 2, false, 3],
+    ['no pods: never low', [vsw('vsw-a', I, 0)], 0, 2, true, 0],
+    ['a custom ratio of 1.5', [vsw('vsw-a', I, 15)], 10, 1.5, true, 15],
+    ['vSwitches of other networks do not count', [vsw('vsw-a', I, 1), vsw('vsw-z', I, 500)], 1, 2, false, 1],
+  ])('%s', (_why, vSwitches, pods, ratio, ok, freeIps) => {
+    const h = assessHeadroom({ network: web, vSwitches, pods, ratio });
+    expect(h).toMatchObject({ ok, freeIps, pods, reason: ok ? 'Headroom' : 'IPHeadroomLow', network: 'podnetworking/web' });
+  });
+
+  it('says what to do when low, and names each vSwitch with its free IPs', () => {
+    const h = assessHeadroom({ network: web, vSwitches: [vsw('vsw-a', I, 1), vsw('vsw-b', J, 2)], pods: 2, ratio: 2 });
+    expect(h?.message).toBe(
+      '3 free IPs for 2 pods, below 2x (4): IPs not yet released after a failure can block new pods. Add a vSwitch to podnetworking/web or free IPs; vsw-a=1, vsw-b=2',
+    );
+  });
+
+  it('no verdict before the network\'s vSwitches were read', () => {
+    expect(assessHeadroom({ network: web, vSwitches: [vsw('vsw-z', I, 9)], pods: 3, ratio: 2 })).toBeUndefined();
+  });
+});
+
+describe('placeByFreeIps', () => {
+  const ids = ['vsw-h', 'vsw-i', 'vsw-j'];
+  it('leaves out the zone with no free IP while another has some, and prefers zones by free IPs', () => {
+    const p = placeByFreeIps({ zones: [H, I, J], vSwitchIds: ids, vSwitches: [vsw('vsw-h', H, 50), vsw('vsw-i', I, 10), vsw('vsw-j', J, 0)] });
+    expect(p.zones).toEqual([H, I]);
+    expect(p.preferred).toEqual([{ zone: H, weight: 100 }, { zone: I, weight: 20 }]);
+    expect(p.notes).toEqual([`${J}: 0 free IPs, left out`]);
+  });
+
+  it('keeps every zone when none has free IPs (the pod waits with its reason)', () => {
+    const p = placeByFreeIps({ zones: [H, J], vSwitchIds: ids, vSwitches: [vsw('vsw-h', H, 0), vsw('vsw-j', J, 0)] });
+    expect(p).toEqual({ zones: [H, J], preferred: [], notes: ['no allowed zone has free IPs: every zone kept (the pod waits with its reason)'] });
+  });
+
+  it('keeps a zone not read yet, and has no preference with one zone of room', () => {
+    const p = placeByFreeIps({ zones: [H, I, J], vSwitchIds: ids, vSwitches: [vsw('vsw-h', H, 7), vsw('vsw-j', J, 0)] });
+    expect(p.zones).toEqual([H, I]);
+    expect(p.preferred).toEqual([]);
+  });
+
+  it('nothing read: the zones as they are', () => {
+    expect(placeByFreeIps({ zones: [I, H], vSwitchIds: ids, vSwitches: [] })).toEqual({ zones: [H, I], preferred: [], notes: [] });
+  });
+
+  it('a tiny zone still gets weight 1', () => {
+    const p = placeByFreeIps({ zones: [H, I], vSwitchIds: ids, vSwitches: [vsw('vsw-h', H, 1000), vsw('vsw-i', I, 1)] });
+    expect(p.preferred).toEqual([{ zone: H, weight: 100 }, { zone: I, weight: 1 }]);
+  });
+});
+
+describe('preferZones', () => {
+  it('adds one weighted term per zone, and nothing when a zone preference exists (re-invocation, or the user\'s own)', () => {
+    const once = preferZones({}, [{ zone: H, weight: 100 }, { zone: I, weight: 20 }]);
+    expect(once.changed).toBe(true);
+    expect(once.affinity.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { weight: 100, preference: { matchExpressions: [{ key: ZONE, operator: 'In', values: [H] }] } },
+      { weight: 20, preference: { matchExpressions: [{ key: ZONE, operator: 'In', values: [I] }] } },
+    ]);
+    expect(preferZones(once.affinity, [{ zone: I, weight: 100 }])).toEqual({ affinity: once.affinity, changed: false });
+  });
+});
+
+describe('ipInCidr / ipDriftOf', () => {
+  it.each([
+    ['10.0.1.5', '10.0.1.0/26', true],
+    ['10.0.1.63', '10.0.1.0/26', true],
+    ['10.0.1.64', '10.0.1.0/26', false],
+    ['10.0.9.1', '10.0.0.0/16', true],
+    ['192.168.0.1', '0.0.0.0/0', true],
+    ['10.0.1.300', '10.0.1.0/24', false],
+    ['fd00::1', '10.0.1.0/24', false],
+  ])('%s in %s: %s', (ip, cidr, inside) => {
+    expect(ipInCidr(ip, cidr)).toBe(inside);
+  });
+
+  const vSwitches = [vsw('vsw-a', I, 5, '10.0.1.0/26'), vsw('vsw-b', J, 5, '10.0.2.0/26')];
+  const podWithIp = (ip: string | undefined) => ({ ...makePod({ name: 'web-1', namespace: 'shop' }), status: ip === undefined ? {} : { podIP: ip } });
+
+  it('fires for an IP outside every CIDR of the network, naming them', () => {
+    expect(ipDriftOf({ pod: podWithIp('10.0.3.7'), network: web, vSwitches })).toEqual({
+      network: 'podnetworking/web',
+      namespace: 'shop',
+      pod: 'web-1',
+      ip: '10.0.3.7',
+      cidrs: ['10.0.1.0/26', '10.0.2.0/26'],
+      message:
+        'pod IP 10.0.3.7 is outside the vSwitch CIDRs of its network podnetworking/web (10.0.1.0/26, 10.0.2.0/26): a whitelist naming those CIDRs does not admit this pod. Recreate the pod and report it',
+    });
+  });
+
+  it('is quiet for an IP inside, a pod without IP, or a network not read yet', () => {
+    expect(ipDriftOf({ pod: podWithIp('10.0.2.9'), network: web, vSwitches })).toBeUndefined();
+    expect(ipDriftOf({ pod: podWithIp(undefined), network: web, vSwitches })).toBeUndefined();
+    expect(ipDriftOf({ pod: podWithIp('10.9.9.9'), network: web, vSwitches: [] })).toBeUndefined();
+  });
+});
