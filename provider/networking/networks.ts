@@ -199,6 +199,6 @@ export function ipDriftOf(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; netw
     pod: input.pod.metadata?.name ?? '',
     ip,
     cidrs,
-    message: `pod IP ${ip} is outside the vSwitch CIDRs of its network ${network} (${cidrs.join(', ')}): a whitelist naming those CIDRs does not admit this pod. Recreate the pod and report it`,
+    message: `pod IP ${ip} is outside the vSwitch CIDRs of its network ${network} (${cidrs.join(', ')}): a whitelist naming those CIDRs does not admit this pod. Recreate the pod (if the network's vSwitches did not change since it started, also report it)`,
   };
 }

@@ -17,11 +17,13 @@ import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts'
 import { IP_HEADROOM_CONDITION } from '../../adapters/kubernetes/network-health.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import { EventReason } from '../../provider/events/reasons.ts';
+import { METRIC } from '../../provider/telemetry/names.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import type { PodNetworking, PodNetworkingSpec } from '../../provider/networking/podnetworking.ts';
 import { apis, controlPlane, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { prepareTestWebhook, WEBHOOK_NAMESPACE_LABEL, type TestWebhook } from './helpers/webhook.ts';
 import { apiClient, budget, waitUntil, withDeadline } from '../helpers/deadline.ts';
 
@@ -100,6 +102,13 @@ async function waitForEvent(name: string, reason: string, type: 'Warning' | 'Nor
   );
 }
 
+/** One gauge's value from the provider's /metrics, or undefined when the series is absent. */
+async function gauge(name: string, network: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${config.metrics.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{network="${network}"}`));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
 async function cli(args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(
     process.execPath,
@@ -115,6 +124,8 @@ beforeAll(async () => {
   config = testConfig(sim, { vSwitchIds: ['vsw-simh1', 'vsw-simj1'] });
   config.networkHealth = { ipHeadroomRatio: 2, checkIntervalMs: 500 };
   webhook = await prepareTestWebhook(config, suffix);
+  const [metricsPort] = await freeLoopbackPorts(1);
+  config.metrics = { port: metricsPort!, host: '127.0.0.1' };
   provider = await startTestProvider(config, logs.log);
   await webhook.register();
   namespace = uniqueName('nets');
@@ -150,6 +161,9 @@ describe('IP headroom, IP-aware zones and the whitelist export', () => {
     await runningPods(tinyApp, 4);
     const low = await waitForHeadroom(tinyPn, 'False', /^0 free IPs for 4 pods, below 2x \(8\)/);
     expect(low.reason).toBe('IPHeadroomLow');
+    expect(await gauge(METRIC.networkFreeIps, `podnetworking/${tinyPn}`)).toBe(0);
+    expect(await gauge(METRIC.networkPods, `podnetworking/${tinyPn}`)).toBe(4);
+    expect(await gauge(METRIC.networkIpHeadroomLow, `podnetworking/${tinyPn}`)).toBe(1);
     // Written when the verdict changed (the vSwitch poll may not have seen every pod's IP yet).
     expect((await waitForEvent(tinyPn, EventReason.IPHeadroomLow, 'Warning')).message).toMatch(/^\d free IPs for [2-4] pods, below 2x \(\d\).*vsw-simtiny=\d$/);
 
@@ -195,6 +209,33 @@ describe('IP headroom, IP-aware zones and the whitelist export', () => {
     const name = (parseYaml(policy) as { metadata: { name: string } }).metadata.name;
     const stored = await apiClient(kubeConfig(), k8s.NetworkingV1Api).readNamespacedNetworkPolicy({ name, namespace });
     expect(stored.spec?.ingress?.[0]?._from?.map((f) => f.ipBlock?.cidr)).toEqual(cidrs);
+  });
+
+  it('the tripwire: pods whose IP is outside their network\'s vSwitch CIDRs get a Warning and count in the metric', async () => {
+    const network = `podnetworking/${twoPn}`;
+    expect(await gauge(METRIC.networkPods, network)).toBe(3);
+    expect(await gauge(METRIC.networkIpDriftPods, network)).toBe(0);
+    // Running pods keep their IPs when their PodNetworking's vSwitches change: now outside them.
+    await custom().patchClusterCustomObject(
+      { group, version, plural, name: twoPn, body: { spec: { vSwitchOptions: ['vsw-simtiny'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    let last: number | undefined;
+    await waitUntil(async () => (last = await gauge(METRIC.networkIpDriftPods, network)) === 3, { timeoutMs: budget({ baseMs: 30_000 }), what: `${METRIC.networkIpDriftPods}{network="${network}"} 3`, lastSeen: () => String(last) });
+    for (const pod of await listPods(twoApp)) {
+      let seen: string[] = [];
+      const event = await waitUntil(
+        async () => {
+          const items = (await apis().core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${pod.metadata!.uid!}` })).items;
+          seen = items.map((e) => `${e.reason}`);
+          return items.find((e) => e.reason === EventReason.PodIPOutsideNetwork);
+        },
+        { timeoutMs: budget({ baseMs: 20_000 }), what: `a PodIPOutsideNetwork event on ${pod.metadata?.name}`, lastSeen: () => JSON.stringify(seen) },
+      );
+      expect(event.type).toBe('Warning');
+      expect(event.message).toContain(`pod IP ${pod.status!.podIP!} is outside the vSwitch CIDRs of its network ${network} (${cidrOf('vsw-simtiny')})`);
+    }
+    expect(await gauge(METRIC.networkIpDriftPods, `podnetworking/${tinyPn}`)).toBe(0);
   });
 
   it('IPHeadroom turns True again with a Normal event once pods go', async () => {

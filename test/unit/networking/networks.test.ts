@@ -136,7 +136,7 @@ describe('ipInCidr / ipDriftOf', () => {
       ip: '10.0.3.7',
       cidrs: ['10.0.1.0/26', '10.0.2.0/26'],
       message:
-        'pod IP 10.0.3.7 is outside the vSwitch CIDRs of its network podnetworking/web (10.0.1.0/26, 10.0.2.0/26): a whitelist naming those CIDRs does not admit this pod. Recreate the pod and report it',
+        'pod IP 10.0.3.7 is outside the vSwitch CIDRs of its network podnetworking/web (10.0.1.0/26, 10.0.2.0/26): a whitelist naming those CIDRs does not admit this pod. Recreate the pod (if the network\'s vSwitches did not change since it started, also report it)',
     });
   });
 
