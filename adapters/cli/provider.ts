@@ -352,7 +352,7 @@ const networkHealth = (w: Wiring): Runnable => ({
       custom: w.clients.custom,
       events: l.events,
       log: w.log,
-      defaultVSwitchIds: w.config.defaultNetwork.vSwitchIds,
+      defaultVSwitchIds: () => w.config.defaultNetwork.vSwitchIds,
       podNetworkings: podNetworkings.store,
       vSwitches: () => nodes.vSwitches(),
       pods: () => pods.list(),

@@ -24,8 +24,17 @@ export interface NetworkHealthOptions {
   custom: k8s.CustomObjectsApi;
   events: KubernetesEventRecorder;
   log: InformerLog & { info(msg: string, fields?: Record<string, unknown>): void };
-  defaultVSwitchIds: readonly string[];
+  /** The default network's vSwitches now (read at each check: the default network may be hot-reloaded). */
+  defaultVSwitchIds: () => readonly string[];
   podNetworkings: { list(): readonly PodNetworking[] };
+  /** Virtual node pools as networks (issue 17 items 1-3), and the pool a pod's node belongs to. */
+  pools?: () => readonly Network[];
+  poolOfPod?: (pod: k8s.V1Pod) => string | undefined;
+  /**
+   * Each check's verdict for a network with no PodNetworking object (a pool, the default
+   * network), `changed` when it differs from the last one: where a pool writes its status/event.
+   */
+  onVerdict?: (network: Network, headroom: Headroom, changed: boolean) => void;
   /** The node manager's last DescribeVSwitches answer. */
   vSwitches: () => readonly VSwitch[];
   /** Pods of the virtual nodes (the pod controller's cache). */
@@ -83,14 +92,14 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
     const vSwitches = o.vSwitches();
     if (vSwitches.length === 0) return; // nothing polled yet: no verdict
     const podNetworkings = o.podNetworkings.list();
-    const networks = networksOf({ defaultVSwitchIds: o.defaultVSwitchIds, podNetworkings });
+    const networks = networksOf({ defaultVSwitchIds: o.defaultVSwitchIds(), podNetworkings, pools: o.pools?.() ?? [] });
     const byKey = new Map<string, Network>(networks.map((n) => [networkKey(n), n]));
     const pods = o.pods().filter(holdsNetworkIp);
     const podCount = new Map<string, number>();
     const driftCount = new Map<string, number>();
     const seenUids = new Set<string>();
     for (const pod of pods) {
-      const key = networkKey(networkOfPod(pod));
+      const key = networkKey(networkOfPod(pod, o.poolOfPod === undefined ? undefined : () => o.poolOfPod?.(pod)));
       podCount.set(key, (podCount.get(key) ?? 0) + 1);
       const network = byKey.get(key);
       const uid = pod.metadata?.uid ?? '';
@@ -121,7 +130,9 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
       if (pn !== undefined) writes.push(writeCondition(pn, h));
       const before = state.verdicts.get(key);
       state.verdicts.set(key, h.ok);
-      if (before === h.ok || (before === undefined && h.ok)) continue;
+      const changed = !(before === h.ok || (before === undefined && h.ok));
+      if (pn === undefined) o.onVerdict?.(network, h, changed);
+      if (!changed) continue;
       o.log[h.ok ? 'info' : 'warn'](h.ok ? 'network IP headroom restored' : 'network IP headroom low', { network: key, freeIps: h.freeIps, pods: h.pods, ratio: h.ratio });
       // Events need an object: the PodNetworking (the default network's verdict is in the log and the metrics).
       if (pn !== undefined) {
