@@ -56,6 +56,8 @@ export const EventReason = {
   IPHeadroomRestored: 'IPHeadroomRestored',
   /** A pod's IP lies outside its network's vSwitch CIDRs: the guarantee broke (should never fire). */
   PodIPOutsideNetwork: 'PodIPOutsideNetwork',
+  /** The opt-in re-creation of a pod stuck in an exhausted zone (the descheduler's word). */
+  Descheduled: 'Descheduled',
   // --- PodNetworkings ---
   PodNetworkingFailed: 'PodNetworkingFailed',
   /** ECS refused DescribeSecurityGroups for good (e.g. no RAM permission): the check was skipped. */

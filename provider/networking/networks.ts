@@ -202,3 +202,44 @@ export function ipDriftOf(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; netw
     message: `pod IP ${ip} is outside the vSwitch CIDRs of its network ${network} (${cidrs.join(', ')}): a whitelist naming those CIDRs does not admit this pod. Recreate the pod (if the network's vSwitches did not change since it started, also report it)`,
   };
 }
+
+// --- opt-in: re-create a pod stuck in an exhausted zone -----------------------------------------
+
+/** Go-style durations the annotation takes: `90s`, `5m`, `1h30m`. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$/.exec(text.trim());
+  if (m === null || text.trim() === '' || (m[1] === undefined && m[2] === undefined && m[3] === undefined)) return undefined;
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}
+
+export type RescheduleDecision =
+  | { kind: 'keep'; why: string }
+  | { kind: 'wait'; afterMs: number }
+  | { kind: 'delete'; message: string };
+
+/**
+ * A pod bound to a zone whose vSwitches have no free IP waits there (the scheduler does not move
+ * bound pods). With the opt-in annotation (`annotation` = its value, a duration), a pod that a
+ * controller owns (ReplicaSet, StatefulSet, Job; not a DaemonSet, whose pod belongs to its node)
+ * and has waited that long since it was bound is deleted, so its controller re-creates it and the
+ * webhook places the new one in a zone with free IPs. A bare pod is never deleted: nothing would
+ * re-create it.
+ */
+export function rescheduleWhenExhausted(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; annotation: string | undefined; now: Date }): RescheduleDecision {
+  const { pod, annotation, now } = input;
+  if (annotation === undefined) return { kind: 'keep', why: 'not opted in' };
+  const afterMs = parseDurationMs(annotation);
+  if (afterMs === undefined) return { kind: 'keep', why: `"${annotation}" is not a duration such as 5m or 90s` };
+  const owner = (pod.metadata?.ownerReferences ?? []).find((o) => o.controller === true);
+  if (owner === undefined) return { kind: 'keep', why: 'no controller would re-create the pod' };
+  if (owner.kind === 'DaemonSet') return { kind: 'keep', why: 'a DaemonSet pod belongs to its node' };
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True')?.lastTransitionTime ?? pod.metadata?.creationTimestamp;
+  const since = scheduled === undefined ? undefined : new Date(scheduled).getTime();
+  if (since === undefined || Number.isNaN(since)) return { kind: 'keep', why: 'the pod has no bind time' };
+  const waited = now.getTime() - since;
+  if (waited < afterMs) return { kind: 'wait', afterMs: afterMs - waited };
+  return {
+    kind: 'delete',
+    message: `waited ${Math.round(waited / 1000)} s (over ${annotation}) for a free IP in its zone: deleted so that ${owner.kind} ${owner.name} re-creates it in a zone with free IPs`,
+  };
+}

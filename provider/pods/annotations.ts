@@ -16,6 +16,11 @@ export const POD_ANNOTATIONS = {
   eniId: 'eci-virtual-node.io/eni-id',
   /** User opt-in (ECI's key): make the pod Failed instead of retrying a create that keeps failing. */
   failOnCreateError: 'k8s.aliyun.com/pod-fail-on-create-err',
+  /**
+   * Opt-in, a duration (`5m`): a controller-owned pod waiting that long since it was bound for a
+   * free IP in its zone (VSwitchesExhausted) is deleted, so its controller re-creates it elsewhere.
+   */
+  rescheduleWhenExhaustedAfter: 'eci-virtual-node.io/reschedule-when-exhausted-after',
 } as const;
 
 /** The provider's own pod condition: why a pod has no container group yet. */

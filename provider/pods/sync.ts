@@ -11,6 +11,7 @@ import type { ClusterDns } from '../eci/cluster-dns.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
 import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
+import { rescheduleWhenExhausted } from '../networking/networks.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { DescribeBatcher } from './describe-batch.ts';
@@ -267,6 +268,17 @@ export class PodSync {
     if (network.kind !== 'ready') {
       span.setAttribute(ATTR.waitReason, network.reason);
       if (network.kind === 'refuse') span.setStatus({ code: SpanStatusCode.ERROR, message: `${network.reason}: ${network.message}` });
+    }
+    if (network.kind === 'wait' && network.reason === EventReason.VSwitchesExhausted) {
+      const decision = rescheduleWhenExhausted({ pod, annotation: pod.metadata?.annotations?.[POD_ANNOTATIONS.rescheduleWhenExhaustedAfter], now: this.o.now() });
+      if (decision.kind === 'delete') {
+        this.o.writer.recordEvent(key, { type: 'Normal', reason: EventReason.Descheduled, message: decision.message });
+        this.o.log.info('deleting a pod stuck in an exhausted zone (opt-in)', { pod: podKeyString(key), message: decision.message });
+        await this.o.writer.finishPodDeletion(key);
+        return { kind: 'done' };
+      }
+      const retryAfterMs = decision.kind === 'wait' ? Math.min(network.retryAfterMs, Math.max(1, decision.afterMs)) : network.retryAfterMs;
+      return this.waitWith(key, pod, network.reason, network.message, retryAfterMs);
     }
     if (network.kind === 'wait') return this.waitWith(key, pod, network.reason, network.message, network.retryAfterMs);
     if (network.kind === 'refuse') return this.refuse(key, pod, network.reason, network.message);

@@ -8,7 +8,9 @@ import {
   networkKey,
   networkOfPod,
   networksOf,
+  parseDurationMs,
   placeByFreeIps,
+  rescheduleWhenExhausted,
   type Network,
 } from '../../../provider/networking/networks.ts';
 import { preferZones } from '../../../provider/networking/zones.ts';
@@ -144,5 +146,34 @@ describe('ipInCidr / ipDriftOf', () => {
     expect(ipDriftOf({ pod: podWithIp('10.0.2.9'), network: web, vSwitches })).toBeUndefined();
     expect(ipDriftOf({ pod: podWithIp(undefined), network: web, vSwitches })).toBeUndefined();
     expect(ipDriftOf({ pod: podWithIp('10.9.9.9'), network: web, vSwitches: [] })).toBeUndefined();
+  });
+});
+
+describe('rescheduleWhenExhausted (opt-in)', () => {
+  const bound = '2026-12-06T06:00:00Z';
+  const owned = (kind: string) => ({
+    metadata: { name: 'web-1', namespace: 'shop', ownerReferences: [{ apiVersion: 'apps/v1', kind, name: 'web-7d9', uid: 'u', controller: true }] },
+    status: { conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(bound) }] },
+  });
+  const at = (s: number) => new Date(new Date(bound).getTime() + s * 1000);
+
+  it.each([
+    ['5m', 'ReplicaSet', 299, { kind: 'wait', afterMs: 1000 }],
+    ['5m', 'ReplicaSet', 300, { kind: 'delete', message: 'waited 300 s (over 5m) for a free IP in its zone: deleted so that ReplicaSet web-7d9 re-creates it in a zone with free IPs' }],
+    ['90s', 'StatefulSet', 91, { kind: 'delete' }],
+    ['1h30m', 'Job', 5399, { kind: 'wait', afterMs: 1000 }],
+    ['5m', 'DaemonSet', 999, { kind: 'keep', why: 'a DaemonSet pod belongs to its node' }],
+    ['soon', 'ReplicaSet', 999, { kind: 'keep', why: '"soon" is not a duration such as 5m or 90s' }],
+  ])('%s, owned by a %s, %i s after bind', (annotation, kind, seconds, expected) => {
+    expect(rescheduleWhenExhausted({ pod: owned(kind), annotation, now: at(seconds) })).toMatchObject(expected);
+  });
+
+  it('never without the annotation, nor for a bare pod (nothing would re-create it)', () => {
+    expect(rescheduleWhenExhausted({ pod: owned('ReplicaSet'), annotation: undefined, now: at(9999) })).toEqual({ kind: 'keep', why: 'not opted in' });
+    expect(rescheduleWhenExhausted({ pod: { metadata: { name: 'bare' }, status: {} }, annotation: '1s', now: at(9999) })).toEqual({ kind: 'keep', why: 'no controller would re-create the pod' });
+  });
+
+  it('parses Go-style durations', () => {
+    expect([parseDurationMs('90s'), parseDurationMs('5m'), parseDurationMs('1h'), parseDurationMs('2m30s'), parseDurationMs(''), parseDurationMs('5'), parseDurationMs('5ms')]).toEqual([90_000, 300_000, 3_600_000, 150_000, undefined, undefined, undefined]);
   });
 });

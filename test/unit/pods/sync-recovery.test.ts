@@ -109,3 +109,59 @@ describe('PodSync recovery', () => {
     expect(condition?.message).toContain('eci-new');
   });
 });
+
+describe('PodSync: a pod stuck in an exhausted zone (opt-in re-creation)', () => {
+  function stuck(annotations: Record<string, string>, boundSecondsAgo: number, now: Date) {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i', uid: 'uid-stuck', annotations });
+    pod.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9', uid: 'rs', controller: true }];
+    pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(now.getTime() - boundSecondsAgo * 1000) }] };
+    const deleted: string[] = [];
+    const events: string[] = [];
+    const statuses: V1PodStatus[] = [];
+    const sync = new PodSync({
+      cloud: { createContainerGroup: () => Promise.reject(new Error('no create while exhausted')), describeContainerGroups: async () => [], listContainerGroups: async () => [] } as unknown as CloudPort,
+      pods: { get: () => pod, list: () => [pod] },
+      writer: {
+        patchPodStatus: async (_key, status) => void statuses.push(status),
+        annotatePod: async () => {},
+        finishPodDeletion: async (key) => void deleted.push(key.uid),
+        recordEvent: (_key, e) => void events.push(`${e.type} ${e.reason}: ${e.message}`),
+      },
+      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+      network: {
+        plan: async () => ({ kind: 'wait', reason: 'VSwitchesExhausted', message: 'no vSwitch of the default network in zone cn-hangzhou-i has a free IP', retryAfterMs: 15_000 }),
+        noteExhausted: () => {},
+        noteAllocated: () => {},
+      },
+      groups: new GroupIndex(),
+      clusterId: 'c1',
+      regionId: 'cn-hangzhou',
+      zoneOfNode: () => 'cn-hangzhou-i',
+      now: () => now,
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    return { pod, sync, deleted, events, statuses };
+  }
+  const now = new Date('2026-12-06T06:30:00Z');
+  const annotation = { 'eci-virtual-node.io/reschedule-when-exhausted-after': '2m' };
+
+  it('deletes the pod (UID precondition) with a Descheduled event once it waited past the annotation', async () => {
+    const h = stuck(annotation, 121, now);
+    expect(await h.sync.syncPod(podKeyOf(h.pod))).toEqual({ kind: 'done' });
+    expect(h.deleted).toEqual(['uid-stuck']);
+    expect(h.events).toEqual(['Normal Descheduled: waited 121 s (over 2m) for a free IP in its zone: deleted so that ReplicaSet web-7d9 re-creates it in a zone with free IPs']);
+  });
+
+  it('before the deadline it waits with its reason and looks again at the deadline', async () => {
+    const h = stuck(annotation, 115, now);
+    expect(await h.sync.syncPod(podKeyOf(h.pod))).toEqual({ kind: 'requeueAfter', ms: 5_000 });
+    expect(h.deleted).toEqual([]);
+    expect(h.statuses.flatMap((s) => s.conditions ?? []).find((c) => c.type === PROVISIONED_CONDITION)).toMatchObject({ status: 'False', reason: 'VSwitchesExhausted' });
+  });
+
+  it('without the annotation it only waits', async () => {
+    const h = stuck({}, 3600, now);
+    expect(await h.sync.syncPod(podKeyOf(h.pod))).toEqual({ kind: 'requeueAfter', ms: 15_000 });
+    expect(h.deleted).toEqual([]);
+  });
+});
