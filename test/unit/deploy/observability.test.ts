@@ -230,6 +230,8 @@ describe('deploy/observability/grafana-dashboard.json', () => {
     expectPanel(/^Throttled calls/, METRIC.cloudCalls);
     expectPanel(/^Cloud call latency/, `${METRIC.cloudCallDuration}_bucket`);
     expectPanel(/^Free IPs per vSwitch$/, METRIC.vSwitchFreeIps);
+    expectPanel(/^Free IPs and pods per network$/, METRIC.networkFreeIps);
+    expectPanel(/^Free IPs and pods per network$/, METRIC.networkPods);
     expectPanel(/^Work queue depth$/, METRIC.workqueueDepth);
     expectPanel(/^Leader$/, METRIC.leader);
   });
