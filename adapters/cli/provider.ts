@@ -356,6 +356,7 @@ const networkHealth = (w: Wiring): Runnable => ({
       podNetworkings: podNetworkings.store,
       vSwitches: () => nodes.vSwitches(),
       pods: () => pods.list(),
+      namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
       ratio: w.config.networkHealth.ipHeadroomRatio,
       everyMs: w.config.networkHealth.checkIntervalMs,
       signal,

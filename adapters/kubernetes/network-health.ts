@@ -11,6 +11,8 @@ import { EventReason } from '../../provider/events/reasons.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { assessHeadroom, holdsNetworkIp, ipDriftOf, networkKey, networkOfPod, networksOf, type Headroom, type Network } from '../../provider/networking/networks.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
+import { selectingPodNetworking } from '../../provider/networking/decide.ts';
+import type { Labels } from '../../provider/networking/match.ts';
 import { runLoop } from '../../provider/runtime/loop.ts';
 import type { NetworkIpState } from '../telemetry/metrics.ts';
 import { isNotFound } from './client.ts';
@@ -30,6 +32,8 @@ export interface NetworkHealthOptions {
   /** Virtual node pools as networks (issue 17 items 1-3), and the pool a pod's node belongs to. */
   pools?: () => readonly Network[];
   poolOfPod?: (pod: k8s.V1Pod) => string | undefined;
+  /** A Namespace's labels: a pod the webhook missed is attributed to the PodNetworking whose selectors pick it (as the sync does). */
+  namespaceLabels?: (namespace: string) => Labels | undefined;
   /**
    * Each check's verdict for a network with no PodNetworking object (a pool, the default
    * network), `changed` when it differs from the last one: where a pool writes its status/event.
@@ -88,6 +92,15 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
     }
   };
 
+  /** The annotation the webhook wrote, else the Ready PodNetworking whose selectors pick the pod (the sync's rule), else a pool or the default. */
+  const servedBy = (pod: k8s.V1Pod, podNetworkings: readonly PodNetworking[]) => {
+    const named = networkOfPod(pod);
+    if (named.kind === 'podnetworking' || o.namespaceLabels === undefined) return networkOfPod(pod, o.poolOfPod);
+    const selecting = selectingPodNetworking({ pod, namespaceLabels: o.namespaceLabels(pod.metadata?.namespace ?? ''), podNetworkings });
+    if (selecting?.status?.status === 'Ready') return { kind: 'podnetworking' as const, name: selecting.metadata.name };
+    return networkOfPod(pod, o.poolOfPod);
+  };
+
   const check = async (): Promise<void> => {
     const vSwitches = o.vSwitches();
     if (vSwitches.length === 0) return; // nothing polled yet: no verdict
@@ -99,7 +112,7 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
     const driftCount = new Map<string, number>();
     const seenUids = new Set<string>();
     for (const pod of pods) {
-      const key = networkKey(networkOfPod(pod, o.poolOfPod === undefined ? undefined : () => o.poolOfPod?.(pod)));
+      const key = networkKey(servedBy(pod, podNetworkings));
       podCount.set(key, (podCount.get(key) ?? 0) + 1);
       const network = byKey.get(key);
       const uid = pod.metadata?.uid ?? '';
