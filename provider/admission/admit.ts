@@ -192,7 +192,9 @@ export function admitPod(input: AdmitInput): AdmitResult {
     }
     // IP-aware: only the zones whose vSwitches have free IPs (when one has), unless the pod's own
     // affinity allows none of those (it then waits in its zone with the reason, as before).
-    const placement = input.vSwitches === undefined ? undefined : placeByFreeIps({ zones, vSwitchIds: chosen.spec?.vSwitchOptions ?? [], vSwitches: input.vSwitches });
+    // A nodeSelector naming the zone pins the pod: narrowing would only make it unschedulable.
+    const pinned = pod.spec?.nodeSelector?.[LABELS.zone] !== undefined;
+    const placement = input.vSwitches === undefined || pinned ? undefined : placeByFreeIps({ zones, vSwitchIds: chosen.spec?.vSwitchOptions ?? [], vSwitches: input.vSwitches });
     let constrained = constrainToZones(pod.spec?.affinity, placement?.zones ?? zones);
     if (!constrained.ok && placement !== undefined) {
       notes.push(`the pod's affinity allows no zone with free IPs (${placement.zones.join(', ')}): all zones of the PodNetworking kept`);

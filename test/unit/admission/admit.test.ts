@@ -284,6 +284,12 @@ describe('admitPod: IP-aware zones (issue 17 item 5)', () => {
     expect(applied(pinned, result).spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: ZONE, operator: 'In', values: [K] }] }]);
   });
 
+  it('a pod whose nodeSelector names the exhausted zone keeps it (narrowing would leave it unschedulable)', () => {
+    const pinned = makePod({ labels: { app: 'web' }, nodeSelector: { [ZONE]: K } });
+    const stored = applied(pinned, admit({ pod: pinned, vSwitches: [vsw('vsw-i', I, 30), vsw('vsw-k', K, 0)] }));
+    expect(stored.spec?.affinity?.nodeAffinity).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] } });
+  });
+
   it('without vSwitch data (a follower replica) the zones are the PodNetworking\'s, as before', () => {
     const stored = applied(pod(), admit({ pod: pod() }));
     expect(stored.spec?.affinity?.nodeAffinity).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] } });
