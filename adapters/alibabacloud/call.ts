@@ -8,6 +8,7 @@ import { context, trace, type Context } from '@opentelemetry/api';
 import PQueue from 'p-queue';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import { backoffDelay } from '../../provider/runtime/backoff.ts';
+import { cloudServiceOf } from '../../provider/telemetry/names.ts';
 import { recordCloudCallSpan } from '../telemetry/tracing.ts';
 import { toCloudError } from './errors.ts';
 
@@ -47,6 +48,23 @@ export interface CallInfo {
   code?: string;
   httpStatus?: number;
   requestId?: string;
+  /** The API endpoint's host and port (server.address / server.port of the span). */
+  serverAddress?: string;
+  serverPort?: number;
+}
+
+/** An API endpoint as `host[:port]` (the SDK's `endpoint`) and the protocol it is spoken with. */
+export interface CloudEndpoint {
+  endpoint: string;
+  protocol: 'http' | 'https' | string;
+}
+
+/** server.address / server.port of an endpoint (`eci.cn-hangzhou.aliyuncs.com` -> 443 over https). */
+export function serverOf(e: CloudEndpoint): { serverAddress: string; serverPort: number } {
+  const match = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/i.exec(e.endpoint.trim());
+  const address = match?.[1] ?? e.endpoint;
+  const port = match?.[2] !== undefined ? Number(match[2]) : e.protocol === 'http' ? 80 : 443;
+  return { serverAddress: address, serverPort: port };
 }
 
 export interface RetryPolicy {
@@ -66,6 +84,8 @@ export interface CloudCallerOptions {
   /** Strings that must never appear in an error (the AccessKey secret). */
   secrets: readonly string[];
   onCall?: (info: CallInfo) => void;
+  /** The endpoint of each OpenAPI product (ECI, VPC, ECS), for the spans' server.address/port. */
+  endpoints?: Partial<Record<'ECI' | 'VPC' | 'ECS', CloudEndpoint>>;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -129,7 +149,8 @@ export class CloudCaller {
       try {
         const result = await this.withTimeout(action, fn, signal);
         const requestId = requestIdOf(result);
-        this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }) }, parent);
+        const httpStatus = statusCodeOf(result);
+        this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }), ...(httpStatus === undefined ? {} : { httpStatus }) }, parent);
         return result;
       } catch (err) {
         const cloudError = toCloudError(action, err, this.options.secrets);
@@ -153,6 +174,8 @@ export class CloudCaller {
   /** Metrics hook and span of one attempt. Neither may fail the call. */
   private report(info: CallInfo, parent: Context): void {
     try {
+      const endpoint = this.options.endpoints?.[cloudServiceOf(info.action)];
+      if (endpoint !== undefined) Object.assign(info, serverOf(endpoint));
       this.options.onCall?.(info);
       if (trace.getSpan(parent) !== undefined) recordCloudCallSpan(info, parent);
     } catch {
@@ -200,6 +223,12 @@ function abortedError(action: string): CloudError {
 
 function throwIfAborted(action: string, signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortedError(action);
+}
+
+function statusCodeOf(result: unknown): number | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const code = (result as { statusCode?: unknown }).statusCode;
+  return typeof code === 'number' ? code : undefined;
 }
 
 function requestIdOf(result: unknown): string | undefined {

@@ -122,6 +122,11 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       // The SDK's own timers end the socket; this one is the backstop (a bit later).
       timeoutMs: callMs + 1_000,
       secrets: [accessKeySecret],
+      endpoints: {
+        ECI: { endpoint: options.eciEndpoint, protocol: options.protocol },
+        VPC: { endpoint: options.vpcEndpoint, protocol: options.protocol },
+        ECS: { endpoint: options.ecsEndpoint, protocol: options.protocol },
+      },
     });
   const regionId = options.regionId;
 

@@ -22,6 +22,7 @@ import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
+  RandomIdGenerator,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   TracerProvider,
@@ -32,6 +33,7 @@ import {
   type TimedEvent,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { nowMs, takePresetSpanId, takePresetTraceId } from '../../provider/telemetry/ids.ts';
 import { ATTR, CLOUD_PROVIDER_ALIBABA_CLOUD, cloudCallAttributes, cloudSpanName, DEFAULT_SERVICE_NAME, TRACER_NAME } from '../../provider/telemetry/names.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -377,6 +379,7 @@ export function startTracing(options: TracingOptions): Tracing {
     resource: defaultResource().merge(resourceFromAttributes(config.resourceAttributes)),
     sampler: createSampler(config.sampler),
     spanLimits: config.spanLimits,
+    idGenerator: presetIdGenerator(),
     spanProcessors: [new BatchSpanProcessor({ exporter: new RedactingSpanExporter({ exporter, secrets: options.secrets ?? [] }), ...config.batch })],
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -442,6 +445,8 @@ export interface CloudCallSpanInfo {
   code?: string | undefined;
   httpStatus?: number | undefined;
   requestId?: string | undefined;
+  serverAddress?: string | undefined;
+  serverPort?: number | undefined;
 }
 
 /**
@@ -451,7 +456,7 @@ export interface CloudCallSpanInfo {
  * context captured when the call was made: a task run by p-queue may resume in another caller's
  * async context. A no-op (nothing allocated beyond the call) when tracing is off.
  */
-export function recordCloudCallSpan(info: CloudCallSpanInfo, parent: Context = context.active(), endTimeMs: number = Date.now()): void {
+export function recordCloudCallSpan(info: CloudCallSpanInfo, parent: Context = context.active(), endTimeMs: number = nowMs()): void {
   const tracer = trace.getTracer(TRACER_NAME);
   const span = tracer.startSpan(
     cloudSpanName(info.action),
@@ -460,4 +465,13 @@ export function recordCloudCallSpan(info: CloudCallSpanInfo, parent: Context = c
   );
   if (info.code !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: info.code });
   span.end(endTimeMs);
+}
+
+/** Random ids, except for the span started inside provider/telemetry/ids.ts's withSpanIds (the pod's root span). */
+export function presetIdGenerator(): { generateTraceId(): string; generateSpanId(): string } {
+  const random = new RandomIdGenerator();
+  return {
+    generateTraceId: () => takePresetTraceId() ?? random.generateTraceId(),
+    generateSpanId: () => takePresetSpanId() ?? random.generateSpanId(),
+  };
 }

@@ -26,23 +26,31 @@ export const TRACE_CONTEXT_ANNOTATION = 'eci-virtual-node.io/traceparent';
  * `pod.provision` (provider) continues it; deletion is a trace of its own (`pod.delete`).
  */
 export const SPAN = {
-  /** Webhook: one AdmissionReview of a pod CREATE. Root of the pod's trace. */
+  /**
+   * Root of the pod's provisioning trace: from admission to the first Running (or to a refusal
+   * for good). Its ids are chosen when the trace begins (webhook, else the provider's first sync)
+   * and carried on the pod; the provider records it when the provisioning ends.
+   */
+  podProvision: 'pod.provision',
+  /** Webhook: one AdmissionReview of a pod CREATE (SERVER). Child of `pod.provision`. */
   admission: 'admission.pod',
-  /** PodNetworking matching (webhook and again at sync): candidates, chosen, why. */
+  /** PodNetworking matching (webhook and again at sync): candidates, chosen, matching selector terms, why. */
   podNetworkingMatch: 'podnetworking.match',
   /** Webhook: the zone affinity added to the pod; sync: the node's zone checked against it. */
   zoneConstrain: 'zone.constrain',
-  /** Provider: from the first sync of a bound pod to its container group created. Child of `admission.pod`. */
-  podProvision: 'pod.provision',
-  /** Provider: one syncPod(key) pass (load -> plan -> act -> report). */
-  podSync: 'pod.sync',
-  /** vSwitch choice in the node's zone: candidates with free IPs, policy, chosen, skipped. */
+  /** Admission (else creation) to bound to a node, as the provider's watch saw it. */
+  podSchedule: 'pod.schedule',
+  /** Provider: one create attempt that is recorded (network choice + CreateContainerGroup). */
+  podCreate: 'pod.create',
+  /** One wait episode (IPs exhausted, PodNetworking not Ready, ...): reason, retries as bounded events. */
+  podWait: 'pod.wait',
+  /** vSwitch choice in the node's zone: candidates with CIDR and free IPs, policy, chosen, skipped. */
   vSwitchChoose: 'vswitch.choose',
   /** Security group choice. */
   securityGroupChoose: 'securitygroup.choose',
   /** From the create to the group Running (the pod's start-up time in ECI). */
   podWaitRunning: 'pod.wait_running',
-  /** One pod status patch to the apiserver. */
+  /** One pod status patch to the apiserver while the pod is provisioned. */
   podStatusPatch: 'pod.status_patch',
   /** Root of a deletion trace: delete the group, then finish the pod's deletion. */
   podDelete: 'pod.delete',
@@ -70,6 +78,8 @@ export const SPAN_EVENT = {
   vSwitchExhausted: 'vswitch.exhausted',
   /** A cloud call attempt was throttled (by our pacing or by the cloud) and will be retried. */
   cloudRetry: 'cloud.retry',
+  /** On `pod.wait`: one retry of the waiting pod (at most MAX_WAIT_EVENTS per episode; `eci_vn.wait.retries` counts all). */
+  waitRetry: 'pod.wait.retry',
 } as const;
 
 /**
@@ -92,8 +102,20 @@ export const ATTR = {
   cloudAvailabilityZone: 'cloud.availability_zone',
   /** The class of error an operation ended with: for a cloud call, the cloud's error code (`InvalidVSwitchId.IpNotEnough`). */
   errorType: 'error.type',
-  /** The HTTP status of a failed cloud call. */
+  /** The HTTP status of a cloud call (always) or of the admission response. */
   httpStatusCode: 'http.response.status_code',
+  httpRequestMethod: 'http.request.method',
+  httpRoute: 'http.route',
+  urlPath: 'url.path',
+  urlScheme: 'url.scheme',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  /** RPC client conventions on cloud call spans: `rpc.system` is RPC_SYSTEM_ALIBABA_CLOUD. */
+  rpcSystem: 'rpc.system',
+  /** `ECI`, `VPC` or `ECS`. */
+  rpcService: 'rpc.service',
+  /** The OpenAPI action, e.g. `CreateContainerGroup`. */
+  rpcMethod: 'rpc.method',
 
   // --- eci-virtual-node's own (prefix `eci_vn.`) ---
   /** The pod's generateName while it has no name yet (admission). */
@@ -116,11 +138,15 @@ export const ATTR = {
   zonesConstrained: 'eci_vn.zones.constrained',
   /** Sync: whether the node's zone (`cloud.availability_zone`) is among the allowed zones. */
   zoneAllowed: 'eci_vn.zones.node_zone_allowed',
+  /** The PodNetworking selector terms that matched the pod (`podSelector app=web`) (string[]). */
+  podNetworkingMatchedTerms: 'eci_vn.podnetworking.matched_terms',
   /** The chosen vSwitch id. */
   vSwitchId: 'eci_vn.vswitch.id',
+  /** The chosen vSwitch's CIDR block: what a database whitelist must allow. */
+  vSwitchCidr: 'eci_vn.vswitch.cidr',
   /** `ordered` | `random` | `most`. */
   vSwitchPolicy: 'eci_vn.vswitch.policy',
-  /** Candidates in the zone with their free IPs (`vsw-a=120`) (string[]). */
+  /** Candidates in the node's zone with CIDR and free IPs (`vsw-a 10.0.1.0/24 free=120`) (string[]). */
   vSwitchCandidates: 'eci_vn.vswitch.candidates',
   /** Candidates passed over, with the reason (`vsw-b: exhausted until 12:04:10`) (string[]). */
   vSwitchSkipped: 'eci_vn.vswitch.skipped',
@@ -153,6 +179,12 @@ export const ATTR = {
   syncResult: 'eci_vn.sync.result',
   /** Why a pod waits or was refused (a condition reason: `NoVSwitchAvailable`). */
   waitReason: 'eci_vn.wait.reason',
+  /** The message of the wait (the Pending condition's message). */
+  waitMessage: 'eci_vn.wait.message',
+  /** Retries during one wait episode (all of them; the events are capped). */
+  waitRetries: 'eci_vn.wait.retries',
+  /** When the provider saw the pod bound to its node (ISO 8601, ms). */
+  boundAt: 'eci_vn.pod.bound_at',
   /** The admission patched the pod (false: allowed unchanged). */
   admissionPatched: 'eci_vn.admission.patched',
   /** A dry-run admission (nothing stored). */
@@ -180,7 +212,21 @@ export function podAttributes(pod: Pick<V1Pod, 'metadata' | 'spec' | 'status'>):
   return attributes;
 }
 
-/** Attributes of one cloud call attempt (the shape of adapters/alibabacloud's CallInfo). */
+/**
+ * `rpc.system` of cloud call spans. Alibaba Cloud's OpenAPI (RPC style: `Action=...` signed
+ * requests over HTTP) has no value in the semantic conventions' list; this one follows their
+ * pattern (`aws-api`, `gcp-api` style names are not in the list either, so the cloud is named).
+ */
+export const RPC_SYSTEM_ALIBABA_CLOUD = 'alibaba_cloud_openapi';
+
+/** The OpenAPI product (`rpc.service`) of an action: VPC and ECS for the network reads, else ECI. */
+export function cloudServiceOf(action: string): 'ECI' | 'VPC' | 'ECS' {
+  if (action === 'DescribeVSwitches' || action === 'DescribeVpcs') return 'VPC';
+  if (action === 'DescribeSecurityGroups') return 'ECS';
+  return 'ECI';
+}
+
+/** Attributes of one cloud call attempt (the shape of adapters/alibabacloud's CallInfo), RPC/HTTP client conventions. */
 export function cloudCallAttributes(call: {
   action: string;
   attempt: number;
@@ -188,20 +234,68 @@ export function cloudCallAttributes(call: {
   requestId?: string | undefined;
   code?: string | undefined;
   httpStatus?: number | undefined;
+  serverAddress?: string | undefined;
+  serverPort?: number | undefined;
 }): Attributes {
   const attributes: Attributes = {
     [ATTR.cloudProvider]: CLOUD_PROVIDER_ALIBABA_CLOUD,
+    [ATTR.rpcSystem]: RPC_SYSTEM_ALIBABA_CLOUD,
+    [ATTR.rpcService]: cloudServiceOf(call.action),
+    [ATTR.rpcMethod]: call.action,
+    [ATTR.httpRequestMethod]: 'POST',
     [ATTR.cloudAction]: call.action,
     [ATTR.cloudAttempt]: call.attempt,
     [ATTR.cloudThrottleWaitMs]: Math.round(call.queuedMs),
   };
+  if (call.serverAddress) attributes[ATTR.serverAddress] = call.serverAddress;
+  if (call.serverPort !== undefined) attributes[ATTR.serverPort] = call.serverPort;
   if (call.requestId) attributes[ATTR.cloudRequestId] = call.requestId;
   if (call.code) {
     attributes[ATTR.errorType] = call.code;
     attributes[ATTR.cloudErrorCode] = call.code;
   }
-  if (call.httpStatus !== undefined) attributes[ATTR.httpStatusCode] = call.httpStatus;
+  // Always present: a success is 200 unless the SDK said otherwise; a failure with no HTTP answer (timeout) has none.
+  const status = call.httpStatus ?? (call.code === undefined ? 200 : undefined);
+  if (status !== undefined) attributes[ATTR.httpStatusCode] = status;
   return attributes;
+}
+
+/** Where the provisioning step timings are recorded on the pod (JSON, epoch ms), for `explain` without a trace backend. */
+export const STEP_TIMINGS_ANNOTATION = 'eci-virtual-node.io/provision-timings';
+
+/** Epoch ms (fractional) of the steps of a pod's provisioning, as recorded on the pod. */
+export interface StepTimings {
+  /** Admission began (webhook), else the pod's creation. */
+  admitted?: number;
+  /** The provider saw the pod bound to its node. */
+  bound?: number;
+  /** The create attempt that succeeded began (network choice). */
+  createStarted?: number;
+  /** The network was chosen (PodNetworking, zone, vSwitch, security group). */
+  networkChosen?: number;
+  /** CreateContainerGroup answered. */
+  created?: number;
+  /** The first Running status was written. */
+  running?: number;
+  /** Time spent waiting (all wait episodes), ms. */
+  waitedMs?: number;
+}
+
+/** Parses the step timings annotation; {} when absent or malformed. */
+export function parseStepTimings(value: string | undefined): StepTimings {
+  if (value === undefined) return {};
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const out: StepTimings = {};
+    for (const key of ['admitted', 'bound', 'createStarted', 'networkChosen', 'created', 'running', 'waitedMs'] as const) {
+      const v = (parsed as Record<string, unknown>)[key];
+      if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    }
+    return out;
+  } catch {
+    return {};
+  }
 }
 
 /** Prometheus metric names (base units: seconds; counters end in `_total`). See adapters/telemetry/metrics.ts. */
