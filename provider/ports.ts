@@ -91,8 +91,11 @@ export interface PodStore {
 
 /** Kubernetes writes the pod sync makes. Each is one API call. */
 export interface PodWriter {
-  /** Strategic-merge patch of the status subresource (conditions merge by type). */
-  patchPodStatus(pod: PodKey, status: V1PodStatus): Promise<void>;
+  /**
+   * Strategic-merge patch of the status subresource (conditions merge by type). `annotations`
+   * ride on the same write (pods/status accepts metadata.annotations): no extra request.
+   */
+  patchPodStatus(pod: PodKey, status: V1PodStatus, annotations?: Record<string, string>): Promise<void>;
   /** Merge patch of metadata.annotations (null removes a key). */
   annotatePod(pod: PodKey, annotations: Record<string, string | null>): Promise<void>;
   /**
@@ -130,7 +133,7 @@ export interface KubeletCloudPort {
 
 /** A pod's network, decided at create time (a PodNetworking's or the default network). */
 export type NetworkDecision =
-  | { kind: 'ready'; zoneId: string; vSwitchId: string; securityGroupId: string; reason: string; podNetworking?: string; warnings?: { reason: EventReason; message: string }[] }
+  | { kind: 'ready'; zoneId: string; vSwitchId: string; vSwitchCidr?: string; securityGroupId: string; reason: string; podNetworking?: string; warnings?: { reason: EventReason; message: string }[] }
   | { kind: 'wait'; reason: EventReason; message: string; retryAfterMs: number }
   | { kind: 'refuse'; reason: EventReason; message: string };
 
@@ -156,7 +159,7 @@ export interface Logger {
 /** What the pod sync reports to metrics (adapters/telemetry's ProviderMetrics fits). */
 export interface PodSyncMetrics {
   /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
-  podBoundToRunning(durationMs: number): void;
+  podBoundToRunning(durationMs: number, traceId?: string): void;
 }
 
 /** What the pod controller reports to metrics (adapters/telemetry's ProviderMetrics fits). */

@@ -51,12 +51,14 @@ export interface CallInfo {
   /** The API endpoint's host and port (server.address / server.port of the span). */
   serverAddress?: string;
   serverPort?: number;
+  /** The sampled trace the call belongs to (the metrics' exemplar). */
+  traceId?: string;
 }
 
 /** An API endpoint as `host[:port]` (the SDK's `endpoint`) and the protocol it is spoken with. */
 export interface CloudEndpoint {
   endpoint: string;
-  protocol: 'http' | 'https' | string;
+  protocol: string;
 }
 
 /** server.address / server.port of an endpoint (`eci.cn-hangzhou.aliyuncs.com` -> 443 over https). */
@@ -176,6 +178,8 @@ export class CloudCaller {
     try {
       const endpoint = this.options.endpoints?.[cloudServiceOf(info.action)];
       if (endpoint !== undefined) Object.assign(info, serverOf(endpoint));
+      const spanContext = trace.getSpan(parent)?.spanContext();
+      if (spanContext !== undefined && (spanContext.traceFlags & 1) === 1) info.traceId = spanContext.traceId;
       this.options.onCall?.(info);
       if (trace.getSpan(parent) !== undefined) recordCloudCallSpan(info, parent);
     } catch {

@@ -286,6 +286,7 @@ const podController = (w: Wiring): Runnable => ({
       podNetworkings: podNetworkings.store,
       // Namespace labels from the shared cache: the pod sync matches PodNetworkings again.
       namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
+      waitForFreeIpsMs: w.config.sync.waitRetryMs,
     });
     const writer = new KubernetesPodWriter({ core: w.clients.core, component: COMPONENT, log: w.log, events: l.events });
     let enqueue: (pod: k8s.V1Pod) => void = () => {};
@@ -445,7 +446,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       credentials: { accessKeyId: config.cloud.accessKeyId, accessKeySecret: config.cloud.accessKeySecret },
       rateLimits: config.cloud.rateLimits,
       timeouts: { callMs: config.cloud.timeoutMs },
-      onCall: (call) => metrics.cloudCall({ action: call.action, code: call.code, durationMs: call.durationMs, throttleWaitMs: call.queuedMs }),
+      onCall: (call) => metrics.cloudCall({ action: call.action, code: call.code, durationMs: call.durationMs, throttleWaitMs: call.queuedMs, traceId: call.traceId }),
     });
   const clients = makeKubernetesClients(loadKubeConfig(config.kubernetes.kubeconfig, config.kubernetes));
 

@@ -98,9 +98,10 @@ export class KubernetesPodWriter implements PodWriter {
     this.events = options.events ?? new KubernetesEventRecorder({ core: options.core, component: options.component, log: options.log });
   }
 
-  async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus): Promise<void> {
+  async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {
+    const body = { ...(annotations === undefined ? {} : { metadata: { annotations } }), status: withClearedConditionFields(status) };
     try {
-      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { status: withClearedConditionFields(status) } }, strategicMerge);
+      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body }, strategicMerge);
     } catch (err) {
       if (isNotFound(err)) return; // the pod went away; its next sync handles the group
       throw err;

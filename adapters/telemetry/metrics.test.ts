@@ -187,3 +187,35 @@ describe('metrics over HTTP', () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('exemplars', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+  it('links the bound->Running and cloud call histograms to traces in the OpenMetrics exposition only', async () => {
+    const metrics = createMetrics();
+    metrics.podBoundToRunning(2_600, traceId);
+    metrics.cloudCall({ action: 'CreateContainerGroup', durationMs: 120, traceId });
+    metrics.cloudCall({ action: 'DescribeContainerGroups', durationMs: 30 });
+    const server = await serve({ port: 0, host: '127.0.0.1', metrics });
+
+    const open = await fetch(`${server.url}/metrics`, { headers: { Accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(open.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+    const text = await open.text();
+    expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+    // The exemplar sits on the bucket the value fell in: `... # {trace_id="..."} <value> <timestamp>`.
+    const b2r = text.split('\n').filter((l) => l.startsWith(`${METRIC.podBoundToRunning}_bucket`) && l.includes('# {'));
+    expect(b2r).toHaveLength(1);
+    expect(b2r[0]).toContain(`# {trace_id="${traceId}"} 2.6 `);
+    const calls = text.split('\n').filter((l) => l.startsWith(`${METRIC.cloudCallDuration}_bucket`) && l.includes('# {'));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toContain('action="CreateContainerGroup"');
+    expect(calls[0]).toContain(`trace_id="${traceId}"`);
+
+    // A plain scrape stays Prometheus text 0.0.4, without exemplars.
+    const plain = await fetch(`${server.url}/metrics`);
+    expect(plain.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const plainText = await plain.text();
+    expect(plainText).not.toContain('trace_id');
+    expect(parse(plainText).samples.get(`${METRIC.podBoundToRunning}_count`)).toBe(1);
+  });
+});

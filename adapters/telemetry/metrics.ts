@@ -9,7 +9,7 @@
 // Names: METRIC in provider/telemetry/names.ts; documented in docs/telemetry.md.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
 import { CLOUD_CALL_OK, METRIC, type PodSyncResultLabel } from '../../provider/telemetry/names.ts';
 
@@ -40,6 +40,8 @@ export interface CloudCallRecord {
   durationMs: number;
   /** Time waited for the rate-limit slot. */
   throttleWaitMs?: number | undefined;
+  /** The trace the call belongs to (sampled), kept as the duration histogram's exemplar. */
+  traceId?: string | undefined;
 }
 
 export interface VSwitchFreeIps {
@@ -83,10 +85,17 @@ export interface MetricsOptions {
 
 const seconds = (ms: number): number => Math.max(0, ms) / 1000;
 
+/** The exemplar of an observation: the trace it belongs to (OpenMetrics' `trace_id` label), if any. */
+const exemplarOf = (traceId: string | undefined): Record<string, string> => (traceId === undefined ? {} : { trace_id: traceId });
+
 export class ProviderMetrics {
   readonly registry: Registry;
+  /** The same metrics in the OpenMetrics exposition, with exemplars (trace ids) on two histograms. */
+  readonly openMetricsRegistry: Registry<OpenMetricsContentType>;
   private readonly podSyncDuration: Histogram<'result'>;
   private readonly boundToRunning: Histogram;
+  private readonly boundToRunningExemplars: Histogram;
+  private readonly cloudCallDurationExemplars: Histogram<'action'>;
   private readonly cloudCalls: Counter<'action' | 'code'>;
   private readonly cloudCallDuration: Histogram<'action'>;
   private readonly throttleWait: Histogram<'action'>;
@@ -104,9 +113,15 @@ export class ProviderMetrics {
   constructor(options: MetricsOptions = {}) {
     const registry = new Registry();
     this.registry = registry;
-    if (options.defaultLabels !== undefined) registry.setDefaultLabels({ ...options.defaultLabels });
-    if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
-    const registers = [registry];
+    // Every metric is in both registries; only the OpenMetrics one writes exemplars.
+    const openMetrics = new Registry<OpenMetricsContentType>();
+    openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    this.openMetricsRegistry = openMetrics;
+    const registers: (Registry | Registry<OpenMetricsContentType>)[] = [registry, openMetrics];
+    for (const r of registers) {
+      if (options.defaultLabels !== undefined) r.setDefaultLabels({ ...options.defaultLabels });
+      if (options.processMetrics === true) collectDefaultMetrics({ register: r });
+    }
 
     this.podSyncDuration = new Histogram({
       name: METRIC.podSyncDuration,
@@ -115,25 +130,35 @@ export class ProviderMetrics {
       buckets: POD_SYNC_BUCKETS_SECONDS,
       registers,
     });
-    this.boundToRunning = new Histogram({
-      name: METRIC.podBoundToRunning,
-      help: 'Time from a pod bound to a virtual node to the pod Running (container group started in ECI).',
-      buckets: BOUND_TO_RUNNING_BUCKETS_SECONDS,
-      registers,
-    });
+    // prom-client keeps exemplars only in OpenMetrics registries: the two histograms with exemplars
+    // are one object per registry, both observed.
+    const boundToRunning = (exemplars: boolean, register: Registry | Registry<OpenMetricsContentType>) =>
+      new Histogram({
+        name: METRIC.podBoundToRunning,
+        help: 'Time from a pod bound to a virtual node to the pod Running (container group started in ECI).',
+        buckets: BOUND_TO_RUNNING_BUCKETS_SECONDS,
+        enableExemplars: exemplars,
+        registers: [register],
+      });
+    this.boundToRunning = boundToRunning(false, registry);
+    this.boundToRunningExemplars = boundToRunning(true, openMetrics);
     this.cloudCalls = new Counter({
       name: METRIC.cloudCalls,
       help: 'ECI and VPC OpenAPI call attempts, by action and result code (OK, or the cloud error code).',
       labelNames: ['action', 'code'],
       registers,
     });
-    this.cloudCallDuration = new Histogram({
-      name: METRIC.cloudCallDuration,
-      help: 'Duration of one ECI or VPC OpenAPI call attempt, after rate-limit pacing, by action.',
-      labelNames: ['action'],
-      buckets: CLOUD_CALL_BUCKETS_SECONDS,
-      registers,
-    });
+    const cloudCallDuration = (exemplars: boolean, register: Registry | Registry<OpenMetricsContentType>) =>
+      new Histogram({
+        name: METRIC.cloudCallDuration,
+        help: 'Duration of one ECI or VPC OpenAPI call attempt, after rate-limit pacing, by action.',
+        labelNames: ['action'],
+        buckets: CLOUD_CALL_BUCKETS_SECONDS,
+        enableExemplars: exemplars,
+        registers: [register],
+      });
+    this.cloudCallDuration = cloudCallDuration(false, registry);
+    this.cloudCallDurationExemplars = cloudCallDuration(true, openMetrics);
     this.throttleWait = new Histogram({
       name: METRIC.cloudThrottleWait,
       help: 'Time a cloud call attempt waited for its per-action rate-limit slot, by action.',
@@ -205,8 +230,9 @@ export class ProviderMetrics {
   }
 
   /** A pod reached Running, `durationMs` after it was bound to a node. Record once per pod. */
-  podBoundToRunning(durationMs: number): void {
+  podBoundToRunning(durationMs: number, traceId?: string): void {
     this.boundToRunning.observe(seconds(durationMs));
+    this.boundToRunningExemplars.observe({ labels: {}, value: seconds(durationMs), exemplarLabels: exemplarOf(traceId) });
   }
 
   /** One cloud call attempt (wire it to CloudCaller's `onCall`). */
@@ -214,6 +240,7 @@ export class ProviderMetrics {
     const action = record.action;
     this.cloudCalls.inc({ action, code: record.code ?? CLOUD_CALL_OK });
     this.cloudCallDuration.observe({ action }, seconds(record.durationMs));
+    this.cloudCallDurationExemplars.observe({ labels: { action }, value: seconds(record.durationMs), exemplarLabels: exemplarOf(record.traceId) });
     if (record.throttleWaitMs !== undefined) this.throttleWait.observe({ action }, seconds(record.throttleWaitMs));
   }
 
@@ -266,9 +293,13 @@ export class ProviderMetrics {
     this.sources = { ...this.sources, ...sources };
   }
 
-  /** The text exposition, as served on /metrics. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The text exposition, as served on /metrics: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars). */
+  text(openMetrics = false): Promise<string> {
+    return (openMetrics ? this.openMetricsRegistry : this.registry).metrics();
+  }
+
+  contentTypeOf(openMetrics = false): string {
+    return (openMetrics ? this.openMetricsRegistry : this.registry).contentType;
   }
 
   get contentType(): string {
@@ -334,7 +365,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServe
     const report = o.readiness?.();
     return send(res, report === undefined || report.ready ? 200 : 503, report?.text ?? 'ok\n', undefined, headOnly);
   }
-  return send(res, 200, await o.metrics.text(), o.metrics.contentType, headOnly);
+  // Prometheus asks for OpenMetrics (and so gets exemplars) when exemplar storage is on.
+  const openMetrics = /application\/openmetrics-text/i.test(req.headers.accept ?? '');
+  return send(res, 200, await o.metrics.text(openMetrics), o.metrics.contentTypeOf(openMetrics), headOnly);
 }
 
 export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {

@@ -5,9 +5,10 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opent
 import type { V1Pod } from '@kubernetes/client-node';
 import { admitPod, type AdmitOptions, type AdmitResult } from '../../provider/admission/admit.ts';
 import { traceContextAnnotations } from '../../provider/telemetry/context.ts';
-import { ATTR, podAttributes, SPAN, SPAN_EVENT } from '../../provider/telemetry/names.ts';
+import { nowMs } from '../../provider/telemetry/ids.ts';
+import { ATTR, podAttributes, SPAN, SPAN_EVENT, STEP_TIMINGS_ANNOTATION } from '../../provider/telemetry/names.ts';
 import { recordError, tracer } from '../../provider/telemetry/spans.ts';
-import type { Labels } from '../../provider/networking/match.ts';
+import { matchedSelectorTerms, type Labels } from '../../provider/networking/match.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import type { VSwitch } from '../../provider/cloud/model.ts';
 
@@ -122,6 +123,8 @@ export interface ReviewDeps {
   getInputs: GetAdmissionInputs;
   options: AdmitOptions;
   now?: () => number;
+  /** The HTTP request, for the span's HTTP server conventions (server.ts fills it). */
+  http?: { route: string; serverAddress?: string; serverPort?: number };
 }
 
 /**
@@ -147,11 +150,33 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
   const pod = request.object as V1Pod;
   const namespace = request.namespace || (pod.metadata?.namespace ?? '');
 
-  // admission.pod: the root of the pod's provisioning trace. It is open while the patch is built,
-  // so its traceparent goes into the patch (annotation) and the provider continues this trace.
-  const span = tracer().startSpan(SPAN.admission, { kind: SpanKind.SERVER, root: true, attributes: { ...podAttributes(pod), [ATTR.namespaceName]: namespace, [ATTR.admissionDryRun]: request.dryRun } }, ROOT_CONTEXT);
+  // The pod's provisioning trace begins here: its root `pod.provision` is opened now (ids chosen
+  // by the sampler and id generator) but recorded by the provider once the pod is Running, with
+  // these ids, read back from the traceparent annotation. It is never ended in this process.
+  // `admission.pod` is its first child; its own children are the decision's.
+  const startedAt = nowMs();
+  const root = tracer().startSpan(SPAN.podProvision, { root: true, startTime: startedAt }, ROOT_CONTEXT);
+  const rootContext = trace.setSpan(ROOT_CONTEXT, root);
+  const route = deps.http?.route ?? '';
+  const span = tracer().startSpan(
+    SPAN.admission,
+    {
+      kind: SpanKind.SERVER,
+      startTime: startedAt,
+      attributes: {
+        ...podAttributes(pod),
+        [ATTR.namespaceName]: namespace,
+        [ATTR.admissionDryRun]: request.dryRun,
+        [ATTR.httpRequestMethod]: 'POST',
+        [ATTR.urlScheme]: 'https',
+        ...(route === '' ? {} : { [ATTR.httpRoute]: route, [ATTR.urlPath]: route }),
+        ...(deps.http?.serverAddress === undefined ? {} : { [ATTR.serverAddress]: deps.http.serverAddress }),
+        ...(deps.http?.serverPort === undefined ? {} : { [ATTR.serverPort]: deps.http.serverPort }),
+      },
+    },
+    rootContext,
+  );
   const started = now();
-  const startedAt = Date.now();
   try {
     const inputs = await deps.getInputs(pod, namespace);
     const result = admitPod({
@@ -159,10 +184,10 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
       namespaceLabels: inputs.namespaceLabels,
       podNetworkings: inputs.podNetworkings,
       options: deps.options,
-      traceAnnotations: traceContextAnnotations(span),
+      traceAnnotations: { ...traceContextAnnotations(root), [STEP_TIMINGS_ANNOTATION]: JSON.stringify({ admitted: round3(startedAt) }) },
       ...(inputs.vSwitches === undefined ? {} : { vSwitches: inputs.vSwitches }),
     });
-    recordAdmissionSpans(span, result, startedAt);
+    recordAdmissionSpans(span, result, startedAt, inputs.podNetworkings);
     const decision: AdmissionDecision = {
       uid,
       namespace,
@@ -172,18 +197,25 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
       result,
       durationMs: now() - started,
     };
+    span.setAttribute(ATTR.httpStatusCode, 200);
     return { httpStatus: 200, review: respond(toAdmissionResponse(uid, result)), decision };
   } catch (err) {
     recordError(span, err);
+    span.setAttributes({ [ATTR.httpStatusCode]: 500, [ATTR.errorType]: err instanceof Error ? err.name : 'Error' });
     const message = err instanceof Error ? err.message : String(err);
     return { httpStatus: 500, message: `admitting pod ${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? ''}: ${message}` };
   } finally {
-    span.end();
+    span.end(nowMs());
   }
 }
 
+/** Epoch ms kept to the microsecond in annotations. */
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
 /** The decision's children of `admission.pod` (podnetworking.match, zone.constrain) and its outcome. */
-function recordAdmissionSpans(span: Span, result: AdmitResult, startedAt: number): void {
+function recordAdmissionSpans(span: Span, result: AdmitResult, startedAt: number, podNetworkings: readonly PodNetworking[]): void {
   if (!span.isRecording()) return;
   if (!result.allowed) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
@@ -194,6 +226,7 @@ function recordAdmissionSpans(span: Span, result: AdmitResult, startedAt: number
   const considered = result.considered;
   if (considered === undefined) return; // skipped (host network, opted-out namespace...)
   const parent = trace.setSpan(ROOT_CONTEXT, span);
+  const endAt = nowMs();
   const chosen = result.matched.chosen;
   const match = tracer().startSpan(
     SPAN.podNetworkingMatch,
@@ -204,16 +237,18 @@ function recordAdmissionSpans(span: Span, result: AdmitResult, startedAt: number
         [ATTR.podNetworkingAlsoMatched]: result.matched.alsoMatched,
         [ATTR.podNetworkingSkipped]: considered.skipped,
         [ATTR.podNetworkingReason]: chosen === undefined ? 'no Ready PodNetworking matches: default network' : `${chosen}: selectors match${result.matched.alsoMatched.length > 0 ? ' (oldest, then by name, of several)' : ''}`,
-        ...(chosen === undefined ? {} : { [ATTR.podNetworkingName]: chosen }),
+        ...(chosen === undefined
+          ? {}
+          : { [ATTR.podNetworkingName]: chosen, [ATTR.podNetworkingMatchedTerms]: matchedSelectorTerms(podNetworkings.find((pn) => pn.metadata.name === chosen)?.spec.selector) }),
       },
     },
     parent,
   );
   for (const reason of considered.skipped) match.addEvent(SPAN_EVENT.podNetworkingSkipped, { [ATTR.podNetworkingReason]: reason });
-  match.end();
+  match.end(endAt);
   if (chosen !== undefined) {
     tracer()
       .startSpan(SPAN.zoneConstrain, { startTime: startedAt, attributes: { [ATTR.zonesAllowed]: considered.zones, [ATTR.zonesConstrained]: considered.zoneConstrained, [ATTR.podNetworkingName]: chosen } }, parent)
-      .end();
+      .end(endAt);
   }
 }

@@ -157,7 +157,12 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     } catch (err) {
       return send(res, 400, `malformed JSON: ${(err as Error).message}\n`);
     }
-    const outcome = await reviewPod(parsed, { getInputs: o.getInputs, options: o.options });
+    const host = /^(\[[^\]]+\]|[^:]+)/.exec(req.headers.host ?? '')?.[1];
+    const outcome = await reviewPod(parsed, {
+      getInputs: o.getInputs,
+      options: o.options,
+      http: { route: MUTATE_PODS_PATH, ...(host === undefined ? {} : { serverAddress: host }), ...(req.socket.localPort === undefined ? {} : { serverPort: req.socket.localPort }) },
+    });
     if (outcome.httpStatus !== 200) {
       if (outcome.httpStatus === 500) log?.error('admission failed', { error: outcome.message });
       else log?.warn('malformed admission review', { error: outcome.message });

@@ -226,6 +226,8 @@ const sync = v.strictObject({
   /** A group with no pod is deleted only after this long (a create may be in flight). */
   orphanGracePeriodMs: v.optional(v.pipe(v.number(), v.check((n) => n >= 0, 'must not be negative')), 2 * 60_000),
   backoffBaseMs: positive(500),
+  /** How soon a pod waiting for free IPs (every vSwitch of its zone exhausted) is tried again. */
+  waitRetryMs: positive(15_000),
   backoffMaxMs: v.optional(v.number(), 60_000),
 }, mapping(''));
 

@@ -270,3 +270,14 @@ export function matchPodNetworking(input: MatchInput): MatchResult {
   const [chosen, ...rest] = candidates;
   return { ...(chosen ? { chosen } : {}), alsoMatched: rest.map((pn) => pn.metadata.name), skipped, notReady };
 }
+
+/**
+ * The selector terms of a PodNetworking that selects a pod (every present selector matched), in
+ * kubectl's syntax: `podSelector app=web`, `namespaceSelector team=a`. For traces and `explain`.
+ */
+export function matchedSelectorTerms(selector: { podSelector?: V1LabelSelector | null; namespaceSelector?: V1LabelSelector | null } | undefined): string[] {
+  const terms: string[] = [];
+  if (selector?.podSelector) terms.push(`podSelector ${describeSelector(selector.podSelector)}`);
+  if (selector?.namespaceSelector) terms.push(`namespaceSelector ${describeSelector(selector.namespaceSelector)}`);
+  return terms;
+}

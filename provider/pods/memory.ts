@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
+import { TRACE_CONTEXT_ANNOTATION, type StepTimings } from '../telemetry/names.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
 export interface PodMemory {
@@ -30,6 +30,21 @@ export interface PodMemory {
   provisioning?: Context;
   /** When this process created the pod's group (epoch ms): the start of `pod.wait_running`. */
   createdAt?: number;
+  /** This process began the pod's trace (no traceparent annotation): write it on the pod at create. */
+  startedTrace?: boolean;
+  /** The provisioning trace's root was recorded (Running, refused, deleted): record nothing more in it. */
+  traceEnded?: boolean;
+  /** When this process first saw the pod bound to its node (epoch ms, high resolution). */
+  boundSeenAt?: number;
+  /** `pod.schedule` was recorded by this process. */
+  scheduleRecorded?: boolean;
+  /** Step timings this process measured (merged with the pod's annotation when written). */
+  timings?: StepTimings;
+  /**
+   * The wait episode in progress: since when (epoch ms), why, how many retries, and the first
+   * retries as `pod.wait.retry` events (at most MAX_WAIT_EVENTS). One `pod.wait` span when it ends.
+   */
+  wait?: { reason: string; message: string; since: number; retries: number; events: { at: number; reason: string; message: string }[] };
   /** The bound->Running time was recorded (once per pod). */
   runningRecorded: boolean;
   /**

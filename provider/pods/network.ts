@@ -9,12 +9,13 @@ import type { VSwitchSelectionPolicy } from '../config/config.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import { decideNetwork, type NetworkWarning } from '../networking/decide.ts';
 import { ExhaustedVSwitches, SingleFlight } from '../networking/exhaustion.ts';
-import type { Labels } from '../networking/match.ts';
+import { matchedSelectorTerms, type Labels } from '../networking/match.ts';
 import { selectionPolicyOf, type PodNetworking } from '../networking/podnetworking.ts';
 import { chooseVSwitch } from '../networking/vswitch.ts';
 import { zonesOf } from '../networking/zones.ts';
 import type { CloudPort } from '../ports.ts';
 import { ATTR, SPAN, SPAN_EVENT } from '../telemetry/names.ts';
+import { nowMs } from '../telemetry/ids.ts';
 import { recordError, recordSpan, tracer } from '../telemetry/spans.ts';
 import type { NetworkDecision, NetworkPlanner } from './sync.ts';
 
@@ -40,10 +41,12 @@ export interface PodNetworkPlannerOptions {
   exhausted?: ExhaustedVSwitches;
   random?: () => number;
   now?: () => number;
+  /** How soon a pod waiting for free IPs is tried again (config `sync.waitRetryMs`). */
+  waitForFreeIpsMs?: number;
 }
 
 const WAIT_FOR_PODNETWORKING_MS = 5_000;
-const WAIT_FOR_FREE_IPS_MS = 15_000;
+export const WAIT_FOR_FREE_IPS_MS = 15_000;
 
 export class PodNetworkPlanner implements NetworkPlanner {
   readonly exhausted: ExhaustedVSwitches;
@@ -54,7 +57,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
   constructor(options: PodNetworkPlannerOptions) {
     const now = options.now ?? Date.now;
     this.exhausted = options.exhausted ?? new ExhaustedVSwitches({ now });
-    this.o = { vSwitchRefreshMs: 30_000, random: Math.random, now, exhausted: this.exhausted, ...options };
+    this.o = { vSwitchRefreshMs: 30_000, random: Math.random, now, exhausted: this.exhausted, waitForFreeIpsMs: WAIT_FOR_FREE_IPS_MS, ...options };
   }
 
   async plan(pod: V1Pod, nodeZone: string): Promise<NetworkDecision> {
@@ -75,7 +78,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
     let name: string | undefined;
     let warnings: NetworkWarning[] = [];
     if (net.kind === 'default') {
-      recordSpan(SPAN.podNetworkingMatch, { startTime: Date.now(), attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
+      recordSpan(SPAN.podNetworkingMatch, { startTime: nowMs(), attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
       candidateIds = this.o.defaults.vSwitchIds;
       securityGroupIds = [this.o.defaults.securityGroupId];
       policy = this.o.defaults.vSwitchSelectionPolicy;
@@ -97,14 +100,14 @@ export class PodNetworkPlanner implements NetworkPlanner {
         if (net.kind === 'refuse' && net.reason !== 'FixedAllocationUnsupported') {
           // zone.constrain: the node's zone is not one of the PodNetworking's zones.
           const zones = pn === undefined ? [] : zonesOf(pn);
-          recordSpan(SPAN.zoneConstrain, { startTime: Date.now(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: false, [ATTR.podNetworkingName]: pnName } });
+          recordSpan(SPAN.zoneConstrain, { startTime: nowMs(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: false, [ATTR.podNetworkingName]: pnName } });
         }
         return decision;
       }
-      match.setAttribute(ATTR.podNetworkingReason, net.why);
+      match.setAttributes({ [ATTR.podNetworkingReason]: net.why, [ATTR.podNetworkingMatchedTerms]: matchedSelectorTerms(net.podNetworking.spec.selector) });
       match.end();
       recordSpan(SPAN.zoneConstrain, {
-        startTime: Date.now(),
+        startTime: nowMs(),
         attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: net.zones, [ATTR.zoneAllowed]: true, [ATTR.podNetworkingName]: pnName },
       });
       const spec = net.podNetworking.spec;
@@ -132,26 +135,29 @@ export class PodNetworkPlanner implements NetworkPlanner {
     const choice = chooseVSwitch({ zone: nodeZone, candidates, policy, isExhausted: (id) => this.exhausted.isExhausted(id), random: this.o.random });
     const notFound = missing.map((id) => `${id}: not found in the VPC API`);
     const refusals = [...choice.refusals, ...notFound];
-    choose.setAttributes({ [ATTR.vSwitchCandidates]: candidates.map((v) => `${v.id}=${v.availableIpCount} (${v.zoneId})`), [ATTR.vSwitchSkipped]: refusals });
+    // Candidates of the node's zone only (the others cannot be used there), with CIDR and free IPs.
+    const inZone = candidates.filter((v) => v.zoneId === nodeZone);
+    choose.setAttributes({ [ATTR.vSwitchCandidates]: inZone.map((v) => `${v.id} ${v.cidrBlock} free=${v.availableIpCount}`), [ATTR.vSwitchSkipped]: refusals });
     for (const refusal of refusals) choose.addEvent(SPAN_EVENT.vSwitchSkipped, { [ATTR.vSwitchReason]: refusal });
     if (name === undefined) {
       // The default network allows the zones of its vSwitches.
       const zones = [...new Set(candidates.map((v) => v.zoneId))].sort();
-      recordSpan(SPAN.zoneConstrain, { startTime: Date.now(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: zones.includes(nodeZone) } });
+      recordSpan(SPAN.zoneConstrain, { startTime: nowMs(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: zones.includes(nodeZone) } });
     }
     if (choice.ok) {
       const reason = `${source}, policy ${policy}: ${choice.reason}${refusals.length > 0 ? `; skipped ${refusals.join('; ')}` : ''}`;
-      choose.setAttributes({ [ATTR.vSwitchId]: choice.id, [ATTR.vSwitchReason]: reason, [ATTR.vSwitchFreeIps]: choice.vSwitch.availableIpCount });
+      choose.setAttributes({ [ATTR.vSwitchId]: choice.id, [ATTR.vSwitchCidr]: choice.vSwitch.cidrBlock, [ATTR.vSwitchReason]: reason, [ATTR.vSwitchFreeIps]: choice.vSwitch.availableIpCount });
       choose.end();
       const securityGroupId = securityGroupIds[0] ?? '';
       recordSpan(SPAN.securityGroupChoose, {
-        startTime: Date.now(),
+        startTime: nowMs(),
         attributes: { [ATTR.securityGroupId]: securityGroupId, [ATTR.securityGroupCandidates]: [...securityGroupIds], [ATTR.podNetworkingReason]: `first security group of ${source}` },
       });
       return {
         kind: 'ready',
         zoneId: nodeZone,
         vSwitchId: choice.id,
+        vSwitchCidr: choice.vSwitch.cidrBlock,
         securityGroupId,
         reason,
         ...(name !== undefined ? { podNetworking: name } : {}),
@@ -164,7 +170,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
     } else {
       // Every vSwitch of the zone is out of IPs: look again soon, IPs come back as groups go.
       for (const id of candidateIds) this.known.delete(id);
-      decision = { kind: 'wait', reason: 'VSwitchesExhausted', message: `no vSwitch of ${source} in zone ${nodeZone} has a free IP: ${refusals.join('; ')}`, retryAfterMs: WAIT_FOR_FREE_IPS_MS };
+      decision = { kind: 'wait', reason: 'VSwitchesExhausted', message: `no vSwitch of ${source} in zone ${nodeZone} has a free IP: ${refusals.join('; ')}`, retryAfterMs: this.o.waitForFreeIpsMs };
     }
     markDecision(choose, decision);
     choose.end();

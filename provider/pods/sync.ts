@@ -1,7 +1,7 @@
 // syncPod: load -> plan -> act -> report, for one pod key. At most one cloud write and one
 // Kubernetes write per step; killing the process at any line and running it again creates no
 // second container group (ClientToken = pod UID, groups found again by their pod-UID tag).
-import { ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { classifyCloudError, CloudError, CloudErrorCode, errorCodeIs } from '../cloud/errors.ts';
 import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
@@ -19,8 +19,9 @@ import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
 import { DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { SyncResult, WorkContext } from './workqueue.ts';
 import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
-import { ATTR, podAttributes, SPAN, TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
-import { inSpan, recordSpan } from '../telemetry/spans.ts';
+import { nowMs, withSpanIds } from '../telemetry/ids.ts';
+import { ATTR, parseStepTimings, podAttributes, SPAN, SPAN_EVENT, STEP_TIMINGS_ANNOTATION, TRACE_CONTEXT_ANNOTATION, type StepTimings } from '../telemetry/names.ts';
+import { inSpan, recordSpan, tracer } from '../telemetry/spans.ts';
 
 // The ports the sync uses live in provider/ports.ts; re-exported for existing importers.
 export type { Logger, NetworkDecision, NetworkPlanner, PodSyncMetrics } from '../ports.ts';
@@ -58,6 +59,9 @@ export const CLOUD_EVENT_HOLD_MS = 10_000;
 /** How long a status this process wrote counts as on the pod while the cache does not show it yet. */
 export const STATUS_ECHO_MS = 30_000;
 
+/** At most this many `pod.wait.retry` events on one `pod.wait` span (`eci_vn.wait.retries` counts them all). */
+export const MAX_WAIT_EVENTS = 10;
+
 const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
 
 export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
@@ -86,6 +90,8 @@ export class PodSync {
 
     // load
     const deleting = pod.metadata?.deletionTimestamp != null;
+    // When the watch first delivered the pod on one of our nodes: the end of `pod.schedule`.
+    if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
     if (!deleting && this.o.groups.forPod(key.uid) === undefined && this.o.groups.createdFor(key.uid) !== undefined) {
       // Created moments ago; the status poller brings its description and re-queues the pod.
       return { kind: 'requeueAfter', ms: 10_000 };
@@ -124,9 +130,14 @@ export class PodSync {
     });
   }
 
-  /** The context of the pod's provisioning trace; `undefined` when the provider must start it (no annotation). */
+  /**
+   * The context of the pod's provisioning trace: its root `pod.provision` (named by the
+   * traceparent annotation, or begun by this process). Undefined when the pod carries none, or
+   * once the root was recorded (Running, refused, deleted).
+   */
   private provisioningParent(pod: V1Pod): Context | undefined {
     const memory = this.memory.of(pod.metadata?.uid ?? '');
+    if (memory.traceEnded) return undefined;
     if (memory.provisioning !== undefined) return memory.provisioning;
     // ROOT_CONTEXT as the base: never inherit whatever span happens to be active in the queue.
     const fromPod = podTraceContext(pod, ROOT_CONTEXT);
@@ -140,6 +151,88 @@ export class PodSync {
     if (memory === undefined) return;
     delete memory.provisioning;
     delete memory.createdAt;
+  }
+
+  /** The step timings of the pod: what is on it (webhook, an earlier process) and what this process measured. */
+  private stepTimings(pod: V1Pod): StepTimings {
+    return { ...parseStepTimings(pod.metadata?.annotations?.[STEP_TIMINGS_ANNOTATION]), ...this.memory.peek(pod.metadata?.uid ?? '')?.timings };
+  }
+
+  private noteTiming(uid: string, timings: StepTimings): void {
+    const memory = this.memory.of(uid);
+    memory.timings = { ...memory.timings, ...timings };
+  }
+
+  /**
+   * `pod.schedule`: admission (else creation) -> bound to the node, once per pod. The bind time is
+   * when this process's watch first delivered the pod on its node; a pod seen long after its
+   * PodScheduled transition (a restart) uses that condition's time (1 s resolution).
+   */
+  private recordSchedule(pod: V1Pod, parent: Context): void {
+    const uid = pod.metadata?.uid ?? '';
+    const memory = this.memory.of(uid);
+    const timings = this.stepTimings(pod);
+    if (memory.scheduleRecorded || timings.bound !== undefined) return;
+    memory.scheduleRecorded = true;
+    const start = timings.admitted ?? toMs(pod.metadata?.creationTimestamp);
+    const condition = boundAt(pod);
+    const seen = memory.boundSeenAt;
+    let bound = seen !== undefined && (condition === undefined || seen - condition < 2_000) ? seen : condition;
+    if (start === undefined || bound === undefined) return;
+    bound = Math.max(start, bound);
+    this.noteTiming(uid, { bound });
+    recordSpan(
+      SPAN.podSchedule,
+      { startTime: start, endTime: bound, attributes: { ...podAttributes(pod), [ATTR.boundAt]: new Date(bound).toISOString() } },
+      parent,
+    );
+  }
+
+  /** Ends the wait episode in progress: ONE `pod.wait` span with its reason and the first retries as events. */
+  private endWait(pod: V1Pod, parent: Context | undefined): void {
+    const uid = pod.metadata?.uid ?? '';
+    const memory = this.memory.peek(uid);
+    const wait = memory?.wait;
+    if (memory === undefined || wait === undefined) return;
+    delete memory.wait;
+    const end = nowMs();
+    this.noteTiming(uid, { waitedMs: (memory.timings?.waitedMs ?? this.stepTimings(pod).waitedMs ?? 0) + (end - wait.since) });
+    if (parent === undefined) return;
+    recordSpan(
+      SPAN.podWait,
+      {
+        startTime: wait.since,
+        endTime: end,
+        attributes: { ...podAttributes(pod), [ATTR.waitReason]: wait.reason, [ATTR.waitMessage]: wait.message, [ATTR.waitRetries]: wait.retries },
+      },
+      parent,
+      (span) => {
+        for (const e of wait.events) span.addEvent(SPAN_EVENT.waitRetry, { [ATTR.waitReason]: e.reason, [ATTR.waitMessage]: e.message }, e.at);
+      },
+    );
+  }
+
+  /**
+   * Records the root `pod.provision` with the ids the trace began with: from admission (else the
+   * pod's creation) to now (Running, a refusal for good, or the deletion). Once per pod and process.
+   */
+  private endProvisioning(pod: V1Pod, outcome: { attributes?: Attributes; error?: string }): void {
+    const uid = pod.metadata?.uid ?? '';
+    const memory = this.memory.of(uid);
+    const parent = memory.provisioning ?? this.provisioningParent(pod);
+    if (memory.traceEnded || parent === undefined) return;
+    this.endWait(pod, parent);
+    memory.traceEnded = true;
+    const spanContext = trace.getSpanContext(parent);
+    if (spanContext === undefined || (spanContext.traceFlags & 1) === 0) return;
+    const end = nowMs();
+    const timings = this.stepTimings(pod);
+    const start = Math.min(timings.admitted ?? toMs(pod.metadata?.creationTimestamp) ?? end, end);
+    const span = withSpanIds({ traceId: spanContext.traceId, spanId: spanContext.spanId }, () =>
+      tracer().startSpan(SPAN.podProvision, { root: true, startTime: start, attributes: { ...podAttributes(pod), [ATTR.cloudRegion]: this.o.regionId, ...outcome.attributes } }, ROOT_CONTEXT),
+    );
+    if (outcome.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
+    span.end(end);
   }
 
   /** A link from the deletion trace to the pod's provisioning trace, when the pod carries one. */
@@ -170,6 +263,8 @@ export class PodSync {
         return this.reportStatus(key, pod, group, plan.status);
       case 'delete-group': {
         const links = this.provisioningLinks(pod);
+        // Deleted while being provisioned: the provisioning trace ends here.
+        if ((pod.status?.phase ?? 'Pending') === 'Pending') this.endProvisioning(pod, { attributes: { [ATTR.syncResult]: 'deleted' } });
         this.forgetTrace(key.uid);
         const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: plan.kind, [ATTR.containerGroupId]: plan.containerGroupId };
         return inSpan(SPAN.podDelete, { root: true, attributes, links }, ROOT_CONTEXT, async () => {
@@ -212,52 +307,91 @@ export class PodSync {
     const previousPhase = pod.status?.phase;
     const provisioningPhase = previousPhase === undefined || previousPhase === 'Pending';
     const parent = provisioningPhase ? this.provisioningParent(pod) : undefined;
+    const firstRunning = status.phase === 'Running' && previousPhase !== 'Running';
+    const runningAt = nowMs();
+    // The step timings ride on the status patch that writes the first Running (no write of their own).
+    let annotations: Record<string, string> | undefined;
+    if (firstRunning && provisioningPhase) {
+      this.noteTiming(key.uid, { running: runningAt });
+      annotations = { [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)) };
+    }
     const patch = async (): Promise<void> => {
-      await this.o.writer.patchPodStatus(key, status);
+      await this.o.writer.patchPodStatus(key, status, annotations);
       this.memory.of(key.uid).statusWritten = { status, at: this.o.now().getTime() };
     };
     if (parent === undefined) await patch();
     else await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), ...statusAttributes(status, group) } }, parent, patch);
 
-    const nowMs = this.o.now().getTime();
-    if (status.phase === 'Running' && previousPhase !== 'Running') this.firstRunning(key, pod, group, status, parent, nowMs);
-    else if (status.phase === 'Succeeded' || status.phase === 'Failed') this.forgetTrace(key.uid);
+    const nowMsWall = this.o.now().getTime();
+    if (firstRunning) this.firstRunning(key, pod, group, status, parent, nowMsWall, runningAt);
+    else if (status.phase === 'Succeeded' || status.phase === 'Failed') {
+      if (parent !== undefined) this.endProvisioning(pod, { attributes: statusAttributes(status, group), ...(status.phase === 'Failed' ? { error: `pod ${status.phase}: ${status.reason ?? ''}` } : {}) });
+      this.forgetTrace(key.uid);
+    }
     return { kind: 'done' };
   }
 
-  private firstRunning(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus, parent: Context | undefined, nowMs: number): void {
+  private firstRunning(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus, parent: Context | undefined, nowMsWall: number, runningAt: number): void {
     const memory = this.memory.of(key.uid);
     if (!memory.runningRecorded) {
       memory.runningRecorded = true;
       const bound = boundAt(pod);
-      if (bound !== undefined) this.o.metrics.podBoundToRunning(Math.max(0, nowMs - bound));
+      // The trace id goes with the observation: the histogram's exemplar links to this trace.
+      const traceId = parent === undefined ? undefined : trace.getSpanContext(parent)?.traceId;
+      if (bound !== undefined) this.o.metrics.podBoundToRunning(Math.max(0, nowMsWall - bound), traceId);
     }
     if (parent !== undefined) {
+      const running = { ...pod, status: { ...pod.status, ...status } };
       // From the create (this process's own clock, else the cloud's creation time) to the first Running seen.
-      const created = memory.createdAt ?? toMs(group?.creationTime) ?? toMs(pod.metadata?.creationTimestamp) ?? nowMs;
-      recordSpan(
-        SPAN.podWaitRunning,
-        { startTime: Math.min(created, nowMs), endTime: nowMs, attributes: { ...podAttributes({ ...pod, status: { ...pod.status, ...status } }), ...statusAttributes(status, group) } },
-        parent,
-      );
+      const created = memory.createdAt ?? toMs(group?.creationTime) ?? toMs(pod.metadata?.creationTimestamp) ?? runningAt;
+      recordSpan(SPAN.podWaitRunning, { startTime: Math.min(created, runningAt), endTime: runningAt, attributes: { ...podAttributes(running), ...statusAttributes(status, group) } }, parent);
+      this.endProvisioning(running, { attributes: { ...statusAttributes(status, group), [ATTR.syncResult]: 'done' } });
     }
     this.forgetTrace(key.uid);
   }
 
   private async create(key: PodKey, pod: V1Pod, work: WorkContext | undefined): Promise<SyncResult> {
     const uid = key.uid;
-    const parent = this.provisioningParent(pod);
+    const memory = this.memory.of(uid);
+    let root = this.provisioningParent(pod);
+    if (root === undefined && !memory.traceEnded) {
+      // No traceparent annotation (webhook off or bypassed): this process begins the trace. Its
+      // root is opened now and recorded when the provisioning ends (see endProvisioning).
+      const probe = tracer().startSpan(SPAN.podProvision, { root: true }, ROOT_CONTEXT);
+      if (probe.isRecording()) {
+        root = trace.setSpan(ROOT_CONTEXT, probe);
+        memory.provisioning = root;
+        memory.startedTrace = true;
+      }
+    }
+    // After the root was recorded (a refusal retried later) nothing more goes into the trace.
+    const parent = memory.traceEnded || root === undefined ? unrecorded(root) : root;
+    if (root !== undefined && !memory.traceEnded) this.recordSchedule(pod, root);
+
+    if (memory.wait !== undefined) {
+      // A retry of a waiting pod: decided without spans (they would pile up at every retry), as
+      // an event of the wait. The attempt that ends the wait is recorded whole, below.
+      const nodeName = pod.spec?.nodeName ?? '';
+      const zone = this.o.zoneOfNode(nodeName);
+      const quiet = unrecorded(parent);
+      const peek: NetworkDecision =
+        zone === undefined
+          ? { kind: 'wait', reason: EventReason.NodeUnknown, message: `node ${nodeName} is not a virtual node of this provider (yet)`, retryAfterMs: 5_000 }
+          : await context.with(quiet, () => this.o.network.plan(pod, zone));
+      if (peek.kind === 'wait') return context.with(quiet, () => this.waitWith(key, pod, peek.reason, peek.message, peek.retryAfterMs));
+      this.endWait(pod, root !== undefined && !memory.traceEnded ? root : undefined);
+    }
+
     const attributes: Attributes = { ...podAttributes(pod), [ATTR.syncPlan]: 'create', [ATTR.cloudRegion]: this.o.regionId };
-    // Without a traceparent annotation (webhook off or bypassed) the provider starts the trace.
-    return inSpan(SPAN.podProvision, { attributes, ...(parent === undefined ? { root: true } : {}) }, parent ?? ROOT_CONTEXT, async (span) => {
-      if (parent === undefined) this.memory.of(uid).provisioning = trace.setSpan(ROOT_CONTEXT, span);
-      const result = await this.provision(key, pod, span, parent === undefined, work);
+    return inSpan(SPAN.podCreate, { attributes }, parent, async (span) => {
+      const result = await this.provision(key, pod, span, memory.startedTrace === true, work);
       span.setAttribute(ATTR.syncResult, result.kind === 'done' ? 'done' : 'requeue');
       return result;
     });
   }
 
   private async provision(key: PodKey, pod: V1Pod, span: Span, startedTrace: boolean, work: WorkContext | undefined): Promise<SyncResult> {
+    const createStarted = nowMs();
     const nodeName = pod.spec?.nodeName ?? '';
     const zone = this.o.zoneOfNode(nodeName);
     if (zone === undefined) {
@@ -282,7 +416,9 @@ export class PodSync {
     }
     if (network.kind === 'wait') return this.waitWith(key, pod, network.reason, network.message, network.retryAfterMs);
     if (network.kind === 'refuse') return this.refuse(key, pod, network.reason, network.message);
+    const networkChosen = nowMs();
     span.setAttributes({ [ATTR.vSwitchId]: network.vSwitchId, [ATTR.securityGroupId]: network.securityGroupId, [ATTR.vSwitchReason]: network.reason });
+    if (network.vSwitchCidr !== undefined) span.setAttribute(ATTR.vSwitchCidr, network.vSwitchCidr);
     if (network.podNetworking !== undefined) span.setAttribute(ATTR.podNetworkingName, network.podNetworking);
 
     // A create refused for good is not sent again until the pod or its network changes: the
@@ -353,10 +489,13 @@ export class PodSync {
     this.o.network.noteAllocated(network.vSwitchId);
     // Remember the group before anything else can fail: the next sync must find it.
     this.o.groups.noteCreated(key.uid, containerGroupId);
-    memory.createdAt = this.o.now().getTime();
+    const created = nowMs();
+    memory.createdAt = created;
+    this.noteTiming(key.uid, { createStarted, networkChosen, created });
     span.setAttribute(ATTR.containerGroupId, containerGroupId);
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
-    const traceparent = startedTrace && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(span) : undefined;
+    const rootContext = memory.provisioning === undefined ? undefined : trace.getSpanContext(memory.provisioning);
+    const traceparent = startedTrace && rootContext !== undefined && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(rootContext) : undefined;
     // Written with the group's ENI in ONE patch when the status poller first describes the group
     // (about a poll interval from now; see recordGroupOnPod). Until then the group is found by
     // its pod-UID tag, also after a restart.
@@ -366,6 +505,7 @@ export class PodSync {
       [POD_ANNOTATIONS.zoneId]: network.zoneId,
       [POD_ANNOTATIONS.securityGroupId]: network.securityGroupId,
       [POD_ANNOTATIONS.vSwitchReason]: network.reason,
+      [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)),
       ...(traceparent === undefined ? {} : { [TRACE_CONTEXT_ANNOTATION]: traceparent }),
     };
     this.o.log.info('created container group', {
@@ -451,6 +591,15 @@ export class PodSync {
 
   /** The pod cannot proceed yet: say why on the pod, try again later. */
   private async waitWith(key: PodKey, pod: V1Pod, reason: string, message: string, retryAfterMs: number): Promise<SyncResult> {
+    // One wait episode per pod until it ends: its retries are counted, the first few kept as events.
+    const memory = this.memory.of(key.uid);
+    const at = nowMs();
+    if (memory.wait === undefined) memory.wait = { reason, message, since: at, retries: 0, events: [] };
+    else {
+      memory.wait.retries++;
+      memory.wait.message = message;
+      if (memory.wait.events.length < MAX_WAIT_EVENTS) memory.wait.events.push({ at, reason, message });
+    }
     await this.setProvisionedCondition(key, pod, reason, message, 'Normal');
     return { kind: 'requeueAfter', ms: retryAfterMs };
   }
@@ -466,6 +615,8 @@ export class PodSync {
       this.o.log.warn('refused to create a container group; not retried until the pod or its network changes', { pod: podKeyString(key), reason, message });
     }
     await this.setProvisionedCondition(key, pod, reason, message, 'Warning');
+    // Refused for good: the provisioning trace ends here, as an error.
+    this.endProvisioning(pod, { attributes: { [ATTR.waitReason]: conditionReason(reason) }, error: `${reason}: ${message}` });
     if (pod.metadata?.annotations?.[POD_ANNOTATIONS.failOnCreateError] === 'true') {
       await this.o.writer.patchPodStatus(key, { phase: 'Failed', reason: conditionReason(reason), message });
     }
@@ -484,7 +635,8 @@ export class PodSync {
       message,
       lastTransitionTime: this.o.now(),
     };
-    await this.o.writer.patchPodStatus(key, { conditions: [condition] });
+    // A span of the attempt that writes it (none during a wait's retries: their parent is not recorded).
+    await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), [ATTR.waitReason]: reason } }, context.active(), () => this.o.writer.patchPodStatus(key, { conditions: [condition] }));
   }
 
   /**
@@ -545,6 +697,22 @@ export class PodSync {
     record.annotationsWritten = { ...record.annotationsWritten, ...missing };
     delete record.annotations;
   }
+}
+
+/** A context whose spans are not recorded (the parent is not sampled), in the same trace when there is one. */
+function unrecorded(parent: Context | undefined): Context {
+  const spanContext = parent === undefined ? undefined : trace.getSpanContext(parent);
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: spanContext?.traceId ?? '00000000000000000000000000000001',
+    spanId: spanContext?.spanId ?? '0000000000000001',
+    traceFlags: 0,
+    isRemote: true,
+  });
+}
+
+/** The step timings annotation's value (epoch ms to the microsecond). */
+export function formatStepTimings(timings: StepTimings): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round((v as number) * 1000) / 1000])));
 }
 
 /** Attributes of a status patch: the phase and, once known, the network the group got. */

@@ -1,18 +1,27 @@
 import { context, ROOT_CONTEXT, trace, TraceFlags, type SpanContext } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
   ATTR_K8S_CLUSTER_NAME,
   ATTR_K8S_NAMESPACE_NAME,
   ATTR_K8S_NODE_NAME,
   ATTR_K8S_POD_IP,
   ATTR_K8S_POD_NAME,
   ATTR_K8S_POD_UID,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import {
   ATTR_CLOUD_AVAILABILITY_ZONE,
   ATTR_CLOUD_PROVIDER,
   ATTR_CLOUD_REGION,
+  ATTR_RPC_METHOD,
+  ATTR_RPC_SERVICE,
+  ATTR_RPC_SYSTEM,
   CLOUD_PROVIDER_VALUE_ALIBABA_CLOUD,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { describe, expect, it } from 'vitest';
@@ -53,10 +62,19 @@ describe('names', () => {
     ]);
     expect([ATTR.cloudProvider, ATTR.cloudRegion, ATTR.cloudAvailabilityZone]).toEqual([ATTR_CLOUD_PROVIDER, ATTR_CLOUD_REGION, ATTR_CLOUD_AVAILABILITY_ZONE]);
     expect(CLOUD_PROVIDER_ALIBABA_CLOUD).toBe(CLOUD_PROVIDER_VALUE_ALIBABA_CLOUD);
+    expect([ATTR.httpRequestMethod, ATTR.httpRoute, ATTR.urlPath, ATTR.urlScheme, ATTR.serverAddress, ATTR.serverPort]).toEqual([
+      ATTR_HTTP_REQUEST_METHOD,
+      ATTR_HTTP_ROUTE,
+      ATTR_URL_PATH,
+      ATTR_URL_SCHEME,
+      ATTR_SERVER_ADDRESS,
+      ATTR_SERVER_PORT,
+    ]);
+    expect([ATTR.rpcSystem, ATTR.rpcService, ATTR.rpcMethod]).toEqual([ATTR_RPC_SYSTEM, ATTR_RPC_SERVICE, ATTR_RPC_METHOD]);
   });
 
   it('puts every non-semconv attribute under the project prefix, and keeps keys unique', () => {
-    const semconv = /^(k8s|cloud|error|http)\./;
+    const semconv = /^(k8s|cloud|error|http|url|server|rpc)\./;
     const keys = Object.values(ATTR);
     expect(new Set(keys).size).toBe(keys.length);
     for (const key of keys) expect(semconv.test(key) || key.startsWith(ATTRIBUTE_PREFIX), key).toBe(true);
@@ -92,8 +110,14 @@ describe('podAttributes', () => {
 
 describe('cloudCallAttributes', () => {
   it('describes a failed attempt with the semconv error type and the request id', () => {
-    expect(cloudCallAttributes({ action: 'CreateContainerGroup', attempt: 2, queuedMs: 12.6, code: 'InvalidVSwitchId.IpNotEnough', httpStatus: 400, requestId: 'req-1' })).toEqual({
+    expect(cloudCallAttributes({ action: 'CreateContainerGroup', attempt: 2, queuedMs: 12.6, code: 'InvalidVSwitchId.IpNotEnough', httpStatus: 400, requestId: 'req-1', serverAddress: 'eci.cn-hangzhou.aliyuncs.com', serverPort: 443 })).toEqual({
       'cloud.provider': 'alibaba_cloud',
+      'rpc.system': 'alibaba_cloud_openapi',
+      'rpc.service': 'ECI',
+      'rpc.method': 'CreateContainerGroup',
+      'http.request.method': 'POST',
+      'server.address': 'eci.cn-hangzhou.aliyuncs.com',
+      'server.port': 443,
       'eci_vn.cloud.action': 'CreateContainerGroup',
       'eci_vn.cloud.attempt': 2,
       'eci_vn.cloud.throttle_wait_ms': 13,
@@ -108,6 +132,13 @@ describe('cloudCallAttributes', () => {
     const attributes = cloudCallAttributes({ action: 'DescribeVSwitches', attempt: 1, queuedMs: 0 });
     expect(attributes).not.toHaveProperty('error.type');
     expect(attributes).not.toHaveProperty('eci_vn.cloud.request_id');
+    // The status code is there on success too, and the product is named.
+    expect(attributes).toMatchObject({ 'http.response.status_code': 200, 'rpc.service': 'VPC', 'rpc.method': 'DescribeVSwitches' });
+    expect(cloudCallAttributes({ action: 'DescribeSecurityGroups', attempt: 1, queuedMs: 0 })['rpc.service']).toBe('ECS');
+  });
+
+  it('has no status code for a failure that got no HTTP answer (timeout)', () => {
+    expect(cloudCallAttributes({ action: 'CreateContainerGroup', attempt: 1, queuedMs: 0, code: 'Timeout' })).not.toHaveProperty('http.response.status_code');
   });
 });
 
