@@ -10,7 +10,8 @@ import type { PodNetworking } from '../networking/podnetworking.ts';
 import { zonesOf } from '../networking/zones.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from '../pods/annotations.ts';
 import { parseTraceparent } from '../telemetry/context.ts';
-import { TRACE_CONTEXT_ANNOTATION } from '../telemetry/names.ts';
+import { parseStepTimings, STEP_TIMINGS_ANNOTATION, TRACE_CONTEXT_ANNOTATION, type StepTimings } from '../telemetry/names.ts';
+import { matchedSelectorTerms } from '../networking/match.ts';
 
 /** An event as the command read it (core/v1 Event, the fields used). */
 export interface ExplainEvent {
@@ -51,6 +52,8 @@ export interface Explanation {
     /** Why (admission's choice, plus the others that matched). */
     podNetworkingReason: string;
     podNetworkingStatus?: string;
+    /** The PodNetworking's selector terms that match the pod (`podSelector app=web`). */
+    matchedTerms: string[];
     alsoMatched: string[];
     /** Zones the pod may run in (the PodNetworking's, else the pod's own zone affinity); empty = any zone of the default network. */
     allowedZones: string[];
@@ -85,6 +88,11 @@ export interface Explanation {
     boundToRunningSeconds?: number;
     createdToRunningSeconds?: number;
   };
+  /**
+   * The provisioning step by step, in milliseconds, from the step timings the webhook and the
+   * provider recorded on the pod (eci-virtual-node.io/provision-timings): no trace backend needed.
+   */
+  steps: { step: string; ms: number }[];
   /** Why the pod has no group yet (the provider's condition), when it says so. */
   waiting?: { reason: string; message: string };
   events: { type: string; reason: string; message: string; count: number; last?: string }[];
@@ -126,17 +134,20 @@ export function explainPod(input: ExplainInput): Explanation {
   const alsoMatched = (annotations[ANNOTATIONS.alsoMatched] ?? '').split(',').filter((s) => s !== '');
   const problems = [...(input.problems ?? [])];
 
+  const matchedTerms = podNetworking === undefined ? [] : matchedSelectorTerms(podNetworking.spec?.selector);
+  const terms = matchedTerms.length > 0 ? ` (${matchedTerms.join(' AND ')})` : '';
   let podNetworkingReason: string;
   if (pnName === undefined) podNetworkingReason = 'no PodNetworking matched at admission (or the webhook did not see the pod), and none selects it now: the cluster default network';
   else if (annotated === undefined) {
-    podNetworkingReason = `selected at sync: the pod carries no ${ANNOTATIONS.podNetworking} annotation (the webhook did not see it), the provider matched ${pnName}'s selectors; a selected pod never gets the default network`;
+    podNetworkingReason = `selected at sync: the pod carries no ${ANNOTATIONS.podNetworking} annotation (the webhook did not see it), the provider matched ${pnName}'s selector terms${terms}; a selected pod never gets the default network`;
   } else {
-    podNetworkingReason = `chosen at admission: its selectors match the pod${alsoMatched.length > 0 ? `; ${alsoMatched.join(', ')} matched too, ${pnName} is the oldest (then by name)` : ''}`;
+    podNetworkingReason = `chosen at admission: its selector terms match the pod${terms}${alsoMatched.length > 0 ? `; ${alsoMatched.join(', ')} matched too, ${pnName} is the oldest (then by name)` : ''}`;
     if (podNetworking === undefined) problems.push(`PodNetworking ${pnName} named by the pod does not exist (any more)`);
   }
 
   const network: Explanation['network'] = {
     podNetworkingReason,
+    matchedTerms,
     alsoMatched,
     allowedZones: podNetworking !== undefined ? zonesOf(podNetworking) : affinityZones(pod),
   };
@@ -196,6 +207,7 @@ export function explainPod(input: ExplainInput): Explanation {
     },
     network,
     timings,
+    steps: provisioningSteps(parseStepTimings(annotations[STEP_TIMINGS_ANNOTATION])),
     events: [...input.events]
       .map((e) => ({ e, last: iso(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp) }))
       .sort((a, b) => (a.last ?? '').localeCompare(b.last ?? ''))
@@ -221,6 +233,23 @@ export function explainPod(input: ExplainInput): Explanation {
   return explanation;
 }
 
+const ms = (from: number | undefined, to: number | undefined): number | undefined =>
+  from === undefined || to === undefined ? undefined : Math.round((to - from) * 10) / 10;
+
+/** The per-step breakdown (ms) of the recorded step timings; steps not recorded are left out. */
+export function provisioningSteps(t: StepTimings): { step: string; ms: number }[] {
+  const steps: { step: string; ms: number | undefined }[] = [
+    { step: 'scheduling (admission -> bound)', ms: ms(t.admitted, t.bound) },
+    { step: 'until the create began (queue, waits)', ms: ms(t.bound, t.createStarted) },
+    { step: 'of which waiting (IPs, PodNetworking)', ms: t.waitedMs === undefined ? undefined : Math.round(t.waitedMs * 10) / 10 },
+    { step: 'network choice', ms: ms(t.createStarted, t.networkChosen) },
+    { step: 'CreateContainerGroup', ms: ms(t.networkChosen, t.created) },
+    { step: 'ECI start (created -> Running)', ms: ms(t.created, t.running) },
+    { step: 'total (admission -> Running)', ms: ms(t.admitted, t.running) },
+  ];
+  return steps.filter((s): s is { step: string; ms: number } => s.ms !== undefined);
+}
+
 const row = (label: string, value: string | number | undefined): string[] => (value === undefined || value === '' ? [] : [`  ${label.padEnd(16)} ${value}`]);
 
 /** The explanation for a person: one section per step of the decision chain. */
@@ -229,7 +258,12 @@ export function formatExplanation(e: Explanation): string {
   const lines: string[] = [`Pod ${e.pod.namespace}/${e.pod.name} (uid ${e.pod.uid})${e.pod.phase ? `: ${e.pod.phase}` : ''}${e.pod.node ? ` on ${e.pod.node}` : ''}`];
   if (e.traceId) lines.push(`  trace id         ${e.traceId}`);
   lines.push('', '1. PodNetworking');
-  lines.push(...row('name', n.podNetworking ?? '(none: default network)'), ...row('why', n.podNetworkingReason), ...row('status', n.podNetworkingStatus));
+  lines.push(
+    ...row('name', n.podNetworking ?? '(none: default network)'),
+    ...row('why', n.podNetworkingReason),
+    ...row('matching terms', n.matchedTerms.join('; ')),
+    ...row('status', n.podNetworkingStatus),
+  );
   lines.push('', '2. Zones');
   const anyZone = n.podNetworking === undefined ? 'any zone of the default network' : '(unknown: the PodNetworking was not found)';
   lines.push(...row('allowed', n.allowedZones.length > 0 ? n.allowedZones.join(', ') : anyZone), ...row('runs in', n.zone));
@@ -251,6 +285,11 @@ export function formatExplanation(e: Explanation): string {
   lines.push(...row('created', t.created), ...row('bound', t.bound), ...row('group created', t.groupCreated), ...row('running', t.running));
   if (t.boundToRunningSeconds !== undefined) lines.push(...row('bound->Running', `${t.boundToRunningSeconds} s`));
   if (t.createdToRunningSeconds !== undefined) lines.push(...row('created->Running', `${t.createdToRunningSeconds} s`));
+  if (e.steps.length > 0) {
+    lines.push('', 'Steps (ms, recorded on the pod)');
+    const width = Math.max(...e.steps.map((s) => s.step.length));
+    for (const s of e.steps) lines.push(`  ${s.step.padEnd(width)}  ${s.ms.toFixed(1).padStart(10)} ms`);
+  }
   if (e.events.length > 0) {
     lines.push('', 'Events');
     for (const ev of e.events) lines.push(`  ${ev.last ?? ''}  ${ev.type.padEnd(7)} ${ev.reason}${ev.count > 1 ? ` (x${ev.count})` : ''}: ${ev.message}`);

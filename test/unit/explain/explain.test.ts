@@ -58,7 +58,7 @@ const group: ContainerGroup = {
 
 describe('explainPod', () => {
   it('derives the decision chain from the annotations, the PodNetworking and the cloud', () => {
-    const pn = makePodNetworking({ name: 'pn-web', vSwitches: [{ id: 'vsw-a', zone: I }, { id: 'vsw-b', zone: J }] });
+    const pn = makePodNetworking({ name: 'pn-web', podSelector: { matchLabels: { app: 'web' } }, vSwitches: [{ id: 'vsw-a', zone: I }, { id: 'vsw-b', zone: J }] });
     const e = explainPod({
       pod: runningPod(),
       events: [{ type: 'Warning', reason: 'MultiplePodNetworkings', message: 'pod matches pn-web, pn-other', count: 1, lastTimestamp: '2026-01-01T00:00:02Z' }],
@@ -87,8 +87,41 @@ describe('explainPod', () => {
       problems: [],
     });
     expect(e.network.podNetworkingReason).toContain('pn-other');
+    // The selector terms that made the match are named, not a generic "its selectors match".
+    expect(e.network.matchedTerms).toEqual(['podSelector app=web']);
+    expect(e.network.podNetworkingReason).toContain('podSelector app=web');
     const text = formatExplanation(e);
-    for (const s of ['pn-web', I, 'vsw-a', 'first eligible in list order', 'sg-a', '192.168.0.7', 'eni-1', 'eci-1', TRACE, 'bound->Running', '20 s', 'MultiplePodNetworkings']) expect(text).toContain(s);
+    for (const s of ['pn-web', 'podSelector app=web', '192.168.0.0/24', I, 'vsw-a', 'first eligible in list order', 'sg-a', '192.168.0.7', 'eni-1', 'eci-1', TRACE, 'bound->Running', '20 s', 'MultiplePodNetworkings']) expect(text).toContain(s);
+  });
+
+  it('breaks the provisioning down step by step in milliseconds from the timings recorded on the pod', () => {
+    const pod = runningPod();
+    const t0 = Date.parse('2026-01-01T00:00:00.100Z');
+    pod.metadata!.annotations!['eci-virtual-node.io/provision-timings'] = JSON.stringify({
+      admitted: t0,
+      bound: t0 + 12.25,
+      createStarted: t0 + 15.5,
+      networkChosen: t0 + 18.75,
+      created: t0 + 143.125,
+      running: t0 + 2_612.5,
+      waitedMs: 0,
+    });
+    const e = explainPod({ pod, events: [] });
+    expect(e.steps).toEqual([
+      { step: 'scheduling (admission -> bound)', ms: 12.3 },
+      { step: 'until the create began (queue, waits)', ms: 3.3 },
+      { step: 'of which waiting (IPs, PodNetworking)', ms: 0 },
+      { step: 'network choice', ms: 3.3 },
+      { step: 'CreateContainerGroup', ms: 124.4 },
+      { step: 'ECI start (created -> Running)', ms: 2469.4 },
+      { step: 'total (admission -> Running)', ms: 2612.5 },
+    ]);
+    const text = formatExplanation(e);
+    expect(text).toContain('Steps (ms, recorded on the pod)');
+    expect(text).toMatch(/CreateContainerGroup\s+124\.4 ms/);
+    expect(text).toMatch(/total \(admission -> Running\)\s+2612\.5 ms/);
+    // Nothing recorded (a pod from before the annotation existed): no steps, no made-up numbers.
+    expect(explainPod({ pod: runningPod(), events: [] }).steps).toEqual([]);
   });
 
   it('names what disagrees or is missing, and says why a pod waits', () => {
