@@ -154,7 +154,8 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
   // by the sampler and id generator) but recorded by the provider once the pod is Running, with
   // these ids, read back from the traceparent annotation. It is never ended in this process.
   // `admission.pod` is its first child; its own children are the decision's.
-  const startedAt = nowMs();
+  // Kept to the microsecond, as written on the pod: the root recorded later starts exactly here.
+  const startedAt = round3(nowMs());
   const root = tracer().startSpan(SPAN.podProvision, { root: true, startTime: startedAt }, ROOT_CONTEXT);
   const rootContext = trace.setSpan(ROOT_CONTEXT, root);
   const route = deps.http?.route ?? '';

@@ -64,6 +64,8 @@ export class PodNetworkPlanner implements NetworkPlanner {
     // podnetworking.match: decided again at sync from the annotation AND the selectors (the
     // webhook's matcher), so a pod the webhook missed is still placed on its PodNetworking.
     const namespace = pod.metadata?.namespace ?? '';
+    // podnetworking.match and zone.constrain both come out of this one decision: they span it.
+    const decided = nowMs();
     const net = decideNetwork({
       pod,
       nodeZone,
@@ -78,7 +80,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
     let name: string | undefined;
     let warnings: NetworkWarning[] = [];
     if (net.kind === 'default') {
-      recordSpan(SPAN.podNetworkingMatch, { startTime: nowMs(), attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
+      recordSpan(SPAN.podNetworkingMatch, { startTime: decided, attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
       candidateIds = this.o.defaults.vSwitchIds;
       securityGroupIds = [this.o.defaults.securityGroupId];
       policy = this.o.defaults.vSwitchSelectionPolicy;
@@ -87,6 +89,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
       const pnName = net.kind === 'podNetworking' ? net.podNetworking.metadata.name : (net.podNetworking ?? annotated);
       const pn = pnName === '' ? undefined : this.o.podNetworkings.get(pnName);
       const match = tracer().startSpan(SPAN.podNetworkingMatch, {
+        startTime: decided,
         attributes: { [ATTR.podNetworkingName]: pnName, [ATTR.podNetworkingStatus]: pn === undefined ? 'NotFound' : (pn.status?.status ?? 'Pending') },
       });
       if (net.kind !== 'podNetworking') {
@@ -96,16 +99,16 @@ export class PodNetworkPlanner implements NetworkPlanner {
             : { kind: 'refuse', reason: net.reason, message: net.message };
         match.setAttribute(ATTR.podNetworkingReason, net.message);
         markDecision(match, decision);
-        match.end();
+        match.end(nowMs());
         if (net.kind === 'refuse' && net.reason !== 'FixedAllocationUnsupported') {
           // zone.constrain: the node's zone is not one of the PodNetworking's zones.
           const zones = pn === undefined ? [] : zonesOf(pn);
-          recordSpan(SPAN.zoneConstrain, { startTime: nowMs(), attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: false, [ATTR.podNetworkingName]: pnName } });
+          recordSpan(SPAN.zoneConstrain, { startTime: decided, attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: zones, [ATTR.zoneAllowed]: false, [ATTR.podNetworkingName]: pnName } });
         }
         return decision;
       }
       match.setAttributes({ [ATTR.podNetworkingReason]: net.why, [ATTR.podNetworkingMatchedTerms]: matchedSelectorTerms(net.podNetworking.spec.selector) });
-      match.end();
+      match.end(nowMs());
       recordSpan(SPAN.zoneConstrain, {
         startTime: nowMs(),
         attributes: { [ATTR.cloudAvailabilityZone]: nodeZone, [ATTR.zonesAllowed]: net.zones, [ATTR.zoneAllowed]: true, [ATTR.podNetworkingName]: pnName },
@@ -121,13 +124,13 @@ export class PodNetworkPlanner implements NetworkPlanner {
 
     // vswitch.choose: the live free IPs (DescribeVSwitches, a child span when the cache is stale),
     // minus what this process took since, the exhaustion memory, the policy.
-    const choose = tracer().startSpan(SPAN.vSwitchChoose, { attributes: { [ATTR.vSwitchPolicy]: policy, [ATTR.cloudAvailabilityZone]: nodeZone } });
+    const choose = tracer().startSpan(SPAN.vSwitchChoose, { startTime: nowMs(), attributes: { [ATTR.vSwitchPolicy]: policy, [ATTR.cloudAvailabilityZone]: nodeZone } });
     let looked: VSwitch[];
     try {
       looked = await context.with(trace.setSpan(context.active(), choose), () => this.vSwitches(candidateIds));
     } catch (err) {
       recordError(choose, err);
-      choose.end();
+      choose.end(nowMs());
       throw err;
     }
     const candidates = this.exhausted.withEstimates(looked);
@@ -147,7 +150,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
     if (choice.ok) {
       const reason = `${source}, policy ${policy}: ${choice.reason}${refusals.length > 0 ? `; skipped ${refusals.join('; ')}` : ''}`;
       choose.setAttributes({ [ATTR.vSwitchId]: choice.id, [ATTR.vSwitchCidr]: choice.vSwitch.cidrBlock, [ATTR.vSwitchReason]: reason, [ATTR.vSwitchFreeIps]: choice.vSwitch.availableIpCount });
-      choose.end();
+      choose.end(nowMs());
       const securityGroupId = securityGroupIds[0] ?? '';
       recordSpan(SPAN.securityGroupChoose, {
         startTime: nowMs(),
@@ -173,7 +176,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
       decision = { kind: 'wait', reason: 'VSwitchesExhausted', message: `no vSwitch of ${source} in zone ${nodeZone} has a free IP: ${refusals.join('; ')}`, retryAfterMs: this.o.waitForFreeIpsMs };
     }
     markDecision(choose, decision);
-    choose.end();
+    choose.end(nowMs());
     return decision;
   }
 

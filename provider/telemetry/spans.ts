@@ -3,6 +3,7 @@
 // it with the error recorded. No SDK here: without a started tracing every call is the API's
 // no-op and costs next to nothing. Names and keys: ./names.ts.
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { nowMs } from './ids.ts';
 import { TRACER_NAME } from './names.ts';
 
 export function tracer(): Tracer {
@@ -26,14 +27,16 @@ export function recordError(span: Span, err: unknown): void {
  * `fn` awaits. A throw records the error on the span and is rethrown; the span always ends.
  */
 export async function inSpan<T>(name: string, options: SpanOptions, parent: Context, fn: (span: Span) => Promise<T>): Promise<T> {
-  const span = tracer().startSpan(name, options, parent);
+  // Both ends from the same high-resolution clock: the SDK's defaults start at Date.now() (whole
+  // ms) and, with a start given, end at Date.now() too, which can fall before the start.
+  const span = tracer().startSpan(name, { startTime: nowMs(), ...options }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
     recordError(span, err);
     throw err;
   } finally {
-    span.end();
+    span.end(nowMs());
   }
 }
 
@@ -41,7 +44,7 @@ export async function inSpan<T>(name: string, options: SpanOptions, parent: Cont
 export function recordSpan(name: string, options: SpanOptions & { startTime: number; endTime?: number }, parent: Context = context.active(), fill?: (span: Span) => void): Span {
   const span = tracer().startSpan(name, options, parent);
   fill?.(span);
-  span.end(options.endTime);
+  span.end(options.endTime ?? nowMs());
   return span;
 }
 
