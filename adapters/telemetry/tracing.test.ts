@@ -3,6 +3,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { extractTraceContext, injectTraceContext } from '../../provider/telemetry/context.ts';
+import { nowMs, withSpanIds } from '../../provider/telemetry/ids.ts';
 import { ATTR, cloudCallAttributes, cloudSpanName, podAttributes, SPAN, TRACER_NAME } from '../../provider/telemetry/names.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/helpers/otlp-receiver.ts';
 import { isSecretAttributeKey, readTracingConfig, recordCloudCallSpan, redactAttributes, REDACTED, startTracing, type Tracing } from './tracing.ts';
@@ -214,6 +215,39 @@ describe('startTracing', () => {
     expect(call.status.message).toBe(`Throttling.User (secret ${REDACTED})`);
     expect(json(spans)).not.toContain(FAKE_SECRET);
     expect(warnings).toEqual([]);
+  });
+
+  it('records the root opened at admission later, with the ids the pod carries, as the parent of everything before', async () => {
+    const r = await receiver();
+    const tracing = started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint } }));
+    const tracer = trace.getTracer(TRACER_NAME);
+    // The webhook opens the root (never ended there) and starts admission.pod under it.
+    const admittedAt = nowMs();
+    const opened = tracer.startSpan(SPAN.podProvision, { root: true, startTime: admittedAt }, ROOT_CONTEXT);
+    const annotation = injectTraceContext(opened)!;
+    tracer.startSpan(SPAN.admission, { startTime: admittedAt }, trace.setSpan(ROOT_CONTEXT, opened)).end(nowMs());
+    // The provider, later and from the annotation alone, records the root with exactly those ids.
+    const ids = extractTraceContext(annotation, ROOT_CONTEXT);
+    const { traceId, spanId } = trace.getSpanContext(ids)!;
+    withSpanIds({ traceId, spanId }, () => tracer.startSpan(SPAN.podProvision, { root: true, startTime: admittedAt }, ROOT_CONTEXT)).end(nowMs());
+    // Spans started after it get fresh random ids.
+    const after = tracer.startSpan('after', {}, ROOT_CONTEXT);
+    after.end();
+    expect(after.spanContext().spanId).not.toBe(spanId);
+    expect(after.spanContext().traceId).not.toBe(traceId);
+
+    await tracing.forceFlush();
+    const spans = await r.waitForSpans((all) => all.length >= 3);
+    const root = spans.find((x) => x.name === SPAN.podProvision)!;
+    const admission = spans.find((x) => x.name === SPAN.admission)!;
+    expect(spans.filter((x) => x.name === SPAN.podProvision)).toHaveLength(1);
+    expect(`00-${root.traceId}-${root.spanId}-01`).toBe(annotation);
+    expect(root.parentSpanId).toBeUndefined();
+    expect(admission.parentSpanId).toBe(root.spanId);
+    expect(admission.startTimeUnixNano).toBe(root.startTimeUnixNano);
+    expect(admission.endTimeUnixNano).toBeLessThanOrEqual(root.endTimeUnixNano);
+    // Sub-millisecond times, not Date.now()'s whole milliseconds.
+    expect(root.startTimeUnixNano % 1_000_000n).not.toBe(0n);
   });
 
   it('honours the sampler: always_off records nothing and exports nothing', async () => {
