@@ -9,6 +9,7 @@ import { Lifecycle } from './lifecycle.ts';
 import { Persistence, loadState } from './persistence.ts';
 import type { JournalRecord } from './persistence.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { Realism } from './realism.ts';
 import { Store } from './state.ts';
 import type { GroupRecord } from './state.ts';
 import type { LifecycleConfig, SecurityGroupDef, VSwitchDef, VpcDef, World } from './world.ts';
@@ -30,6 +31,8 @@ export class Cloud {
   readonly lifecycle: Lifecycle;
   readonly faults: Faults;
   readonly limiter: RateLimiter;
+  readonly realism: Realism<GroupRecord>;
+  private retentionTimer: NodeJS.Timeout | undefined;
   readonly now: () => number;
   readonly log: (message: string) => void;
   lifecycleConfig: LifecycleConfig;
@@ -49,14 +52,16 @@ export class Cloud {
       this.pools.set(v.id, new VSwitchPool(cidr));
     }
     this.faults = new Faults(structuredClone(opts.world.faults));
-    this.limiter = new RateLimiter(structuredClone(opts.world.rateLimits));
+    this.realism = new Realism(structuredClone(opts.world.realism));
+    this.limiter = new RateLimiter(structuredClone(opts.world.rateLimits), opts.world.realism.rateWindows ? opts.world.realism.rateWindowMs : undefined);
+    this.startRetention();
     this.lifecycle = new Lifecycle({
       store: this.store,
       config: () => this.lifecycleConfig,
       now: this.now,
       onChange: () => this.persistence?.markDirty(),
       onRemove: (g) => {
-        this.dropGroup(g);
+        this.dropGroup(g, true);
         void this.commit({ op: 'del', id: g.id }).catch(() => undefined);
       },
     });
@@ -115,11 +120,56 @@ export class Cloud {
     return this.persistence.appendLine(`{"op":"put","group":${this.store.serialized(g)}}`);
   }
 
-  /** Frees the group's IP and forgets it (no journal record). */
-  dropGroup(g: GroupRecord): void {
-    this.pools.get(g.vSwitchId)?.release(g.ip);
+  /**
+   * Frees the group's IP and forgets it (no journal record). `deleted` (a delete or a retention
+   * removal, not an admin clear): the realism profile's lags apply — the IP returns later, the
+   * group is still listed for a while, its ClientToken is remembered.
+   */
+  dropGroup(g: GroupRecord, deleted = false): void {
+    const pool = this.pools.get(g.vSwitchId);
+    const now = this.now();
+    if (deleted) {
+      this.realism.releaseLater(() => pool?.release(g.ip), now);
+      this.realism.addGhost(g, now);
+      if (g.clientToken !== undefined && g.paramsHash !== undefined) this.realism.rememberDeleted(g.clientToken, g.paramsHash, g.id, now);
+    } else {
+      pool?.release(g.ip);
+    }
     this.lifecycle.forget(g.id);
     this.store.remove(g.id);
+  }
+
+  /**
+   * Realism retention: a finished group is kept `retentionMs` (x `retentionScale`) after it
+   * finished (ScheduleFailed: 24 h, scaled alike), then only if it is among the newest
+   * `retentionKeep` finished groups. Swept on a timer; each removal is journaled.
+   */
+  sweepRetention(now = this.now()): number {
+    const r = this.realism.config;
+    if (r.retentionMs <= 0) return 0;
+    const finished: { g: GroupRecord; at: number }[] = [];
+    for (const g of this.store.groups.values()) {
+      const at = g.status === 'Succeeded' ? g.succeededAt : g.status === 'Failed' || g.status === 'ScheduleFailed' ? g.failedAt : g.status === 'Expired' ? g.expiredAt : undefined;
+      if (at !== undefined) finished.push({ g, at });
+    }
+    finished.sort((a, b) => b.at - a.at);
+    let removed = 0;
+    finished.forEach(({ g, at }, i) => {
+      const keepFor = (g.status === 'ScheduleFailed' ? 24 * 3_600_000 : r.retentionMs) * r.retentionScale;
+      if (now - at < keepFor || i < r.retentionKeep) return;
+      this.dropGroup(g, true);
+      void this.commit({ op: 'del', id: g.id }).catch(() => undefined);
+      removed++;
+    });
+    return removed;
+  }
+
+  private startRetention(): void {
+    const r = this.realism.config;
+    if (r.retentionMs <= 0) return;
+    const every = Math.max(50, Math.min(5_000, (r.retentionMs * r.retentionScale) / 4));
+    this.retentionTimer = setInterval(() => this.sweepRetention(), every);
+    this.retentionTimer.unref();
   }
 
   /** Deletes every group (admin "clear"). */
@@ -138,6 +188,7 @@ export class Cloud {
   /** Graceful: flush and snapshot. Abrupt (`graceful: false`): keep only what is journaled. */
   async close(graceful = true): Promise<void> {
     this.lifecycle.stop();
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     if (this.persistence === undefined) return;
     if (graceful) await this.persistence.close();
     else await this.persistence.abandon();

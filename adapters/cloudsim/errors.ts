@@ -43,6 +43,7 @@ export const errorStatus = {
   'QuotaExceeded.Vcpu': 403,
   'InvalidContainerGroupId.NotFound': 404,
   IncorrectStatus: 400,
+  OperationConflict: 400,
   ServiceUnavailable: 503,
   InternalError: 500,
 } as const satisfies Record<string, number>;

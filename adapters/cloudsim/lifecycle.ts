@@ -42,6 +42,8 @@ export function behaviorOf(c: { image: string; env: { key: string; value?: strin
   }
 }
 
+const PULL_AUTH_MESSAGE = (image: string): string => `pull access denied for ${image}: unauthorized: authentication required (cloudsim realism)`;
+
 const MAX_EVENTS = 64;
 const MAX_LOG_LINES = 1000;
 const MAX_STEPS_PER_ADVANCE = 256;
@@ -210,7 +212,10 @@ export class Lifecycle {
       const t = nextWake(g);
       if (t === undefined || t > now) break;
       changed = true;
-      if (g.forced !== undefined && g.forced.at === t) {
+      if (g.notice !== undefined && g.notice.at === t) {
+        addEvent(g, t, 'Warning', g.notice.reason, g.notice.message);
+        g.notice = undefined;
+      } else if (g.forced !== undefined && g.forced.at === t) {
         this.applyForced(g, t);
       } else if (g.dueAt === t) {
         if (this.stageStep(g, t) === 'removed') return;
@@ -265,6 +270,14 @@ export class Lifecycle {
     const life = this.opts.config();
     const b = behaviorOf(c.spec, life);
     const name = c.spec.name;
+    if (c.pullAuthFail === true) {
+      c.phase = 'pullfail';
+      c.ready = false;
+      c.state = { State: 'Waiting', Reason: 'ErrImagePull', Message: PULL_AUTH_MESSAGE(c.spec.image) };
+      c.dueAt = t + life.pullRetryMs;
+      addEvent(g, t, 'Warning', 'Failed', `Failed to pull image "${c.spec.image}": ${PULL_AUTH_MESSAGE(c.spec.image)}`, name);
+      return;
+    }
     if (b.kind === 'pullfail') {
       c.phase = 'pullfail';
       c.ready = false;
@@ -324,8 +337,9 @@ export class Lifecycle {
           c.state = { State: 'Waiting', Reason: 'ImagePullBackOff', Message: `Back-off pulling image "${c.spec.image}"` };
           addEvent(g, t, 'Normal', 'BackOff', `Back-off pulling image "${c.spec.image}"`, name);
         } else {
-          c.state = { State: 'Waiting', Reason: 'ErrImagePull', Message: `failed to pull and unpack image "${c.spec.image}": not found (cloudsim sim/pull-fail)` };
-          addEvent(g, t, 'Warning', 'Failed', `Failed to pull image "${c.spec.image}": not found (cloudsim sim/pull-fail)`, name);
+          const why = c.pullAuthFail === true ? PULL_AUTH_MESSAGE(c.spec.image) : 'not found (cloudsim sim/pull-fail)';
+          c.state = { State: 'Waiting', Reason: 'ErrImagePull', Message: `failed to pull and unpack image "${c.spec.image}": ${why}` };
+          addEvent(g, t, 'Warning', 'Failed', `Failed to pull image "${c.spec.image}": ${why}`, name);
         }
         c.dueAt = t + life.pullRetryMs;
         break;
@@ -456,6 +470,7 @@ function setStatus(g: GroupRecord, status: GroupStatus, t: number): void {
 function nextWake(g: GroupRecord): number | undefined {
   let at = g.dueAt;
   if (g.forced !== undefined && (at === undefined || g.forced.at < at)) at = g.forced.at;
+  if (g.notice !== undefined && (at === undefined || g.notice.at < at)) at = g.notice.at;
   if (g.stage === 'running') {
     for (const c of g.containers) if (c.dueAt !== undefined && (at === undefined || c.dueAt < at)) at = c.dueAt;
   }

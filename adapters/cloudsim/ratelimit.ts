@@ -3,6 +3,7 @@
 // Over the limit the call answers the configured throttle code (default `Throttling.User`, 400).
 
 import { SimError, errorStatus } from './errors.ts';
+import { documentedPerMinute } from './realism.ts';
 import { defaultBuckets } from './world.ts';
 import type { BucketConfig, RateLimitConfig, RateLimitMode, ThrottleCode } from './world.ts';
 
@@ -28,9 +29,36 @@ export interface RateLimitSnapshot {
 export class RateLimiter {
   private config: RateLimitConfig;
   private readonly buckets = new Map<string, Bucket>();
+  /** Realism `rateWindows`: fixed windows of this length instead of buckets (undefined = buckets). */
+  private windowMs: number | undefined;
+  private readonly windows = new Map<string, { start: number; used: number }>();
 
-  constructor(config: RateLimitConfig) {
+  constructor(config: RateLimitConfig, windowMs?: number) {
     this.config = config;
+    this.windowMs = windowMs;
+  }
+
+  /**
+   * The budget of one window: the world's own per-minute figure for the action when it sets one,
+   * else ECI's documented per-minute limit, else the default bucket's per-minute rate.
+   */
+  private windowBudget(action: string): number {
+    const own = this.config.actions[action];
+    if (own !== undefined) return Math.max(1, Math.round(own.perSecond * 60));
+    return documentedPerMinute[action] ?? Math.max(1, Math.round(this.bucketConfig(action).perSecond * 60));
+  }
+
+  private takeWindow(action: string, now: number, windowMs: number): void {
+    let w = this.windows.get(action);
+    if (w === undefined || now - w.start >= windowMs) {
+      w = { start: now - ((now - (w?.start ?? now)) % windowMs), used: 0 };
+      this.windows.set(action, w);
+    }
+    if (w.used >= this.windowBudget(action)) {
+      const code = this.config.throttleCode;
+      throw new SimError(code, errorStatus[code], messages[code], { 'x-acs-retry-after': String(Math.max(1, w.start + windowMs - now)) });
+    }
+    w.used++;
   }
 
   get mode(): RateLimitMode {
@@ -40,8 +68,8 @@ export class RateLimiter {
   /** Changes mode, code or buckets; changed buckets start full. */
   configure(patch: Partial<RateLimitConfig>): void {
     this.config = { ...this.config, ...patch, actions: { ...this.config.actions, ...patch.actions } };
-    if (patch.actions !== undefined) for (const action of Object.keys(patch.actions)) this.buckets.delete(action);
-    if (patch.mode !== undefined) this.buckets.clear();
+    if (patch.actions !== undefined) for (const action of Object.keys(patch.actions)) (this.buckets.delete(action), this.windows.delete(action));
+    if (patch.mode !== undefined) (this.buckets.clear(), this.windows.clear());
   }
 
   private bucketConfig(action: string): BucketConfig {
@@ -51,6 +79,7 @@ export class RateLimiter {
   /** Takes a token for `action` or throws the throttle error. */
   take(action: string, now: number): void {
     if (this.config.mode === 'unlimited') return;
+    if (this.windowMs !== undefined) return this.takeWindow(action, now, this.windowMs);
     let b = this.buckets.get(action);
     if (b === undefined) {
       const cfg = this.bucketConfig(action);

@@ -71,6 +71,8 @@ export interface ContainerRecord {
   /** Next container transition (ms since epoch). */
   dueAt?: number;
   backoffMs: number;
+  /** Realism: the registry refuses the pull (authorization); never pulls. */
+  pullAuthFail?: boolean;
   logs: LogLine[];
   previousLogs: LogLine[];
 }
@@ -116,6 +118,12 @@ export interface GroupRecord {
   dueAt?: number;
   /** A forced end state (fault rule, ActiveDeadlineSeconds, admin API). */
   forced?: { status: 'Failed' | 'Expired' | 'ScheduleFailed' | 'Succeeded'; at: number; reason: string; message: string };
+  /** Realism: a warning event due at `at` (SpotToBeReleased before a reclaim). */
+  notice?: { at: number; reason: string; message: string };
+  /** Realism `listLagMs`: not listed or described before this time. */
+  visibleAt?: number;
+  /** Realism `ipAssignDelayMs`: IP and ENI not reported before this time. */
+  ipAt?: number;
   createdAt: number;
   /** When the status or a container state last changed. */
   changedAt: number;

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { cidrContains, cidrOverlaps, parseCidr } from './ipam.ts';
 import type { Cidr } from './ipam.ts';
+import { realismOff, realismProfiles } from './realism.ts';
+import type { RealismConfig, RealismProfile } from './realism.ts';
 
 export interface VpcDef {
   id: string;
@@ -115,6 +117,8 @@ export interface World {
   admin: { token?: string };
   quotas: { maxGroups: number; maxVcpu: number };
   lifecycle: LifecycleConfig;
+  /** `lifecycle.realism`: see realism.ts and docs/cloudsim.md ("Realism profile"). */
+  realism: RealismConfig;
   rateLimits: RateLimitConfig;
   faults: FaultConfig;
   persistence: { durability: Durability; snapshotIntervalMs: number };
@@ -366,11 +370,12 @@ export function parseWorld(input: unknown, source?: string): World {
   };
 
   const l = r.obj(root.lifecycle, 'lifecycle') ?? {};
-  r.unknownKeys(l, 'lifecycle', Object.keys(defaultLifecycle));
+  r.unknownKeys(l, 'lifecycle', [...Object.keys(defaultLifecycle), 'realism']);
   const lifecycle = { ...defaultLifecycle };
   for (const key of Object.keys(defaultLifecycle) as (keyof LifecycleConfig)[]) {
     lifecycle[key] = r.num(l[key], `lifecycle.${key}`, defaultLifecycle[key], { min: 0 });
   }
+  const realism = parseRealism(r, l.realism, 'lifecycle.realism');
 
   const rl = r.obj(root.rateLimits, 'rateLimits') ?? {};
   r.unknownKeys(rl, 'rateLimits', ['mode', 'throttleCode', 'actions']);
@@ -404,9 +409,43 @@ export function parseWorld(input: unknown, source?: string): World {
   const nonceWindowSeconds = r.num(root.nonceWindowSeconds, 'nonceWindowSeconds', 900, { min: 1 });
 
   if (r.problems.length > 0) throw new WorldError(r.problems, source);
-  const world: World = { regionId, zones, vpcs, vSwitches, securityGroups, accessKeys, admin, quotas, lifecycle, rateLimits, faults, persistence, nonceWindowSeconds };
+  const world: World = { regionId, zones, vpcs, vSwitches, securityGroups, accessKeys, admin, quotas, lifecycle, realism, rateLimits, faults, persistence, nonceWindowSeconds };
   parsedWorlds.add(world);
   return world;
+}
+
+/** `lifecycle.realism`: `profile` (off | realistic) sets every knob; knobs given next to it override. */
+function parseRealism(r: Reader, v: unknown, base: string): RealismConfig {
+  const o = r.obj(v, base) ?? {};
+  r.unknownKeys(o, base, ['profile', ...Object.keys(realismOff)]);
+  const profile = r.oneOf(o.profile, `${base}.profile`, Object.keys(realismProfiles) as RealismProfile[], 'off');
+  const d = realismProfiles[profile];
+  const ms = (k: keyof RealismConfig): number => r.num(o[k], `${base}.${k}`, d[k] as number, { min: 0 });
+  const rate = (k: keyof RealismConfig): number => r.num(o[k], `${base}.${k}`, d[k] as number, { min: 0, max: 1 });
+  let rateWindows = d.rateWindows;
+  if (o.rateWindows !== undefined) {
+    if (typeof o.rateWindows !== 'boolean') r.fail(`${base}.rateWindows`, `must be true or false, got ${JSON.stringify(o.rateWindows)}`);
+    else rateWindows = o.rateWindows;
+  }
+  return {
+    ipAssignDelayMs: ms('ipAssignDelayMs'),
+    listLagMs: ms('listLagMs'),
+    ipReleaseLagMs: ms('ipReleaseLagMs'),
+    freeIpCacheMs: ms('freeIpCacheMs'),
+    retentionMs: ms('retentionMs'),
+    retentionKeep: r.num(o.retentionKeep, `${base}.retentionKeep`, d.retentionKeep, { min: 0, integer: true }),
+    retentionScale: r.num(o.retentionScale, `${base}.retentionScale`, d.retentionScale, { min: 0 }),
+    rateWindows,
+    rateWindowMs: r.num(o.rateWindowMs, `${base}.rateWindowMs`, d.rateWindowMs, { min: 100 }),
+    clientToken: r.oneOf(o.clientToken, `${base}.clientToken`, ['bind-on-success', 'bind-on-first-attempt'] as const, d.clientToken),
+    deletedTokenMemoryMs: ms('deletedTokenMemoryMs'),
+    scheduleFailedRate: rate('scheduleFailedRate'),
+    spotReclaimRate: rate('spotReclaimRate'),
+    spotProtectionMs: ms('spotProtectionMs'),
+    spotNoticeMs: ms('spotNoticeMs'),
+    pullAuthFailRate: rate('pullAuthFailRate'),
+    seed: r.num(o.seed, `${base}.seed`, d.seed, { integer: true }),
+  };
 }
 
 function parseFaults(r: Reader, v: unknown, base: string, zones: Set<string>): FaultConfig {

@@ -125,8 +125,16 @@ export function benchWorld(mode: Mode): Record<string, unknown> {
     accessKeys: [ACCESS_KEY],
     admin: { token: ADMIN_TOKEN },
     quotas: { maxGroups: 1_000_000, maxVcpu: 100_000_000 },
-    // Zero added latency: a group is Running as soon as it exists.
-    lifecycle: { schedulingMs: 0, pendingMs: 0, exitAfterMs: 0, terminatingMs: 0 },
+    // unlimited: zero added latency, a group is Running as soon as it exists. quota-true: the
+    // realistic profile (late IPs, lagging lists, per-minute windows, ClientToken bound at the
+    // first attempt) without its random failures, which would keep pods from ever running.
+    lifecycle: {
+      schedulingMs: 0,
+      pendingMs: 0,
+      exitAfterMs: 0,
+      terminatingMs: 0,
+      ...(mode === 'quota-true' ? { realism: { profile: 'realistic', scheduleFailedRate: 0, spotReclaimRate: 0, pullAuthFailRate: 0 } } : {}),
+    },
     rateLimits: { mode },
     persistence: { durability: 'write', snapshotIntervalMs: 60_000 },
   };

@@ -212,14 +212,32 @@ async function createContainerGroup(ctx: ActionContext): Promise<ActionResult> {
     hash = paramsHash(ctx.flat);
     const existing = cloud.store.byClientToken(token);
     if (existing !== undefined) {
-      if (existing.paramsHash !== hash) {
-        throw simError('IdempotentParameterMismatch', 'The request uses the same client token as a previous, but non-identical request.');
-      }
+      if (existing.paramsHash !== hash) throw mismatch();
       await cloud.commitGroup(existing);
       return { ContainerGroupId: existing.id };
     }
+    // Realism: a token bound by a refused attempt (bind-on-first-attempt) or by a deleted group.
+    const bound = cloud.realism.boundToken(token, cloud.now());
+    if (bound !== undefined) {
+      if (bound.hash !== hash) throw mismatch();
+      if (bound.groupId !== undefined) return { ContainerGroupId: bound.groupId };
+    }
+    try {
+      return await createNew(ctx, token, hash);
+    } catch (err) {
+      if (err instanceof SimError && err.code !== 'DryRun.Success') cloud.realism.bindAttempt(token, hash, cloud.now());
+      throw err;
+    }
   }
+  return createNew(ctx, undefined, undefined);
+}
 
+function mismatch(): SimError {
+  return simError('IdempotentParameterMismatch', 'The request uses the same client token as a previous, but non-identical request.');
+}
+
+async function createNew(ctx: ActionContext, token: string | undefined, hash: string | undefined): Promise<ActionResult> {
+  const { cloud, params } = ctx;
   const name = params.reqStr('ContainerGroupName');
   if (!NAME_RE.test(name)) throw invalid('ContainerGroupName', `"${name}" must be 2-128 lower case letters, digits or '-', starting and ending with a letter or digit`);
   const { volumes, names: volumeNames } = parseVolumes(params);
@@ -279,6 +297,7 @@ async function createContainerGroup(ctx: ActionContext): Promise<ActionResult> {
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
   }
+  cloud.realism.settle(cloud.now());
   const refusals: string[] = [];
   let chosen: VSwitchDef | undefined;
   let ip: string | undefined;
@@ -338,9 +357,10 @@ async function createContainerGroup(ctx: ActionContext): Promise<ActionResult> {
     changedAt: now,
     events: [],
   };
-  if (token !== undefined && token !== '') {
+  if (token !== undefined && hash !== undefined) {
     g.clientToken = token;
-    g.paramsHash = hash!;
+    g.paramsHash = hash;
+    cloud.realism.forgetToken(token);
   }
   cloud.store.add(g, now);
   const fault = cloud.faults.groupFault(name, tags);
@@ -349,9 +369,35 @@ async function createContainerGroup(ctx: ActionContext): Promise<ActionResult> {
     const at = now + activeDeadline * 1000;
     if (g.forced === undefined || at < g.forced.at) g.forced = { status: 'Failed', at, reason: 'DeadlineExceeded', message: `Pod was active on the node longer than the specified deadline (${activeDeadline}s)` };
   }
+  applyRealism(cloud, g, now, spotStrategy !== 'NoSpot');
   cloud.lifecycle.admit(g, now);
   await cloud.commitGroup(g);
   return { ContainerGroupId: g.id };
+}
+
+/** The realism profile's unkindness for a new group (all no-ops when the profile is off). */
+function applyRealism(cloud: ActionContext['cloud'], g: GroupRecord, now: number, spot: boolean): void {
+  const r = cloud.realism.config;
+  if (r.listLagMs > 0) g.visibleAt = now + r.listLagMs;
+  if (r.ipAssignDelayMs > 0) g.ipAt = now + cloud.lifecycleConfig.schedulingMs + r.ipAssignDelayMs;
+  const realism = cloud.realism;
+  if (realism.roll(r.scheduleFailedRate)) {
+    const at = now + cloud.lifecycleConfig.schedulingMs;
+    if (g.forced === undefined || at < g.forced.at) g.forced = { status: 'ScheduleFailed', at, reason: 'ScheduleFailed', message: 'The container group could not be scheduled: the zone has no capacity for this specification now (cloudsim realism)' };
+  }
+  if (spot && realism.roll(r.spotReclaimRate)) {
+    const at = now + r.spotProtectionMs;
+    if (g.forced === undefined || at < g.forced.at) {
+      g.forced = { status: 'Expired', at, reason: 'SpotReclaimed', message: 'The spot instance was reclaimed (price or inventory) (cloudsim realism)' };
+      g.notice = { at: Math.max(now, at - r.spotNoticeMs), reason: 'SpotToBeReleased', message: `The spot instance will be released at ${new Date(at).toISOString()} (cloudsim realism)` };
+    }
+  }
+  for (const c of g.containers) if (realism.roll(r.pullAuthFailRate)) c.pullAuthFail = true;
+}
+
+/** Realism: the IP and ENI are known to callers only once assigned. */
+function ipShown(g: GroupRecord, now: number): boolean {
+  return g.ipAt === undefined || g.ipAt <= now;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,7 +493,8 @@ function eventsOut(g: GroupRecord): Record<string, unknown>[] {
   }));
 }
 
-export function groupOut(g: GroupRecord, withEvents: boolean): Record<string, unknown> {
+export function groupOut(g: GroupRecord, withEvents: boolean, now = Date.now()): Record<string, unknown> {
+  const ip = ipShown(g, now);
   return {
     ContainerGroupId: g.id,
     ContainerGroupName: g.name,
@@ -457,10 +504,10 @@ export function groupOut(g: GroupRecord, withEvents: boolean): Record<string, un
     VSwitchId: g.vSwitchId,
     SecurityGroupId: g.securityGroupId,
     Status: g.status,
-    IntranetIp: g.ip,
+    IntranetIp: ip ? g.ip : '',
     InternetIp: '',
     Ipv6Address: '',
-    EniInstanceId: g.eniId,
+    EniInstanceId: ip ? g.eniId : '',
     Cpu: g.cpu,
     Memory: g.memory,
     InstanceType: g.instanceType,
@@ -508,8 +555,9 @@ function matches(g: GroupRecord, f: Filter): boolean {
  * (ids, SinceSecond change log, a tag), so a filtered call does not scan every group.
  */
 function page(ctx: ActionContext, f: Filter, limit: number, token: string | undefined): { items: GroupRecord[]; total: number; next: string } {
-  const { store } = ctx.cloud;
+  const { store, realism } = ctx.cloud;
   const after = decodeToken('NextToken', token);
+  if (realism.config.listLagMs > 0) return pageLagged(ctx, f, limit, after);
   let candidates: Iterable<GroupRecord> | undefined;
   if (f.ids !== undefined) {
     candidates = f.ids.map((id) => store.groups.get(id)).filter((g): g is GroupRecord => g !== undefined).sort((a, b) => a.seq - b.seq);
@@ -550,6 +598,31 @@ function page(ctx: ActionContext, f: Filter, limit: number, token: string | unde
   return { items, total, next: more ? encodeToken(items[items.length - 1]!.seq) : '' };
 }
 
+/**
+ * Realism `listLagMs`: List/Describe are eventually consistent — a group created less than the
+ * lag ago is not listed yet, one deleted less than the lag ago still is. Scans every group (the
+ * realistic profile is for correctness runs, not for the simulator's own benchmark).
+ */
+function pageLagged(ctx: ActionContext, f: Filter, limit: number, after: number): { items: GroupRecord[]; total: number; next: string } {
+  const { store, realism } = ctx.cloud;
+  const now = ctx.cloud.now();
+  const ids = f.ids === undefined ? undefined : new Set(f.ids);
+  const all = [...store.inOrder(), ...realism.liveGhosts(now)].sort((a, b) => a.seq - b.seq);
+  const items: GroupRecord[] = [];
+  let total = 0;
+  let more = false;
+  for (const g of all) {
+    if (g.visibleAt !== undefined && g.visibleAt > now) continue;
+    if (ids !== undefined && !ids.has(g.id)) continue;
+    if (!matches(g, f)) continue;
+    total++;
+    if (g.seq <= after) continue;
+    if (items.length < limit) items.push(g);
+    else more = true;
+  }
+  return { items, total, next: more ? encodeToken(items[items.length - 1]!.seq) : '' };
+}
+
 function commonFilter(ctx: ActionContext, maxIds: number): Filter {
   const p = ctx.params;
   const f: Filter = { tags: tagFilters(p) };
@@ -578,7 +651,7 @@ function describeContainerGroups(ctx: ActionContext): ActionResult {
   const limit = p.int('Limit', { min: 1, max: 20 }) ?? 20;
   const withEvents = p.bool('WithEvent') ?? true;
   const { items, total, next } = page(ctx, f, limit, p.str('NextToken'));
-  return { TotalCount: total, NextToken: next, ContainerGroups: items.map((g) => groupOut(g, withEvents)) };
+  return { TotalCount: total, NextToken: next, ContainerGroups: items.map((g) => groupOut(g, withEvents, ctx.cloud.now())) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,7 +694,8 @@ function imageId(image: string): string {
   return `sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
-export function podStatusOut(g: GroupRecord): Record<string, unknown> {
+export function podStatusOut(g: GroupRecord, now = Date.now()): Record<string, unknown> {
+  const ip = ipShown(g, now) ? g.ip : '';
   const scheduled = g.status !== 'Scheduling' && g.status !== 'ScheduleFailed';
   const allReady = g.containers.length > 0 && g.containers.every((c) => c.ready);
   const initDone = g.initContainers.every((c) => c.state.State === 'Terminated');
@@ -631,9 +705,9 @@ export function podStatusOut(g: GroupRecord): Record<string, unknown> {
   if ((g.status === 'Restarting' || g.status === 'Updating') && g.containers.some((c) => c.state.State === 'Running')) phase = 'Running';
   return {
     Phase: phase,
-    PodIp: g.ip,
-    PodIps: [{ Ip: g.ip }],
-    HostIp: g.ip,
+    PodIp: ip,
+    PodIps: ip === '' ? [] : [{ Ip: ip }],
+    HostIp: ip,
     StartTime: iso(g.createdAt),
     QosClass: 'Guaranteed',
     Conditions: [
@@ -666,7 +740,7 @@ function describeContainerGroupStatus(ctx: ActionContext): ActionResult {
   return {
     TotalCount: total,
     NextToken: next,
-    Data: items.map((g) => ({ ContainerGroupId: g.id, Name: g.name, Namespace: '', uuid: g.uuid, Status: g.status, Annotations: '{}', PodStatus: podStatusOut(g) })),
+    Data: items.map((g) => ({ ContainerGroupId: g.id, Name: g.name, Namespace: '', uuid: g.uuid, Status: g.status, Annotations: '{}', PodStatus: podStatusOut(g, ctx.cloud.now()) })),
   };
 }
 
@@ -725,8 +799,10 @@ async function deleteContainerGroup(ctx: ActionContext): Promise<ActionResult> {
   const { cloud } = ctx;
   const g = groupById(ctx);
   if (g.status === 'Terminating') return {};
+  // Documented for DeleteContainerGroup: OperationConflict while an earlier request is in progress.
+  if (g.status === 'Restarting' || g.status === 'Updating') throw simError('OperationConflict', `Request was denied due to conflict with a previous request (the container group ${g.id} is ${g.status}).`);
   if (cloud.lifecycleConfig.terminatingMs === 0) {
-    cloud.dropGroup(g);
+    cloud.dropGroup(g, true);
     await cloud.commit({ op: 'del', id: g.id });
   } else {
     cloud.lifecycle.terminate(g, cloud.now());
@@ -739,7 +815,8 @@ async function restartContainerGroup(ctx: ActionContext): Promise<ActionResult> 
   checkRegion(ctx);
   const { cloud } = ctx;
   const g = groupById(ctx);
-  if (g.status !== 'Running') throw simError('IncorrectStatus', `The container group ${g.id} is ${g.status}; only a Running group can be restarted.`);
+  // The API reference allows a restart of a Running or Pending group.
+  if (g.status !== 'Running' && g.status !== 'Pending') throw simError('IncorrectStatus', `The container group ${g.id} is ${g.status}; only a Running or Pending group can be restarted.`);
   cloud.lifecycle.restart(g, cloud.now());
   await cloud.commitGroup(g);
   return {};
@@ -888,8 +965,21 @@ async function execContainerCommand(ctx: ActionContext): Promise<ActionResult> {
 
 function describeContainerGroupMetric(ctx: ActionContext): ActionResult {
   checkRegion(ctx);
-  const p = ctx.params;
   const g = groupById(ctx);
+  return { ContainerGroupId: g.id, Records: metricRecords(ctx, g) };
+}
+
+/** DescribeMultiContainerGroupMetric: the same samples for up to 20 groups; unknown ids are left out. */
+function describeMultiContainerGroupMetric(ctx: ActionContext): ActionResult {
+  checkRegion(ctx);
+  const ids = ctx.params.jsonStrings('ContainerGroupIds', 20);
+  if (ids === undefined || ids.length === 0) throw missing('ContainerGroupIds');
+  const groups = ids.map((id) => ctx.cloud.store.groups.get(id)).filter((g): g is GroupRecord => g !== undefined);
+  return { MonitorDatas: groups.map((g) => ({ ContainerGroupId: g.id, Records: metricRecords(ctx, g) })) };
+}
+
+function metricRecords(ctx: ActionContext, g: GroupRecord): Record<string, unknown>[] {
+  const p = ctx.params;
   const now = ctx.cloud.now();
   const parseTime = (key: string, fallback: number): number => {
     const raw = p.str(key);
@@ -933,7 +1023,7 @@ function describeContainerGroupMetric(ctx: ActionContext): ActionResult {
       Filesystem: [{ FsName: '/', Category: 'system', Capacity: 30 * 1024 ** 3, Usage: 2 * 1024 ** 3, Available: 28 * 1024 ** 3 }],
     });
   }
-  return { ContainerGroupId: g.id, Records: records };
+  return records;
 }
 
 export const eciActions: Record<string, Action> = {
@@ -947,4 +1037,5 @@ export const eciActions: Record<string, Action> = {
   DescribeContainerLog: describeContainerLog,
   ExecContainerCommand: execContainerCommand,
   DescribeContainerGroupMetric: describeContainerGroupMetric,
+  DescribeMultiContainerGroupMetric: describeMultiContainerGroupMetric,
 };

@@ -42,6 +42,8 @@ function describeVSwitches(ctx: ActionContext): ActionResult {
       isDefault !== true,
   );
   const pageItems = all.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
+  const now = cloud.now();
+  cloud.realism.settle(now);
   return {
     TotalCount: all.length,
     PageNumber: pageNumber,
@@ -53,7 +55,8 @@ function describeVSwitches(ctx: ActionContext): ActionResult {
         VpcId: v.vpcId,
         ZoneId: v.zoneId,
         CidrBlock: v.cidr,
-        AvailableIpAddressCount: cloud.pools.get(v.id)!.available,
+        // Realism: released IPs come back late, and the count is a cached figure.
+        AvailableIpAddressCount: cloud.realism.cachedFree(v.id, cloud.pools.get(v.id)!.available, now),
         Status: 'Available',
         IsDefault: false,
         Description: '',

@@ -145,8 +145,11 @@ export class Params {
   bool(key: string): boolean | undefined {
     const raw = this.str(key);
     if (raw === undefined || raw === '') return undefined;
-    if (raw === 'true') return true;
-    if (raw === 'false') return false;
+    // Every form the official SDKs send: `true` (TypeScript, Go), `True` (Python's str(bool)),
+    // and a JSON-quoted `"true"`.
+    const word = raw.replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (word === 'true') return true;
+    if (word === 'false') return false;
     throw invalid(this.name(key), `"${raw}" is not true or false`);
   }
 
