@@ -37,7 +37,7 @@ describe('world file validation', () => {
     ['an unknown VPC', { securityGroups: [{ id: 'sg-1', vpcId: 'vpc-nope' }] }, 'securityGroups[0].vpcId: "vpc-nope" is not one of vpcs[].id'],
     ['a duplicate id', { securityGroups: [{ id: 'sg-1', vpcId: 'vpc-main' }, { id: 'sg-1', vpcId: 'vpc-main' }] }, 'securityGroups[1].id: duplicate id "sg-1" (also securityGroups[0].id)'],
     ['no access keys', { accessKeys: [] }, 'accessKeys: must not be empty'],
-    ['an unknown field', { lifecycle: { schedulingMs: 1, pendingSecs: 2 } }, 'lifecycle.pendingSecs: unknown field (known: schedulingMs, pendingMs, exitAfterMs, crashBackoffMs, crashBackoffMaxMs, pullRetryMs, terminatingMs, restartMs, updateMs)'],
+    ['an unknown field', { lifecycle: { schedulingMs: 1, pendingSecs: 2 } }, 'lifecycle.pendingSecs: unknown field (known: schedulingMs, pendingMs, exitAfterMs, crashBackoffMs, crashBackoffMaxMs, pullRetryMs, terminatingMs, restartMs, updateMs, realism)'],
     ['a bad mode', { rateLimits: { mode: 'fast' } }, 'rateLimits.mode: must be one of quota-true, unlimited, got "fast"'],
     ['a bad fault rate', { faults: { rules: [{ action: 'CreateContainerGroup', rate: -1 }] } }, 'faults.rules[0].rate: must be at least 0, got -1'],
     ['a negative delay', { lifecycle: { pendingMs: -5 } }, 'lifecycle.pendingMs: must be at least 0, got -5'],
