@@ -27,8 +27,8 @@ export interface CallOptions {
  */
 export interface CloudPort {
   /**
-   * Creates a container group. Idempotent under `request.clientToken` (the pod UID): a repeat
-   * returns the same group id and creates nothing. May throw InvalidVSwitchId.IpNotEnough,
+   * Creates a container group. Idempotent under `request.clientToken` (pod UID + body digest): a
+   * repeat of the same body returns the same group id and creates nothing. May throw InvalidVSwitchId.IpNotEnough,
    * Throttling*, IdempotentParameterMismatch, InvalidParameter*, ...
    */
   createContainerGroup(request: ContainerGroupRequest, options?: CallOptions): Promise<{ containerGroupId: string }>;

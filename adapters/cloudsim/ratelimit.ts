@@ -68,8 +68,14 @@ export class RateLimiter {
   /** Changes mode, code or buckets; changed buckets start full. */
   configure(patch: Partial<RateLimitConfig>): void {
     this.config = { ...this.config, ...patch, actions: { ...this.config.actions, ...patch.actions } };
-    if (patch.actions !== undefined) for (const action of Object.keys(patch.actions)) (this.buckets.delete(action), this.windows.delete(action));
-    if (patch.mode !== undefined) (this.buckets.clear(), this.windows.clear());
+    for (const action of Object.keys(patch.actions ?? {})) {
+      this.buckets.delete(action);
+      this.windows.delete(action);
+    }
+    if (patch.mode !== undefined) {
+      this.buckets.clear();
+      this.windows.clear();
+    }
   }
 
   private bucketConfig(action: string): BucketConfig {

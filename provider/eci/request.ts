@@ -142,7 +142,7 @@ export interface ContainerGroupRequest {
   volumes: Volume[];
   /** Always includes GROUP_TAGS (cluster, node, namespace, pod, pod UID). */
   tags: Record<string, string>;
-  /** The pod UID: the same pod never gets a second group. */
+  /** `<pod UID>-<digest of the body>` (client-token.ts): a resent body never makes a second group. */
   clientToken: string;
   dnsPolicy?: 'Default' | 'None';
   dnsConfig?: DnsConfig;

@@ -116,7 +116,11 @@ export interface StatusInput {
 /** The pod status the group implies. Never moves a pod out of Succeeded/Failed. */
 export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatus {
   const currentPhase = pod.status?.phase;
-  const phase: PodPhase = currentPhase === 'Succeeded' || currentPhase === 'Failed' ? currentPhase : phaseOf(group);
+  const ips = [group.intranetIp, group.ipv6Address].filter((ip): ip is string => ip !== undefined && ip !== '');
+  // ECI assigns the IP after scheduling: a pod is never reported Running without one (Services
+  // and readiness would route to nothing). One already reported Running keeps its phase.
+  const awaitingIp = ips.length === 0 && phaseOf(group) === 'Running' && currentPhase !== 'Running';
+  const phase: PodPhase = currentPhase === 'Succeeded' || currentPhase === 'Failed' ? currentPhase : awaitingIp ? 'Pending' : phaseOf(group);
   const finished = phase === 'Succeeded' || phase === 'Failed';
 
   const cloudInit = new Map(group.initContainers.map((c) => [c.name, c]));
@@ -130,7 +134,9 @@ export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatu
   const initStatuses = specInit.map((c) => settle(containerStatus(group, c.name, c.image ?? '', cloudInit.get(c.name), 'PodInitializing', true)));
   const initialized = initStatuses.every((s) => s.state?.terminated?.exitCode === 0) || (initStatuses.length > 0 && phase === 'Running');
   const appWaiting = initialized ? 'ContainerCreating' : 'PodInitializing';
-  const appStatuses = specApp.map((c) => settle(containerStatus(group, c.name, c.image ?? '', cloudApp.get(c.name), appWaiting, false)));
+  const appStatuses = specApp
+    .map((c) => settle(containerStatus(group, c.name, c.image ?? '', cloudApp.get(c.name), appWaiting, false)))
+    .map((s) => (awaitingIp ? { ...s, ready: false } : s));
 
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
   const containersReady = unready.length === 0 && !finished;
@@ -163,14 +169,14 @@ export function podStatusFromGroup({ group, pod, now }: StatusInput): V1PodStatu
     ),
   ];
 
-  const ips = [group.intranetIp, group.ipv6Address].filter((ip): ip is string => ip !== undefined && ip !== '');
   const failure = failureOf(group, phase);
+  const hostIp = group.intranetIp === '' ? undefined : group.intranetIp;
   return defined({
     phase,
     conditions,
     // An ECI pod has no node of its own: its ENI is its host.
-    hostIP: group.intranetIp,
-    hostIPs: group.intranetIp === undefined ? undefined : [{ ip: group.intranetIp }],
+    hostIP: hostIp,
+    hostIPs: hostIp === undefined ? undefined : [{ ip: hostIp }],
     podIP: ips[0],
     podIPs: ips.length === 0 ? undefined : ips.map((ip) => ({ ip })),
     startTime: toDate(pod.status?.startTime) ?? toDate(group.creationTime) ?? toDate(now),

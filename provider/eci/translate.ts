@@ -3,6 +3,7 @@
 // TranslationError for a pod that can never be created as it is. Pure: no I/O, no clock.
 import type { V1Container, V1Pod, V1SecurityContext } from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../cloud/model.ts';
+import { clientTokenFor } from './client-token.ts';
 import { ECI_ANNOTATIONS } from './annotations.ts';
 import { decodeBase64, type ResolvedInputs, type TranslateContext } from './context.ts';
 import type { ClusterDns } from './cluster-dns.ts';
@@ -168,6 +169,7 @@ export function translatePod(input: TranslateInput): TranslateResult {
       [GROUP_TAGS.pod]: tagValue(name),
       [GROUP_TAGS.podUid]: uid,
     },
+    // Replaced below by the UID plus a digest of this body (client-token.ts).
     clientToken: uid,
     hostAliases: (spec.hostAliases ?? []).map((h) => ({ ip: h.ip, hostnames: h.hostnames ?? [] })),
     hostName: hostNameOf(spec.hostname ?? name),
@@ -179,6 +181,7 @@ export function translatePod(input: TranslateInput): TranslateResult {
     ...(spec.shareProcessNamespace === true ? { shareProcessNamespace: true } : {}),
     ...annotationOptions(annotations, network.vSwitchIds.length, warnings),
   };
+  request.clientToken = clientTokenFor(uid, request);
   return { request, warnings: warnings.list, spec: { ...groupSpec.spec, rounded: groupSpec.rounded, source: groupSpec.source } };
 }
 

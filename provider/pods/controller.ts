@@ -12,6 +12,7 @@ import type { CloudPort, PodControllerMetrics, PodKey, PodStore } from '../ports
 import { PROVISIONED_CONDITION } from './annotations.ts';
 import { GroupIndex } from './group-index.ts';
 import { PodMemories } from './memory.ts';
+import { recordedGroupId, surplusGroups } from './plan.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
 import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
 import { KeyedWorkQueue, type SyncResult, type WorkContext } from './workqueue.ts';
@@ -197,13 +198,17 @@ export class PodController {
     await this.collectOrphans(groups);
   }
 
-  private async collectOrphans(groups: readonly { id: string; tags: Record<string, string>; status: string }[]): Promise<void> {
-    const podUids = new Set(this.o.pods.list().map((p) => p.metadata?.uid ?? ''));
+  private async collectOrphans(groups: readonly { id: string; tags: Record<string, string>; status: string; creationTime?: string }[]): Promise<void> {
+    const pods = this.o.pods.list();
+    const podUids = new Set(pods.map((p) => p.metadata?.uid ?? ''));
+    const recorded = new Map(pods.map((p) => [p.metadata?.uid ?? '', recordedGroupId(p)]));
+    // A second group of one pod is collected like an orphan (after the same grace period).
+    const surplus = new Set(surplusGroups(groups, (uid) => recorded.get(uid) ?? this.groups.forPod(uid)?.id));
     const now = Date.now();
     const stillOrphaned = new Set<string>();
     for (const group of groups) {
       const uid = group.tags[GROUP_TAGS.podUid];
-      if (uid !== undefined && podUids.has(uid)) continue;
+      if (uid !== undefined && podUids.has(uid) && !surplus.has(group.id)) continue;
       if (group.status === 'Terminating') continue;
       stillOrphaned.add(group.id);
       const since = this.orphanSince.get(group.id) ?? now;
@@ -211,8 +216,14 @@ export class PodController {
       if (now - since < this.o.orphanGracePeriodMs) continue;
       try {
         await this.o.cloud.deleteContainerGroup(group.id);
-        if (uid !== undefined) this.groups.forget(uid);
-        this.o.log.info('deleted orphaned container group (no pod of this cluster owns it)', { containerGroupId: group.id, podUid: uid });
+        if (surplus.has(group.id)) {
+          // The index may hold the deleted one (last listed wins): the next sync looks again.
+          if (uid !== undefined && this.groups.forPod(uid)?.id === group.id) this.groups.forget(uid);
+          this.o.log.warn('deleted a second container group of one pod (an earlier create landed unseen)', { containerGroupId: group.id, podUid: uid });
+        } else {
+          if (uid !== undefined) this.groups.forget(uid);
+          this.o.log.info('deleted orphaned container group (no pod of this cluster owns it)', { containerGroupId: group.id, podUid: uid });
+        }
       } catch (err) {
         this.o.log.warn('deleting orphaned container group failed; will retry', { containerGroupId: group.id, error: errorText(err) });
       }

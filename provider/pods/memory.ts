@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { TRACE_CONTEXT_ANNOTATION, type StepTimings } from '../telemetry/names.ts';
+import type { ContainerGroupRequest } from '../eci/request.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
 export interface PodMemory {
@@ -55,6 +56,14 @@ export interface PodMemory {
   refusal?: { key: string; reason: string; at: number };
   /** When this process asked the cloud to delete the pod's group (epoch ms). */
   deleteRequestedAt?: number;
+  /**
+   * A create whose outcome is unknown (timeout, 5xx, lost answer): it may have made a group, so
+   * the next attempt re-sends exactly this request (same body, same ClientToken) instead of a
+   * fresh plan whose body, and so token, could differ. Dropped on any definite answer.
+   */
+  uncertainCreate?: ContainerGroupRequest;
+  /** The vanished group this process already marked the pod lost for (once per group). */
+  markedLost?: string;
 }
 
 /**

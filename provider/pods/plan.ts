@@ -3,7 +3,7 @@
 // partial step gives a step that is safe to take again (create is idempotent under the pod UID).
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { CloudErrorVerdict } from '../cloud/errors.ts';
-import type { ContainerGroup } from '../cloud/model.ts';
+import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
 import { POD_ANNOTATIONS } from './annotations.ts';
 
 export type PodPlan =
@@ -13,6 +13,7 @@ export type PodPlan =
   | { kind: 'await-group-gone'; containerGroupId: string; retryAfterMs: number }
   | { kind: 'finish-deletion'; why: string }
   | { kind: 'mark-lost'; containerGroupId: string }
+  | { kind: 'await-group-visible'; containerGroupId: string; retryAfterMs: number }
   | { kind: 'nothing'; why: string };
 
 export interface PlanInputs {
@@ -32,7 +33,17 @@ export interface PlanInputs {
   deleteRequestedAt?: Date;
   /** Now (deletion waits until the pod's deletionTimestamp at most). */
   now?: Date;
+  /**
+   * When this process created the pod's group (epoch ms), if it did. ECI's List/Describe are
+   * eventually consistent: a group missing this soon after its create is not "gone".
+   */
+  createdAtMs?: number;
 }
+
+/** A group missing from Describe less than this long after its create is waited for, not marked lost. */
+export const VANISH_GRACE_MS = 60_000;
+/** How often a pod waits to see its new group. */
+export const VISIBLE_POLL_MS = 2_000;
 
 /** How often a pod being deleted looks again whether its group is gone. */
 export const DELETION_POLL_MS = 1_000;
@@ -62,7 +73,11 @@ export function planPod(inputs: PlanInputs): PodPlan {
   // No group from here on.
   if (isTerminal(pod)) return { kind: 'nothing', why: `pod is ${pod.status?.phase}; a finished pod is never re-created` };
   const recorded = recordedGroupId(pod);
-  if (recorded !== undefined && recordedGroupConfirmedGone) return { kind: 'mark-lost', containerGroupId: recorded };
+  if (recorded !== undefined && recordedGroupConfirmedGone) {
+    const age = inputs.createdAtMs === undefined ? Infinity : (inputs.now ?? new Date()).getTime() - inputs.createdAtMs;
+    if (age < VANISH_GRACE_MS) return { kind: 'await-group-visible', containerGroupId: recorded, retryAfterMs: VISIBLE_POLL_MS };
+    return { kind: 'mark-lost', containerGroupId: recorded };
+  }
   return { kind: 'create' };
 }
 
@@ -129,4 +144,47 @@ export function planCreateFailure({ verdict, idempotentMismatch, lookedUp }: Cre
       // Not an answer a create can give; retry without telling the user anything new.
       return { kind: 'retry', event: false };
   }
+}
+
+/**
+ * What a failed create says about whether it made a group. `uncertain`: it may have (timeout,
+ * 5xx, network): the next attempt must send the same body. `definite`: the cloud refused this body
+ * under its token, so nothing exists under it. `unchanged`: throttled before it was looked at.
+ */
+export function createOutcome(verdict: CloudErrorVerdict): 'uncertain' | 'definite' | 'unchanged' {
+  switch (verdict) {
+    case 'retry':
+      return 'uncertain';
+    case 'failover-vswitch':
+    case 'terminal':
+      return 'definite';
+    case 'throttled':
+    case 'gone':
+      return 'unchanged';
+  }
+}
+
+/**
+ * Groups of one pod beyond the one it keeps (a create whose answer was lost, then a re-create
+ * with another body and so another ClientToken, before the first was listed). Kept: the group
+ * recorded on the pod, else the oldest. Pure; the caller deletes the rest after the orphan grace.
+ */
+export function surplusGroups(
+  groups: readonly { id: string; tags: Record<string, string>; status: string; creationTime?: string }[],
+  recordedIdOf: (podUid: string) => string | undefined,
+): string[] {
+  const byPod = new Map<string, { id: string; status: string; creationTime?: string }[]>();
+  for (const g of groups) {
+    const uid = g.tags[GROUP_TAGS.podUid];
+    if (uid === undefined || g.status === 'Terminating') continue;
+    byPod.set(uid, [...(byPod.get(uid) ?? []), g]);
+  }
+  const surplus: string[] = [];
+  for (const [uid, list] of byPod) {
+    if (list.length < 2) continue;
+    const recorded = recordedIdOf(uid);
+    const keep = list.find((g) => g.id === recorded) ?? [...list].sort((a, b) => (a.creationTime ?? '').localeCompare(b.creationTime ?? '') || a.id.localeCompare(b.id))[0]!;
+    for (const g of list) if (g.id !== keep.id) surplus.push(g.id);
+  }
+  return surplus;
 }

@@ -16,7 +16,8 @@ import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { DescribeBatcher } from './describe-batch.ts';
 import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
-import { DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
+import { createOutcome, DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
+import type { ContainerGroupRequest } from '../eci/request.ts';
 import type { SyncResult, WorkContext } from './workqueue.ts';
 import { injectTraceContext, podTraceContext } from '../telemetry/context.ts';
 import { nowMs, withSpanIds } from '../telemetry/ids.ts';
@@ -108,7 +109,17 @@ export class PodSync {
     const deleteRequestedAt = requestedAt === undefined ? undefined : new Date(requestedAt);
 
     // plan
-    const plan = planPod({ pod, group, recordedGroupConfirmedGone, desiredStatus, statusChanged, ...(deleteRequestedAt === undefined ? {} : { deleteRequestedAt }), now: this.o.now() });
+    const createdAtMs = this.memory.peek(key.uid)?.createdAt;
+    const plan = planPod({
+      pod,
+      group,
+      recordedGroupConfirmedGone,
+      desiredStatus,
+      statusChanged,
+      ...(deleteRequestedAt === undefined ? {} : { deleteRequestedAt }),
+      ...(createdAtMs === undefined ? {} : { createdAtMs }),
+      now: this.o.now(),
+    });
 
     // act + report
     if (group !== undefined && !deleting) await this.recordGroupOnPod(key, pod, group);
@@ -287,7 +298,13 @@ export class PodSync {
           return { kind: 'done' } as const;
         });
       }
+      case 'await-group-visible':
+        return { kind: 'requeueAfter', ms: plan.retryAfterMs };
       case 'mark-lost': {
+        // Once per vanished group: the cache may not show our Failed patch at the next pass.
+        const memory = this.memory.of(key.uid);
+        if (memory.markedLost === plan.containerGroupId) return { kind: 'done' };
+        memory.markedLost = plan.containerGroupId;
         const message = `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`;
         this.o.writer.recordEvent(key, { type: 'Warning', reason: EventReason.ProviderFailed, message });
         await this.o.writer.patchPodStatus(key, lostPodStatus({ pod, containerGroupId: plan.containerGroupId, now: this.o.now() }));
@@ -473,20 +490,43 @@ export class PodSync {
       }
     }
 
+    // An earlier create of this process may have made a group without us hearing the answer:
+    // find it by its pod-UID tag, else send that request again unchanged (same ClientToken), so
+    // that a plan that changed meanwhile cannot make a second group (docs/reliability.md).
+    let request = translated.request;
+    let sent = network;
+    const prior = memory.uncertainCreate;
+    if (prior !== undefined) {
+      const [found] = await this.o.cloud.listContainerGroups({ [GROUP_TAGS.cluster]: this.o.clusterId, [GROUP_TAGS.podUid]: key.uid });
+      if (found !== undefined) {
+        delete memory.uncertainCreate;
+        return this.adopt(key, found);
+      }
+      if (prior.zoneId === network.zoneId && prior.securityGroupId === network.securityGroupId) {
+        request = prior;
+        sent = { ...network, vSwitchId: prior.vSwitchIds[0] ?? network.vSwitchId, reason: `${network.reason} (request re-sent unchanged after an uncertain create)` };
+      } else {
+        // The pod's network moved on: the old body is not allowed any more.
+        delete memory.uncertainCreate;
+      }
+    }
+
     // The create may wait for the cloud's create tokens: wait in the create lane, not on a worker
     // that status reports, deletions and refusals of other pods need.
     await work?.enterCreateLane();
     let containerGroupId: string;
     try {
-      ({ containerGroupId } = await this.o.cloud.createContainerGroup(translated.request));
+      ({ containerGroupId } = await this.o.cloud.createContainerGroup(request));
     } catch (err) {
-      const result = await this.createFailed(key, pod, network, err, attempt);
+      this.noteCreateOutcome(key.uid, request, err);
+      const result = await this.createFailed(key, pod, sent, err, attempt);
       const code = err instanceof CloudError ? err.code : 'Unknown';
       span.setAttribute(ATTR.errorType, code);
       span.setStatus({ code: SpanStatusCode.ERROR, message: `CreateContainerGroup: ${code}` });
       return result;
     }
-    this.o.network.noteAllocated(network.vSwitchId);
+    delete memory.uncertainCreate;
+    this.o.network.noteAllocated(sent.vSwitchId);
     // Remember the group before anything else can fail: the next sync must find it.
     this.o.groups.noteCreated(key.uid, containerGroupId);
     const created = nowMs();
@@ -501,19 +541,19 @@ export class PodSync {
     // its pod-UID tag, also after a restart.
     memory.annotations = {
       [POD_ANNOTATIONS.instanceId]: containerGroupId,
-      [POD_ANNOTATIONS.vSwitchId]: network.vSwitchId,
-      [POD_ANNOTATIONS.zoneId]: network.zoneId,
-      [POD_ANNOTATIONS.securityGroupId]: network.securityGroupId,
-      [POD_ANNOTATIONS.vSwitchReason]: network.reason,
+      [POD_ANNOTATIONS.vSwitchId]: sent.vSwitchId,
+      [POD_ANNOTATIONS.zoneId]: sent.zoneId,
+      [POD_ANNOTATIONS.securityGroupId]: sent.securityGroupId,
+      [POD_ANNOTATIONS.vSwitchReason]: sent.reason,
       [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)),
       ...(traceparent === undefined ? {} : { [TRACE_CONTEXT_ANNOTATION]: traceparent }),
     };
     this.o.log.info('created container group', {
       pod: podKeyString(key),
       containerGroupId,
-      vSwitchId: network.vSwitchId,
-      zoneId: network.zoneId,
-      podNetworking: network.podNetworking,
+      vSwitchId: sent.vSwitchId,
+      zoneId: sent.zoneId,
+      podNetworking: sent.podNetworking,
     });
     // A pod that waited (exhausted vSwitches, a PodNetworking not Ready, ...) no longer does.
     const waited = pod.status?.conditions?.find((c) => c.type === PROVISIONED_CONDITION && c.status === 'False');
@@ -524,7 +564,7 @@ export class PodSync {
             type: PROVISIONED_CONDITION,
             status: 'True',
             reason: EventReason.ContainerGroupCreated,
-            message: `container group ${containerGroupId} in vSwitch ${network.vSwitchId} (zone ${network.zoneId})`,
+            message: `container group ${containerGroupId} in vSwitch ${sent.vSwitchId} (zone ${sent.zoneId})`,
             lastTransitionTime: this.o.now(),
           },
         ],
@@ -550,19 +590,8 @@ export class PodSync {
     switch (plan.kind) {
       case 'look-up-group':
         throw new Error('planCreateFailure asked to look the group up twice');
-      case 'adopt': {
-        const group = existing!;
-        this.o.groups.put(group);
-        await this.o.writer.annotatePod(key, {
-          [POD_ANNOTATIONS.instanceId]: group.id,
-          [POD_ANNOTATIONS.vSwitchId]: group.vSwitchId,
-          [POD_ANNOTATIONS.zoneId]: group.zoneId,
-          [POD_ANNOTATIONS.securityGroupId]: group.securityGroupId,
-          [POD_ANNOTATIONS.vSwitchReason]: 'adopted: an earlier create for this pod succeeded but its answer was lost',
-        });
-        this.o.log.info('adopted the container group an earlier create made', { pod: podKeyString(key), containerGroupId: group.id });
-        return { kind: 'done' };
-      }
+      case 'adopt':
+        return this.adopt(key, existing!);
       case 'fail-over':
         this.o.network.noteExhausted(network.vSwitchId, code);
         this.o.writer.recordEvent(key, {
@@ -587,6 +616,32 @@ export class PodSync {
         }
         throw err;
     }
+  }
+
+  /** A group an earlier create made for the pod (its answer was lost): record it, create nothing. */
+  private async adopt(key: PodKey, group: ContainerGroup): Promise<SyncResult> {
+    this.o.groups.put(group);
+    await this.o.writer.annotatePod(key, {
+      [POD_ANNOTATIONS.instanceId]: group.id,
+      [POD_ANNOTATIONS.vSwitchId]: group.vSwitchId,
+      [POD_ANNOTATIONS.zoneId]: group.zoneId,
+      [POD_ANNOTATIONS.securityGroupId]: group.securityGroupId,
+      [POD_ANNOTATIONS.vSwitchReason]: 'adopted: an earlier create for this pod succeeded but its answer was lost',
+    });
+    this.o.log.info('adopted the container group an earlier create made', { pod: podKeyString(key), containerGroupId: group.id });
+    return { kind: 'done' };
+  }
+
+  /**
+   * What a failed create tells about the group: an uncertain outcome (timeout, 5xx) keeps the
+   * request for an unchanged re-send; a definite refusal of the same body (IpNotEnough, a terminal
+   * error) proves no group was made under its token; throttling proves nothing new.
+   */
+  private noteCreateOutcome(uid: string, request: ContainerGroupRequest, err: unknown): void {
+    const memory = this.memory.of(uid);
+    const next = createOutcome(classifyCloudError(err).verdict);
+    if (next === 'uncertain') memory.uncertainCreate = request;
+    else if (next === 'definite') delete memory.uncertainCreate;
   }
 
   /** The pod cannot proceed yet: say why on the pod, try again later. */

@@ -23,14 +23,14 @@ describe('booleans', () => {
   it.each(['true', 'True', 'TRUE', '"true"'])('WithEvent=%s reads as true; False as false', async (form) => {
     const id = await create(eci);
     await waitFor(async () => ((await describe1(eci, id)).events?.length ?? 0) > 0 || undefined, 'an event', 3_000);
-    const res = await eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, containerGroupIds: JSON.stringify([id]), withEvent: form as unknown as boolean }));
+    const res = await eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, containerGroupIds: JSON.stringify([id]), withEvent: form }));
     expect(res.body.containerGroups![0]!.events!.length).toBeGreaterThan(0);
-    const off = await eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, containerGroupIds: JSON.stringify([id]), withEvent: 'False' as unknown as boolean }));
+    const off = await eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, containerGroupIds: JSON.stringify([id]), withEvent: 'False' }));
     expect(off.body.containerGroups![0]!.events).toEqual([]);
   });
 
   it('refuses a word that is not a boolean, naming the parameter', async () => {
-    const e = await expectCloudError(eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, withEvent: 'yes' as unknown as boolean })), 'InvalidParameter', 400);
+    const e = await expectCloudError(eci.describeContainerGroups(new $eci.DescribeContainerGroupsRequest({ regionId: REGION, withEvent: 'yes' })), 'InvalidParameter', 400);
     expect(e.message).toMatch(/WithEvent/);
   });
 });

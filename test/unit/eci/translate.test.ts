@@ -28,9 +28,10 @@ function translationError(fn: () => unknown): TranslationError {
 }
 
 describe('translatePod: identity, tags, network', () => {
-  it('uses the pod UID as ClientToken, tags the group and names it after namespace + pod', () => {
+  it('uses the pod UID plus a digest of the body as ClientToken, tags the group and names it after namespace + pod', () => {
     const { request, warnings } = translate(makePod({ name: 'web-0', namespace: 'shop', uid: 'uid-1' }));
-    expect(request.clientToken).toBe('uid-1');
+    expect(request.clientToken).toMatch(/^uid-1-[0-9a-f]{16}$/);
+    expect(translate(makePod({ name: 'web-0', namespace: 'shop', uid: 'uid-1' })).request.clientToken).toBe(request.clientToken);
     expect(request.containerGroupName).toBe('shop-web-0');
     expect(request.tags).toEqual({
       [GROUP_TAGS.cluster]: 'c1',
