@@ -77,7 +77,7 @@ describe('alibabacloud CloudPort against the simulator', () => {
     const second = await cloud.createContainerGroup(r);
     expect(first.containerGroupId).toMatch(/^eci-/);
     expect(second.containerGroupId).toBe(first.containerGroupId);
-    const listed = await cloud.listContainerGroups({ [GROUP_TAGS.podUid]: r.clientToken });
+    const listed = await cloud.listContainerGroups({ [GROUP_TAGS.podUid]: r.tags[GROUP_TAGS.podUid]! });
     expect(listed.map((g) => g.id)).toEqual([first.containerGroupId]);
     const [group] = listed;
     expect(group?.tags[GROUP_TAGS.cluster]).toBe('test-cluster');
