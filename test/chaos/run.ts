@@ -2,7 +2,11 @@
 // kube-apiserver can be restarted and etcd compacted) and in-process cloud simulators with fault
 // injection. Prints a figure per scenario and writes a JSON summary to .tmp/chaos/.
 //
-//   npm run chaos -- [--quick] [--pods 1000] [--kills 5] [--seed 11] [--only kills,faults,...]
+//   npm run chaos -- [--quick] [--pods 1000] [--kills 5] [--seed 11] [--only kills,faults,...] [--kind]
+//
+// Every scenario runs with the simulator's realism profile (CHAOS_REALISM in lib/sim.ts: late
+// IPs, lagging lists and IP counts, ClientToken bound at the first attempt, retention); --kind
+// runs them on an instant, kind cloud instead.
 //
 // Scenarios: kills, faults, vswitch, apiserver, corpus, security (+ the secret scan, always last).
 // Exit code 0 when every invariant held, 1 otherwise, 2 on bad flags.
@@ -16,6 +20,7 @@ import { budget, DeadlineError } from '../helpers/deadline.ts';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { chaosCluster, installPodNetworkingCrd } from './lib/cluster.ts';
 import { seededRandom, type ChaosContext } from './lib/context.ts';
+import { CHAOS_REALISM } from './lib/sim.ts';
 import { Capture, type ScenarioResult } from './lib/report.ts';
 import { apiserverScenario } from './scenarios/apiserver.ts';
 import { corpusScenario } from './scenarios/corpus.ts';
@@ -29,13 +34,13 @@ const OUT_DIR = join(import.meta.dirname, '..', '..', '.tmp', 'chaos');
 
 function usage(problem?: string): never {
   if (problem !== undefined) console.error(`chaos: ${problem}`);
-  console.error('usage: npm run chaos -- [--quick] [--pods N] [--kills K] [--seed S] [--only kills,faults,vswitch,apiserver,corpus,security]');
+  console.error('usage: npm run chaos -- [--quick] [--pods N] [--kills K] [--seed S] [--only kills,faults,vswitch,apiserver,corpus,security] [--kind]');
   process.exit(2);
 }
 
-let flags: ReturnType<typeof parseArgs<{ options: { quick: { type: 'boolean' }; pods: { type: 'string' }; kills: { type: 'string' }; seed: { type: 'string' }; only: { type: 'string' }; help: { type: 'boolean' } } }>>['values'];
+let flags: ReturnType<typeof parseArgs<{ options: { quick: { type: 'boolean' }; pods: { type: 'string' }; kills: { type: 'string' }; seed: { type: 'string' }; only: { type: 'string' }; kind: { type: 'boolean' }; help: { type: 'boolean' } } }>>['values'];
 try {
-  flags = parseArgs({ options: { quick: { type: 'boolean' }, pods: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean' } }, strict: true }).values;
+  flags = parseArgs({ options: { quick: { type: 'boolean' }, pods: { type: 'string' }, kills: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, kind: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true }).values;
 } catch (err) {
   usage((err as Error).message);
 }
@@ -64,7 +69,8 @@ const log = (line: string): void => {
   console.log(line);
 };
 
-log(`chaos: ${quick ? 'quick' : 'full'} run, ${pods} pods, ${kills} kills, seed ${seed}, scenarios ${[...only].join(', ')}`);
+const realism = flags.kind === true ? undefined : { ...CHAOS_REALISM, seed };
+log(`chaos: ${quick ? 'quick' : 'full'} run, ${pods} pods, ${kills} kills, seed ${seed}, scenarios ${[...only].join(', ')}, ${realism === undefined ? 'kind cloud (--kind)' : 'realism profile on'}`);
 const buildMs = budget({ baseMs: 45 * 60_000 });
 const building = new AbortController();
 const buildTimer = setTimeout(() => building.abort(new DeadlineError('the control-plane binaries to build (test/controlplane/build.sh)', buildMs, 'its output above')), buildMs);
@@ -81,6 +87,7 @@ try {
     workDir,
     log,
     random: seededRandom(seed),
+    ...(realism === undefined ? {} : { realism }),
     otlpEndpoint: otlp.endpoint,
     spans: () => JSON.stringify(otlp.spans(), (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)),
   };
@@ -106,6 +113,7 @@ const summary = {
   pods,
   kills,
   seed,
+  realism: realism !== undefined,
   ok: failed.length === 0,
   results,
 };

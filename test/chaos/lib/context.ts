@@ -17,6 +17,8 @@ export interface ChaosContext {
   otlpEndpoint?: string;
   /** The spans received so far (JSON), for the secret scan. */
   spans?: () => string;
+  /** The simulator's realism profile for every scenario's world (lifecycle.realism); absent = a kind cloud. */
+  realism?: Record<string, unknown>;
 }
 
 /** The simulator's own seeded generator (mulberry32), so a chaos run and its faults replay from one seed. */

@@ -46,7 +46,7 @@ export async function startRig(ctx: ChaosContext, o: RigOptions): Promise<Rig> {
   const secrets = newSecrets();
   ctx.secrets[`${o.name} AccessKey secret`] = secrets.accessKeySecret;
   ctx.secrets[`${o.name} cloudsim admin token`] = secrets.adminToken;
-  const world = await chaosWorld(secrets, o.worldOverrides);
+  const world = await chaosWorld(secrets, o.worldOverrides, ctx.realism);
   const sim = await RestartableSim.start(world, o.persistent === true ? join(ctx.workDir, `${o.name}-cloudsim.json`) : undefined);
   const config = chaosConfig(sim.sim, ctx.cluster, o.config);
   await o.prepare?.(config);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startCloudSim, type CloudSim } from '../../../adapters/cloudsim/server.ts';
 import type { World } from '../../../adapters/cloudsim/world.ts';
 import { fetchText, sleep } from '../../helpers/deadline.ts';
-import { testWorld } from '../../integration/helpers/provider.ts';
+import { TEST_LIFECYCLE, testWorld } from '../../integration/helpers/provider.ts';
 
 export const ZONES = { h: 'cn-hangzhou-h', i: 'cn-hangzhou-i', j: 'cn-hangzhou-j' } as const;
 export const BIG_VSWITCHES = ['vsw-chaosh1', 'vsw-chaosi1', 'vsw-chaosj1'];
@@ -28,7 +28,17 @@ export function newSecrets(): ChaosSecrets {
   };
 }
 
-export async function chaosWorld(secrets: ChaosSecrets, overrides: Record<string, unknown> = {}): Promise<World> {
+/**
+ * The realism profile `npm run chaos` runs its scenarios with (`--kind` turns it off): the
+ * realistic lags, ClientToken bound at the first attempt and retention (scaled to seconds), but
+ * neither the random failures (every scenario's invariant is "every pod Running"; the unit and
+ * integration tests cover them) nor the per-minute windows (the scenarios pace creates with
+ * buckets so that kills land mid-burst).
+ */
+export const CHAOS_REALISM = { profile: 'realistic', retentionScale: 0.001, scheduleFailedRate: 0, spotReclaimRate: 0, pullAuthFailRate: 0, rateWindows: false } as const;
+
+export async function chaosWorld(secrets: ChaosSecrets, overrides: Record<string, unknown> = {}, realism?: Record<string, unknown>): Promise<World> {
+  if (realism !== undefined) overrides = { ...overrides, lifecycle: { ...TEST_LIFECYCLE, ...(overrides.lifecycle as Record<string, unknown> | undefined), realism } };
   return testWorld({
     vpcs: [{ id: 'vpc-chaos', name: 'chaos', cidr: '10.0.0.0/16' }],
     vSwitches: [

@@ -22,12 +22,15 @@ import { fetchText, waitFor } from './wait.ts';
 const REPO = join(import.meta.dirname, '..', '..', '..');
 export const DEMO_WORLD = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yaml');
 
+/** The tests' fast lifecycle (no realism profile: the demo world's is replaced with the rest). */
+export const TEST_LIFECYCLE = { schedulingMs: 100, pendingMs: 300, exitAfterMs: 500, crashBackoffMs: 300, crashBackoffMaxMs: 2000, pullRetryMs: 500, terminatingMs: 0 } as const;
+
 /** The demo world with fast lifecycles and any section overridden. */
 export async function testWorld(overrides: Record<string, unknown> = {}) {
   const doc = parse(await readFile(DEMO_WORLD, 'utf8')) as Record<string, unknown>;
   return parseWorld({
     ...doc,
-    lifecycle: { schedulingMs: 100, pendingMs: 300, exitAfterMs: 500, crashBackoffMs: 300, crashBackoffMaxMs: 2000, pullRetryMs: 500, terminatingMs: 0 },
+    lifecycle: TEST_LIFECYCLE,
     rateLimits: { mode: 'unlimited' },
     persistence: { durability: 'write', snapshotIntervalMs: 1000 },
     ...overrides,
