@@ -212,7 +212,10 @@ export class Lifecycle {
       const t = nextWake(g);
       if (t === undefined || t > now) break;
       changed = true;
-      if (g.notice !== undefined && g.notice.at === t) {
+      if (g.ipAt === t && g.ipAnnounced !== true) {
+        // Realism: the IP and ENI appear now; a change, so SinceSecond polls report it.
+        g.ipAnnounced = true;
+      } else if (g.notice !== undefined && g.notice.at === t) {
         addEvent(g, t, 'Warning', g.notice.reason, g.notice.message);
         g.notice = undefined;
       } else if (g.forced !== undefined && g.forced.at === t) {
@@ -471,6 +474,7 @@ function nextWake(g: GroupRecord): number | undefined {
   let at = g.dueAt;
   if (g.forced !== undefined && (at === undefined || g.forced.at < at)) at = g.forced.at;
   if (g.notice !== undefined && (at === undefined || g.notice.at < at)) at = g.notice.at;
+  if (g.ipAt !== undefined && g.ipAnnounced !== true && (at === undefined || g.ipAt < at)) at = g.ipAt;
   if (g.stage === 'running') {
     for (const c of g.containers) if (c.dueAt !== undefined && (at === undefined || c.dueAt < at)) at = c.dueAt;
   }

@@ -124,6 +124,8 @@ export interface GroupRecord {
   visibleAt?: number;
   /** Realism `ipAssignDelayMs`: IP and ENI not reported before this time. */
   ipAt?: number;
+  /** The IP's appearance was recorded as a change (a lifecycle wake-up at `ipAt`). */
+  ipAnnounced?: boolean;
   createdAt: number;
   /** When the status or a container state last changed. */
   changedAt: number;

@@ -557,7 +557,11 @@ function matches(g: GroupRecord, f: Filter): boolean {
 function page(ctx: ActionContext, f: Filter, limit: number, token: string | undefined): { items: GroupRecord[]; total: number; next: string } {
   const { store, realism } = ctx.cloud;
   const after = decodeToken('NextToken', token);
-  if (realism.config.listLagMs > 0) return pageLagged(ctx, f, limit, after);
+  // Realism `listLagMs`: List/Describe are eventually consistent: a group created less than the
+  // lag ago is not listed yet, one deleted less than the lag ago still is.
+  const lag = realism.config.listLagMs > 0;
+  const now = ctx.cloud.now();
+  const ghosts = lag ? realism.liveGhosts(now).filter((g) => f.ids === undefined || f.ids.includes(g.id)) : [];
   let candidates: Iterable<GroupRecord> | undefined;
   if (f.ids !== undefined) {
     candidates = f.ids.map((id) => store.groups.get(id)).filter((g): g is GroupRecord => g !== undefined).sort((a, b) => a.seq - b.seq);
@@ -572,7 +576,7 @@ function page(ctx: ActionContext, f: Filter, limit: number, token: string | unde
     candidates = [...smallest!].map((id) => store.groups.get(id)!).filter((g) => g !== undefined).sort((a, b) => a.seq - b.seq);
   }
   const filtered = f.name !== undefined || f.status !== undefined || f.zoneId !== undefined || f.vSwitchId !== undefined || f.securityGroupId !== undefined || f.tags.length > 0 || f.sinceMs !== undefined;
-  if (candidates === undefined && !filtered) {
+  if (candidates === undefined && !filtered && !lag) {
     // Everything: no need to count, the total is the store size.
     const items: GroupRecord[] = [];
     let more = false;
@@ -588,32 +592,10 @@ function page(ctx: ActionContext, f: Filter, limit: number, token: string | unde
   const items: GroupRecord[] = [];
   let total = 0;
   let more = false;
-  for (const g of candidates ?? store.inOrder()) {
-    if (!matches(g, f)) continue;
-    total++;
-    if (g.seq <= after) continue;
-    if (items.length < limit) items.push(g);
-    else more = true;
-  }
-  return { items, total, next: more ? encodeToken(items[items.length - 1]!.seq) : '' };
-}
-
-/**
- * Realism `listLagMs`: List/Describe are eventually consistent — a group created less than the
- * lag ago is not listed yet, one deleted less than the lag ago still is. Scans every group (the
- * realistic profile is for correctness runs, not for the simulator's own benchmark).
- */
-function pageLagged(ctx: ActionContext, f: Filter, limit: number, after: number): { items: GroupRecord[]; total: number; next: string } {
-  const { store, realism } = ctx.cloud;
-  const now = ctx.cloud.now();
-  const ids = f.ids === undefined ? undefined : new Set(f.ids);
-  const all = [...store.inOrder(), ...realism.liveGhosts(now)].sort((a, b) => a.seq - b.seq);
-  const items: GroupRecord[] = [];
-  let total = 0;
-  let more = false;
-  for (const g of all) {
-    if (g.visibleAt !== undefined && g.visibleAt > now) continue;
-    if (ids !== undefined && !ids.has(g.id)) continue;
+  let source: Iterable<GroupRecord> = candidates ?? store.inOrder();
+  if (ghosts.length > 0) source = [...source, ...ghosts].sort((a, b) => a.seq - b.seq);
+  for (const g of source) {
+    if (lag && g.visibleAt !== undefined && g.visibleAt > now) continue;
     if (!matches(g, f)) continue;
     total++;
     if (g.seq <= after) continue;

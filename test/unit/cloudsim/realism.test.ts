@@ -53,6 +53,10 @@ describe('realism: read-after-write', () => {
     }, 'the IP to be assigned', 3_000);
     expect(withIp.intranetIp).toMatch(/^10\.0\.1\./);
     expect(withIp.eniInstanceId).toMatch(/^eni-/);
+    // The IP's appearance is a change (SinceSecond polls report it), after the group ran.
+    const record = (await admin(sim!, 'GET', `/admin/groups/${id}`)).json as { ipAt: number; changedAt: number; startedAt: number };
+    expect(record.startedAt).toBeLessThan(record.ipAt);
+    expect(record.changedAt).toBeGreaterThanOrEqual(record.ipAt);
   });
 
   it('still lists a deleted group for listLagMs, then not', async () => {
