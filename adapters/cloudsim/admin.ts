@@ -99,6 +99,7 @@ async function route(opts: AdminOptions, req: IncomingMessage, url: URL, body: u
       rateLimits: cloud.limiter.snapshot(now),
       faults: cloud.faults.current,
       lifecycle: cloud.lifecycleConfig,
+      realism: cloud.realism.config,
       persistent: cloud.persistent,
       pendingWakeups: cloud.lifecycle.pendingWakeups,
       nonces: opts.nonceCount(),

@@ -154,13 +154,24 @@ export class Realism<G extends { id: string }> {
 
   /** bind-on-first-attempt: a refused create still binds its token to its body. */
   bindAttempt(token: string, hash: string, now: number): void {
-    if (this.config.clientToken === 'bind-on-first-attempt' && !this.tokens.has(token)) this.tokens.set(token, { hash, until: now + FAILED_ATTEMPT_BINDING_MS });
+    if (this.config.clientToken !== 'bind-on-first-attempt' || this.tokens.has(token)) return;
+    this.tokens.set(token, { hash, until: now + FAILED_ATTEMPT_BINDING_MS });
+    this.prune(now);
   }
 
   /** A group with a token was deleted: remember the token for `deletedTokenMemoryMs`. */
   rememberDeleted(token: string, hash: string, groupId: string, now: number): void {
     if (this.config.deletedTokenMemoryMs > 0) this.tokens.set(token, { hash, groupId, until: now + this.config.deletedTokenMemoryMs });
     else this.tokens.delete(token);
+    this.prune(now);
+  }
+
+  private writes = 0;
+
+  /** Drops expired token bindings now and then, so tokens never looked up again do not pile up. */
+  private prune(now: number): void {
+    if (++this.writes % 1024 !== 0) return;
+    for (const [token, b] of this.tokens) if (b.until !== undefined && b.until <= now) this.tokens.delete(token);
   }
 
   /** A create made a group: the live group answers for the token from now on. */
