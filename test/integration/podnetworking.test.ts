@@ -43,10 +43,9 @@ const createdPodNetworkings: string[] = [];
 const createdNamespaces: string[] = [];
 
 async function world() {
-  const base = await testWorld();
   // One more tiny vSwitch (4 usable IPs) in zone i, for the all-exhausted case.
   const tinyI = { id: 'vsw-simtinyi', name: 'tiny-i', vpcId: 'vpc-simmain', zoneId: I, cidr: '10.0.10.0/29' };
-  return { ...base, vSwitches: [...base.vSwitches, tinyI] };
+  return testWorld({}, { vSwitches: [tinyI] });
 }
 
 async function createPodNetworking(name: string, spec: PodNetworkingSpec): Promise<void> {

@@ -155,10 +155,9 @@ beforeAll(async () => {
   expect(tracing.enabled).toBe(true);
 
   await installPodNetworkingCrd();
-  const base = await testWorld({ accessKeys: [ACCESS_KEY] });
   // A tiny vSwitch (4 usable IPs) in zone h, for the pod that waits for IPs.
   const tinyH = { id: TINY, name: 'tiny-h', vpcId: 'vpc-simmain', zoneId: H, cidr: '10.0.11.0/29' };
-  sim = await startCloudSim({ world: { ...base, vSwitches: [...base.vSwitches, tinyH] }, log: () => {} });
+  sim = await startCloudSim({ world: await testWorld({ accessKeys: [ACCESS_KEY] }, { vSwitches: [tinyH] }), log: () => {} });
   config = testConfig(sim);
   // A waiting pod is retried often, so the bound on its spans shows in seconds, not minutes.
   config.sync.waitRetryMs = WAIT_RETRY_MS;

@@ -33,10 +33,9 @@ const logs = memoryLogger();
 
 beforeAll(async () => {
   await installPodNetworkingCrd();
-  const base = await testWorld();
   // A fourth zone with a vSwitch no default network uses.
   sim = await startCloudSim({
-    world: { ...base, zones: [...base.zones, K], vSwitches: [...base.vSwitches, { id: 'vsw-simk1', name: 'k1', vpcId: 'vpc-simmain', zoneId: K, cidr: '10.0.20.0/26' }] },
+    world: await testWorld({}, { zones: [K], vSwitches: [{ id: 'vsw-simk1', name: 'k1', vpcId: 'vpc-simmain', zoneId: K, cidr: '10.0.20.0/26' }] }),
     log: () => {},
   });
   config = testConfig(sim, { vSwitchIds: ['vsw-simh1'] });

@@ -25,11 +25,17 @@ export const DEMO_WORLD = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yam
 /** The tests' fast lifecycle (no realism profile: the demo world's is replaced with the rest). */
 export const TEST_LIFECYCLE = { schedulingMs: 100, pendingMs: 300, exitAfterMs: 500, crashBackoffMs: 300, crashBackoffMaxMs: 2000, pullRetryMs: 500, terminatingMs: 0 } as const;
 
-/** The demo world with fast lifecycles and any section overridden. */
-export async function testWorld(overrides: Record<string, unknown> = {}) {
+/**
+ * The demo world with fast lifecycles and any section overridden; `extra` zones and vSwitches are
+ * appended to the demo world's (a parsed world is not a world file, so extend before parsing).
+ */
+export async function testWorld(overrides: Record<string, unknown> = {}, extra: { zones?: string[]; vSwitches?: Record<string, unknown>[] } = {}) {
   const doc = parse(await readFile(DEMO_WORLD, 'utf8')) as Record<string, unknown>;
+  const list = (key: 'zones' | 'vSwitches'): unknown[] => [...((doc[key] as unknown[] | undefined) ?? []), ...(extra[key] ?? [])];
   return parseWorld({
     ...doc,
+    zones: list('zones'),
+    vSwitches: list('vSwitches'),
     lifecycle: TEST_LIFECYCLE,
     rateLimits: { mode: 'unlimited' },
     persistence: { durability: 'write', snapshotIntervalMs: 1000 },
