@@ -1,6 +1,7 @@
 // The AdmissionReview layer: parse and check an `admission.k8s.io/v1` review, hand the pod to the
 // pure decision (provider/admission), build the response. No HTTP here (server.ts), no decision
 // here (admit.ts): three layers, as in Pepr and controller-runtime.
+import type { ProfileSelector } from '../../provider/networking/cluster-network.ts';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import { admitPod, type AdmitOptions, type AdmitResult } from '../../provider/admission/admit.ts';
@@ -20,6 +21,8 @@ export interface AdmissionInputs {
   podNetworkings: readonly PodNetworking[];
   /** Free IPs per vSwitch as last read (IP-aware zones); absent when unknown. */
   vSwitches?: readonly VSwitch[];
+  /** kube-system/eci-profile's selectors (last good version); absent: none. */
+  profileSelectors?: readonly ProfileSelector[];
 }
 
 export type GetAdmissionInputs = (pod: V1Pod, namespace: string) => AdmissionInputs | Promise<AdmissionInputs>;
@@ -184,6 +187,7 @@ export async function reviewPod(body: unknown, deps: ReviewDeps): Promise<Review
       pod,
       namespaceLabels: inputs.namespaceLabels,
       podNetworkings: inputs.podNetworkings,
+      ...(inputs.profileSelectors === undefined ? {} : { profileSelectors: inputs.profileSelectors }),
       options: deps.options,
       traceAnnotations: { ...traceContextAnnotations(root), [STEP_TIMINGS_ANNOTATION]: JSON.stringify({ admitted: round3(startedAt) }) },
       ...(inputs.vSwitches === undefined ? {} : { vSwitches: inputs.vSwitches }),

@@ -2,8 +2,10 @@
 // PodNetworkings (all from informer caches; no API call on the admission path). Mutates a copy,
 // and the JSON patch is the diff of original vs mutated (the Pepr / controller-runtime way), so
 // the patch can never disagree with the object we reasoned about.
-import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type { V1Affinity, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import jsonpatch from 'fast-json-patch';
+import { matchingProfileSelectors, type ProfileSelector } from '../networking/cluster-network.ts';
+import { NODE_LABELS, NODE_LABEL_VALUES } from '../node/constants.ts';
 import { ANNOTATIONS, LABELS, VIRTUAL_NODE_TOLERATION } from '../networking/constants.ts';
 import { byAgeThenName, matchPodNetworking, type Labels } from '../networking/match.ts';
 import { isFixedAllocation, type PodNetworking } from '../networking/podnetworking.ts';
@@ -31,6 +33,12 @@ export interface AdmitInput {
   namespaceLabels: Labels | undefined;
   podNetworkings: readonly PodNetworking[];
   options: AdmitOptions;
+  /**
+   * The `selectors` of ACK's kube-system/eci-profile (docs/networks.md): a matching pod is sent to
+   * the virtual nodes (toleration + node affinity, outside serverless mode) and gets the
+   * selector's effect annotations and labels. Absent: none.
+   */
+  profileSelectors?: readonly ProfileSelector[];
   /**
    * Annotations carrying the admission's trace context (provider/telemetry/context.ts), added when
    * the pod may run on a virtual node: it tolerates the virtual-node taint once admitted, or a
@@ -124,17 +132,40 @@ export function admitPod(input: AdmitInput): AdmitResult {
   const notes: string[] = [];
   const daemonSet = isDaemonSetPod(pod);
 
-  if (options.serverlessMode && !daemonSet) {
-    const toleration = options.virtualNodeToleration ?? { ...VIRTUAL_NODE_TOLERATION };
+  const toleration = options.virtualNodeToleration ?? { ...VIRTUAL_NODE_TOLERATION };
+  const addToleration = (why: string) => {
     const spec = (mutated.spec ??= { containers: [] });
     const existing = spec.tolerations ?? [];
     if (!tolerates(existing, toleration)) {
       spec.tolerations = [...existing, toleration];
-      notes.push(`serverless mode: added toleration ${toleration.key ?? ''}=${toleration.value ?? ''}:${toleration.effect ?? ''}`);
+      notes.push(`${why}: added toleration ${toleration.key ?? ''}=${toleration.value ?? ''}:${toleration.effect ?? ''}`);
+    }
+  };
+  if (options.serverlessMode && !daemonSet) addToleration('serverless mode');
+
+  // eci-profile selectors ("ECI Scheduler" and "ECI Effect"): before the PodNetworking match, so
+  // the match sees the labels the pod will have (the sync matches on the stored pod).
+  const selected = daemonSet ? [] : matchingProfileSelectors(input.profileSelectors ?? [], pod.metadata?.labels, namespaceLabels);
+  for (const selector of selected) {
+    const metadata = (mutated.metadata ??= {});
+    // The pod's own values win: the profile adds, it does not overwrite what the workload says.
+    metadata.annotations = { ...selector.effect.annotations, ...metadata.annotations };
+    metadata.labels = { ...selector.effect.labels, ...metadata.labels };
+    if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+    if (Object.keys(metadata.labels).length === 0) delete metadata.labels;
+    notes.push(`eci-profile selector ${selector.name} matches`);
+  }
+  if (selected.length > 0 && !options.serverlessMode) {
+    addToleration(`eci-profile selector ${selected[0]!.name}`);
+    const spec = (mutated.spec ??= { containers: [] });
+    const affinity = requireVirtualNode(spec.affinity);
+    if (affinity !== undefined) {
+      spec.affinity = affinity;
+      notes.push(`eci-profile selector ${selected[0]!.name}: required node affinity ${NODE_LABELS.type}=${NODE_LABEL_VALUES.type}`);
     }
   }
 
-  const match = matchPodNetworking({ pod, namespaceLabels, podNetworkings });
+  const match = matchPodNetworking({ pod: mutated, namespaceLabels, podNetworkings });
   const chosen = match.chosen;
   const considered: AdmitConsidered = {
     candidates: podNetworkings.map((pn) => pn.metadata.name),
@@ -195,10 +226,10 @@ export function admitPod(input: AdmitInput): AdmitResult {
     // A nodeSelector naming the zone pins the pod: narrowing would only make it unschedulable.
     const pinned = pod.spec?.nodeSelector?.[LABELS.zone] !== undefined;
     const placement = input.vSwitches === undefined || pinned ? undefined : placeByFreeIps({ zones, vSwitchIds: chosen.spec?.vSwitchOptions ?? [], vSwitches: input.vSwitches });
-    let constrained = constrainToZones(pod.spec?.affinity, placement?.zones ?? zones);
+    let constrained = constrainToZones(mutated.spec?.affinity, placement?.zones ?? zones);
     if (!constrained.ok && placement !== undefined) {
       notes.push(`the pod's affinity allows no zone with free IPs (${placement.zones.join(', ')}): all zones of the PodNetworking kept`);
-      constrained = constrainToZones(pod.spec?.affinity, zones);
+      constrained = constrainToZones(mutated.spec?.affinity, zones);
     } else if (placement !== undefined) {
       notes.push(...placement.notes);
       considered.zones = placement.zones;
@@ -222,6 +253,32 @@ export function admitPod(input: AdmitInput): AdmitResult {
   }
 
   return finish(pod, mutated, { warnings, notes, matched: { chosen: name, alsoMatched: match.alsoMatched }, considered }, input.traceAnnotations);
+}
+
+/**
+ * The pod's affinity with `type In [virtual-kubelet]` in every required node-selector term (terms
+ * are ORed, so each needs it); undefined when every term already selects on `type`.
+ */
+export function requireVirtualNode(affinity: V1Affinity | undefined): V1Affinity | undefined {
+  const next: V1Affinity = structuredClone(affinity ?? {});
+  const nodeAffinity = (next.nodeAffinity ??= {});
+  const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  const expression = { key: NODE_LABELS.type, operator: 'In', values: [NODE_LABEL_VALUES.type] };
+  const terms = required?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) {
+    nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { ...required, nodeSelectorTerms: [{ matchExpressions: [expression] }] };
+    return next;
+  }
+  let changed = false;
+  nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
+    ...required,
+    nodeSelectorTerms: terms.map((term) => {
+      if ((term.matchExpressions ?? []).some((e) => e.key === NODE_LABELS.type)) return term;
+      changed = true;
+      return { ...term, matchExpressions: [...(term.matchExpressions ?? []), expression] };
+    }),
+  };
+  return changed ? next : undefined;
 }
 
 function finish(

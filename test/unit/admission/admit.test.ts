@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import jsonpatch from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import { admitPod, type AdmitInput, type AdmitOptions } from '../../../provider/admission/admit.ts';
+import type { ProfileSelector } from '../../../provider/networking/cluster-network.ts';
 import type { PodNetworking } from '../../../provider/networking/podnetworking.ts';
 import { makePod, makePodNetworking } from '../networking/builders.ts';
 import { loadPod } from './fixtures.ts';
@@ -293,5 +294,52 @@ describe('admitPod: IP-aware zones (issue 17 item 5)', () => {
   it('without vSwitch data (a follower replica) the zones are the PodNetworking\'s, as before', () => {
     const stored = applied(pod(), admit({ pod: pod() }));
     expect(stored.spec?.affinity?.nodeAffinity).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: [I, K] }] }] } });
+  });
+});
+
+describe('admitPod: eci-profile selectors (non-serverless mode)', () => {
+  const selectors: ProfileSelector[] = [
+    { name: 'to-eci', objectSelector: { matchLabels: { eci: 'true' } }, effect: { annotations: { 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large' }, labels: { app: 'web', placed: 'eci' } } },
+    { name: 'batch-ns', namespaceSelector: { matchLabels: { team: 'batch' } }, effect: { annotations: {}, labels: {} } },
+  ];
+  const VIRTUAL = { key: 'type', operator: 'In', values: ['virtual-kubelet'] };
+
+  it('a matching pod gets the toleration, the virtual-node affinity and the effect; the effect labels count for the PodNetworking match', () => {
+    const pod = makePod({ labels: { eci: 'true' } });
+    const stored = applied(pod, admit({ pod, profileSelectors: selectors }));
+    expect(stored.spec?.tolerations).toEqual([{ key: 'virtual-kubelet.io/provider', operator: 'Equal', value: 'alibabacloud', effect: 'NoSchedule' }]);
+    expect(stored.metadata?.labels).toEqual({ eci: 'true', app: 'web', placed: 'eci' });
+    expect(stored.metadata?.annotations).toMatchObject({ 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large', 'k8s.aliyun.com/pod-networking': 'pn-web' });
+    // Both the virtual-node and the PodNetworking's zone expressions, in the one term.
+    expect(stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([
+      { matchExpressions: [VIRTUAL, { key: ZONE, operator: 'In', values: [I, K] }] },
+    ]);
+  });
+
+  it('the pod\'s own labels and annotations win over the effect; every required term gets the affinity; re-admission adds nothing', () => {
+    const pod = makePod({
+      labels: { eci: 'true', app: 'mine' },
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'a', operator: 'Exists' }] }, { matchExpressions: [{ key: 'b', operator: 'Exists' }] }] } } },
+    });
+    const stored = applied(pod, admit({ pod, podNetworkings: [], profileSelectors: selectors }));
+    expect(stored.metadata?.labels?.app).toBe('mine');
+    expect(stored.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.map((t) => t.matchExpressions?.at(-1))).toEqual([VIRTUAL, VIRTUAL]);
+    const again = admit({ pod: stored, podNetworkings: [], profileSelectors: selectors });
+    expect(again.allowed && again.patch).toEqual([]);
+  });
+
+  it('by namespace labels; a pod no selector matches, and a DaemonSet pod, are left alone', () => {
+    const pod = makePod({});
+    expect(applied(pod, admit({ pod, podNetworkings: [], namespaceLabels: { team: 'batch' }, profileSelectors: selectors })).spec?.tolerations).toHaveLength(1);
+    expect(admit({ pod, podNetworkings: [], profileSelectors: selectors })).toMatchObject({ patch: [] });
+    const ds = makePod({ labels: { eci: 'true' }, ownerKind: 'DaemonSet' });
+    expect(admit({ pod: ds, podNetworkings: [], profileSelectors: selectors })).toMatchObject({ patch: [] });
+  });
+
+  it('serverless mode: the effect applies, no node affinity is needed', () => {
+    const pod = makePod({ labels: { eci: 'true' } });
+    const stored = applied(pod, admit({ pod, podNetworkings: [], profileSelectors: selectors, options: { serverlessMode: true } }));
+    expect(stored.metadata?.labels?.placed).toBe('eci');
+    expect(stored.spec?.affinity).toBeUndefined();
   });
 });
