@@ -45,6 +45,8 @@ export const EventReason = {
   /** The pod's annotation names one PodNetworking while the selectors now pick another (or none). */
   PodNetworkingMismatch: 'PodNetworkingMismatch',
   FixedAllocationUnsupported: 'FixedAllocationUnsupported',
+  /** A pod on a virtual node pool's node that a PodNetworking selects: the PodNetworking's network wins. */
+  PodNetworkingOverridesPool: 'PodNetworkingOverridesPool',
   ZoneNotAllowed: 'ZoneNotAllowed',
   NoVSwitchInZone: 'NoVSwitchInZone',
   VSwitchExhausted: 'VSwitchExhausted',
@@ -62,6 +64,13 @@ export const EventReason = {
   PodNetworkingFailed: 'PodNetworkingFailed',
   /** ECS refused DescribeSecurityGroups for good (e.g. no RAM permission): the check was skipped. */
   SecurityGroupsUnchecked: 'SecurityGroupsUnchecked',
+  // --- cluster network ConfigMaps in kube-system (the last good version stays in force) ---
+  /** kube-system/eci-profile did not parse (ACK reports a format error as an event). */
+  InvalidEciProfile: 'InvalidEciProfile',
+  /** kube-system/eni-config (or a pool's terway-config overlay) did not parse. */
+  InvalidEniConfig: 'InvalidEniConfig',
+  /** An entry of kube-system/eci-virtual-node-pools did not parse. */
+  InvalidVirtualNodePool: 'InvalidVirtualNodePool',
   // --- virtual nodes (kubelet's and the node controller's words) ---
   RegisteredNode: 'RegisteredNode',
   NodeNotSchedulable: 'NodeNotSchedulable',

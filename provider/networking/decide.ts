@@ -28,7 +28,7 @@ export interface DecideNetworkInput {
 
 /** A Warning the pod sync records once per pod (not a reason to hold the pod). */
 export interface NetworkWarning {
-  reason: 'PodNetworkingMismatch' | 'MultiplePodNetworkings';
+  reason: 'PodNetworkingMismatch' | 'MultiplePodNetworkings' | 'PodNetworkingOverridesPool';
   message: string;
 }
 

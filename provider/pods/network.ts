@@ -30,9 +30,19 @@ export interface DefaultNetwork {
   vSwitchSelectionPolicy: VSwitchSelectionPolicy;
 }
 
+/** The network of pods on a virtual node pool's nodes (its terway-config overlay over eni-config). */
+export interface PoolNetworkOfNode {
+  pool: string;
+  terwayConfig: string;
+  network: DefaultNetwork;
+}
+
 export interface PodNetworkPlannerOptions {
   cloud: Pick<CloudPort, 'describeVSwitches'>;
-  defaults: DefaultNetwork;
+  /** The default network, read at each plan (flags > eci-profile > eni-config: hot updates apply to new pods). */
+  defaults: DefaultNetwork | (() => DefaultNetwork);
+  /** A pool node's network (undefined: not a pool node). Without it, every node uses the default network. */
+  poolOfNode?: (nodeName: string) => PoolNetworkOfNode | undefined;
   podNetworkings: PodNetworkingStore;
   /** A Namespace's labels (informer cache), for the PodNetworkings' namespaceSelector; undefined when unknown. */
   namespaceLabels: (namespace: string) => Labels | undefined;
@@ -45,12 +55,14 @@ export interface PodNetworkPlannerOptions {
   waitForFreeIpsMs?: number;
 }
 
+type PlannerSettings = Required<Omit<PodNetworkPlannerOptions, 'poolOfNode'>> & Pick<PodNetworkPlannerOptions, 'poolOfNode'>;
+
 const WAIT_FOR_PODNETWORKING_MS = 5_000;
 export const WAIT_FOR_FREE_IPS_MS = 15_000;
 
 export class PodNetworkPlanner implements NetworkPlanner {
   readonly exhausted: ExhaustedVSwitches;
-  private readonly o: Required<PodNetworkPlannerOptions>;
+  private readonly o: PlannerSettings;
   private readonly known = new Map<string, { vSwitch: VSwitch; fetchedAt: number }>();
   private readonly lookups = new SingleFlight<string, VSwitch[]>();
 
@@ -79,12 +91,14 @@ export class PodNetworkPlanner implements NetworkPlanner {
     let source: string;
     let name: string | undefined;
     let warnings: NetworkWarning[] = [];
+    const pool = this.o.poolOfNode?.(pod.spec?.nodeName ?? '');
     if (net.kind === 'default') {
-      recordSpan(SPAN.podNetworkingMatch, { startTime: decided, attributes: { [ATTR.podNetworkingReason]: `${net.why}: the default network` } });
-      candidateIds = this.o.defaults.vSwitchIds;
-      securityGroupIds = [this.o.defaults.securityGroupId];
-      policy = this.o.defaults.vSwitchSelectionPolicy;
-      source = 'the default network';
+      const defaults = pool?.network ?? (typeof this.o.defaults === 'function' ? this.o.defaults() : this.o.defaults);
+      source = pool === undefined ? 'the default network' : `pool ${pool.pool} (terway-config ${pool.terwayConfig})`;
+      recordSpan(SPAN.podNetworkingMatch, { startTime: decided, attributes: { [ATTR.podNetworkingReason]: `${net.why}: ${source}` } });
+      candidateIds = defaults.vSwitchIds;
+      securityGroupIds = [defaults.securityGroupId];
+      policy = defaults.vSwitchSelectionPolicy;
     } else {
       const pnName = net.kind === 'podNetworking' ? net.podNetworking.metadata.name : (net.podNetworking ?? annotated);
       const pn = pnName === '' ? undefined : this.o.podNetworkings.get(pnName);
@@ -120,6 +134,16 @@ export class PodNetworkPlanner implements NetworkPlanner {
       source = `PodNetworking ${pnName}${net.source === 'match' ? ' (selected at sync)' : ''}`;
       name = pnName;
       warnings = net.warnings;
+      if (pool !== undefined) {
+        // A PodNetworking that selects the pod wins over the pool's network (docs/networks.md).
+        warnings = [
+          ...warnings,
+          {
+            reason: 'PodNetworkingOverridesPool',
+            message: `the pod runs on a node of pool ${pool.pool} (terway-config ${pool.terwayConfig}), but PodNetworking ${pnName} selects it: it takes ${pnName}'s vSwitches and security group, not the pool's`,
+          },
+        ];
+      }
     }
 
     // vswitch.choose: the live free IPs (DescribeVSwitches, a child span when the cache is stale),

@@ -129,3 +129,34 @@ describe('PodNetworkPlanner', () => {
     expect(calls).toHaveLength(3);
   });
 });
+
+describe('PodNetworkPlanner: virtual node pools and a hot default network', () => {
+  const vSwitches = [vsw('vsw-d1', 'z-a', 10), vsw('vsw-fixed', 'z-a', 10), vsw('vsw-new', 'z-a', 10), vsw('vsw-1', 'z-a', 10)];
+  const make = (defaults: () => { vSwitchIds: string[]; securityGroupId: string; vSwitchSelectionPolicy: 'ordered' }, pns: PodNetworking[] = []) =>
+    new PodNetworkPlanner({
+      cloud: { describeVSwitches: async (ids) => vSwitches.filter((v) => ids.includes(v.id)) },
+      defaults,
+      poolOfNode: (node) => (node === 'vn-fixed-z-a' ? { pool: 'fixed', terwayConfig: 'eni-config-fixed', network: { vSwitchIds: ['vsw-fixed'], securityGroupId: 'sg-fixed', vSwitchSelectionPolicy: 'ordered' } } : undefined),
+      podNetworkings: { get: (name) => pns.find((p) => p.metadata.name === name), list: () => pns },
+      namespaceLabels: () => undefined,
+      random: () => 0,
+    });
+  const on = (node: string, labels: Record<string, string> = {}): V1Pod => ({ metadata: { name: 'p', namespace: 'n', uid: 'u', labels }, spec: { nodeName: node, containers: [{ name: 'c' }] } });
+
+  it('a pod on a pool node takes the pool\'s vSwitches and security group; others the default network as it is now', async () => {
+    let defaults = { vSwitchIds: ['vsw-d1'], securityGroupId: 'sg-d', vSwitchSelectionPolicy: 'ordered' as const };
+    const planner = make(() => defaults);
+    expect(await planner.plan(on('vn-fixed-z-a'), 'z-a')).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-fixed', securityGroupId: 'sg-fixed', reason: expect.stringContaining('pool fixed (terway-config eni-config-fixed)') });
+    expect(await planner.plan(on('vn-z-a'), 'z-a')).toMatchObject({ vSwitchId: 'vsw-d1', securityGroupId: 'sg-d' });
+    defaults = { vSwitchIds: ['vsw-new'], securityGroupId: 'sg-new', vSwitchSelectionPolicy: 'ordered' };
+    expect(await planner.plan(on('vn-z-a'), 'z-a')).toMatchObject({ vSwitchId: 'vsw-new', securityGroupId: 'sg-new' });
+  });
+
+  it('a PodNetworking that selects a pod on a pool node wins, with a PodNetworkingOverridesPool warning', async () => {
+    const pn = readyPn('db', ['vsw-1'], { 'vsw-1': 'z-a' });
+    const planner = make(() => ({ vSwitchIds: ['vsw-d1'], securityGroupId: 'sg-d', vSwitchSelectionPolicy: 'ordered' }), [pn]);
+    const decision = await planner.plan(on('vn-fixed-z-a', { app: 'db' }), 'z-a');
+    expect(decision).toMatchObject({ kind: 'ready', vSwitchId: 'vsw-1', podNetworking: 'db' });
+    expect(decision.kind === 'ready' && decision.warnings?.map((w) => w.reason)).toEqual(['PodNetworkingOverridesPool']);
+  });
+});
