@@ -22,7 +22,10 @@ import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClien
 import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
-import { startVirtualNodes, type VirtualNodes } from '../kubernetes/nodes.ts';
+import { startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
+import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
+import { VirtualNodePools } from '../kubernetes/pools.ts';
+import { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
 import { startNetworkHealth, type NetworkHealth } from '../kubernetes/network-health.ts';
 import type { KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
@@ -87,6 +90,8 @@ interface Wiring {
   crdInstalled: boolean;
   namespaces: SharedInformer<k8s.V1Namespace>;
   podNetworkings: SharedInformer<PodNetworkingObject>;
+  /** kube-system's eni-config, eci-profile, pools and overlays (docs/networks.md), last good versions. */
+  clusterNetwork: ClusterNetworkWatch;
   /** The cluster DNS ClusterFirst pods get now (see provider/eci/cluster-dns.ts). */
   clusterDns: () => ClusterDns | undefined;
   /** Process-wide translation warnings already reported: once per process, across leaderships. */
@@ -105,6 +110,8 @@ interface Leadership {
   events: KubernetesEventRecorder;
   podNetworkings?: ReturnType<typeof startPodNetworkingController>;
   nodes?: VirtualNodes;
+  /** The virtual node pools' nodes (kube-system/eci-virtual-node-pools). */
+  pools?: VirtualNodePools;
   podInformers?: PodInformers;
   pods?: PodStore;
   controller?: PodController;
@@ -123,6 +130,7 @@ function unsyncedWebhookCaches(w: Wiring): string[] {
   const out: string[] = [];
   if (!w.namespaces.hasSynced()) out.push('namespaces');
   if (w.crdInstalled && !w.podNetworkings.hasSynced()) out.push('podnetworkings');
+  if (!w.clusterNetwork.informer.hasSynced()) out.push('kube-system configmaps');
   return out;
 }
 
@@ -163,6 +171,7 @@ const webhookServer = (w: Wiring, manager: Manager): Runnable => ({
         podNetworkings: w.podNetworkings.list(),
         // IP-aware zones from the leader's last vSwitch poll; a follower has none (zones as they are).
         ...vSwitchesForAdmission(w),
+        profileSelectors: w.clusterNetwork.state.profileSelectors(),
       }),
       options: { serverlessMode: w.config.webhook.serverless },
       cachesSynced: () => webhookCachesSynced(w),
@@ -239,7 +248,8 @@ const virtualNodes = (w: Wiring): Runnable => ({
     const l = current(w);
     const podNetworkings = l.podNetworkings;
     if (podNetworkings === undefined) throw new Error('virtual-nodes needs podnetworking-status started first');
-    const nodes = await startVirtualNodes({
+    const state = w.clusterNetwork.state;
+    const nodeOptions: VirtualNodesOptions = {
       clients: w.clients,
       cloud: l.cloud,
       config: w.config,
@@ -265,10 +275,22 @@ const virtualNodes = (w: Wiring): Runnable => ({
       // Ready only once the pod controller knows every pod and group: before that the scheduler
       // would bind pods that nothing syncs yet.
       readyGate: () => (l.podsSynced ? true : 'eci-virtual-node has not synced its pods and adopted the existing container groups yet'),
+    };
+    const nodes = await startVirtualNodes({
+      ...nodeOptions,
+      // Flags > eci-profile > eni-config, read at each refresh: a hot update moves the zones.
+      defaultVSwitchIds: () => state.defaultNetwork().vSwitchIds,
     });
     l.nodes = nodes;
     podNetworkings.setZoneNodes(nodes);
-    return () => nodes.stop();
+    const { podNetworkings: _pn, onZonesChanged: _oz, signal: _s, config: _c, ...base } = nodeOptions;
+    const pools = new VirtualNodePools({ base, config: w.config, state, signal, log: w.log });
+    l.pools = pools;
+    await pools.reconcile();
+    return async () => {
+      await pools.stop();
+      await nodes.stop();
+    };
   },
 });
 
@@ -280,9 +302,12 @@ const podController = (w: Wiring): Runnable => ({
     const nodes = l.nodes;
     const podNetworkings = l.podNetworkings;
     if (nodes === undefined || podNetworkings === undefined) throw new Error('pod-controller needs virtual-nodes and podnetworking-status started first');
+    const pools = l.pools;
+    const state = w.clusterNetwork.state;
     const network = new PodNetworkPlanner({
       cloud: l.cloud,
-      defaults: w.config.defaultNetwork,
+      defaults: () => state.defaultNetwork(),
+      poolOfNode: (name) => pools?.poolOfNode(name),
       podNetworkings: podNetworkings.store,
       // Namespace labels from the shared cache: the pod sync matches PodNetworkings again.
       namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
@@ -293,7 +318,7 @@ const podController = (w: Wiring): Runnable => ({
     const podInformers = startPodInformers({
       kubeConfig: w.clients.kubeConfig,
       core: w.clients.core,
-      nodeNames: nodes.nodeNames(),
+      nodeNames: [...nodes.nodeNames(), ...(pools?.nodeNames() ?? [])],
       onChange: (pod) => enqueue(pod),
       signal,
       log: w.log,
@@ -312,7 +337,7 @@ const podController = (w: Wiring): Runnable => ({
       regionId: w.config.regionId,
       clusterDNS: w.clusterDns,
       processWarnings: w.processWarnings,
-      zoneOfNode: (name) => nodes.zoneOfNode(name),
+      zoneOfNode: (name) => nodes.zoneOfNode(name) ?? pools?.zoneOfNode(name),
       log: w.log,
       workers: w.config.sync.workers,
       statusPollIntervalMs: w.config.sync.statusPollIntervalMs,
@@ -334,8 +359,8 @@ const podController = (w: Wiring): Runnable => ({
     signal.throwIfAborted();
     l.podsSynced = true;
     // The readiness gate is open: post Ready on the nodes now rather than at the next heartbeat.
-    await nodes.refresh();
-    w.log.info('provider running', { nodes: nodes.nodeNames() });
+    await Promise.all([nodes.refresh(), pools?.refresh()]);
+    w.log.info('provider running', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] });
     return () => controller.stop();
   },
 });
@@ -383,10 +408,11 @@ const kubeletApi = (w: Wiring): Runnable => ({
     if (nodes === undefined || pods === undefined) throw new Error('kubelet-api needs virtual-nodes and pod-controller started first');
     // kubectl logs/exec and stats, one listener per virtual node on node.internalIP:<its port>
     // (issue 15 item 8); nodes added or removed later reach it through onNodeAdded/onNodeRemoved.
-    const api = await createKubeletApiForProvider({ config: w.config, kubeConfig: w.clients.kubeConfig, cloud: w.cloud, pods, ports, nodeNames: nodes.nodeNames(), log: w.log });
+    const nodeNames = [...nodes.nodeNames(), ...(l.pools?.nodeNames() ?? [])];
+    const api = await createKubeletApiForProvider({ config: w.config, kubeConfig: w.clients.kubeConfig, cloud: w.cloud, pods, ports, nodeNames, log: w.log });
     l.kubeletApi = api;
     try {
-      for (const name of nodes.nodeNames()) await api.addNode(name);
+      for (const name of nodeNames) await api.addNode(name);
     } catch (err) {
       await api.close();
       throw err;
@@ -492,6 +518,21 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       list: () => clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
       waitForSync: () => crdInstalled,
     }),
+    clusterNetwork: watchClusterNetwork({
+      informers,
+      core: clients.core,
+      state: new ClusterNetworkState({ flags: config.defaultNetwork }),
+      // Every replica reads these ConfigMaps (the webhook needs the profile's selectors), so each
+      // reports a malformed one; the correlator folds repeats into a count.
+      events: new KubernetesEventRecorder({ core: clients.core, component: COMPONENT, log }),
+      log,
+      // New pods read the state at their sync; the nodes and pools follow the zones it needs.
+      onChange: () => {
+        const l = w.leadership;
+        l?.nodes?.refresh().catch((err: unknown) => log.warn('refreshing the virtual nodes after a network change failed', { err }));
+        l?.pools?.reconcile().catch((err: unknown) => log.warn('reconciling the virtual node pools failed', { err }));
+      },
+    }),
     clusterDns: () => undefined,
     processWarnings: new Set(),
     leadership: undefined,
@@ -517,6 +558,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
   manager.addReadyCheck('informer-podnetworkings', () =>
     !crdInstalled || w.podNetworkings.hasSynced() ? true : 'the PodNetworking cache has not synced',
   );
+  manager.addReadyCheck('informer-kube-system-configmaps', () => (w.clusterNetwork.informer.hasSynced() ? true : 'the kube-system ConfigMap cache (eni-config, eci-profile, pools) has not synced'));
   manager.addReadyCheck('leader-pod-controller', () => (w.leadership?.podsSynced === true ? true : 'leading, but pods not synced and container groups not adopted yet'), { leaderOnly: true });
 
   if (election !== undefined) log.info('waiting for leadership before starting virtual nodes and pod sync', { identity: election.identity });

@@ -22,6 +22,7 @@ import {
   type V1Node,
   type V1NodeStatus,
   type V1Pod,
+  type V1Taint,
 } from '@kubernetes/client-node';
 import { CloudErrorCode, errorCodeIs } from '../../provider/cloud/errors.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
@@ -113,6 +114,14 @@ export interface VirtualNodesOptions {
   onZonesChanged?: () => void;
   /** Node events (RegisteredNode, NodeNotSchedulable, RemovingNode). */
   events?: KubernetesEventRecorder;
+  /**
+   * The default network's vSwitches now (flags > eci-profile > eni-config, read at each refresh);
+   * default: config.defaultNetwork.vSwitchIds. An unknown id here is logged, not fatal: only the
+   * configured ones stop the start.
+   */
+  defaultVSwitchIds?: () => readonly string[];
+  /** The nodes' taints instead of the virtual-node taint (a virtual node pool's). */
+  taints?: readonly V1Taint[];
 }
 
 /** Why the provider cordoned a node (its value); a node without it was cordoned by someone else. */
@@ -280,8 +289,16 @@ class VirtualNodeManager {
   }
 
   /** The default vSwitches, and those of every Ready PodNetworking (the zones' nodes offer them). */
+  private defaultIds(): readonly string[] {
+    return this.options.defaultVSwitchIds?.() ?? this.options.config.defaultNetwork.vSwitchIds;
+  }
+
+  private desiredNode(zone: string, status?: V1NodeStatus): V1Node {
+    return buildVirtualNode({ config: this.options.config, zone, ...(status === undefined ? {} : { status }), ...(this.options.taints === undefined ? {} : { taints: this.options.taints }) });
+  }
+
   private allVSwitchIds(): string[] {
-    const ids = [...this.options.config.defaultNetwork.vSwitchIds];
+    const ids = [...this.defaultIds()];
     for (const pn of this.podNetworkings()) {
       if (pn.status?.status !== 'Ready') continue;
       for (const v of pn.status.vSwitches ?? []) if (!ids.includes(v.id)) ids.push(v.id);
@@ -291,7 +308,7 @@ class VirtualNodeManager {
 
   /** From a DescribeVSwitches of allVSwitchIds(): the default zones, and each node's vSwitches and free IPs. */
   private learn(vSwitches: Parameters<typeof zonesOfVSwitches>[0]): void {
-    const defaults = this.options.config.defaultNetwork.vSwitchIds;
+    const defaults = this.defaultIds();
     this.defaultZones = zonesOfVSwitches(vSwitches.filter((v) => defaults.includes(v.id)), defaults);
     const pns = this.podNetworkings();
     for (const z of this.zones.values()) {
@@ -406,7 +423,7 @@ class VirtualNodeManager {
     // Created with its status: a node that is Ready from its first version loses the
     // not-ready:NoSchedule taint (TaintNodesByCondition) as soon as the node controller sees it.
     z.podsHoldingIps = await this.countPodsHoldingIps(z);
-    const desired = buildVirtualNode({ config: this.options.config, zone: z.zone, status: this.computeStatus(z, { fresh: true }) });
+    const desired = this.desiredNode(z.zone, this.computeStatus(z, { fresh: true }));
     try {
       z.node = await core.createNode({ body: desired });
       this.log.info('virtual node created', { node: z.name, zone: z.zone, uid: z.node.metadata?.uid });
@@ -421,7 +438,7 @@ class VirtualNodeManager {
    * Brings the existing node in line with `desired`: our labels and taint back, everything others
    * added (labels, taints, a cordon) kept. Retries resourceVersion conflicts on a fresh read.
    */
-  private async adoptExisting(z: ZoneNode, desired: V1Node = buildVirtualNode({ config: this.options.config, zone: z.zone })): Promise<void> {
+  private async adoptExisting(z: ZoneNode, desired: V1Node = this.desiredNode(z.zone)): Promise<void> {
     const { core } = this.options.clients;
     for (let attempt = 0; ; attempt++) {
       const existing = await core.readNode({ name: z.name });
@@ -555,7 +572,7 @@ class VirtualNodeManager {
   }
 
   private async refreshFromCloud(): Promise<void> {
-    const ids = this.options.config.defaultNetwork.vSwitchIds;
+    const ids = this.defaultIds();
     try {
       const vSwitches = await this.options.cloud.describeVSwitches(this.allVSwitchIds());
       this.markReachable();
@@ -784,7 +801,7 @@ class VirtualNodeManager {
       z.node = node;
       // Someone removed our taint or changed one of our labels (a label removal that leaves the
       // selector shows up as a delete, below): put it back.
-      if (z.registered && !z.repairQueued && adoptVirtualNode(node, buildVirtualNode({ config: this.options.config, zone: z.zone })) !== undefined) {
+      if (z.registered && !z.repairQueued && adoptVirtualNode(node, this.desiredNode(z.zone)) !== undefined) {
         z.repairQueued = true;
         this.log.warn('virtual node lost its labels or taint; restoring them', { node: z.name, zone: z.zone });
         this.enqueue(

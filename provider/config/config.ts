@@ -104,19 +104,25 @@ const cloud = v.strictObject({
   timeoutMs: positive(15_000),
 }, mapping(''));
 
-/** The network of pods no PodNetworking matches. */
+/**
+ * The network of pods no PodNetworking matches. Each field set here wins over kube-system's
+ * eci-profile and eni-config (docs/networks.md); empty: those ConfigMaps provide it.
+ */
 const defaultNetwork = v.strictObject({
   vSwitchIds: v.optional(
     v.pipe(
       v.array(v.pipe(v.string(), v.regex(VSWITCH_ID, saying('must look like vsw-xxxx')))),
-      v.check((ids) => ids.length > 0, 'must list at least one vSwitch (virtual nodes are made for their zones)'),
       v.check((ids) => new Set(ids).size === ids.length, 'lists a vSwitch twice'),
-      meta({ flag: 'vswitches', env: 'ECI_VN_VSWITCHES', help: 'default vSwitch ids, comma separated; virtual nodes are made for their zones' }),
+      meta({ flag: 'vswitches', env: 'ECI_VN_VSWITCHES', help: 'default vSwitch ids, comma separated (over kube-system eci-profile and eni-config); virtual nodes are made for their zones' }),
     ),
     () => [],
   ),
   securityGroupId: v.optional(
-    v.pipe(v.string(), v.regex(SECURITY_GROUP_ID, saying('must look like sg-xxxx')), meta({ flag: 'security-group', env: 'ECI_VN_SECURITY_GROUP', help: 'default security group id' })),
+    v.pipe(
+      v.string(),
+      v.check((s) => s === '' || SECURITY_GROUP_ID.test(s), saying('must look like sg-xxxx')),
+      meta({ flag: 'security-group', env: 'ECI_VN_SECURITY_GROUP', help: 'default security group id (over kube-system eci-profile and eni-config)' }),
+    ),
     '',
   ),
   vSwitchSelectionPolicy: v.optional(v.pipe(VSWITCH_SELECTION_POLICY, meta({ flag: 'vswitch-policy', env: 'ECI_VN_VSWITCH_POLICY', help: 'ordered | random | most' })), 'ordered'),

@@ -60,6 +60,8 @@ export const EventReason = {
   PodIPOutsideNetwork: 'PodIPOutsideNetwork',
   /** The opt-in re-creation of a pod stuck in an exhausted zone (the descheduler's word). */
   Descheduled: 'Descheduled',
+  /** The pod's network has no security group (no flag, eci-profile or eni-config sets one). */
+  NoSecurityGroup: 'NoSecurityGroup',
   // --- PodNetworkings ---
   PodNetworkingFailed: 'PodNetworkingFailed',
   /** ECS refused DescribeSecurityGroups for good (e.g. no RAM permission): the check was skipped. */

@@ -67,14 +67,18 @@ export function virtualNodeTaint(): V1Taint {
   return { key: VIRTUAL_NODE_TAINT.key, value: VIRTUAL_NODE_TAINT.value, effect: VIRTUAL_NODE_TAINT.effect };
 }
 
-/** The node to create for a zone. `status` (see nodeStatus) is included when given. */
-export function buildVirtualNode(input: { config: ProviderConfig; zone: string; status?: V1NodeStatus }): V1Node {
+/**
+ * The node to create for a zone. `status` (see nodeStatus) is included when given. `taints`
+ * replace the virtual-node taint (a virtual node pool's own, which keep other pods off it).
+ */
+export function buildVirtualNode(input: { config: ProviderConfig; zone: string; status?: V1NodeStatus; taints?: readonly V1Taint[] }): V1Node {
   const name = nodeNameForZone(input.config.node.namePrefix, input.zone);
+  const taints = input.taints !== undefined && input.taints.length > 0 ? input.taints.map((t) => ({ ...t })) : [virtualNodeTaint()];
   const node: V1Node = {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name, labels: virtualNodeLabels(input.config, input.zone, name) },
-    spec: { taints: [virtualNodeTaint()] },
+    spec: { taints },
   };
   if (input.status !== undefined) node.status = input.status;
   return node;

@@ -99,6 +99,15 @@ export class PodNetworkPlanner implements NetworkPlanner {
       candidateIds = defaults.vSwitchIds;
       securityGroupIds = [defaults.securityGroupId];
       policy = defaults.vSwitchSelectionPolicy;
+      if (defaults.securityGroupId === '') {
+        // Waits rather than fails: the ConfigMaps are hot, a fix reaches the pod at its next sync.
+        return {
+          kind: 'wait',
+          reason: 'NoSecurityGroup',
+          message: `${source} has no security group: set --security-group, securityGroupId in kube-system/eci-profile, or security_group(s) in kube-system/eni-config`,
+          retryAfterMs: WAIT_FOR_FREE_IPS_MS,
+        };
+      }
     } else {
       const pnName = net.kind === 'podNetworking' ? net.podNetworking.metadata.name : (net.podNetworking ?? annotated);
       const pn = pnName === '' ? undefined : this.o.podNetworkings.get(pnName);

@@ -62,7 +62,7 @@ describe('loadConfig', () => {
 
   it('names every field at fault', () => {
     const errors = fieldErrors(() =>
-      loadConfig({ argv: ['--cluster-id', 'Bad_Name', '--vswitches', 'vsw-a,subnet-1', '--workers', 'lots'], env: {} }),
+      loadConfig({ argv: ['--cluster-id', 'Bad_Name', '--vswitches', 'vsw-a,subnet-1', '--security-group', 'default', '--workers', 'lots'], env: {} }),
     );
     expect(Object.keys(errors).sort()).toEqual(
       [
@@ -80,6 +80,11 @@ describe('loadConfig', () => {
     );
     expect(errors['defaultNetwork.vSwitchIds[1]']).toContain('"subnet-1"');
     expect(errors['sync.workers']).toContain('"lots" is not a number');
+  });
+
+  it('the default network may be left to kube-system\'s eci-profile and eni-config (docs/networks.md)', () => {
+    const errors = fieldErrors(() => loadConfig({ argv: ['--cluster-id', 'c1'], env: {} }));
+    expect(Object.keys(errors).filter((f) => f.startsWith('defaultNetwork'))).toEqual([]);
   });
 
   it('refuses unknown flags, unknown file fields and a secret in the config file', () => {
