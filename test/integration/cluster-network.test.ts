@@ -171,6 +171,19 @@ describe('default network from kube-system ConfigMaps', () => {
   it('an eci-profile selector sends a matching pod to a virtual node in a cluster that has a real node, with the effect\'s label and annotation', async () => {
     realNode = `real-${config.clusterId}`;
     await core().createNode({ body: { metadata: { name: realNode, labels: { 'kubernetes.io/hostname': realNode, 'kubernetes.io/os': 'linux' } } } });
+    // Ready with room, and no taint: a pod without the profile's affinity could be placed there.
+    const now = new Date();
+    await core().replaceNodeStatus({
+      name: realNode,
+      body: {
+        metadata: { name: realNode },
+        status: {
+          capacity: { cpu: '64', memory: '256Gi', pods: '110' },
+          allocatable: { cpu: '64', memory: '256Gi', pods: '110' },
+          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'real-looking node', lastHeartbeatTime: now, lastTransitionTime: now }],
+        },
+      },
+    });
     await putConfigMap('eci-profile', {
       vSwitchIds: 'vsw-simh1',
       securityGroupId: 'sg-simweb',
@@ -199,10 +212,14 @@ describe('default network from kube-system ConfigMaps', () => {
       { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `pod ${created.metadata!.name!} to run on a virtual node; ${await describePod(created.metadata!.name!)}` },
     );
     expect(running.spec?.nodeName).toBe(nodeNameForZone(config.node.namePrefix, H));
-    // A pod no selector matches is left as it was.
+    // A pod no selector matches is left as it was, and the scheduler puts it on the real node.
     const plain = await core().createNamespacedPod({ namespace: namespace(), body: { metadata: { name: 'not-selected' }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } });
     expect(plain.spec?.tolerations?.some((t) => t.key === 'virtual-kubelet.io/provider')).toBe(false);
     expect(plain.spec?.affinity).toBeUndefined();
+    await waitFor(async () => (await core().readNamespacedPod({ name: 'not-selected', namespace: namespace() })).spec?.nodeName === realNode, {
+      timeoutMs: budget({ baseMs: 30_000 }),
+      describe: async () => `pod not-selected to be bound to the real node ${realNode}; ${await describePod('not-selected')}`,
+    });
   });
 });
 
