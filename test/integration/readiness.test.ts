@@ -202,7 +202,7 @@ describe('manager start order and readiness', () => {
       describe: () => `startProvider to resolve once the PodNetworking list went through (last log: ${logs.lines.slice(-3).join(' | ')})`,
     });
     const ready = await readyz();
-    expect([ready.status, ready.text]).toEqual([200, '[+]informer-namespaces ok\n[+]informer-podnetworkings ok\n[+]leader-pod-controller ok\nreadyz check passed\n']);
+    expect([ready.status, ready.text]).toEqual([200, '[+]informer-namespaces ok\n[+]informer-podnetworkings ok\n[+]informer-kube-system-configmaps ok\n[+]leader-pod-controller ok\nreadyz check passed\n']);
     expect((await postReview(loadReview('pod-create'))).status).toBe(200);
     expect(await createPod('after-sync')).toBe('created');
     const nodes = await nodesOf(config);
