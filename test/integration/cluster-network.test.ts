@@ -4,7 +4,8 @@
 // eni-config), a malformed profile keeping the last good one with a Warning event naming the
 // field, an eci-profile selector sending a pod to the virtual nodes of a cluster that has a real
 // node too, and the seed's eni-config-fixed recipe on a virtual node pool (2 -> 30 replicas, all
-// IPs in the vSwitch's CIDR, a pod without the toleration kept off the pool's node).
+// IPs in the vSwitch's CIDR, a pod without the toleration kept off the pool's node, the pool's
+// node drained and removed with the pool).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -290,5 +291,15 @@ describe('virtual node pools: the seed\'s eni-config-fixed recipe, verbatim', ()
     expect((await core().listNode({ labelSelector: 'terway-config=eni-config-fixed' })).items.map((n) => n.metadata?.name)).toEqual([poolNode]);
     expect(refused.message).toMatch(/untolerated taint/);
     expect((await core().readNamespacedPod({ name: 'no-toleration', namespace: ns })).spec?.nodeName).toBeUndefined();
+
+    // The pool removed: its node is cordoned while its pods run, and removed once they are gone.
+    await core().deleteNamespacedConfigMap({ name: 'eci-virtual-node-pools', namespace: KS });
+    await cordoned(poolNode);
+    expect((await core().listNamespacedPod({ namespace: ns, labelSelector: 'app=nginx-fixed' })).items.filter((p) => p.status?.phase === 'Running')).toHaveLength(30);
+    await apps.deleteNamespacedDeployment({ name: 'nginx-fixed', namespace: ns });
+    await waitFor(async () => !(await core().listNode()).items.some((n) => n.metadata?.name === poolNode), {
+      timeoutMs: budget({ baseMs: 60_000, perItemMs: 1_000, items: 30 }),
+      describe: async () => `the removed pool's node ${poolNode} to be deleted once its pods are gone; pods left: ${(await core().listNamespacedPod({ namespace: ns, labelSelector: 'app=nginx-fixed' })).items.length}`,
+    });
   });
 });
