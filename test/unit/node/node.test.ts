@@ -63,6 +63,15 @@ describe('buildVirtualNode', () => {
     expect(node.status).toBeUndefined();
   });
 
+  it('a pool\'s node: its taints replace the virtual-node taint (an empty list keeps it); adoption puts a removed pool taint back', () => {
+    const fixed = { key: 'fixed', value: 'true', effect: 'NoSchedule' };
+    const node = buildVirtualNode({ config: makeConfig(), zone: 'z', taints: [fixed] });
+    expect(node.spec?.taints).toEqual([fixed]);
+    expect(buildVirtualNode({ config: makeConfig(), zone: 'z', taints: [] }).spec?.taints).toEqual([{ key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' }]);
+    const stripped = { ...node, spec: { taints: [] } };
+    expect(adoptVirtualNode(stripped, node)?.spec?.taints).toEqual([fixed]);
+  });
+
   it('is found by the selector', () => {
     const node = buildVirtualNode({ config: makeConfig(), zone: 'z' });
     for (const term of virtualNodeSelector('c1').split(',')) {
