@@ -3,9 +3,10 @@
 // eni-config), named `<prefix>-<pool>-<zone>`, carrying the pool's labels (terway-config: <name>
 // among them) and its taints. Each pool's nodes are kept by their own node manager (nodes.ts),
 // the same code as the default nodes: registration, leases, status, repair, and the drain of a
-// zone no longer needed. A changed pool (labels, taints, vSwitches) restarts its manager, which
-// adopts the nodes; a removed pool's manager keeps running with no vSwitch, which cordons its
-// nodes and removes each once no pod runs on it.
+// zone no longer needed. Changed vSwitches move the pool's zones (the manager reads them at each
+// refresh); changed labels or taints restart its manager, which adopts the nodes; a removed
+// pool's manager keeps running with no vSwitch, which cordons its nodes and removes each once no
+// pod runs on it.
 import type { V1Taint } from '@kubernetes/client-node';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import type { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
@@ -22,10 +23,12 @@ export interface VirtualNodePoolsOptions {
 }
 
 interface RunningPool {
-  /** What the manager was started with; a different one restarts it. */
+  /** The labels and taints the manager was started with; different ones restart it (adoption). */
   signature: string;
   /** The pool as last declared (undefined once removed: draining). */
   spec: PoolSpec | undefined;
+  /** The vSwitches the manager reads at each refresh (empty once removed: its nodes drain). */
+  vSwitchIds: readonly string[];
   nodes: VirtualNodes | undefined;
   controller: AbortController;
   /** Start (or restart) in progress; one at a time per pool. */
@@ -38,8 +41,8 @@ export const poolNodePrefix = (config: ProviderConfig, pool: string): string => 
 export class VirtualNodePools {
   private readonly o: VirtualNodePoolsOptions;
   private readonly pools = new Map<string, RunningPool>();
-  /** Node names handed to onNodeAdded (so a restarted manager does not add them twice). */
-  private readonly known = new Set<string>();
+  /** Node name -> its pool, for every node handed to onNodeAdded (kept while a pool's manager restarts). */
+  private readonly known = new Map<string, string>();
 
   constructor(o: VirtualNodePoolsOptions) {
     this.o = o;
@@ -66,14 +69,20 @@ export class VirtualNodePools {
     return undefined;
   }
 
-  /** The pool network of a pool node (its pool as declared now), for the pod sync. */
+  /**
+   * The pool network of a pool node (its pool as declared now), for the pod sync. A node of a
+   * removed pool offers no vSwitch: its pods are refused, never put on another network.
+   */
   poolOfNode(name: string): PoolNetworkOfNode | undefined {
-    for (const [pool, p] of this.pools) {
-      if (p.spec === undefined || p.nodes?.zoneOfNode(name) === undefined) continue;
-      const network = this.o.state.poolNetwork(pool);
-      return network === undefined ? undefined : { pool, terwayConfig: p.spec.terwayConfig, network };
+    const pool = this.known.get(name);
+    if (pool === undefined) return undefined;
+    const spec = this.pools.get(pool)?.spec;
+    const network = spec === undefined ? undefined : this.o.state.poolNetwork(pool);
+    if (spec === undefined || network === undefined) {
+      const defaults = this.o.state.defaultNetwork();
+      return { pool: `${pool} (removed)`, terwayConfig: '-', network: { vSwitchIds: [], securityGroupId: defaults.securityGroupId, vSwitchSelectionPolicy: 'ordered' } };
     }
-    return undefined;
+    return { pool, terwayConfig: spec.terwayConfig, network };
   }
 
   async refresh(): Promise<void> {
@@ -89,14 +98,23 @@ export class VirtualNodePools {
 
   private ensure(name: string, spec: PoolSpec | undefined): Promise<void> {
     const vSwitchIds = spec === undefined ? [] : (this.o.state.poolNetwork(name)?.vSwitchIds ?? []);
-    const signature = JSON.stringify({ labels: spec?.labels, taints: spec?.taints, vSwitchIds });
     let running = this.pools.get(name);
+    // A removed pool keeps its manager with no vSwitch: its nodes stay tracked (leases, status)
+    // while they are cordoned, and are removed once no pod runs on them.
+    const signature = spec === undefined && running !== undefined ? running.signature : JSON.stringify({ labels: spec?.labels, taints: spec?.taints });
     if (running?.signature === signature) {
+      const moved = running.vSwitchIds.join() !== vSwitchIds.join();
       running.spec = spec;
-      return running.chain;
+      running.vSwitchIds = vSwitchIds;
+      if (!moved) return running.chain;
+      const r = running;
+      if (spec === undefined) this.o.log.info('virtual node pool removed; draining its nodes', { pool: name });
+      // Zones follow the vSwitches: registered, or cordoned then removed once empty.
+      r.chain = r.chain.then(() => r.nodes?.refresh()).catch((err: unknown) => this.o.log.warn('refreshing a virtual node pool failed', { pool: name, err }));
+      return r.chain;
     }
     const previous = running;
-    running = { signature, spec, nodes: undefined, controller: new AbortController(), chain: Promise.resolve() };
+    running = { signature, spec, vSwitchIds, nodes: undefined, controller: new AbortController(), chain: Promise.resolve() };
     this.pools.set(name, running);
     const current = running;
     current.chain = (previous?.chain ?? Promise.resolve())
@@ -106,8 +124,8 @@ export class VirtualNodePools {
           await previous.nodes?.stop();
         }
         if (this.o.signal.aborted || this.pools.get(name) !== current) return;
-        current.nodes = await this.start(name, spec, vSwitchIds, current.controller.signal);
-        this.o.log.info(spec === undefined ? 'virtual node pool removed; draining its nodes' : 'virtual node pool running', { pool: name, nodes: current.nodes.nodeNames(), vSwitchIds });
+        current.nodes = await this.start(name, current);
+        this.o.log.info('virtual node pool running', { pool: name, nodes: current.nodes.nodeNames(), vSwitchIds });
       })
       .catch((err: unknown) => {
         if (!this.o.signal.aborted && !current.controller.signal.aborted) this.o.log.error('cannot start the virtual node pool', { pool: name, err });
@@ -115,8 +133,9 @@ export class VirtualNodePools {
     return current.chain;
   }
 
-  private start(name: string, spec: PoolSpec | undefined, vSwitchIds: readonly string[], own: AbortSignal): Promise<VirtualNodes> {
+  private start(name: string, pool: RunningPool): Promise<VirtualNodes> {
     const { config, base } = this.o;
+    const spec = pool.spec;
     const labels = spec?.labels ?? { [POOL_LABEL]: name };
     const poolConfig: ProviderConfig = {
       ...config,
@@ -128,19 +147,19 @@ export class VirtualNodePools {
     return startVirtualNodes({
       ...base,
       config: poolConfig,
-      signal: AbortSignal.any([this.o.signal, own]),
-      defaultVSwitchIds: () => vSwitchIds,
+      signal: AbortSignal.any([this.o.signal, pool.controller.signal]),
+      defaultVSwitchIds: () => pool.vSwitchIds,
       ...(taints === undefined ? {} : { taints }),
       onNodesReady: (names) => {
         for (const n of names) {
           if (this.known.has(n)) continue;
-          this.known.add(n);
+          this.known.set(n, name);
           base.onNodeAdded?.(n, this.zoneOfNode(n) ?? '');
         }
       },
       onNodeAdded: (n, zone) => {
         if (this.known.has(n)) return;
-        this.known.add(n);
+        this.known.set(n, name);
         base.onNodeAdded?.(n, zone);
       },
       onNodeRemoved: (n, zone) => {
