@@ -4,8 +4,9 @@
 // eni-config), a malformed profile keeping the last good one with a Warning event naming the
 // field, an eci-profile selector sending a pod to the virtual nodes of a cluster that has a real
 // node too, and the seed's eni-config-fixed recipe on a virtual node pool (2 -> 30 replicas, all
-// IPs in the vSwitch's CIDR, a pod without the toleration kept off the pool's node, the pool's
-// node drained and removed with the pool).
+// IPs in the vSwitch's CIDR, a pod without the toleration kept off the pool's node, a
+// PodNetworking winning over the pool with a Warning, the pool's node drained and removed with
+// the pool).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts'
 import { createCertificateAuthority, issueCertificate } from '../../adapters/tls/certificates.ts';
 import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
+import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { nodeNameForZone } from '../../provider/node/node.ts';
 import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
@@ -40,6 +42,7 @@ let webhookConfigName: string;
 let realNode: string;
 const logs = memoryLogger();
 const core = () => apis().core;
+const custom = () => apiClient(kubeConfig(), k8s.CustomObjectsApi);
 const cidrOf = (id: string) => sim.world.vSwitches.find((v) => v.id === id)!.cidr;
 
 async function putConfigMap(name: string, data: Record<string, string>): Promise<void> {
@@ -225,7 +228,7 @@ describe('default network from kube-system ConfigMaps', () => {
 });
 
 describe('virtual node pools: the seed\'s eni-config-fixed recipe, verbatim', () => {
-  it('a pool node labelled terway-config: eni-config-fixed and tainted fixed=true:NoSchedule; 2 -> 30 replicas all in the vSwitch; a pod without the toleration stays off', async () => {
+  it('a pool node labelled terway-config: eni-config-fixed and tainted fixed=true:NoSchedule; 2 -> 30 replicas all in the vSwitch; a pod without the toleration stays off; a PodNetworking wins over the pool; the node drains with the pool', async () => {
     const ns = namespace();
     // The seed's ConfigMap (a vSwitch of zone h), then the pool that names it.
     await putConfigMap('eni-config-fixed', { eni_conf: '{\n  "vswitches": {"cn-hangzhou-h": ["vsw-simh2"]}\n}\n' });
@@ -291,6 +294,43 @@ describe('virtual node pools: the seed\'s eni-config-fixed recipe, verbatim', ()
     expect((await core().listNode({ labelSelector: 'terway-config=eni-config-fixed' })).items.map((n) => n.metadata?.name)).toEqual([poolNode]);
     expect(refused.message).toMatch(/untolerated taint/);
     expect((await core().readNamespacedPod({ name: 'no-toleration', namespace: ns })).spec?.nodeName).toBeUndefined();
+
+    // A PodNetworking that selects a pod on the pool's node wins over the pool, with a Warning.
+    const pnName = `pn-${config.clusterId}`;
+    const { group, version, plural } = PODNETWORKING_API;
+    await custom().createClusterCustomObject({
+      group, version, plural,
+      body: { apiVersion: PODNETWORKING_API.apiVersion, kind: 'PodNetworking', metadata: { name: pnName }, spec: { selector: { podSelector: { matchLabels: { net: pnName } } }, vSwitchOptions: ['vsw-simh1'], securityGroupIDs: ['sg-simweb'] } },
+    });
+    try {
+      await waitFor(async () => ((await custom().getClusterCustomObject({ group, version, plural, name: pnName })) as { status?: { status?: string } }).status?.status === 'Ready', {
+        timeoutMs: budget({ baseMs: 30_000 }),
+        describe: `PodNetworking ${pnName} to be Ready`,
+      });
+      await core().createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'pn-over-pool', labels: { net: pnName } },
+          spec: { nodeSelector: { 'terway-config': 'eni-config-fixed' }, tolerations: [{ key: 'fixed', operator: 'Equal', value: 'true', effect: 'NoSchedule' }], containers: [{ name: 'main', image: 'nginx:1.27' }] },
+        },
+      });
+      const overridden = await waitFor(
+        async () => {
+          const pod = await core().readNamespacedPod({ name: 'pn-over-pool', namespace: ns });
+          return pod.status?.phase === 'Running' && pod.status.podIP ? pod : undefined;
+        },
+        { timeoutMs: budget({ baseMs: 60_000 }), describe: async () => `pod pn-over-pool to run; ${await describePod('pn-over-pool')}` },
+      );
+      expect([overridden.spec?.nodeName, vSwitchOf(overridden), ipInCidr(overridden.status!.podIP!, cidrOf('vsw-simh1'))]).toEqual([poolNode, 'vsw-simh1', true]);
+      const warning = await waitFor(
+        async () => (await core().listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=pn-over-pool' })).items.find((e) => e.reason === 'PodNetworkingOverridesPool'),
+        { timeoutMs: budget({ baseMs: 30_000 }), describe: 'a PodNetworkingOverridesPool event on pod pn-over-pool' },
+      );
+      expect([warning.type, warning.message]).toEqual(['Warning', expect.stringContaining(`PodNetworking ${pnName} selects it`)]);
+      await core().deleteNamespacedPod({ name: 'pn-over-pool', namespace: ns });
+    } finally {
+      await custom().deleteClusterCustomObject({ group, version, plural, name: pnName }).catch(ignoreNotFound);
+    }
 
     // The pool removed: its node is cordoned while its pods run, and removed once they are gone.
     await core().deleteNamespacedConfigMap({ name: 'eci-virtual-node-pools', namespace: KS });
