@@ -6,6 +6,7 @@
 // those fields are required. `--output json` for scripts. Exit 0 shown, 1 not found, 2 usage.
 import type * as k8s from '@kubernetes/client-node';
 import { InvalidConfigError, type ProviderConfig } from '../../provider/config/config.ts';
+import { POOL_LABEL, TERWAY_CONFIG_LABEL } from '../../provider/networking/cluster-network.ts';
 import { explainPod, formatExplanation, type ExplainEvent } from '../../provider/explain/explain.ts';
 import { ANNOTATIONS, PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { selectingPodNetworking } from '../../provider/networking/decide.ts';
@@ -162,7 +163,18 @@ export async function main(argv: string[]): Promise<number> {
   ]);
   // No annotation: what the sync's matcher selects now (the same decision the provider makes).
   const selectedAtSync = pnName ? undefined : await selectedBySelectors(clients, pod).catch((err: unknown) => (problems.push(`matching PodNetworkings: ${errorText(err)}`), undefined));
-  const explanation = explainPod({ pod, events, podNetworking, selectedAtSync, group, vSwitch, problems });
+  // A pool node's labels name its pool and overlay (docs/networks.md).
+  const nodeName = pod.spec?.nodeName;
+  const noLabels: Record<string, string> = {};
+  const nodeLabels: Record<string, string> = nodeName
+    ? await clients.core
+        .readNode({ name: nodeName })
+        .then((n) => n.metadata?.labels ?? noLabels)
+        .catch((err: unknown) => (problems.push(`reading node ${nodeName}: ${errorText(err)}`), noLabels))
+    : noLabels;
+  const poolName = nodeLabels[POOL_LABEL];
+  const pool = poolName === undefined ? undefined : { name: poolName, terwayConfig: nodeLabels[TERWAY_CONFIG_LABEL] ?? '' };
+  const explanation = explainPod({ pod, events, podNetworking, selectedAtSync, group, vSwitch, pool, problems });
   console.log(args.output === 'json' ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
   return 0;
 }

@@ -38,6 +38,8 @@ export interface ExplainInput {
   group?: ContainerGroup | undefined;
   /** The cloud's view of the pod's vSwitch (for its CIDR and free IPs). */
   vSwitch?: VSwitch | undefined;
+  /** The virtual node pool of the pod's node (its labels), when it is a pool node (docs/networks.md). */
+  pool?: { name: string; terwayConfig: string } | undefined;
   /** What could not be read (e.g. the cloud did not answer): shown, never fatal. */
   problems?: readonly string[];
 }
@@ -51,6 +53,8 @@ export interface Explanation {
     podNetworking?: string;
     /** Why (admission's choice, plus the others that matched). */
     podNetworkingReason: string;
+    /** The virtual node pool of the pod's node; its network applies when no PodNetworking does. */
+    pool?: string;
     podNetworkingStatus?: string;
     /** The PodNetworking's selector terms that match the pod (`podSelector app=web`). */
     matchedTerms: string[];
@@ -137,7 +141,9 @@ export function explainPod(input: ExplainInput): Explanation {
   const matchedTerms = podNetworking === undefined ? [] : matchedSelectorTerms(podNetworking.spec?.selector);
   const terms = matchedTerms.length > 0 ? ` (${matchedTerms.join(' AND ')})` : '';
   let podNetworkingReason: string;
-  if (pnName === undefined) podNetworkingReason = 'no PodNetworking matched at admission (or the webhook did not see the pod), and none selects it now: the cluster default network';
+  if (pnName === undefined && input.pool !== undefined) {
+    podNetworkingReason = `no PodNetworking matched at admission (or the webhook did not see the pod), and none selects it now: the network of its node's pool ${input.pool.name} (ConfigMap kube-system/${input.pool.terwayConfig} over eni-config)`;
+  } else if (pnName === undefined) podNetworkingReason = 'no PodNetworking matched at admission (or the webhook did not see the pod), and none selects it now: the cluster default network';
   else if (annotated === undefined) {
     podNetworkingReason = `selected at sync: the pod carries no ${ANNOTATIONS.podNetworking} annotation (the webhook did not see it), the provider matched ${pnName}'s selector terms${terms}; a selected pod never gets the default network`;
   } else {
@@ -146,6 +152,7 @@ export function explainPod(input: ExplainInput): Explanation {
   }
 
   const network: Explanation['network'] = {
+    ...(input.pool === undefined ? {} : { pool: input.pool.name }),
     podNetworkingReason,
     matchedTerms,
     alsoMatched,
@@ -259,7 +266,7 @@ export function formatExplanation(e: Explanation): string {
   if (e.traceId) lines.push(`  trace id         ${e.traceId}`);
   lines.push('', '1. PodNetworking');
   lines.push(
-    ...row('name', n.podNetworking ?? '(none: default network)'),
+    ...row('name', n.podNetworking ?? (n.pool === undefined ? '(none: default network)' : `(none: pool ${n.pool})`)),
     ...row('why', n.podNetworkingReason),
     ...row('matching terms', n.matchedTerms.join('; ')),
     ...row('status', n.podNetworkingStatus),

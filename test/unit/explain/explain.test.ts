@@ -150,6 +150,13 @@ describe('explainPod', () => {
     expect(formatExplanation(e)).toContain('(none: default network)');
   });
 
+  it('a pod on a pool node without a PodNetworking: the pool\'s network', () => {
+    const e = explainPod({ pod: makePod({}), events: [], pool: { name: 'fixed', terwayConfig: 'eni-config-fixed' } });
+    expect(e.network.pool).toBe('fixed');
+    expect(e.network.podNetworkingReason).toContain("its node's pool fixed (ConfigMap kube-system/eni-config-fixed over eni-config)");
+    expect(formatExplanation(e)).toContain('(none: pool fixed)');
+  });
+
   it('a pod the webhook missed but a PodNetworking selects: that PodNetworking, selected at sync, never the default network', () => {
     const pn = makePodNetworking({ name: 'pn-web', vSwitches: [{ id: 'vsw-a', zone: I }] });
     const e = explainPod({ pod: makePod({ labels: { app: 'web' } }), events: [], selectedAtSync: pn });
