@@ -26,6 +26,8 @@ import { startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '
 import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
 import { VirtualNodePools } from '../kubernetes/pools.ts';
 import { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
+import { CLUSTER_CONFIGMAPS, CLUSTER_NETWORK_NAMESPACE } from '../../provider/networking/cluster-network.ts';
+import { EventReason } from '../../provider/events/reasons.ts';
 import { startPodNetworkingController } from '../kubernetes/podnetworkings.ts';
 import { startNetworkHealth, type NetworkHealth } from '../kubernetes/network-health.ts';
 import type { KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
@@ -378,9 +380,22 @@ const networkHealth = (w: Wiring): Runnable => ({
       custom: w.clients.custom,
       events: l.events,
       log: w.log,
-      defaultVSwitchIds: () => w.config.defaultNetwork.vSwitchIds,
+      // The resolved default network (flags > eci-profile > eni-config) and the pools (docs/networks.md).
+      defaultVSwitchIds: () => w.clusterNetwork.state.defaultNetwork().vSwitchIds,
+      pools: () => l.pools?.networks() ?? [],
+      poolOfPod: (pod) => l.pools?.poolNameOfNode(pod.spec?.nodeName ?? ''),
+      // A pool has no object of its own: its verdict is an event on the ConfigMap that declares it.
+      onVerdict: (network, headroom, changed) => {
+        if (network.kind !== 'pool' || !changed) return;
+        const { namespace, name } = { namespace: CLUSTER_NETWORK_NAMESPACE, name: CLUSTER_CONFIGMAPS.pools };
+        const uid = w.clusterNetwork.informer.get(name, namespace)?.metadata?.uid ?? name;
+        l.events.record(
+          { apiVersion: 'v1', kind: 'ConfigMap', namespace, name, uid },
+          { type: headroom.ok ? 'Normal' : 'Warning', reason: headroom.ok ? EventReason.IPHeadroomRestored : EventReason.IPHeadroomLow, message: `pool ${network.name}: ${headroom.message}` },
+        );
+      },
       podNetworkings: podNetworkings.store,
-      vSwitches: () => nodes.vSwitches(),
+      vSwitches: () => [...nodes.vSwitches(), ...(l.pools?.vSwitches() ?? [])],
       pods: () => pods.list(),
       namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
       ratio: w.config.networkHealth.ipHeadroomRatio,

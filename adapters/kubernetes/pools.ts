@@ -12,6 +12,8 @@ import type { ProviderConfig } from '../../provider/config/config.ts';
 import type { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
 import { POOL_LABEL, type PoolSpec } from '../../provider/networking/cluster-network.ts';
 import type { PoolNetworkOfNode } from '../../provider/pods/network.ts';
+import type { VSwitch } from '../../provider/cloud/model.ts';
+import type { Network } from '../../provider/networking/networks.ts';
 import { startVirtualNodes, type NodeLog, type VirtualNodes, type VirtualNodesOptions } from './nodes.ts';
 
 export interface VirtualNodePoolsOptions {
@@ -29,6 +31,8 @@ interface RunningPool {
   spec: PoolSpec | undefined;
   /** The vSwitches the manager reads at each refresh (empty once removed: its nodes drain). */
   vSwitchIds: readonly string[];
+  /** The pool's vSwitches before it was removed: its draining pods' IPs are still judged by them. */
+  lastVSwitchIds: readonly string[];
   nodes: VirtualNodes | undefined;
   controller: AbortController;
   /** Start (or restart) in progress; one at a time per pool. */
@@ -85,6 +89,21 @@ export class VirtualNodePools {
     return { pool, terwayConfig: spec.terwayConfig, network };
   }
 
+  /** Every pool as a network (provider/networking/networks.ts), a removed one with its last vSwitches while its nodes drain. */
+  networks(): Network[] {
+    return [...this.pools.entries()].map(([name, p]) => ({ kind: 'pool' as const, name, vSwitchIds: p.spec === undefined ? p.lastVSwitchIds : p.vSwitchIds }));
+  }
+
+  /** The pool of a pool node (also of a removed pool's draining node); undefined for other nodes. */
+  poolNameOfNode(name: string): string | undefined {
+    return this.known.get(name);
+  }
+
+  /** The pool managers' last DescribeVSwitches answers (free IPs and CIDRs of the pools' vSwitches). */
+  vSwitches(): VSwitch[] {
+    return [...this.pools.values()].flatMap((p) => [...(p.nodes?.vSwitches() ?? [])]);
+  }
+
   async refresh(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.nodes?.refresh() ?? Promise.resolve()));
   }
@@ -106,6 +125,7 @@ export class VirtualNodePools {
       const moved = running.vSwitchIds.join() !== vSwitchIds.join();
       running.spec = spec;
       running.vSwitchIds = vSwitchIds;
+      if (spec !== undefined) running.lastVSwitchIds = vSwitchIds;
       if (!moved) return running.chain;
       const r = running;
       if (spec === undefined) this.o.log.info('virtual node pool removed; draining its nodes', { pool: name });
@@ -114,7 +134,7 @@ export class VirtualNodePools {
       return r.chain;
     }
     const previous = running;
-    running = { signature, spec, vSwitchIds, nodes: undefined, controller: new AbortController(), chain: Promise.resolve() };
+    running = { signature, spec, vSwitchIds, lastVSwitchIds: vSwitchIds, nodes: undefined, controller: new AbortController(), chain: Promise.resolve() };
     this.pools.set(name, running);
     const current = running;
     current.chain = (previous?.chain ?? Promise.resolve())

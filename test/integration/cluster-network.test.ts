@@ -107,6 +107,7 @@ beforeAll(async () => {
   sim = await startCloudSim({ world: await testWorld(), log: () => {} });
   // No default network in the flags: kube-system's ConfigMaps provide it.
   config = testConfig(sim, { vSwitchIds: [], securityGroupId: '' });
+  config.networkHealth = { ...config.networkHealth, checkIntervalMs: 1_000 };
   const suffix = config.clusterId;
   await putConfigMap('eni-config', eniConf({ vswitches: { [I]: ['vsw-simi1'] }, security_group: 'sg-simdefault', vswitch_selection_policy: 'ordered', access_key: 'not-for-us' }));
 
@@ -280,6 +281,14 @@ describe('virtual node pools: the seed\'s eni-config-fixed recipe, verbatim', ()
     expect(thirty).toHaveLength(30);
     expect(outside(thirty)).toEqual([]);
     expect(new Set(thirty.map((p) => p.status!.podIP)).size).toBe(30);
+    // 30 pods in a /26: fewer free IPs than 2x the pods, reported on the ConfigMap that declares the pool.
+    const low = await waitFor(
+      async () => (await core().listNamespacedEvent({ namespace: KS, fieldSelector: 'involvedObject.kind=ConfigMap,involvedObject.name=eci-virtual-node-pools' })).items.find((e) => e.reason === 'IPHeadroomLow'),
+      { timeoutMs: budget({ baseMs: 30_000 }), describe: 'an IPHeadroomLow Warning event on kube-system/eci-virtual-node-pools' },
+    );
+    expect([low.type, low.message]).toEqual(['Warning', expect.stringMatching(/^pool fixed: .*30 pods/)]);
+    // The same check judged every pod's IP against its pool's vSwitch: no drift.
+    expect((await core().listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason === 'PodIPOutsideNetwork').map((e) => e.message)).toEqual([]);
 
     // The same nodeSelector without the toleration: the taint keeps it off (Unschedulable).
     await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'no-toleration' }, spec: { nodeSelector: { 'terway-config': 'eni-config-fixed' }, containers: [{ name: 'main', image: 'nginx:1.27' }] } } });
