@@ -105,7 +105,7 @@ export class PodNetworkPlanner implements NetworkPlanner {
           kind: 'wait',
           reason: 'NoSecurityGroup',
           message: `${source} has no security group: set --security-group, securityGroupId in kube-system/eci-profile, or security_group(s) in kube-system/eni-config`,
-          retryAfterMs: WAIT_FOR_FREE_IPS_MS,
+          retryAfterMs: this.o.waitForFreeIpsMs,
         };
       }
     } else {
