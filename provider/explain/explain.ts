@@ -309,30 +309,49 @@ export function formatExplanation(e: Explanation): string {
 }
 
 export interface Whitelist {
-  podNetworking: string;
+  /** Set for a PodNetworking's whitelist (`whitelist <name>` / `podnetworking/<name>`). */
+  podNetworking?: string;
+  /** Set for a virtual node pool's whitelist (`whitelist pool/<name>`): its overlay's vSwitches. */
+  pool?: string;
   status?: string;
-  /** The CIDRs to allow (one per vSwitch, distinct, in the PodNetworking's order). */
+  /** The CIDRs to allow (one per vSwitch, distinct, in the network's order). */
   cidrs: string[];
   vSwitches: { id: string; cidr: string; zone: string; freeIps: number }[];
-  /** vSwitches the PodNetworking names that the cloud does not know. */
+  /** vSwitches the network names that the cloud does not know. */
   missing: string[];
 }
 
-/** What an RDS/Redis whitelist needs for a PodNetworking's pods: the CIDRs of its vSwitches. */
-export function whitelistOf(podNetworking: PodNetworking, vSwitches: readonly VSwitch[]): Whitelist {
-  const ids = podNetworking.spec?.vSwitchOptions ?? [];
+/** The CIDRs, zones and free IPs of a network's vSwitches, in its order. */
+function whitelistEntries(ids: readonly string[], vSwitches: readonly VSwitch[]): Pick<Whitelist, 'cidrs' | 'vSwitches' | 'missing'> {
   const found = ids.flatMap((id) => vSwitches.filter((v) => v.id === id).slice(0, 1));
   return {
-    podNetworking: podNetworking.metadata.name,
-    ...(podNetworking.status?.status ? { status: podNetworking.status.status } : {}),
     cidrs: [...new Set(found.map((v) => v.cidrBlock))],
     vSwitches: found.map((v) => ({ id: v.id, cidr: v.cidrBlock, zone: v.zoneId, freeIps: v.availableIpCount })),
     missing: ids.filter((id) => !vSwitches.some((v) => v.id === id)),
   };
 }
 
+/** What an RDS/Redis whitelist needs for a PodNetworking's pods: the CIDRs of its vSwitches. */
+export function whitelistOf(podNetworking: PodNetworking, vSwitches: readonly VSwitch[]): Whitelist {
+  return {
+    podNetworking: podNetworking.metadata.name,
+    ...(podNetworking.status?.status ? { status: podNetworking.status.status } : {}),
+    ...whitelistEntries(podNetworking.spec?.vSwitchOptions ?? [], vSwitches),
+  };
+}
+
+/** The same for a virtual node pool: the vSwitches of its terway-config overlay (over eni-config). */
+export function whitelistOfPool(pool: string, vSwitchIds: readonly string[], vSwitches: readonly VSwitch[]): Whitelist {
+  return { pool, ...whitelistEntries(vSwitchIds, vSwitches) };
+}
+
+/** "PodNetworking db" or "pool fixed", as the printed forms name the network. */
+export function whitelistNetwork(w: Whitelist): string {
+  return w.pool !== undefined ? `pool ${w.pool}` : `PodNetworking ${w.podNetworking ?? ''}`;
+}
+
 export function formatWhitelist(w: Whitelist): string {
-  const lines = [`PodNetworking ${w.podNetworking}${w.status ? ` (${w.status})` : ''}: allow these CIDRs`, ''];
+  const lines = [`${capitalized(whitelistNetwork(w))}${w.status ? ` (${w.status})` : ''}: allow these CIDRs`, ''];
   const width = Math.max(4, ...w.vSwitches.map((v) => v.cidr.length));
   lines.push(`  ${'CIDR'.padEnd(width)}  ${'VSWITCH'.padEnd(24)} ${'ZONE'.padEnd(16)} FREE IPS`);
   for (const v of w.vSwitches) lines.push(`  ${v.cidr.padEnd(width)}  ${v.id.padEnd(24)} ${v.zone.padEnd(16)} ${v.freeIps}`);
@@ -344,9 +363,12 @@ export function formatWhitelist(w: Whitelist): string {
 export const WHITELIST_FORMATS = ['text', 'json', 'rds', 'networkpolicy'] as const;
 export type WhitelistFormat = (typeof WHITELIST_FORMATS)[number];
 
-/** A DNS-1123 name for the printed NetworkPolicy (`allow-from-<podnetworking>`), at most 63 characters. */
-function policyName(podNetworking: string): string {
-  const cleaned = `allow-from-${podNetworking}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
+const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A DNS-1123 name for the printed NetworkPolicy (`allow-from-<podnetworking>`, `allow-from-pool-<pool>`), at most 63 characters. */
+function policyName(w: Whitelist): string {
+  const name = w.pool !== undefined ? `pool-${w.pool}` : (w.podNetworking ?? '');
+  const cleaned = `allow-from-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
   return cleaned === '' ? 'allow-from-podnetworking' : cleaned;
 }
 
@@ -367,13 +389,13 @@ export function renderWhitelist(w: Whitelist, format: WhitelistFormat): string {
       return w.cidrs.join(',');
     case 'networkpolicy': {
       // An ingress rule with no `from` admits every source: never print one.
-      if (w.cidrs.length === 0) return `# PodNetworking ${w.podNetworking} has no vSwitch CIDR the VPC API knows: no NetworkPolicy to print`;
+      if (w.cidrs.length === 0) return `# ${capitalized(whitelistNetwork(w))} has no vSwitch CIDR the VPC API knows: no NetworkPolicy to print`;
       const lines = [
-        `# Ingress from the pods of PodNetworking ${w.podNetworking}: the CIDRs of its vSwitches.`,
+        `# Ingress from the pods of ${whitelistNetwork(w)}: the CIDRs of its vSwitches.`,
         'apiVersion: networking.k8s.io/v1',
         'kind: NetworkPolicy',
         'metadata:',
-        `  name: ${policyName(w.podNetworking)}`,
+        `  name: ${policyName(w)}`,
         'spec:',
         '  podSelector: {}',
         '  policyTypes:',

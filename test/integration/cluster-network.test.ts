@@ -23,7 +23,7 @@ import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { apis, ignoreNotFound, kubeConfig, kubectl, useTestNamespace } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { deleteNodes, ipInCidr, memoryLogger, runCommand, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
@@ -281,6 +281,8 @@ describe('virtual node pools: the seed\'s eni-config-fixed recipe, verbatim', ()
     expect(thirty).toHaveLength(30);
     expect(outside(thirty)).toEqual([]);
     expect(new Set(thirty.map((p) => p.status!.podIP)).size).toBe(30);
+    // What the database whitelist takes for the pool, as the README prints the command.
+    expect((await runCommand(sim, config, ['whitelist', 'pool/fixed', '--format', 'rds'])).stdout.trim()).toBe(cidr);
     // 30 pods in a /26: fewer free IPs than 2x the pods, reported on the ConfigMap that declares the pool.
     const low = await waitFor(
       async () => (await core().listNamespacedEvent({ namespace: KS, fieldSelector: 'involvedObject.kind=ConfigMap,involvedObject.name=eci-virtual-node-pools' })).items.find((e) => e.reason === 'IPHeadroomLow'),

@@ -4,11 +4,9 @@
 // condition turns False with a Warning event, then True with a Normal event once pods go. While the
 // tiny vSwitch is full, pods of a PodNetworking spanning it and a roomy vSwitch in zone h are never
 // bound to zone j. The whitelist command's formats are checked on those pods' IPs.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,15 +18,13 @@ import { EventReason } from '../../provider/events/reasons.ts';
 import { METRIC } from '../../provider/telemetry/names.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import type { PodNetworking, PodNetworkingSpec } from '../../provider/networking/podnetworking.ts';
-import { apis, controlPlane, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
+import { apis, ignoreNotFound, kubeConfig, kubectl, uniqueName } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { deleteNodes, ipInCidr, memoryLogger, runCommand, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { prepareTestWebhook, WEBHOOK_NAMESPACE_LABEL, type TestWebhook } from './helpers/webhook.ts';
 import { apiClient, budget, waitUntil, withDeadline } from '../helpers/deadline.ts';
 
-const execFileAsync = promisify(execFile);
-const MAIN = join(import.meta.dirname, '..', '..', 'adapters', 'cli', 'main.ts');
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
 const J = 'cn-hangzhou-j';
@@ -109,14 +105,7 @@ async function gauge(name: string, network: string): Promise<number | undefined>
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
-async function cli(args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--ecs-endpoint', sim.endpoint, '--cloud-protocol', 'http'],
-    { env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: sim.accessKey.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: sim.accessKey.secret, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, timeout: budget({ baseMs: 60_000 }), killSignal: 'SIGKILL' },
-  );
-  return stdout;
-}
+const cli = async (args: string[]): Promise<string> => (await runCommand(sim, config, args)).stdout;
 
 beforeAll(async () => {
   await installPodNetworkingCrd();

@@ -3,11 +3,9 @@
 // network decision and the cloud calls as its spans, deletion as a trace of its own, Prometheus
 // metrics scraped over HTTP, and a known fake AccessKey secret and Secret data found nowhere in
 // spans, logs or events. Then `explain` and `whitelist` run as child processes on the real pod.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProvider } from '../../adapters/cli/provider.ts';
@@ -24,14 +22,12 @@ import { parseTraceparent } from '../../provider/telemetry/context.ts';
 import { ATTR, SPAN, SPAN_EVENT, TRACE_CONTEXT_ANNOTATION } from '../../provider/telemetry/names.ts';
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
-import { apis, controlPlane, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.ts';
+import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
-import { deleteNodes, ipInCidr, memoryLogger, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
+import { deleteNodes, ipInCidr, memoryLogger, runCommand, startTestProvider, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
 import { apiClient, budget, fetchText, podsBudget, withDeadline } from '../helpers/deadline.ts';
 
-const execFileAsync = promisify(execFile);
-const MAIN = join(import.meta.dirname, '..', '..', 'adapters', 'cli', 'main.ts');
 const { group, version, plural } = PODNETWORKING_API;
 const H = 'cn-hangzhou-h';
 const suffix = uniqueName('tr').slice(3);
@@ -136,14 +132,7 @@ async function documentedEdges(): Promise<Set<string>> {
   return edges;
 }
 
-/** `eci-virtual-node <args>` as a child process, configured like the provider (flags + env). */
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return execFileAsync(process.execPath, [MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--ecs-endpoint', sim.endpoint, '--cloud-protocol', 'http'], {
-    env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY.secret, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
-    timeout: budget({ baseMs: 60_000 }),
-    killSignal: 'SIGKILL',
-  });
-}
+const cli = (args: string[]) => runCommand(sim, config, args);
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();

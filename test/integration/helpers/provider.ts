@@ -2,10 +2,11 @@
 // from the demo world with overrides), the provider either in-process (startProvider) or as a
 // real child process (`eci-virtual-node run`) for crash tests. Each file gets its own cluster id
 // and node-name prefix, and removes its nodes afterwards, so files never see each other's nodes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createCloud, type AlibabaCloud } from '../../../adapters/alibabacloud/cloud.ts';
@@ -17,10 +18,29 @@ import { DEFAULT_CONFIG, type ProviderConfig } from '../../../provider/config/co
 import { VIRTUAL_NODE_TOLERATION } from '../../../provider/networking/constants.ts';
 import { NODE_LABELS } from '../../../provider/node/constants.ts';
 import { apis, controlPlane, ignoreNotFound } from './cluster.ts';
-import { fetchText, waitFor } from './wait.ts';
+import { budget, fetchText, waitFor } from './wait.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 export const DEMO_WORLD = join(REPO, 'adapters', 'cloudsim', 'worlds', 'demo.yaml');
+const CLI_MAIN = join(REPO, 'adapters', 'cli', 'main.ts');
+const execFileAsync = promisify(execFile);
+
+/**
+ * `eci-virtual-node <args>` (explain, whitelist, ...) as a child process, configured like the
+ * test's provider: its cluster and the simulator by flags, the AccessKey in the environment.
+ * Rejects (with `code`, `stdout`, `stderr`) on a non-zero exit, and is killed past its budget.
+ */
+export function runCommand(sim: CloudSim, config: ProviderConfig, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(
+    process.execPath,
+    [CLI_MAIN, ...args, '--kubeconfig', controlPlane().kubeconfigPath, '--region', config.regionId, '--eci-endpoint', sim.endpoint, '--vpc-endpoint', sim.endpoint, '--ecs-endpoint', sim.endpoint, '--cloud-protocol', 'http'],
+    {
+      env: { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_ID: config.cloud.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: config.cloud.accessKeySecret, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+      timeout: budget({ baseMs: 60_000 }),
+      killSignal: 'SIGKILL',
+    },
+  );
+}
 
 /** The tests' fast lifecycle (no realism profile: the demo world's is replaced with the rest). */
 export const TEST_LIFECYCLE = { schedulingMs: 100, pendingMs: 300, exitAfterMs: 500, crashBackoffMs: 300, crashBackoffMaxMs: 2000, pullRetryMs: 500, terminatingMs: 0 } as const;

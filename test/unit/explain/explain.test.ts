@@ -1,7 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
-import { affinityZones, explainPod, formatExplanation, formatWhitelist, renderWhitelist, whitelistOf } from '../../../provider/explain/explain.ts';
+import { affinityZones, explainPod, formatExplanation, formatWhitelist, renderWhitelist, whitelistOf, whitelistOfPool } from '../../../provider/explain/explain.ts';
+import { parseNetworkName } from '../../../adapters/cli/whitelist.ts';
 import { parse as parseYaml } from 'yaml';
 import { makePod, makePodNetworking, makeVSwitch } from '../networking/builders.ts';
 
@@ -222,5 +223,36 @@ describe('renderWhitelist: each format usable as printed', () => {
     const printed = renderWhitelist(empty, 'networkpolicy');
     expect(parseYaml(printed)).toBeNull();
     expect(printed).toMatch(/no NetworkPolicy to print/);
+  });
+});
+
+describe('whitelist of a virtual node pool', () => {
+  const vSwitches = [{ ...makeVSwitch({ id: 'vsw-fixed', zone: I, free: 40 }), cidrBlock: '10.0.3.0/26' }];
+
+  it("names the pool in every form and lists its overlay's vSwitches", () => {
+    const w = whitelistOfPool('fixed', ['vsw-fixed'], vSwitches);
+    expect(w).toEqual({ pool: 'fixed', cidrs: ['10.0.3.0/26'], vSwitches: [{ id: 'vsw-fixed', cidr: '10.0.3.0/26', zone: I, freeIps: 40 }], missing: [] });
+    expect(renderWhitelist(w, 'text')).toMatch(/^Pool fixed: allow these CIDRs/);
+    expect(renderWhitelist(w, 'rds')).toBe('10.0.3.0/26');
+    const policy = parseYaml(renderWhitelist(w, 'networkpolicy')) as { metadata: { name: string } };
+    expect(policy.metadata.name).toBe('allow-from-pool-fixed');
+    expect(renderWhitelist(w, 'networkpolicy')).toMatch(/^# Ingress from the pods of pool fixed:/);
+  });
+
+  it('a pool whose overlay names no vSwitch the cloud knows prints no policy', () => {
+    expect(renderWhitelist(whitelistOfPool('fixed', ['vsw-gone'], vSwitches), 'networkpolicy')).toMatch(/^# Pool fixed has no vSwitch CIDR/);
+  });
+});
+
+describe('whitelist: the network argument', () => {
+  it("takes kubectl's kind/name form for pools and PodNetworkings, and a bare name as either", () => {
+    expect(parseNetworkName('pool/fixed')).toEqual({ kind: 'pool', name: 'fixed' });
+    expect(parseNetworkName('podnetworking/db')).toEqual({ kind: 'podnetworking', name: 'db' });
+    expect(parseNetworkName('PodNetworkings/db')).toEqual({ kind: 'podnetworking', name: 'db' });
+    expect(parseNetworkName('db')).toEqual({ kind: 'any', name: 'db' });
+  });
+
+  it('refuses another kind, naming the argument', () => {
+    expect(() => parseNetworkName('node/x')).toThrow(/"node\/x": the kind before "\/" must be podnetworking or pool/);
   });
 });
