@@ -93,7 +93,8 @@ export interface PodStore {
 export interface PodWriter {
   /**
    * Strategic-merge patch of the status subresource (conditions merge by type). `annotations`
-   * ride on the same write (pods/status accepts metadata.annotations): no extra request.
+   * ride on the same request (pods/status takes metadata changes), so the status and what the
+   * provider records on the pod are one write.
    */
   patchPodStatus(pod: PodKey, status: V1PodStatus, annotations?: Record<string, string>): Promise<void>;
   /** Merge patch of metadata.annotations (null removes a key). */

@@ -99,9 +99,10 @@ export class KubernetesPodWriter implements PodWriter {
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {
-    const body = { ...(annotations === undefined ? {} : { metadata: { annotations } }), status: withClearedConditionFields(status) };
+    // With annotations, the UID in the patch makes the apiserver refuse it for a re-created pod.
+    const metadata = annotations === undefined ? {} : { metadata: { uid: pod.uid, annotations } };
     try {
-      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body }, strategicMerge);
+      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { ...metadata, status: withClearedConditionFields(status) } }, strategicMerge);
     } catch (err) {
       if (isNotFound(err)) return; // the pod went away; its next sync handles the group
       throw err;

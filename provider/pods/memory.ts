@@ -20,6 +20,8 @@ export interface PodMemory {
   annotations?: Record<string, string>;
   /** The status this process last patched, and when, until the cache shows it (see PodSync.alreadyWritten). */
   statusWritten?: { status: V1PodStatus; at: number };
+  /** Since when (epoch ms) the annotations wait for a status patch to ride on. */
+  annotationsHeldSince?: number;
   /** Annotations this process wrote (the cache may lag behind its own patch). */
   annotationsWritten?: Record<string, string>;
   /** Translation warnings (UnsupportedField, MultiplePodNetworkings) already reported. */

@@ -57,6 +57,12 @@ export interface PodSyncOptions {
 /** Normal ECI events of a pod that only restates Pending wait at most this long to be folded with later ones. */
 export const CLOUD_EVENT_HOLD_MS = 10_000;
 
+/**
+ * The provider's annotations of a pod whose group only restates Pending wait at most this long to
+ * ride on the status patch that reports the group (one write instead of two); then they go alone.
+ */
+export const ANNOTATION_HOLD_MS = 10_000;
+
 /** How long a status this process wrote counts as on the pod while the cache does not show it yet. */
 export const STATUS_ECHO_MS = 30_000;
 
@@ -121,10 +127,12 @@ export class PodSync {
       now: this.o.now(),
     });
 
-    // act + report
-    if (group !== undefined && !deleting) await this.recordGroupOnPod(key, pod, group);
+    // act + report. The provider's annotations ride on the status patch when there is one (the
+    // status subresource takes metadata too); alone only when no status write comes soon.
+    const annotations = group !== undefined && !deleting ? this.annotationsToRecord(key.uid, pod, group) : undefined;
+    if (annotations !== undefined && plan.kind !== 'report-status' && !this.holdAnnotations(key.uid, restatesPending)) await this.annotate(key, annotations);
     if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
-    return this.act(key, pod, group, plan, work);
+    return this.act(key, pod, group, plan, work, plan.kind === 'report-status' ? annotations : undefined);
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
@@ -266,12 +274,12 @@ export class PodSync {
     return found;
   }
 
-  private async act(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, plan: PodPlan, work: WorkContext | undefined): Promise<SyncResult> {
+  private async act(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, plan: PodPlan, work: WorkContext | undefined, annotations: Record<string, string> | undefined): Promise<SyncResult> {
     switch (plan.kind) {
       case 'nothing':
         return { kind: 'done' };
       case 'report-status':
-        return this.reportStatus(key, pod, group, plan.status);
+        return this.reportStatus(key, pod, group, plan.status, annotations);
       case 'delete-group': {
         const links = this.provisioningLinks(pod);
         // Deleted while being provisioned: the provisioning trace ends here.
@@ -320,21 +328,23 @@ export class PodSync {
    * provisioning trace; the first Running ends that trace with `pod.wait_running` and records
    * the bound->Running time. Later patches (restarts, completion) are not traced.
    */
-  private async reportStatus(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus): Promise<SyncResult> {
+  private async reportStatus(key: PodKey, pod: V1Pod, group: ContainerGroup | undefined, status: V1PodStatus, annotations: Record<string, string> | undefined): Promise<SyncResult> {
     const previousPhase = pod.status?.phase;
     const provisioningPhase = previousPhase === undefined || previousPhase === 'Pending';
     const parent = provisioningPhase ? this.provisioningParent(pod) : undefined;
     const firstRunning = status.phase === 'Running' && previousPhase !== 'Running';
     const runningAt = nowMs();
-    // The step timings ride on the status patch that writes the first Running (no write of their own).
-    let annotations: Record<string, string> | undefined;
+    // The step timings ride on the status patch that writes the first Running (no write of their
+    // own), with the provider's other annotations when this patch is the group's first report.
+    let rideAlong = annotations;
     if (firstRunning && provisioningPhase) {
       this.noteTiming(key.uid, { running: runningAt });
-      annotations = { [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)) };
+      rideAlong = { ...annotations, [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)) };
     }
     const patch = async (): Promise<void> => {
-      await this.o.writer.patchPodStatus(key, status, annotations);
+      await this.o.writer.patchPodStatus(key, status, rideAlong);
       this.memory.of(key.uid).statusWritten = { status, at: this.o.now().getTime() };
+      if (rideAlong !== undefined) this.annotationsWritten(key.uid, rideAlong);
     };
     if (parent === undefined) await patch();
     else await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), ...statusAttributes(status, group) } }, parent, patch);
@@ -536,9 +546,9 @@ export class PodSync {
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
     const rootContext = memory.provisioning === undefined ? undefined : trace.getSpanContext(memory.provisioning);
     const traceparent = startedTrace && rootContext !== undefined && pod.metadata?.annotations?.[TRACE_CONTEXT_ANNOTATION] === undefined ? injectTraceContext(rootContext) : undefined;
-    // Written with the group's ENI in ONE patch when the status poller first describes the group
-    // (about a poll interval from now; see recordGroupOnPod). Until then the group is found by
-    // its pod-UID tag, also after a restart.
+    // Written with the group's ENI when the status poller first describes the group (about a
+    // poll interval from now), on the status patch that reports it (see annotationsToRecord).
+    // Until then the group is found by its pod-UID tag, also after a restart.
     memory.annotations = {
       [POD_ANNOTATIONS.instanceId]: containerGroupId,
       [POD_ANNOTATIONS.vSwitchId]: sent.vSwitchId,
@@ -728,10 +738,10 @@ export class PodSync {
 
   /**
    * What the provider records on the pod about its group (the group id, network, ENI, the trace
-   * it started), in one metadata patch of only the values the pod does not carry yet.
+   * it started) and the pod does not carry yet; undefined when it carries them all.
    */
-  private async recordGroupOnPod(key: PodKey, pod: V1Pod, group: ContainerGroup): Promise<void> {
-    const memory = this.memory.peek(key.uid);
+  private annotationsToRecord(uid: string, pod: V1Pod, group: ContainerGroup): Record<string, string> | undefined {
+    const memory = this.memory.peek(uid);
     const wanted: Record<string, string> = {
       ...memory?.annotations,
       [POD_ANNOTATIONS.instanceId]: group.id,
@@ -746,11 +756,32 @@ export class PodSync {
     // What this process wrote counts as there: the cache may not show our own patch yet.
     const written = memory?.annotationsWritten ?? {};
     const missing = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => current[k] !== v && written[k] !== v));
-    if (Object.keys(missing).length === 0) return;
-    await this.o.writer.annotatePod(key, missing);
-    const record = this.memory.of(key.uid);
-    record.annotationsWritten = { ...record.annotationsWritten, ...missing };
+    return Object.keys(missing).length === 0 ? undefined : missing;
+  }
+
+  /**
+   * While the group only restates Pending, the annotations wait (up to ANNOTATION_HOLD_MS) for the
+   * status patch that reports it. Until they are written the group is found by its pod-UID tag,
+   * also after a restart; a long Pending (a large image) gets them on its own after the hold.
+   */
+  private holdAnnotations(uid: string, restatesPending: boolean): boolean {
+    const memory = this.memory.of(uid);
+    const now = this.o.now().getTime();
+    if (!restatesPending) return false;
+    memory.annotationsHeldSince ??= now;
+    return now - memory.annotationsHeldSince < ANNOTATION_HOLD_MS;
+  }
+
+  private async annotate(key: PodKey, annotations: Record<string, string>): Promise<void> {
+    await this.o.writer.annotatePod(key, annotations);
+    this.annotationsWritten(key.uid, annotations);
+  }
+
+  private annotationsWritten(uid: string, annotations: Record<string, string>): void {
+    const record = this.memory.of(uid);
+    record.annotationsWritten = { ...record.annotationsWritten, ...annotations };
     delete record.annotations;
+    delete record.annotationsHeldSince;
   }
 }
 

@@ -1,13 +1,13 @@
-// The apiserver writes one pod costs from bound to Running, counted by kind: one metadata patch
-// (the group id, network and ENI together), one status patch (Running), one Event folding the
-// group's ECI events. The writer here applies each write to the pod, as the informer would show it.
+// The apiserver writes one pod costs from bound to Running, counted by kind: one status patch
+// (Running) carrying the provider's annotations (the group id, network and ENI), one Event folding
+// the group's ECI events. The writer here applies each write to the pod, as the informer would show it.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { GROUP_TAGS, type CloudEvent, type ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort, PodEvent, PodWriter } from '../../../provider/ports.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
-import { CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
+import { ANNOTATION_HOLD_MS, CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
 
 const UID = 'uid-writes';
@@ -55,17 +55,22 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
     createContainerGroup: async () => ({ containerGroupId: 'eci-1' }),
     describeContainerGroups: async () => [],
   } as unknown as CloudPort;
+  const annotate = (annotations: Record<string, string | null>) => {
+    const merged = { ...pod.metadata?.annotations } as Record<string, string>;
+    for (const [k, v] of Object.entries(annotations)) if (v !== null) merged[k] = v;
+    pod = { ...pod, metadata: { ...pod.metadata, annotations: merged } };
+  };
   const writer: PodWriter = {
     annotatePod: async (_key, annotations) => {
       writes.annotatePod++;
-      const merged = { ...pod.metadata?.annotations } as Record<string, string>;
-      for (const [k, v] of Object.entries(annotations)) if (v !== null) merged[k] = v;
-      pod = { ...pod, metadata: { ...pod.metadata, annotations: merged } };
+      annotate(annotations);
     },
-    patchPodStatus: async (_key, status) => {
+    patchPodStatus: async (_key, status, annotations) => {
       writes.patchPodStatus++;
       // A lagging informer: the write happened, the cache does not show it yet.
-      if (o.cacheShowsStatus?.() ?? true) pod = { ...pod, status: { ...pod.status, ...status } };
+      if (!(o.cacheShowsStatus?.() ?? true)) return;
+      pod = { ...pod, status: { ...pod.status, ...status } };
+      if (annotations !== undefined) annotate(annotations);
     },
     finishPodDeletion: async () => {},
     recordEvent: (_key, event) => {
@@ -111,7 +116,7 @@ const boundPod = (): V1Pod =>
   });
 
 describe('PodSync writes per pod', () => {
-  it('from bound to Running: one annotation patch, one status patch, one Event', async () => {
+  it('from bound to Running: one status patch carrying the annotations, one Event', async () => {
     const h = harness(boundPod());
     await h.sync(); // create
     expect(h.events).toEqual([]);
@@ -119,16 +124,8 @@ describe('PodSync writes per pod', () => {
 
     h.described(group('Pending', [cloudEvent('Scheduled', 'placed', '2026-01-01T00:00:02Z'), cloudEvent('Pulling', 'pulling nginx', '2026-01-01T00:00:03Z')]));
     await h.sync();
-    // The group id, the network and the ENI in one patch; "Pending, being created" not restated.
-    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 0, recordEvent: 0 });
-    expect(h.pod().metadata?.annotations).toMatchObject({
-      [POD_ANNOTATIONS.instanceId]: 'eci-1',
-      [POD_ANNOTATIONS.vSwitchId]: 'vsw-i1',
-      [POD_ANNOTATIONS.zoneId]: 'cn-hangzhou-i',
-      [POD_ANNOTATIONS.securityGroupId]: 'sg-1',
-      [POD_ANNOTATIONS.vSwitchReason]: 'default network',
-      [POD_ANNOTATIONS.eniId]: 'eni-1',
-    });
+    // "Pending, being created" is not restated; the annotations wait for the status patch.
+    expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 0, recordEvent: 0 });
 
     const all = [
       cloudEvent('Scheduled', 'placed', '2026-01-01T00:00:02Z'),
@@ -138,14 +135,41 @@ describe('PodSync writes per pod', () => {
     ];
     h.described(group('Running', all, true));
     await h.sync();
-    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 1, recordEvent: 1 });
     expect(h.pod().status?.phase).toBe('Running');
+    // The group id, the network and the ENI, in the same request as Running.
+    expect(h.pod().metadata?.annotations).toMatchObject({
+      [POD_ANNOTATIONS.instanceId]: 'eci-1',
+      [POD_ANNOTATIONS.vSwitchId]: 'vsw-i1',
+      [POD_ANNOTATIONS.zoneId]: 'cn-hangzhou-i',
+      [POD_ANNOTATIONS.securityGroupId]: 'sg-1',
+      [POD_ANNOTATIONS.vSwitchReason]: 'default network',
+      [POD_ANNOTATIONS.eniId]: 'eni-1',
+    });
     expect(h.events[0]).toMatchObject({ type: 'Normal', reason: 'Started' });
     expect(h.events[0]?.message).toBe('Scheduled: placed; Pulling: pulling nginx; Pulled: pulled nginx; Started: started app');
 
     // Nothing new: nothing written.
     await h.sync();
-    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 1, recordEvent: 1 });
+  });
+
+  it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
+    const h = harness(boundPod());
+    await h.sync();
+    h.described(group('Pending', []));
+    await h.sync();
+    h.advance(ANNOTATION_HOLD_MS - 1);
+    await h.sync();
+    expect(h.writes.annotatePod).toBe(0);
+    h.advance(1);
+    await h.sync();
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 0, recordEvent: 0 });
+    expect(h.pod().metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-1');
+    h.described(group('Running', [], true));
+    await h.sync();
+    // Running alone: the annotations are there already.
+    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 0 });
   });
 
   it('a wait reason is written while Pending, and a Warning is reported at once', async () => {
@@ -155,7 +179,8 @@ describe('PodSync writes per pod', () => {
     pulling.containers[0]!.currentState = { state: 'Waiting', reason: 'ErrImagePull', message: 'pull access denied' };
     h.described(pulling);
     await h.sync();
-    expect(h.writes).toEqual({ annotatePod: 1, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 1, recordEvent: 1 });
+    expect(h.pod().metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-1');
     expect(h.pod().status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImagePull');
     expect(h.events[0]).toMatchObject({ type: 'Warning', reason: 'Failed' });
   });

@@ -1,0 +1,62 @@
+// The provider's apiserver writes per pod from bound to Running, counted by the apiserver itself
+// (its APF flow-schema metrics, as the benchmark counts them), not by the provider: one status
+// patch carrying the provider's annotations, and one Event folding the group's ECI events.
+import * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { KubernetesPodWriter } from '../../adapters/kubernetes/pods.ts';
+import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
+import { runBenchmark } from '../bench/harness.ts';
+import { renderDetails } from '../bench/report.ts';
+import { apis, controlPlane, uniqueName, useTestNamespace } from './helpers/cluster.ts';
+
+describe('apiserver writes per pod', () => {
+  const namespace = useTestNamespace('pod-writes');
+
+  it('the pods/status subresource takes the annotations in the same patch, and refuses a re-created pod', async () => {
+    const { core } = apis();
+    const name = uniqueName('w');
+    const pod = await core.createNamespacedPod({ namespace: namespace(), body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } });
+    const key = { namespace: namespace(), name, uid: pod.metadata!.uid! };
+    const writer = new KubernetesPodWriter({ core, component: 'pod-writes-test', log: { warn: () => {} } });
+    await writer.patchPodStatus(key, { phase: 'Running', podIP: '10.0.0.9' }, { [POD_ANNOTATIONS.instanceId]: 'eci-w1' });
+    const read = await core.readNamespacedPod({ name, namespace: namespace() });
+    expect(read.status?.phase).toBe('Running');
+    expect(read.status?.podIP).toBe('10.0.0.9');
+    expect(read.metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-w1');
+    // The UID in the patch: a pod re-created under the same name is not written.
+    await expect(writer.patchPodStatus({ ...key, uid: '00000000-0000-0000-0000-000000000000' }, { phase: 'Failed' }, { [POD_ANNOTATIONS.instanceId]: 'eci-other' })).rejects.toBeInstanceOf(k8s.ApiException);
+    const after = await core.readNamespacedPod({ name, namespace: namespace() });
+    expect(after.metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-w1');
+  });
+
+  it('20 pods reach Running with at most 2 writes each (status + annotations, one Event)', async () => {
+    const cp = controlPlane();
+    const lines: string[] = [];
+    const result = await runBenchmark({
+      pods: 20,
+      modes: ['unlimited'],
+      systems: ['eci-vn'],
+      workers: 8,
+      deployments: 2,
+      pacedRate: 100,
+      pacedPods: 0,
+      restart: false,
+      controlPlane: { server: cp.server, kubeconfigPath: cp.kubeconfigPath, binDir: cp.binDir, caCertPem: cp.caCertPem, caKeyPem: cp.caKeyPem },
+      log: (line) => lines.push(line),
+    });
+    const ours = result.cases[0]!;
+    process.stderr.write(`\n${renderDetails(result)}\n`);
+    expect(ours.errors, lines.join('\n')).toEqual([]);
+    expect(ours.create.running).toBe(20);
+    const byKind = ours.apiserverCreateRequestsPerPodByKind ?? {};
+    const writes = Object.entries(byKind)
+      .filter(([kind]) => kind !== 'other')
+      .reduce((sum, [, n]) => sum + n, 0);
+    // Counted: the apiserver saw this identity's writes at all (the status of 20 pods).
+    expect(byKind['patch-pods-status']).toBeGreaterThanOrEqual(1);
+    expect(byKind['patch-pods'] ?? 0).toBe(0);
+    // 2 per pod, plus the one Warning per provider process about its setup (the bench pods are
+    // ClusterFirst without a cluster DNS: reported once, on the first pod).
+    expect(Math.round(writes * 20)).toBeLessThanOrEqual(2 * 20 + 1);
+  }, 300_000);
+});
