@@ -31,10 +31,22 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
   signal: AbortSignal;
   log: InformerLog;
   name: string;
+  /**
+   * Applied to every listed and watched object before the store holds it (keep only what the
+   * provider reads; see lean.ts). Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T;
 }
 
 export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions<T>): Informer<T> {
-  const cache = new k8s.ListWatch<T>(o.path, new k8s.Watch(o.kubeConfig), o.list, false, o.labelSelector, o.fieldSelector);
+  const transform = o.transform;
+  const list = transform === undefined ? o.list : async () => {
+    const answer = await o.list();
+    answer.items = answer.items.map(transform);
+    return answer;
+  };
+  const watch = transform === undefined ? new k8s.Watch(o.kubeConfig) : new TransformingWatch(o.kubeConfig, transform);
+  const cache = new k8s.ListWatch<T>(o.path, watch, list, false, o.labelSelector, o.fieldSelector);
   if (o.onAdd) cache.on('add', o.onAdd);
   if (o.onUpdate) cache.on('update', o.onUpdate);
   if (o.onDelete) cache.on('delete', o.onDelete);
@@ -80,6 +92,20 @@ export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions
   );
   void attempt();
   return { cache, synced, hasSynced: () => hasSynced };
+}
+
+/** A Watch whose ADDED/MODIFIED/DELETED objects pass through `transform` before the cache sees them. */
+class TransformingWatch<T> extends k8s.Watch {
+  private readonly transform: (obj: T) => T;
+
+  constructor(kubeConfig: k8s.KubeConfig, transform: (obj: T) => T) {
+    super(kubeConfig);
+    this.transform = transform;
+  }
+
+  override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, obj: unknown, watchObj) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? this.transform(obj as T) : obj, watchObj), done);
+  }
 }
 
 /** One line for a log: client-node's ApiException messages carry every response header. */

@@ -4,6 +4,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { CacheRunnable, Election, StopFn } from '../../provider/runtime/manager.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
+import { leanObject } from './lean.ts';
 import { runLeaderElection, type LeaderElectionLog, type LeaderElectionOptions } from './leader.ts';
 
 export interface InformerHandlers<T> {
@@ -61,6 +62,7 @@ export class SharedInformer<T extends k8s.KubernetesObject> implements CacheRunn
       list: listGate === undefined ? spec.list : async () => (await listGate(spec.name), spec.list()),
       ...(spec.labelSelector === undefined ? {} : { labelSelector: spec.labelSelector }),
       ...(spec.fieldSelector === undefined ? {} : { fieldSelector: spec.fieldSelector }),
+      transform: leanObject,
       onAdd: each((h) => h.onAdd),
       onUpdate: each((h) => h.onUpdate),
       onDelete: each((h) => h.onDelete),

@@ -20,6 +20,7 @@ import { isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { podNetworkingNodes, sameZoneNodes } from '../../provider/node/zone-plan.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
+import { leanObject } from './lean.ts';
 import type { SharedInformer } from './manager.ts';
 
 type PodNetworkingObject = PodNetworking & k8s.KubernetesObject;
@@ -145,6 +146,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
           path: `/apis/${group}/${version}/${plural}`,
           list: () => o.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
           ...handlers,
+          transform: leanObject,
           signal: o.signal,
           log: o.log,
           name: 'podnetworkings',

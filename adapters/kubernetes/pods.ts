@@ -6,6 +6,7 @@ import type { PodEvent, PodInputsLoader, PodKey, PodStore, PodWriter } from '../
 import { isConflict, isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
+import { leanPod } from './lean.ts';
 
 export interface PodInformersOptions {
   kubeConfig: k8s.KubeConfig;
@@ -41,6 +42,7 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
       path: '/api/v1/pods',
       list: () => o.core.listPodForAllNamespaces({ fieldSelector }),
       fieldSelector,
+      transform: leanPod,
       onAdd: o.onChange,
       onUpdate: o.onChange,
       onDelete: o.onChange,
