@@ -7,17 +7,20 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { serialize } from 'node:v8';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { issueCertificate } from '../../adapters/tls/certificates.ts';
 import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
+import { leanPod } from '../../adapters/kubernetes/lean.ts';
+import { containerGroupName } from '../../provider/eci/names.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
@@ -73,7 +76,22 @@ export interface CaseResult {
   paced?: PhaseFigures & { offeredPerSec: number };
   delete?: { pods: number; deleted: number; seconds: number; throughputPodsPerSec?: number };
   restart?: { podsPresent: number; readySeconds: number; convergenceSeconds?: number; converged: number; createCalls: number; cloudCalls: Record<string, number> };
-  quota?: { creates: number; windowSeconds: number; allowed: number; usedPct: number; throttled: number };
+  quota?: {
+    creates: number;
+    windowSeconds: number;
+    allowed: number;
+    usedPct: number;
+    throttled: number;
+    /** Per pod: Running seen - its group created in the cloud (the simulator's clock, same host). */
+    runningAfterGroupCreated?: LatencySummary;
+  };
+  /**
+   * Memory the N pods cost: (all Running) - (nodes Ready, no pod yet), scaled to 1000 pods. The
+   * heap figure is heapUsed at those two moments (garbage included: no GC is forced).
+   */
+  memoryPer1000Pods?: { rssMiB: number; heapMiB?: number };
+  /** One cached pod, v8-serialized: as the apiserver sends it and as the lean cache keeps it (eci-vn). */
+  cacheBytesPerPod?: { full: number; lean: number; sampled: number };
   cloudCallsPerPod?: Record<string, number>;
   cloudCallsPerPodTotal?: number;
   cloudErrors?: Record<string, number>;
@@ -436,6 +454,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       await createPodNetworkings(adminKc, system);
     }
     log(`ready (${system.tuning})`);
+    const memoryAtReady = memoryNow(system);
     const apiByKindAtStart = await apiCounts();
     const apiAtStart = sum(apiByKindAtStart);
     const cloudAtStart = await cloudCalls();
@@ -466,6 +485,15 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       100,
     );
     const tCreated = Date.now();
+    const memoryAfterCreate = memoryNow(system);
+    if (o.pods > 0) {
+      const per1000 = (a: number, b: number): number => ((a - b) / MiB / o.pods) * 1000;
+      result.memoryPer1000Pods = {
+        rssMiB: per1000(memoryAfterCreate.rss, memoryAtReady.rss),
+        ...(memoryAfterCreate.heap === undefined || memoryAtReady.heap === undefined ? {} : { heapMiB: per1000(memoryAfterCreate.heap, memoryAtReady.heap) }),
+      };
+    }
+    if (allRunning && cloud !== undefined) result.cacheBytesPerPod = await cachedPodBytes(core, namespace);
     if (!allRunning) errors.push(`create: not every pod Running within ${createTimeoutMs / 1000} s`);
     const createRecords = inNs();
     result.create = phaseFigures(createRecords, t0, tCreated);
@@ -481,13 +509,18 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     log(`created: ${result.create.running}/${o.pods} Running, ${result.create.throughputPodsPerSec?.toFixed(1) ?? '-'} pods/s, p99 ${result.create.latency.p99Ms ?? '-'} ms`);
 
     if (cloud !== undefined && mode === 'quota-true') {
-      const groups = await simAdmin<{ createdAt: string }[]>(cloud.adminEndpoint, cloud.adminToken, '/admin/groups');
+      const groups = await simAdmin<{ name: string; createdAt: string }[]>(cloud.adminEndpoint, cloud.adminToken, '/admin/groups');
       const times = groups.map((g) => new Date(g.createdAt).getTime()).sort((a, b) => a - b);
       const window = times.length > 1 ? (times.at(-1)! - times[0]!) / 1000 : 0;
       // The bucket: burst 100, refilling 20/s (the simulator's defaults = ECI's published quota).
       const allowed = 100 + 20 * window;
       const throttled = callDelta(cloudAtStart, cloudAfterCreate).throttled.CreateContainerGroup ?? 0;
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled };
+      const createdByGroupName = new Map(groups.map((g) => [g.name, new Date(g.createdAt).getTime()]));
+      const lags = createRecords.flatMap((r) => {
+        const created = createdByGroupName.get(containerGroupName(r.namespace, r.name));
+        return r.runningAt === undefined || created === undefined ? [] : [Math.max(0, r.runningAt - created)];
+      });
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
     }
 
@@ -632,6 +665,26 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     await core.deleteNamespace({ name: namespace }).catch(() => {});
   }
   return result;
+}
+
+/** The system's RSS now (all its processes) and, for eci-vn, the provider's last heapUsed sample. */
+function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
+  const rss = system.pids().reduce((sum, pid) => sum + (procSample(pid)?.rssBytes ?? 0), 0);
+  if (system.eci === undefined || !existsSync(system.eci.memoryFile)) return { rss };
+  const last = readFileSync(system.eci.memoryFile, 'utf8').trimEnd().split('\n').at(-1);
+  const heap = last === undefined || last === '' ? undefined : (JSON.parse(last) as { heapUsed?: number }).heapUsed;
+  return heap === undefined ? { rss } : { rss, heap };
+}
+
+/** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
+async function cachedPodBytes(core: k8s.CoreV1Api, namespace: string): Promise<{ full: number; lean: number; sampled: number } | undefined> {
+  const pods = (await core.listNamespacedPod({ namespace, limit: 200 })).items;
+  if (pods.length === 0) return undefined;
+  // As plain JSON, which is what the watch hands the cache.
+  const plain = pods.map((p) => JSON.parse(JSON.stringify(p)) as k8s.V1Pod);
+  const full = plain.reduce((sum, p) => sum + serialize(p).length, 0);
+  const lean = plain.reduce((sum, p) => sum + serialize(leanPod(p)).length, 0);
+  return { full: full / pods.length, lean: lean / pods.length, sampled: pods.length };
 }
 
 function hwmOf(system: RunningSystem): number {

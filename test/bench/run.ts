@@ -7,7 +7,7 @@
 //        [--cpu-prof] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
-// details, issue 10's targets checked against the figures; writes results JSON + an SVG plot of
+// details, issue 16's targets checked against the figures; writes results JSON + an SVG plot of
 // pods Running over time to --out (default test/bench/results/). With --cpu-prof our provider runs
 // under `node --cpu-prof` (the restart phase is then skipped so one profile covers the whole case)
 // and the top self-time frames are printed and stored.
@@ -102,7 +102,7 @@ await writeFile(`${base}.targets.json`, `${JSON.stringify(targets, null, 2)}\n`)
 
 console.log(`\n${renderTable(result)}\n`);
 console.log(renderDetails(result));
-console.log(`\nTargets (issue 10):\n${renderTargets(targets)}`);
+console.log(`\nTargets (issue 16):\n${renderTargets(targets)}`);
 console.log(`\nload average: start ${result.host.loadAverageAtStart.join(' ')}, end ${result.host.loadAverageAtEnd.join(' ')} (${result.host.cpus} CPUs, shared)`);
 
 if (cpuProfileDir !== undefined) {

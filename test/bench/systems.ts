@@ -178,6 +178,9 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     node: { namePrefix },
     webhook: { port: webhookPort, host: '127.0.0.1', certFile: serving.cert, keyFile: serving.key },
     kubernetes: { kubeconfig: ctx.kubeconfig, qps: 0, burst: 0 },
+    // As in a cluster with kube-dns (the bench's control plane has none): ClusterFirst pods get the
+    // cluster DNS, and the provider does not warn once per process that they would not.
+    clusterDNS: { nameServers: ['10.96.0.10'] },
     sync: { workers: ctx.workers, ...(ctx.statusPollIntervalMs === undefined ? {} : { statusPollIntervalMs: ctx.statusPollIntervalMs }) },
   };
   const configFile = join(dir, 'provider.yaml');
