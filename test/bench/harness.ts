@@ -494,6 +494,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       };
     }
     if (allRunning && cloud !== undefined) result.cacheBytesPerPod = await cachedPodBytes(core, namespace);
+    if (cloud !== undefined && process.env.BENCH_HEAP_SNAPSHOT_DIR !== undefined) await heapSnapshot(system, log);
     if (!allRunning) errors.push(`create: not every pod Running within ${createTimeoutMs / 1000} s`);
     const createRecords = inNs();
     result.create = phaseFigures(createRecords, t0, tCreated);
@@ -665,6 +666,14 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     await core.deleteNamespace({ name: namespace }).catch(() => {});
   }
   return result;
+}
+
+/** Asks the provider for a heap snapshot (heap-probe.ts) and waits for it to be written. */
+async function heapSnapshot(system: RunningSystem, log: (line: string) => void): Promise<void> {
+  const memoryFile = system.eci!.memoryFile;
+  for (const pid of system.pids()) process.kill(pid, 'SIGUSR2');
+  const written = await waitUntil('a heap snapshot', () => readFileSync(memoryFile, 'utf8').includes('heap snapshot'), 300_000, 500);
+  log(written ? `heap snapshot written to ${process.env.BENCH_HEAP_SNAPSHOT_DIR}` : 'heap snapshot: not written within 300 s');
 }
 
 /** The system's RSS now (all its processes) and, for eci-vn, the provider's last heapUsed sample. */

@@ -3,6 +3,7 @@
 // by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500). No provider code changes, no
 // inspector; one small synchronous append per interval on an unref'd timer.
 import { appendFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 
 const file = process.env.BENCH_MEMORY_FILE;
 if (file !== undefined && file !== '') {
@@ -26,5 +27,15 @@ if (exitAfter > 0) {
       if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify({ t: Date.now(), note: `still running ${Date.now() - startedAt} ms after SIGTERM: process.exit()` })}\n`);
       process.exit(process.exitCode ?? 0);
     }, exitAfter).unref();
+  });
+}
+
+// With BENCH_HEAP_SNAPSHOT_DIR set, SIGUSR2 writes a heap snapshot there (the harness sends it once
+// every pod is Running; `node test/bench/heap-summary.ts FILE` prints what the heap holds).
+const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+if (snapshotDir !== undefined && snapshotDir !== '') {
+  process.on('SIGUSR2', () => {
+    const written = writeHeapSnapshot(`${snapshotDir}/provider-${Date.now()}.heapsnapshot`);
+    if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify({ t: Date.now(), note: `heap snapshot ${written}` })}\n`);
   });
 }

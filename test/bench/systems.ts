@@ -204,6 +204,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
         ALIBABA_CLOUD_ACCESS_KEY_ID: ACCESS_KEY.id,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: ACCESS_KEY.secret,
         BENCH_MEMORY_FILE: memoryFile,
+        ...(process.env.BENCH_HEAP_SNAPSHOT_DIR === undefined ? {} : { BENCH_HEAP_SNAPSHOT_DIR: process.env.BENCH_HEAP_SNAPSHOT_DIR }),
         BENCH_EXIT_AFTER_SIGTERM_MS: '8000',
         ECI_VN_LOG_LEVEL: 'warn',
       },
