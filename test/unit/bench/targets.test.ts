@@ -1,0 +1,79 @@
+// The bench's targets block (issue 16): each target met, missed, or not measured by the run's
+// shape (a 10,000-pod target is not judged on 1000 pods, except RSS already above its bound).
+import { describe, expect, it } from 'vitest';
+import type { BenchResult, CaseResult } from '../../bench/harness.ts';
+import { checkTargets } from '../../bench/report.ts';
+
+function kase(o: Partial<CaseResult> & Pick<CaseResult, 'system' | 'mode'>): CaseResult {
+  return {
+    tuning: '',
+    nodes: [],
+    create: { pods: 1000, running: 1000, failed: 0, latency: { count: 1000 }, seconds: 10, throughputPodsPerSec: 100, endToEndSeconds: 10 },
+    rssPeakMiB: 100,
+    rssHwmMiB: 100,
+    cpuSeconds: 3,
+    series: [],
+    errors: [],
+    ...o,
+  };
+}
+
+function result(cases: CaseResult[]): BenchResult {
+  return { startedAt: '', host: { cpus: 2, loadAverageAtStart: [], loadAverageAtEnd: [], node: '' }, options: {} as BenchResult['options'], peerBuildErrors: [], cases };
+}
+
+const byTarget = (r: BenchResult): Record<string, boolean | undefined> => Object.fromEntries(checkTargets(r).map((c) => [c.target, c.met]));
+
+describe('checkTargets', () => {
+  it('judges the unlimited targets against kwok in the same run', () => {
+    const met = byTarget(
+      result([
+        kase({ system: 'eci-vn', mode: 'unlimited', create: { pods: 1000, running: 1000, failed: 0, latency: { count: 1000 }, seconds: 10, throughputPodsPerSec: 90, endToEndSeconds: 12 }, cpuSeconds: 7, apiserverCreateRequestsPerPodByKind: { other: 0.5, 'patch-pods-status': 1, 'create-events': 1 } }),
+        kase({ system: 'kwok', mode: 'unlimited' }),
+      ]),
+    );
+    expect(met['unlimited: throughput >= 1.0x kwok']).toBe(false);
+    expect(met['unlimited: <= 2 apiserver writes per pod to Running']).toBe(true);
+    expect(met["unlimited: CPU per pod <= 2x kwok's"]).toBe(false);
+    expect(met['unlimited: p99 bound->Running <= 1 s at 100 pods/s offered']).toBeUndefined();
+    // 1000 pods: the 10,000-pod time target is not judged.
+    expect(met["10000 pods: first Deployment -> last pod Running <= 1.1x kwok's time"]).toBeUndefined();
+  });
+
+  it('a third write per pod misses the writes target', () => {
+    const met = byTarget(result([kase({ system: 'eci-vn', mode: 'unlimited', apiserverCreateRequestsPerPodByKind: { 'patch-pods': 1, 'patch-pods-status': 1, 'create-events': 1 } })]));
+    expect(met['unlimited: <= 2 apiserver writes per pod to Running']).toBe(false);
+  });
+
+  it('judges the 10,000-pod targets only at 10,000 pods, RSS above its bound already at fewer', () => {
+    const tenK = { pods: 10_000, running: 10_000, failed: 0, latency: { count: 10_000 }, seconds: 100 };
+    const met = byTarget(
+      result([
+        kase({ system: 'eci-vn', mode: 'unlimited', create: { ...tenK, endToEndSeconds: 130 }, rssPeakMiB: 280, restart: { podsPresent: 10_000, readySeconds: 2, convergenceSeconds: 25, converged: 10_000, createCalls: 0, cloudCalls: {} } }),
+        kase({ system: 'kwok', mode: 'unlimited', create: { ...tenK, endToEndSeconds: 120 } }),
+      ]),
+    );
+    expect(met["10000 pods: first Deployment -> last pod Running <= 1.1x kwok's time"]).toBe(true);
+    expect(met['10000 pods: RSS <= 300 MiB']).toBe(true);
+    expect(met['10000 pods: restart converged <= 30 s with 0 creates']).toBe(true);
+    const small = byTarget(result([kase({ system: 'eci-vn', mode: 'unlimited', rssPeakMiB: 400 })]));
+    expect(small['10000 pods: RSS <= 300 MiB']).toBe(false);
+  });
+
+  it('judges quota-true: time to 1000 Running, bucket use, Failed pods, Running - group created', () => {
+    const met = byTarget(
+      result([
+        kase({
+          system: 'eci-vn',
+          mode: 'quota-true',
+          create: { pods: 1000, running: 1000, failed: 0, latency: { count: 1000 }, seconds: 48, endToEndSeconds: 48 },
+          quota: { creates: 1000, windowSeconds: 45, allowed: 1000, usedPct: 96, throttled: 0, runningAfterGroupCreated: { count: 1000, p99Ms: 2500 } },
+        }),
+      ]),
+    );
+    expect(met['quota-true: 1000 pods Running <= 50 s from the first Deployment']).toBe(true);
+    expect(met['quota-true: >= 95% of the bucket used']).toBe(true);
+    expect(met['quota-true: 0 Failed']).toBe(true);
+    expect(met['quota-true: p99 of (Running - group created) <= 2 s']).toBe(false);
+  });
+});
