@@ -89,6 +89,18 @@ export interface PodStore {
   list(): readonly V1Pod[];
 }
 
+/**
+ * A read straight from the apiserver, for the one decision a lagging cache must never make:
+ * deleting a container group because its pod seems gone.
+ */
+export interface PodLookup {
+  /**
+   * Whether a pod with this UID exists. `name` is the pod-name tag of its group: read by name when
+   * it is the whole name, else the namespace is listed (a shortened tag is not a name).
+   */
+  podExists(pod: { namespace: string; name: string | undefined; uid: string }): Promise<boolean>;
+}
+
 /** Kubernetes writes the pod sync makes. Each is one API call. */
 export interface PodWriter {
   /**

@@ -33,7 +33,7 @@ import { startNetworkHealth, type NetworkHealth } from '../kubernetes/network-he
 import type { KubeletPorts } from '../../provider/kubelet-api/endpoints.ts';
 import type { KubeletApi } from '../kubelet-api/server.ts';
 import { createKubeletApiForProvider, kubeletPortsOf } from '../kubelet-api/start.ts';
-import { ApiPodInputsLoader, KubernetesPodWriter, startPodInformers, type PodInformers } from '../kubernetes/pods.ts';
+import { ApiPodInputsLoader, ApiPodLookup, KubernetesPodWriter, startPodInformers, type PodInformers } from '../kubernetes/pods.ts';
 import type { Logger } from '../log/logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer, type ProviderMetrics } from '../telemetry/metrics.ts';
 import { startAdmissionWebhook, type AdmissionWebhook } from '../webhook/server.ts';
@@ -332,6 +332,8 @@ const podController = (w: Wiring): Runnable => ({
     const controller = new PodController({
       cloud: l.cloud,
       pods: podInformers.store,
+      podsSynced: () => podInformers.allSynced(),
+      podLookup: new ApiPodLookup({ core: w.clients.core }),
       writer,
       inputs: new ApiPodInputsLoader(w.clients.core),
       network,

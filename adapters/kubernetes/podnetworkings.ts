@@ -140,7 +140,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   const shared = o.informer;
   const informer: Pick<Informer<PodNetworkingObject>, 'synced'> & { cache: Pick<Informer<PodNetworkingObject>['cache'], 'get' | 'list'> } =
     shared !== undefined
-      ? (shared.subscribe(handlers, o.signal), { synced: shared.synced, cache: { get: (name) => shared.get(name), list: () => shared.list() } })
+      ? { synced: shared.synced, cache: { get: (name) => shared.get(name), list: () => shared.list() } }
       : startInformer<PodNetworkingObject>({
           kubeConfig: o.kubeConfig,
           path: `/apis/${group}/${version}/${plural}`,
@@ -151,6 +151,9 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
           log: o.log,
           name: 'podnetworkings',
         });
+  // Subscribed only now: the shared informer replays what it holds at once, and the handlers'
+  // resolutions read `informer`, which must be assigned by then.
+  if (shared !== undefined) shared.subscribe(handlers, o.signal);
   const store: PodNetworkingStore = { get: (name) => informer.cache.get(name), list: () => informer.cache.list() };
   return {
     store,

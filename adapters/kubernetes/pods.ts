@@ -2,7 +2,7 @@
 // node, so the provider never holds the cluster's other pods), and the writes it makes.
 import * as k8s from '@kubernetes/client-node';
 import type { ResolvedInputs } from '../../provider/eci/context.ts';
-import type { PodEvent, PodInputsLoader, PodKey, PodStore, PodWriter } from '../../provider/ports.ts';
+import type { PodEvent, PodInputsLoader, PodKey, PodLookup, PodStore, PodWriter } from '../../provider/ports.ts';
 import { isConflict, isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
@@ -21,6 +21,8 @@ export interface PodInformersOptions {
 
 export interface PodInformers {
   store: PodStore;
+  /** Every node's informer, also of nodes added later, has listed. */
+  allSynced(): boolean;
   /** The informers of the nodes at start have listed. */
   synced: Promise<void>;
   /** Starts the informer of a node registered later; resolves once it has listed. */
@@ -69,6 +71,7 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
   return {
     store,
     synced: Promise.all(initial).then(() => undefined),
+    allSynced: () => [...caches.values()].every(({ informer }) => informer.hasSynced()),
     addNode: add,
     removeNode(nodeName) {
       const known = caches.get(nodeName);
@@ -77,6 +80,28 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
       known.stop.abort();
     },
   };
+}
+
+/** Pods read from the apiserver itself, bypassing the informers (see PodLookup). */
+export class ApiPodLookup implements PodLookup {
+  private readonly core: k8s.CoreV1Api;
+
+  constructor(o: { core: k8s.CoreV1Api }) {
+    this.core = o.core;
+  }
+
+  async podExists({ namespace, name, uid }: { namespace: string; name: string | undefined; uid: string }): Promise<boolean> {
+    if (name !== undefined) {
+      try {
+        return (await this.core.readNamespacedPod({ name, namespace })).metadata?.uid === uid;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    }
+    const pods = await this.core.listNamespacedPod({ namespace });
+    return pods.items.some((p) => p.metadata?.uid === uid);
+  }
 }
 
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);

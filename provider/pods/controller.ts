@@ -7,6 +7,7 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
 import { GROUP_TAGS } from '../cloud/model.ts';
+import { TAG_VALUE_MAX } from '../eci/names.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import type { CloudPort, PodControllerMetrics, PodKey, PodStore } from '../ports.ts';
 import { PROVISIONED_CONDITION } from './annotations.ts';
@@ -24,6 +25,8 @@ export type { PodControllerMetrics } from '../ports.ts';
 export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   cloud: CloudPort;
   pods: PodStore;
+  /** Whether every pod cache behind `pods` has listed (nodes added later start unsynced). */
+  podsSynced: () => boolean;
   workers: number;
   statusPollIntervalMs: number;
   resyncIntervalMs: number;
@@ -199,6 +202,12 @@ export class PodController {
   }
 
   private async collectOrphans(groups: readonly { id: string; tags: Record<string, string>; status: string; creationTime?: string }[]): Promise<void> {
+    // A pod cache that has not listed yet (a node added moments ago, a re-list under load) makes
+    // its pods' groups look orphaned: judge nothing until every cache has listed.
+    if (!this.o.podsSynced()) {
+      this.o.log.info('orphan collection skipped: a pod cache has not listed yet', {});
+      return;
+    }
     const pods = this.o.pods.list();
     const podUids = new Set(pods.map((p) => p.metadata?.uid ?? ''));
     const recorded = new Map(pods.map((p) => [p.metadata?.uid ?? '', recordedGroupId(p)]));
@@ -215,6 +224,7 @@ export class PodController {
       this.orphanSince.set(group.id, since);
       if (now - since < this.o.orphanGracePeriodMs) continue;
       try {
+        if (!surplus.has(group.id) && uid !== undefined && (await this.podStillExists(group.tags, uid))) continue;
         await this.o.cloud.deleteContainerGroup(group.id);
         if (surplus.has(group.id)) {
           // The index may hold the deleted one (last listed wins): the next sync looks again.
@@ -229,6 +239,21 @@ export class PodController {
       }
     }
     for (const id of [...this.orphanSince.keys()]) if (!stillOrphaned.has(id)) this.orphanSince.delete(id);
+  }
+
+  /**
+   * The apiserver's word on a pod the caches do not hold. Found: the cache lags (its group is kept
+   * and the pod queued when the cache shows it); the deletion waits for the next round.
+   */
+  private async podStillExists(tags: Record<string, string>, uid: string): Promise<boolean> {
+    const namespace = tags[GROUP_TAGS.namespace];
+    if (namespace === undefined) return false;
+    const nameTag = tags[GROUP_TAGS.pod];
+    // A tag at ECI's length limit may be a name cut with a hash: the lookup lists the namespace then.
+    const name = nameTag !== undefined && nameTag.length < TAG_VALUE_MAX ? nameTag : undefined;
+    const exists = await this.o.podLookup.podExists({ namespace, name, uid });
+    if (exists) this.o.log.warn('a container group looked orphaned but its pod exists (the pod cache lags); kept', { namespace, pod: nameTag, podUid: uid });
+    return exists;
   }
 
   private every(ms: number, fn: () => Promise<void>): void {

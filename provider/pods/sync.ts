@@ -9,7 +9,7 @@ import { cloudEventSummary, lostPodStatus, onlyRestatesPending, podStatusChanged
 import { EventReason, foreignReason, isEventReason, type AnyEventReason } from '../events/reasons.ts';
 import type { ClusterDns } from '../eci/cluster-dns.ts';
 import { translatePod, TranslationError } from '../eci/translate.ts';
-import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
+import type { CloudPort, Logger, NetworkDecision, NetworkPlanner, PodInputsLoader, PodKey, PodLookup, PodStore, PodSyncMetrics, PodWriter } from '../ports.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import { rescheduleWhenExhausted } from '../networking/networks.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
@@ -30,6 +30,8 @@ export type { Logger, NetworkDecision, NetworkPlanner, PodSyncMetrics } from '..
 export interface PodSyncOptions {
   cloud: CloudPort;
   pods: PodStore;
+  /** The apiserver's word before a group is deleted because its pod left the cache. */
+  podLookup: PodLookup;
   writer: PodWriter;
   inputs: PodInputsLoader;
   network: NetworkPlanner;
@@ -62,6 +64,9 @@ export const CLOUD_EVENT_HOLD_MS = 10_000;
  * ride on the status patch that reports the group (one write instead of two); then they go alone.
  */
 export const ANNOTATION_HOLD_MS = 10_000;
+
+/** How soon a pod missing from the cache but present at the apiserver is looked at again. */
+export const POD_GONE_RECHECK_MS = 30_000;
 
 /** How long a status this process wrote counts as on the pod while the cache does not show it yet. */
 export const STATUS_ECHO_MS = 30_000;
@@ -138,8 +143,17 @@ export class PodSync {
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
   private async podGone(key: PodKey): Promise<SyncResult> {
     const groupId = this.o.groups.forPod(key.uid)?.id ?? this.o.groups.createdFor(key.uid);
+    if (groupId === undefined) {
+      this.memory.forget(key.uid);
+      return { kind: 'done' };
+    }
+    // A cache can lose a pod that exists (a node's informer stopped or re-listing): deleting the
+    // group then kills a running pod. Only the apiserver's answer deletes it.
+    if (await this.o.podLookup.podExists(key)) {
+      this.o.log.warn('a pod left the cache but exists at the apiserver; its container group is kept', { pod: podKeyString(key), containerGroupId: groupId });
+      return { kind: 'requeueAfter', ms: POD_GONE_RECHECK_MS };
+    }
     this.memory.forget(key.uid);
-    if (groupId === undefined) return { kind: 'done' };
     const attributes: Attributes = { [ATTR.podName]: key.name, [ATTR.namespaceName]: key.namespace, [ATTR.podUid]: key.uid, [ATTR.syncPlan]: 'pod-gone', [ATTR.containerGroupId]: groupId };
     return inSpan(SPAN.podDelete, { root: true, attributes }, ROOT_CONTEXT, async () => {
       await this.o.cloud.deleteContainerGroup(groupId);

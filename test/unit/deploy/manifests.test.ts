@@ -66,7 +66,7 @@ const EVIDENCE: Record<string, RegExp> = {
   '/nodes delete': /\.deleteNode\(/,
   '/nodes watch': /['"`]\/api\/v1\/nodes['"`]/,
   '/nodes/status patch': /\.patchNodeStatus\(/,
-  '/pods list': /\.listPodForAllNamespaces\(/,
+  '/pods list': /\.listPodForAllNamespaces\(|\.listNamespacedPod\(/,
   '/pods watch': /path: ['"`]\/api\/v1\/pods['"`]/,
   '/pods patch': /\.patchNamespacedPod\(/,
   '/pods delete': /\.deleteNamespacedPod\(/,

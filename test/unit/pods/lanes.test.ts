@@ -55,6 +55,7 @@ describe('pod sync lanes', () => {
     const sync = new PodSync({
       cloud,
       pods: { get: (_ns, name) => pods.get(name), list: () => [...pods.values()] },
+      podLookup: { podExists: async () => false },
       writer,
       inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
       network: {

@@ -37,6 +37,7 @@ function harness(o: { clusterDns: () => ClusterDns | undefined; processWarnings?
   const sync = new PodSync({
     cloud,
     pods: { get: (_ns: string, name: string) => pods.get(name), list: () => [...pods.values()] },
+    podLookup: { podExists: async () => false },
     writer,
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network,

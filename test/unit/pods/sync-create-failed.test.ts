@@ -39,6 +39,7 @@ function harness(initial: V1Pod, createError: Error) {
   const sync = new PodSync({
     cloud,
     pods: { get: () => pod, list: () => [pod] },
+    podLookup: { podExists: async () => false },
     writer,
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network,

@@ -56,6 +56,7 @@ function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>
   const sync = new PodSync({
     cloud,
     pods: { get: () => pod, list: () => [pod] },
+    podLookup: { podExists: async () => false },
     writer,
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network,
@@ -121,6 +122,7 @@ describe('PodSync: a pod stuck in an exhausted zone (opt-in re-creation)', () =>
     const sync = new PodSync({
       cloud: { createContainerGroup: () => Promise.reject(new Error('no create while exhausted')), describeContainerGroups: async () => [], listContainerGroups: async () => [] } as unknown as CloudPort,
       pods: { get: () => pod, list: () => [pod] },
+      podLookup: { podExists: async () => false },
       writer: {
         patchPodStatus: async (_key, status) => void statuses.push(status),
         annotatePod: async () => {},

@@ -38,6 +38,7 @@ function harness(pod: V1Pod, answers: (Error | string)[], listed: ContainerGroup
   const sync = new PodSync({
     cloud,
     pods: { get: () => pod, list: () => [pod] },
+    podLookup: { podExists: async () => false },
     writer: { patchPodStatus: async () => {}, annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network,

@@ -81,6 +81,7 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
   const sync = new PodSync({
     cloud,
     pods: { get: () => pod, list: () => [pod] },
+    podLookup: { podExists: async () => false },
     writer,
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network: {
