@@ -87,7 +87,9 @@ export class PodController {
     } finally {
       this.o.metrics?.podSync({ result, durationMs: performance.now() - started });
       const { namespace, name, uid } = parsePodKey(key);
-      if (this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.memory.forget(uid);
+      // A pod gone from the cache is forgotten once its sync is done (not when it was re-queued
+      // because the apiserver still has it: an uncertain create must not be forgotten then).
+      if (result === 'done' && this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.memory.forget(uid);
     }
   }
 
@@ -224,7 +226,9 @@ export class PodController {
       this.orphanSince.set(group.id, since);
       if (now - since < this.o.orphanGracePeriodMs) continue;
       try {
-        if (!surplus.has(group.id) && uid !== undefined && (await this.podStillExists(group.tags, uid))) continue;
+        // A pod the caches do not show (an orphan's, or a surplus group's whose pod seems gone):
+        // the apiserver decides.
+        if (uid !== undefined && !podUids.has(uid) && (await this.podStillExists(group.tags, uid))) continue;
         await this.o.cloud.deleteContainerGroup(group.id);
         if (surplus.has(group.id)) {
           // The index may hold the deleted one (last listed wins): the next sync looks again.

@@ -21,13 +21,25 @@ export class GroupIndex {
     return this.podUidByGroupId.get(groupId);
   }
 
-  /** Stores a group under the pod UID its tags name; returns that UID (undefined if untagged). */
-  put(group: ContainerGroup): string | undefined {
+  /**
+   * Stores a group under the pod UID its tags name; returns that UID (undefined if untagged).
+   * A second group of one pod (an earlier create that landed unseen) never displaces the one the
+   * index holds, else the pod would flip between two IPs and the collector could delete the one
+   * in use: only the group this process created, or `replace` (the group the pod records), does.
+   */
+  put(group: ContainerGroup, o: { replace?: boolean } = {}): string | undefined {
     const uid = group.tags[GROUP_TAGS.podUid];
     if (uid === undefined) return undefined;
+    this.podUidByGroupId.set(group.id, uid);
+    if (!o.replace) {
+      const pending = this.created.get(uid);
+      // This process created another group for the pod: that one is coming, and it is the pod's.
+      if (pending !== undefined && pending !== group.id) return uid;
+      const current = this.byPodUid.get(uid);
+      if (current !== undefined && current.id !== group.id && pending !== group.id) return uid;
+    }
     this.created.delete(uid);
     this.byPodUid.set(uid, group);
-    this.podUidByGroupId.set(group.id, uid);
     return uid;
   }
 

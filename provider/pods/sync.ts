@@ -277,8 +277,18 @@ export class PodSync {
   private async loadGroup(pod: V1Pod, fresh: boolean): Promise<ContainerGroup | undefined> {
     const uid = pod.metadata?.uid ?? '';
     const known = this.o.groups.forPod(uid);
+    const recorded = recordedGroupId(pod);
+    // The pod records another group than the index holds (two groups of one pod): the recorded
+    // one carries the pod's IP; the other is the collector's (surplusGroups).
+    if (known !== undefined && recorded !== undefined && recorded !== known.id) {
+      const mine = await this.describer.describe(recorded);
+      if (mine !== undefined) {
+        this.o.groups.put(mine, { replace: true });
+        return mine;
+      }
+    }
     if (known !== undefined && !fresh) return known;
-    const id = known?.id ?? recordedGroupId(pod) ?? this.o.groups.createdFor(uid);
+    const id = known?.id ?? recorded ?? this.o.groups.createdFor(uid);
     if (id === undefined) return undefined;
     // The pod names a group we have not seen described: ask the cloud. A failed call throws
     // (retry); an empty answer from a successful call is the only "gone".
@@ -644,7 +654,7 @@ export class PodSync {
 
   /** A group an earlier create made for the pod (its answer was lost): record it, create nothing. */
   private async adopt(key: PodKey, group: ContainerGroup): Promise<SyncResult> {
-    this.o.groups.put(group);
+    this.o.groups.put(group, { replace: true });
     await this.o.writer.annotatePod(key, {
       [POD_ANNOTATIONS.instanceId]: group.id,
       [POD_ANNOTATIONS.vSwitchId]: group.vSwitchId,
