@@ -4,10 +4,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
-import { EventReason } from '../../../provider/events/reasons.ts';
-import type { CloudPort, PodLookup } from '../../../provider/ports.ts';
-import { PodController } from '../../../provider/pods/controller.ts';
+import type { PodLookup } from '../../../provider/ports.ts';
 import { makePod } from '../builders.ts';
+import { controllerOver, settle } from './controller-harness.ts';
 
 const RUNNING_UID = 'uid-running';
 
@@ -31,37 +30,15 @@ function group(uid: string, podName: string): ContainerGroup {
 
 /** A controller over a cache that holds `cached` while the cloud has a group for the running pod. */
 function harness(o: { cached: V1Pod[]; synced: boolean; existsAtApiserver: boolean }) {
-  const deleted: string[] = [];
   const lookups: Parameters<PodLookup['podExists']>[0][] = [];
-  const groups = [group(RUNNING_UID, 'web-0')];
-  const cloud = {
-    listContainerGroups: async () => groups,
-    describeContainerGroups: async (ids: string[]) => groups.filter((g) => ids.includes(g.id)),
-    deleteContainerGroup: async (id: string) => void deleted.push(id),
-  } as unknown as CloudPort;
-  const controller = new PodController({
-    cloud,
-    pods: { get: (ns, name) => o.cached.find((p) => p.metadata?.namespace === ns && p.metadata?.name === name), list: () => o.cached },
-    podsSynced: () => o.synced,
-    podLookup: {
-      podExists: async (pod) => {
-        lookups.push(pod);
-        return o.existsAtApiserver;
-      },
+  const { controller, deleted } = controllerOver({
+    groups: [group(RUNNING_UID, 'web-0')],
+    pods: () => o.cached,
+    synced: () => o.synced,
+    podExists: async (pod) => {
+      lookups.push(pod);
+      return o.existsAtApiserver;
     },
-    writer: { patchPodStatus: async () => {}, annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
-    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
-    network: { plan: async () => ({ kind: 'wait', reason: EventReason.VSwitchesExhausted, message: 'no free IP', retryAfterMs: 1000 }), noteExhausted: () => {}, noteAllocated: () => {} },
-    clusterId: 'c1',
-    regionId: 'cn-hangzhou',
-    zoneOfNode: () => 'cn-hangzhou-i',
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    workers: 1,
-    statusPollIntervalMs: 60_000,
-    resyncIntervalMs: 60_000,
-    orphanGracePeriodMs: 0,
-    backoffBaseMs: 10,
-    backoffMaxMs: 100,
   });
   return { controller, deleted, lookups };
 }
@@ -102,17 +79,9 @@ describe('a lagging pod cache never deletes a running pod\'s group', () => {
     await h.controller.relist(); // the index learns the group
     cached.length = 0; // the cache loses the pod, and then its key is synced
     h.controller.enqueue(pod);
-    await waitForIdle(h.controller);
+    await settle(h.controller, 'the pod queue to drain');
     expect(h.deleted).toEqual([]);
     expect(h.lookups).toContainEqual({ namespace: 'default', name: 'web-0', uid: RUNNING_UID });
     await h.controller.stop();
   });
 });
-
-async function waitForIdle(controller: PodController): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (controller.queue.inFlight > 0 || controller.queue.depth > 0) {
-    if (Date.now() > deadline) throw new Error(`TEST_DEADLINE: the pod queue to drain within 5 s; depth ${controller.queue.depth}, in flight ${controller.queue.inFlight}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,15 +1,13 @@
 // Two container groups of one pod (an earlier create that landed unseen, then another): the pod
 // keeps the group it records (its IP), whatever order the cloud shows them in, and only the other
 // one is collected.
-import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
-import type { CloudPort } from '../../../provider/ports.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
-import { PodController } from '../../../provider/pods/controller.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
-import { EventReason } from '../../../provider/events/reasons.ts';
 import { makePod } from '../builders.ts';
+import { controllerOver, settle } from './controller-harness.ts';
 
 const UID = 'uid-web';
 
@@ -64,42 +62,13 @@ describe('a pod that records one of its two groups', () => {
     const pod: V1Pod = makePod({ name: 'web-0', namespace: 'default', uid: UID, nodeName: 'vn-i' });
     pod.metadata!.annotations = { ...pod.metadata!.annotations, [POD_ANNOTATIONS.instanceId]: 'eci-recorded' };
     pod.status = { phase: 'Pending' };
-    const deleted: string[] = [];
-    const statuses: V1PodStatus[] = [];
     // The cloud lists the older group last, so a last-wins index would hold it.
-    const cloud = {
-      listContainerGroups: async () => [recorded, older],
-      describeContainerGroups: async (ids: string[]) => [recorded, older].filter((g) => ids.includes(g.id)),
-      deleteContainerGroup: async (id: string) => void deleted.push(id),
-    } as unknown as CloudPort;
-    const controller = new PodController({
-      cloud,
-      pods: { get: () => pod, list: () => [pod] },
-      podsSynced: () => true,
-      podLookup: { podExists: async () => true },
-      writer: { patchPodStatus: async (_k, status) => void statuses.push(status), annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
-      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
-      network: { plan: async () => ({ kind: 'wait', reason: EventReason.VSwitchesExhausted, message: 'unused', retryAfterMs: 1000 }), noteExhausted: () => {}, noteAllocated: () => {} },
-      clusterId: 'c1',
-      regionId: 'cn-hangzhou',
-      zoneOfNode: () => 'cn-hangzhou-i',
-      log: { info: () => {}, warn: () => {}, error: () => {} },
-      workers: 1,
-      statusPollIntervalMs: 60_000,
-      resyncIntervalMs: 60_000,
-      orphanGracePeriodMs: 0,
-      backoffBaseMs: 10,
-      backoffMaxMs: 100,
-    });
+    const { controller, deleted, statuses } = controllerOver({ groups: [recorded, older], pods: () => [pod], podExists: async () => true });
     // Described in the unlucky order: the recorded group first, then the older one.
     await controller.relist();
     controller.groups.put(older);
     controller.enqueue(pod);
-    const deadline = Date.now() + 5_000;
-    while (statuses.length === 0 || controller.queue.inFlight > 0) {
-      if (Date.now() > deadline) throw new Error(`TEST_DEADLINE: a status patch for web-0 within 5 s; have ${statuses.length}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await settle(controller, 'a status patch for web-0', () => statuses.length > 0);
     expect(statuses.map((s) => s.podIP)).toEqual(['10.0.0.5']);
     expect(deleted).toEqual(['eci-older']);
     await controller.stop();

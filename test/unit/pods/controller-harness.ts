@@ -1,0 +1,46 @@
+// A PodController over in-memory ports for unit tests: a cloud that lists the given groups and
+// records deletions, a pod cache read through `pods()`, and a writer that records status patches.
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { ContainerGroup } from '../../../provider/cloud/model.ts';
+import { EventReason } from '../../../provider/events/reasons.ts';
+import type { CloudPort, PodLookup } from '../../../provider/ports.ts';
+import { PodController } from '../../../provider/pods/controller.ts';
+
+export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[]; synced?: () => boolean; podExists: PodLookup['podExists'] }) {
+  const deleted: string[] = [];
+  const statuses: V1PodStatus[] = [];
+  const cloud = {
+    listContainerGroups: async () => o.groups,
+    describeContainerGroups: async (ids: string[]) => o.groups.filter((g) => ids.includes(g.id)),
+    deleteContainerGroup: async (id: string) => void deleted.push(id),
+  } as unknown as CloudPort;
+  const controller = new PodController({
+    cloud,
+    pods: { get: (ns, name) => o.pods().find((p) => p.metadata?.namespace === ns && p.metadata?.name === name), list: () => o.pods() },
+    podsSynced: o.synced ?? (() => true),
+    podLookup: { podExists: o.podExists },
+    writer: { patchPodStatus: async (_k, status) => void statuses.push(status), annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
+    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    network: { plan: async () => ({ kind: 'wait', reason: EventReason.VSwitchesExhausted, message: 'no free IP', retryAfterMs: 1000 }), noteExhausted: () => {}, noteAllocated: () => {} },
+    clusterId: 'c1',
+    regionId: 'cn-hangzhou',
+    zoneOfNode: () => 'cn-hangzhou-i',
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    workers: 1,
+    statusPollIntervalMs: 60_000,
+    resyncIntervalMs: 60_000,
+    orphanGracePeriodMs: 0,
+    backoffBaseMs: 10,
+    backoffMaxMs: 100,
+  });
+  return { controller, deleted, statuses };
+}
+
+/** Waits (5 s at most) until `done()` holds and the controller's queue has nothing in flight. */
+export async function settle(controller: PodController, what: string, done: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done() || controller.queue.inFlight > 0 || controller.queue.depth > 0) {
+    if (Date.now() > deadline) throw new Error(`TEST_DEADLINE: ${what} within 5 s; queue depth ${controller.queue.depth}, in flight ${controller.queue.inFlight}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
