@@ -1,7 +1,9 @@
-// loadKubeConfig: which files it reads and how a ':'-separated list merges (no server needed).
+// loadKubeConfig: which files it reads and how a ':'-separated list merges; PooledKubeConfig:
+// one shared Agent per TLS material (no server needed).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from './client.ts';
 
@@ -46,5 +48,41 @@ describe('loadKubeConfig', () => {
   it('installs a client-side limiter only when qps > 0 (burst defaults to 2 x qps)', () => {
     expect(loadKubeConfig(join(dir, 'a')).limiter).toBeUndefined();
     expect(loadKubeConfig(join(dir, 'a'), { qps: 5, burst: 0 }).limiter).toBeDefined();
+  });
+});
+
+describe('PooledKubeConfig', () => {
+  const dispatcherOf = async (kc: k8s.KubeConfig) => {
+    const context = new k8s.RequestContext('https://c.example:6443/api/v1/pods', k8s.HttpMethod.GET);
+    await kc.applySecurityAuthentication(context);
+    return context.getDispatcher();
+  };
+
+  it('hands every request the same Agent until the TLS material changes (a rotated CA file gets a new one)', async () => {
+    const ca = join(dir, 'ca.pem');
+    await writeFile(ca, 'first CA');
+    await writeFile(
+      join(dir, 'c'),
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://c.example:6443", certificate-authority: "${ca}" } }]
+users: [{ name: c, user: { token: t-c } }]
+contexts: [{ name: c, context: { cluster: c, user: c } }]
+current-context: c
+`,
+    );
+    const kc = loadKubeConfig(join(dir, 'c'));
+    const first = await dispatcherOf(kc);
+    expect(first).toBeDefined();
+    expect(await dispatcherOf(kc)).toBe(first);
+    await writeFile(ca, 'rotated CA');
+    const rotated = await dispatcherOf(kc);
+    expect(rotated).toBeDefined();
+    expect(rotated).not.toBe(first);
+    expect(await dispatcherOf(kc)).toBe(rotated);
+  });
+
+  it('builds no Agent when there is no TLS material (plain token over the default dispatcher)', async () => {
+    expect(await dispatcherOf(loadKubeConfig(join(dir, 'a')))).toBeUndefined();
   });
 });

@@ -2,8 +2,7 @@
 // client-side rate limiter (unlike client-go's old 5 QPS default), so the apiserver's own
 // priority and fairness is what paces us; `kubernetes.qps` (--kube-api-qps/--kube-api-burst)
 // adds client-go's token bucket over every request, watches included, only when asked.
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import type * as https from 'node:https';
 import { delimiter } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { TokenBucket } from '../../provider/runtime/tokenbucket.ts';
@@ -22,58 +21,65 @@ export interface KubernetesClients {
  * client-node 2.x builds a new undici Agent, hence a new TLS connection, for every request: at a
  * few requests per pod that was most of the provider's CPU (TLS handshakes; see
  * docs/benchmark.md). This KubeConfig hands every request with the same TLS material one shared
- * Agent, which keeps connections alive and reuses them, as client-go does. A certificate file
- * that changes (its mtime) gets a new Agent, so rotated client certificates still take effect.
+ * Agent, which keeps connections alive and reuses them, as client-go does. The Agent is keyed by
+ * the material itself (CA, client certificate and key as read for this request, server, proxy), so
+ * a rotated certificate file gets a new Agent; and none is built only to be thrown away (building
+ * and closing one per request, and hashing the key, were ~1.5% of the provider's busy CPU).
  */
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
+type DispatcherOptions = ReturnType<k8s.KubeConfig['createDispatcherOptions']>;
+type BuildDispatcher = (cluster: k8s.Cluster | null, agentOptions: https.AgentOptions) => Dispatcher | undefined;
 
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
   /** Client-side pacing of every request (set by loadKubeConfig when qps > 0). */
   limiter: TokenBucket | undefined;
 
+  constructor() {
+    super();
+    // client-node calls its (TypeScript-private) createDispatcher once per request, from
+    // applySecurityAuthentication; it is replaced on this instance by a lookup in the pool.
+    const self = this as unknown as { createDispatcher: BuildDispatcher };
+    const build = self.createDispatcher.bind(this);
+    Object.defineProperty(this, 'createDispatcher', {
+      value: (cluster: k8s.Cluster | null, agentOptions: https.AgentOptions): Dispatcher | undefined => {
+        const options = this.createDispatcherOptions(cluster, agentOptions);
+        if (options.type === 'none') return undefined;
+        const key = dispatcherKey(options);
+        let shared = this.dispatchers.get(key);
+        if (shared === undefined) {
+          shared = build(cluster, agentOptions);
+          if (shared !== undefined) this.dispatchers.set(key, shared);
+        }
+        return shared;
+      },
+    });
+  }
+
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     // client-node calls this once before every request and watch: the one place to pace them.
     await this.limiter?.take();
     await super.applySecurityAuthentication(context);
-    const fresh = context.getDispatcher();
-    if (fresh === undefined) return;
-    const key = this.tlsMaterialKey();
-    const shared = this.dispatchers.get(key);
-    if (shared === undefined) {
-      this.dispatchers.set(key, fresh);
-      return;
-    }
-    context.setDispatcher(shared);
-    void fresh.close(); // never connected: closing it costs nothing
   }
+}
 
-  /** What the Agent's TLS material is made of: inline data, or file paths with their mtimes. */
-  private tlsMaterialKey(): string {
-    const cluster = this.getCurrentCluster();
-    const user = this.getCurrentUser();
-    const file = (path: string | undefined) => {
-      if (path === undefined || path === '') return '';
-      try {
-        return `${path}@${statSync(path).mtimeMs}`;
-      } catch {
-        return path;
+/** What an Agent is made of, as one string (buffers by content). */
+function dispatcherKey(options: DispatcherOptions): string {
+  const parts: string[] = [];
+  const add = (value: unknown): void => {
+    if (value === undefined || value === null) parts.push('');
+    else if (Buffer.isBuffer(value)) parts.push(value.toString('latin1'));
+    else if (Array.isArray(value)) for (const v of value) add(v);
+    else if (typeof value === 'object') {
+      for (const [k, v] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) {
+        parts.push(k);
+        add(v);
       }
-    };
-    const parts = [
-      cluster?.server,
-      cluster?.caData,
-      file(cluster?.caFile),
-      String(cluster?.skipTLSVerify ?? ''),
-      cluster?.tlsServerName,
-      cluster?.proxyUrl,
-      user?.certData,
-      file(user?.certFile),
-      user?.keyData,
-      file(user?.keyFile),
-    ];
-    return createHash('sha256').update(parts.map((p) => p ?? '').join('\u0000')).digest('hex');
-  }
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parts.push(String(value));
+    else parts.push(`(${typeof value})`); // none today (client-node passes TLS data and flags)
+  };
+  add(options);
+  return parts.join('\u0000');
 }
 
 /**
