@@ -196,7 +196,7 @@ const leadershipState = (w: Wiring): Runnable => ({
   start(signal) {
     w.leadership = {
       cloud: cloudWithSignal(w.cloud, signal),
-      events: new KubernetesEventRecorder({ core: w.clients.core, component: COMPONENT, log: w.log }),
+      events: new KubernetesEventRecorder({ kubeConfig: w.clients.kubeConfig, component: COMPONENT, log: w.log }),
       podsSynced: false,
       ...(w.config.kubeletApi.enabled ? { kubeletPorts: kubeletPortsOf(w.config) } : {}),
     };
@@ -315,7 +315,7 @@ const podController = (w: Wiring): Runnable => ({
       namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
       waitForFreeIpsMs: w.config.sync.waitRetryMs,
     });
-    const writer = new KubernetesPodWriter({ core: w.clients.core, component: COMPONENT, log: w.log, events: l.events });
+    const writer = new KubernetesPodWriter({ kubeConfig: w.clients.kubeConfig, component: COMPONENT, log: w.log, events: l.events });
     let enqueue: (pod: k8s.V1Pod) => void = () => {};
     const podInformers = startPodInformers({
       kubeConfig: w.clients.kubeConfig,
@@ -541,7 +541,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
       state: new ClusterNetworkState({ flags: config.defaultNetwork }),
       // Every replica reads these ConfigMaps (the webhook needs the profile's selectors), so each
       // reports a malformed one; the correlator folds repeats into a count.
-      events: new KubernetesEventRecorder({ core: clients.core, component: COMPONENT, log }),
+      events: new KubernetesEventRecorder({ kubeConfig: clients.kubeConfig, component: COMPONENT, log }),
       log,
       // New pods read the state at their sync; the nodes and pools follow the zones it needs.
       onChange: () => {

@@ -7,9 +7,11 @@ import { EventCorrelator, type CorrelatorOptions, type EventOccurrence, type Inv
 import type { AnyEventReason } from '../../provider/events/reasons.ts';
 import { isAlreadyExists, isNotFound } from './client.ts';
 import type { InformerLog } from './informer.ts';
+import { RawJsonClient, seg } from './raw.ts';
 
 export interface EventRecorderOptions {
-  core: k8s.CoreV1Api;
+  /** Events are written through RawJsonClient (no typed answer: see raw.ts). */
+  kubeConfig: k8s.KubeConfig;
   /** The event's source and reporting component. */
   component: string;
   log: InformerLog;
@@ -19,15 +21,15 @@ export interface EventRecorderOptions {
   now?: () => Date;
 }
 
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-
 export class KubernetesEventRecorder {
   private readonly correlator: EventCorrelator;
+  private readonly raw: RawJsonClient;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly o: EventRecorderOptions & { clusterScopedNamespace: string };
 
   constructor(options: EventRecorderOptions) {
     this.o = { clusterScopedNamespace: 'default', ...options };
+    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig });
     this.correlator = new EventCorrelator({ now: options.now ?? (() => new Date()), ...options.correlator });
   }
 
@@ -57,7 +59,7 @@ export class KubernetesEventRecorder {
     const namespace = e.object.namespace === '' ? this.o.clusterScopedNamespace : e.object.namespace;
     if (w.kind === 'patch') {
       try {
-        await this.o.core.patchNamespacedEvent({ name: w.name, namespace, body: { count: w.count, lastTimestamp: w.lastTimestamp, message: w.message } }, mergePatch);
+        await this.raw.write({ method: 'PATCH', path: `${eventsPath(namespace)}/${seg(w.name)}`, body: { count: w.count, lastTimestamp: w.lastTimestamp, message: w.message }, contentType: k8s.PatchStrategy.MergePatch });
         return;
       } catch (err) {
         if (!isNotFound(err)) throw err;
@@ -78,7 +80,7 @@ export class KubernetesEventRecorder {
         count: w.count,
       };
       try {
-        await this.o.core.createNamespacedEvent({ namespace, body });
+        await this.raw.write({ method: 'POST', path: eventsPath(namespace), body });
         return;
       } catch (err) {
         // Another process (an earlier leader) used the name: continue the series under a new one.
@@ -88,3 +90,5 @@ export class KubernetesEventRecorder {
     }
   }
 }
+
+const eventsPath = (namespace: string): string => `/api/v1/namespaces/${seg(namespace)}/events`;

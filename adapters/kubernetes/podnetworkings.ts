@@ -62,7 +62,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
   const { group, version, plural } = PODNETWORKING_API;
   const resyncMs = o.resyncMs ?? 5 * 60_000;
   const failRetryMs = o.failRetryMs ?? 30_000;
-  const events = o.events ?? new KubernetesEventRecorder({ core: o.core, component: o.component, log: o.log });
+  const events = o.events ?? new KubernetesEventRecorder({ kubeConfig: o.kubeConfig, component: o.component, log: o.log });
   /** The spec each PodNetworking was last resolved with: any change resolves it again. */
   const resolvedSpecs = new Map<string, string>();
   /** PodNetworkings whose security groups could not be checked (warned once until a check works). */

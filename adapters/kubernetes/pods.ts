@@ -7,6 +7,7 @@ import { isConflict, isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
 import { leanPod } from './lean.ts';
+import { RawJsonClient, seg } from './raw.ts';
 
 export interface PodInformersOptions {
   kubeConfig: k8s.KubeConfig;
@@ -104,11 +105,9 @@ export class ApiPodLookup implements PodLookup {
   }
 }
 
-const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-
 export interface PodWriterOptions {
-  core: k8s.CoreV1Api;
+  /** The writes go through RawJsonClient (no typed answer: see raw.ts). */
+  kubeConfig: k8s.KubeConfig;
   /** Reported as the event source. */
   component: string;
   log: InformerLog;
@@ -117,19 +116,19 @@ export interface PodWriterOptions {
 }
 
 export class KubernetesPodWriter implements PodWriter {
-  private readonly o: PodWriterOptions;
+  private readonly raw: RawJsonClient;
   readonly events: KubernetesEventRecorder;
 
   constructor(options: PodWriterOptions) {
-    this.o = options;
-    this.events = options.events ?? new KubernetesEventRecorder({ core: options.core, component: options.component, log: options.log });
+    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig });
+    this.events = options.events ?? new KubernetesEventRecorder({ kubeConfig: options.kubeConfig, component: options.component, log: options.log });
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {
     // With annotations, the UID in the patch makes the apiserver refuse it for a re-created pod.
     const metadata = annotations === undefined ? {} : { metadata: { uid: pod.uid, annotations } };
     try {
-      await this.o.core.patchNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: { ...metadata, status: withClearedConditionFields(status) } }, strategicMerge);
+      await this.raw.write({ method: 'PATCH', path: `${podPath(pod)}/status`, body: { ...metadata, status: withClearedConditionFields(status) }, contentType: k8s.PatchStrategy.StrategicMergePatch });
     } catch (err) {
       if (isNotFound(err)) return; // the pod went away; its next sync handles the group
       throw err;
@@ -140,7 +139,7 @@ export class KubernetesPodWriter implements PodWriter {
     // The UID in the patch makes the apiserver refuse it for a re-created pod of the same name.
     const body = { metadata: { uid: pod.uid, annotations } };
     try {
-      await this.o.core.patchNamespacedPod({ name: pod.name, namespace: pod.namespace, body }, mergePatch);
+      await this.raw.write({ method: 'PATCH', path: podPath(pod), body, contentType: k8s.PatchStrategy.MergePatch });
     } catch (err) {
       if (isNotFound(err)) return;
       throw err;
@@ -149,12 +148,7 @@ export class KubernetesPodWriter implements PodWriter {
 
   async finishPodDeletion(pod: PodKey): Promise<void> {
     try {
-      await this.o.core.deleteNamespacedPod({
-        name: pod.name,
-        namespace: pod.namespace,
-        gracePeriodSeconds: 0,
-        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.uid } },
-      });
+      await this.raw.write({ method: 'DELETE', path: `${podPath(pod)}?gracePeriodSeconds=0`, body: { gracePeriodSeconds: 0, preconditions: { uid: pod.uid } } });
     } catch (err) {
       // 404: already gone. 409: the name now belongs to a new pod; ours is gone.
       if (isNotFound(err) || isConflict(err)) return;
@@ -167,6 +161,8 @@ export class KubernetesPodWriter implements PodWriter {
     this.events.record({ apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid }, event);
   }
 }
+
+const podPath = (pod: PodKey): string => `/api/v1/namespaces/${seg(pod.namespace)}/pods/${seg(pod.name)}`;
 
 /**
  * Conditions merge by type in a strategic-merge patch, field by field: a condition sent without

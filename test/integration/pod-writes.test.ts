@@ -4,10 +4,11 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubernetesPodWriter } from '../../adapters/kubernetes/pods.ts';
+import { EventReason } from '../../provider/events/reasons.ts';
 import { POD_ANNOTATIONS } from '../../provider/pods/annotations.ts';
 import { runBenchmark } from '../bench/harness.ts';
 import { renderDetails } from '../bench/report.ts';
-import { apis, controlPlane, uniqueName, useTestNamespace } from './helpers/cluster.ts';
+import { apis, controlPlane, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 
 describe('apiserver writes per pod', () => {
   const namespace = useTestNamespace('pod-writes');
@@ -17,7 +18,7 @@ describe('apiserver writes per pod', () => {
     const name = uniqueName('w');
     const pod = await core.createNamespacedPod({ namespace: namespace(), body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } });
     const key = { namespace: namespace(), name, uid: pod.metadata!.uid! };
-    const writer = new KubernetesPodWriter({ core, component: 'pod-writes-test', log: { warn: () => {} } });
+    const writer = new KubernetesPodWriter({ kubeConfig: kubeConfig(), component: 'pod-writes-test', log: { warn: () => {} } });
     await writer.patchPodStatus(key, { phase: 'Running', podIP: '10.0.0.9' }, { [POD_ANNOTATIONS.instanceId]: 'eci-w1' });
     const read = await core.readNamespacedPod({ name, namespace: namespace() });
     expect(read.status?.phase).toBe('Running');
@@ -27,6 +28,30 @@ describe('apiserver writes per pod', () => {
     await expect(writer.patchPodStatus({ ...key, uid: '00000000-0000-0000-0000-000000000000' }, { phase: 'Failed' }, { [POD_ANNOTATIONS.instanceId]: 'eci-other' })).rejects.toBeInstanceOf(k8s.ApiException);
     const after = await core.readNamespacedPod({ name, namespace: namespace() });
     expect(after.metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-w1');
+  });
+
+  it('the raw writes keep the typed client\'s answers: a gone or re-created pod is no error, an Event repeat bumps its count', async () => {
+    const { core } = apis();
+    const name = uniqueName('r');
+    const pod = await core.createNamespacedPod({ namespace: namespace(), body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } });
+    const key = { namespace: namespace(), name, uid: pod.metadata!.uid! };
+    const writer = new KubernetesPodWriter({ kubeConfig: kubeConfig(), component: 'pod-writes-test', log: { warn: () => {} } });
+    // Another UID (the pod was re-created): the apiserver refuses the precondition (409), nothing is deleted.
+    await writer.finishPodDeletion({ ...key, uid: '00000000-0000-0000-0000-000000000000' });
+    expect((await core.readNamespacedPod({ name, namespace: namespace() })).metadata?.uid).toBe(key.uid);
+    // The same event twice: one Event whose count is 2 (a create, then a merge patch).
+    writer.recordEvent(key, { type: 'Normal', reason: EventReason.ContainerGroupCreated, message: 'raw write test' });
+    await writer.events.flush();
+    writer.recordEvent(key, { type: 'Normal', reason: EventReason.ContainerGroupCreated, message: 'raw write test' });
+    await writer.events.flush();
+    const events = await core.listNamespacedEvent({ namespace: namespace(), fieldSelector: `involvedObject.uid=${key.uid}` });
+    expect(events.items.filter((e) => e.source?.component === 'pod-writes-test').map((e) => [e.reason, e.message, e.count])).toEqual([[EventReason.ContainerGroupCreated, 'raw write test', 2]]);
+    // Deleted with grace 0, then every write about it is a quiet no-op (404).
+    await writer.finishPodDeletion(key);
+    await expect(core.readNamespacedPod({ name, namespace: namespace() })).rejects.toMatchObject({ code: 404 });
+    await writer.finishPodDeletion(key);
+    await writer.annotatePod(key, { [POD_ANNOTATIONS.instanceId]: 'eci-gone' });
+    await writer.patchPodStatus(key, { phase: 'Running' });
   });
 
   it('20 pods reach Running with at most 2 writes each (status + annotations, one Event)', async () => {
