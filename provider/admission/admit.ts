@@ -127,7 +127,10 @@ export function admitPod(input: AdmitInput): AdmitResult {
     return { allowed: true, patch: [], warnings: [], matched: { alsoMatched: [] }, skipped, notes: [`skipped: ${skipped}`] };
   }
 
-  const mutated: V1Pod = structuredClone(pod);
+  // Copy on write: every change below replaces a field of metadata or spec (never edits the
+  // pod's own nested objects), so copying those two levels is enough. A structuredClone of the
+  // whole pod per admission was ~1% of the provider's busy CPU at 1000 pods (docs/benchmark.md).
+  const mutated: V1Pod = { ...pod, ...(pod.metadata === undefined ? {} : { metadata: { ...pod.metadata } }), ...(pod.spec === undefined ? {} : { spec: { ...pod.spec } }) };
   const warnings: string[] = [];
   const notes: string[] = [];
   const daemonSet = isDaemonSetPod(pod);

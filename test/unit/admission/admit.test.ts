@@ -229,7 +229,30 @@ describe('admitPod never mutates its inputs', () => {
     admitPod({ pod, namespaceLabels: shopLabels, podNetworkings: pns, options: { serverlessMode: true } });
     expect({ pod, pns }).toEqual(before);
   });
+
+  it('a deeply frozen pod is admitted (every change goes to a copy), with profile selectors, a PodNetworking and trace annotations', () => {
+    const pod = deepFreeze(loadPod('pod-create-affinity'));
+    const pns: PodNetworking[] = [makePodNetworking({ name: 'pn-api', podSelector: {}, vSwitches: [{ id: 'vsw-k', zone: K }] })];
+    const result = admitPod({
+      pod,
+      namespaceLabels: shopLabels,
+      podNetworkings: pns,
+      options: { serverlessMode: false },
+      profileSelectors: [{ name: 'all', namespaceSelector: {}, objectSelector: {}, effect: { annotations: { 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large' }, labels: { tier: 'eci' } } }],
+      traceAnnotations: { 'eci-virtual-node.io/traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
+    expect(result.allowed).toBe(true);
+    expect(applied(pod, result).metadata?.annotations).toMatchObject({ 'k8s.aliyun.com/pod-networking': 'pn-api', 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large' });
+  });
 });
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 describe('admitPod: trace context', () => {
   const trace = { 'eci-virtual-node.io/traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
