@@ -20,7 +20,7 @@ import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, callDelta, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverMetrics, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
@@ -65,6 +65,8 @@ export interface PhaseFigures {
   endToEndSeconds?: number;
   latency: LatencySummary;
   seconds: number;
+  /** eci-vn: percentiles of each step of bound->Running (see stepBreakdown). */
+  steps?: Record<string, LatencySummary>;
 }
 
 export interface CaseResult {
@@ -336,6 +338,7 @@ function phaseFigures(records: PodRecord[], startedAt: number, endedAt: number):
   const firstBound = Math.min(...bound);
   const latencies = running.filter((r) => r.boundAt !== undefined).map((r) => Math.max(0, r.runningAt! - r.boundAt!));
   const complete = running.length === records.length && records.length > 0;
+  const steps = stepBreakdown(records);
   return {
     pods: records.length,
     running: running.length,
@@ -343,6 +346,7 @@ function phaseFigures(records: PodRecord[], startedAt: number, endedAt: number):
     ...(complete && lastRunning > firstBound ? { throughputPodsPerSec: running.length / ((lastRunning - firstBound) / 1000) } : {}),
     ...(complete ? { endToEndSeconds: (lastRunning - startedAt) / 1000 } : {}),
     latency: summarize(latencies),
+    ...(steps === undefined ? {} : { steps }),
     seconds: (endedAt - startedAt) / 1000,
   };
 }

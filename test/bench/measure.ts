@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+import { parseStepTimings, STEP_TIMINGS_ANNOTATION, type StepTimings } from '../../provider/telemetry/names.ts';
 import { apiClient, budget, fetchText, withDeadline } from '../helpers/deadline.ts';
 
 // ---- pods as the watch sees them ---------------------------------------------------------------
@@ -24,6 +25,8 @@ export interface PodRecord {
   ready: boolean;
   phase: string;
   nodeName?: string;
+  /** The provider's step timings (epoch ms) as written with the first Running status (eci-vn only). */
+  steps?: StepTimings;
 }
 
 const isReady = (pod: k8s.V1Pod): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -126,7 +129,11 @@ export class PodRecorder {
     if (scheduled?.lastTransitionTime !== undefined && r.scheduledConditionAt === undefined) r.scheduledConditionAt = new Date(scheduled.lastTransitionTime).getTime();
     r.phase = pod.status?.phase ?? '';
     r.ready = isReady(pod);
-    if (r.phase === 'Running' && r.ready && r.runningAt === undefined) r.runningAt = now;
+    if (r.phase === 'Running' && r.ready && r.runningAt === undefined) {
+      r.runningAt = now;
+      const steps = parseStepTimings(pod.metadata?.annotations?.[STEP_TIMINGS_ANNOTATION]);
+      if (steps.running !== undefined) r.steps = steps;
+    }
     if (r.phase === 'Failed' && r.failedAt === undefined) r.failedAt = now;
   }
 }
@@ -284,6 +291,24 @@ export interface LatencySummary {
   p90Ms?: number;
   p99Ms?: number;
   maxMs?: number;
+}
+
+/**
+ * Where bound->Running went, per pod, from the provider's step timings (same machine, same clock):
+ * bound (the provider's, else the bench's watch) -> the create began (network chosen next) -> the
+ * create answered -> Running written -> the bench's watch saw Running. Pods without timings (other
+ * systems) are left out.
+ */
+export function stepBreakdown(records: readonly PodRecord[]): Record<string, LatencySummary> | undefined {
+  const timed = records.filter((r) => r.steps?.createStarted !== undefined && r.steps.created !== undefined && r.steps.running !== undefined && r.runningAt !== undefined && (r.steps.bound ?? r.boundAt) !== undefined);
+  if (timed.length === 0) return undefined;
+  const d = (f: (r: PodRecord, s: StepTimings) => number) => summarize(timed.map((r) => Math.max(0, f(r, r.steps!))));
+  return {
+    'bound -> create began': d((r, s) => s.createStarted! - (s.bound ?? r.boundAt!)),
+    'create began -> answered': d((_, s) => s.created! - s.createStarted!),
+    'create answered -> Running written': d((_, s) => s.running! - s.created!),
+    'Running written -> seen by the bench': d((r, s) => r.runningAt! - s.running!),
+  };
 }
 
 export function summarize(latenciesMs: number[]): LatencySummary {

@@ -80,6 +80,10 @@ export function renderDetails(result: BenchResult): string {
     if (c.quota !== undefined) out.push(`  quota-true: ${c.quota.creates} creates in ${c.quota.windowSeconds.toFixed(1)} s; the bucket allowed ${c.quota.allowed.toFixed(0)} => ${c.quota.usedPct.toFixed(1)}% used; ${c.quota.throttled} throttled answers`);
     if (c.restart !== undefined) out.push(`  restart with ${c.restart.podsPresent} pods: webhook up ${c.restart.readySeconds.toFixed(1)} s, every pod synced ${f(c.restart.convergenceSeconds)} s, CreateContainerGroup ${c.restart.createCalls}, calls ${JSON.stringify(c.restart.cloudCalls)}`);
     if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
+    for (const [phase, steps] of [['create', c.create.steps], ['paced', c.paced?.steps]] as const) {
+      if (steps === undefined) continue;
+      out.push(`  ${phase} phase, bound->Running by step (p50/p99 ms): ${Object.entries(steps).map(([step, l]) => `${step} ${f(l.p50Ms, 0)}/${f(l.p99Ms, 0)}`).join('; ')}`);
+    }
     if (c.delete !== undefined) out.push(`  delete: ${c.delete.deleted}/${c.delete.pods} gone in ${c.delete.seconds.toFixed(1)} s`);
     out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
