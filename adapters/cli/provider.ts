@@ -328,6 +328,7 @@ const podController = (w: Wiring): Runnable => ({
     l.podInformers = podInformers;
     await Promise.race([podInformers.synced, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
     signal.throwIfAborted();
+    w.log.info('pod caches synced', { pods: podInformers.store.list().length });
     l.pods = podInformers.store;
     const controller = new PodController({
       cloud: l.cloud,

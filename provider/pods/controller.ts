@@ -140,9 +140,11 @@ export class PodController {
 
   /** Adopts existing groups (retrying until the cloud answers), then starts the loops. */
   async start(signal: AbortSignal): Promise<void> {
+    const startedAt = Date.now();
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
         await this.relist();
+        this.o.log.info('adopted the existing container groups', { groups: this.groups.size, attempts: attempt, ms: Date.now() - startedAt });
         break;
       } catch (err) {
         this.o.log.warn('listing existing container groups failed; retrying before any create', { attempt, error: errorText(err) });

@@ -21,6 +21,7 @@ import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
 import { apiserverMetrics, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { restartPhases } from './report.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
@@ -50,6 +51,8 @@ export interface BenchOptions {
   restart: boolean;
   statusPollIntervalMs?: number;
   cpuProfileDir?: string;
+  /** Profile only the restarted provider (node --cpu-prof) into this directory. */
+  cpuProfileRestartDir?: string;
   /** Use this control plane instead of starting one (the integration test's). */
   controlPlane?: ExistingControlPlane;
   log: (line: string) => void;
@@ -77,7 +80,7 @@ export interface CaseResult {
   create: PhaseFigures;
   paced?: PhaseFigures & { offeredPerSec: number };
   delete?: { pods: number; deleted: number; seconds: number; throughputPodsPerSec?: number };
-  restart?: { podsPresent: number; readySeconds: number; convergenceSeconds?: number; converged: number; createCalls: number; cloudCalls: Record<string, number> };
+  restart?: RestartFigures;
   quota?: {
     creates: number;
     windowSeconds: number;
@@ -107,6 +110,26 @@ export interface CaseResult {
   /** Pods Running over time (seconds since the first Deployment was created, count). */
   series: [number, number][];
   errors: string[];
+}
+
+export interface RestartFigures {
+  podsPresent: number;
+  readySeconds: number;
+  convergenceSeconds?: number;
+  converged: number;
+  createCalls: number;
+  cloudCalls: Record<string, number>;
+  /**
+   * The harness's own status patches that made every pod stale (32 at once, SIGKILLed provider):
+   * a client-side ceiling of this apiserver for N status patches on this machine, now.
+   */
+  stalePatch?: { seconds: number; perSecond: number };
+  /** The restarted provider's start-up phases from its own log, seconds after the spawn. */
+  phases?: Record<string, number>;
+  /** Seconds after the spawn: the first and the last pod seen Ready again; pods repaired per second between them. */
+  firstReadySeconds?: number;
+  lastReadySeconds?: number;
+  repairPerSecond?: number;
 }
 
 export interface BenchResult {
@@ -531,24 +554,41 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
 
     // -- restart: SIGKILL with N pods present; the pods' status is made stale meanwhile ----------------
     if (cloud !== undefined && o.restart && mode === 'unlimited' && o.cpuProfileDir === undefined) {
+      const loadBefore = await loadAverage();
       hwm = Math.max(hwm, hwmOf(system));
       cpuOfKilled += cpuSecondsOf(system.pids()) - cpuAtStart;
       cpuAtStart = 0;
       await cloud.kill();
       log('provider SIGKILLed; marking every pod not Ready (stale status the restarted provider must repair)');
       const pods = (await core.listNamespacedPod({ namespace })).items;
+      const staleStarted = Date.now();
       await forEachLimited(pods, 32, async (pod) => {
         const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'BenchStale' } : c));
         await core
           .patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace, body: { status: { conditions } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch))
           .catch((err: unknown) => errors.push(`restart: marking ${pod.metadata?.name} stale: ${errorText(err)}`));
       });
+      const staleSeconds = (Date.now() - staleStarted) / 1000;
       await waitUntil('pods not Ready', () => inNs().every((r) => !r.ready || r.deletedAt !== undefined), 60_000);
       const before = await cloudCalls();
-      const { spawnedAt, runningAt } = await cloud.restart();
+      const { spawnedAt, runningAt, logFile, logOffset } = await cloud.restart({
+        logLevel: 'info',
+        ...(o.cpuProfileRestartDir === undefined ? {} : { cpuProfileFile: join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`) }),
+      });
       const converged = await waitUntil('pods Ready again', () => inNs().filter((r) => r.deletedAt === undefined).every((r) => r.ready), 120_000 + o.pods * 20, 100);
       const convergedAt = Date.now();
+      if (o.cpuProfileRestartDir !== undefined) {
+        const file = join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`);
+        cloud.signalProfile();
+        if (!(await waitUntil(`the restarted provider's CPU profile ${file}`, () => existsSync(file), 30_000, 250))) errors.push(`restart: no CPU profile written to ${file} within 30 s of SIGUSR2`);
+      }
       const delta = callDelta(before, await cloudCalls());
+      const readyAgain = inNs()
+        .filter((r) => r.deletedAt === undefined && r.ready && r.readyAt !== undefined && r.readyAt >= spawnedAt)
+        .map((r) => r.readyAt!)
+        .sort((a, b) => a - b);
+      const first = readyAgain[0];
+      const last = readyAgain.at(-1);
       result.restart = {
         podsPresent: pods.length,
         readySeconds: (runningAt - spawnedAt) / 1000,
@@ -556,9 +596,14 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         converged: inNs().filter((r) => r.ready).length,
         createCalls: delta.calls.CreateContainerGroup ?? 0,
         cloudCalls: delta.calls,
+        stalePatch: { seconds: staleSeconds, perSecond: pods.length / Math.max(0.001, staleSeconds) },
+        phases: restartPhases(readFileSync(logFile).subarray(logOffset).toString('utf8'), spawnedAt),
+        ...(first === undefined || last === undefined
+          ? {}
+          : { firstReadySeconds: (first - spawnedAt) / 1000, lastReadySeconds: (last - spawnedAt) / 1000, repairPerSecond: readyAgain.length / Math.max(0.001, (last - first) / 1000) }),
       };
       if (!converged) errors.push('restart: not every pod Ready again in time');
-      log(`restart: webhook up in ${result.restart.readySeconds.toFixed(1)} s, every pod synced in ${result.restart.convergenceSeconds?.toFixed(1) ?? '(not converged)'} s, CreateContainerGroup calls: ${result.restart.createCalls}`);
+      log(`restart: webhook up in ${result.restart.readySeconds.toFixed(1)} s, every pod synced in ${result.restart.convergenceSeconds?.toFixed(1) ?? '(not converged)'} s, CreateContainerGroup calls: ${result.restart.createCalls}; load average ${loadBefore.join(' ')} -> ${(await loadAverage()).join(' ')}`);
     }
 
     // -- paced: bare pods offered at a fixed rate (the latency target) ------------------------------

@@ -2,7 +2,9 @@
 // adapters/cli/main.ts run ...`): appends `process.memoryUsage()` as a JSON line to the file named
 // by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500). No provider code changes, no
 // inspector; one small synchronous append per interval on an unref'd timer.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
 
 const file = process.env.BENCH_MEMORY_FILE;
@@ -27,6 +29,25 @@ if (exitAfter > 0) {
       if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify({ t: Date.now(), note: `still running ${Date.now() - startedAt} ms after SIGTERM: process.exit()` })}\n`);
       process.exit(process.exitCode ?? 0);
     }, exitAfter).unref();
+  });
+}
+
+// With BENCH_CPU_PROFILE_FILE set, the process is CPU-profiled (V8's sampler, as --cpu-prof) from
+// here until SIGUSR2, which writes the profile to that file (whole, via a rename): the restart
+// phase profiles the restarted provider until every pod is Ready again, not its later phases.
+const profileFile = process.env.BENCH_CPU_PROFILE_FILE;
+if (profileFile !== undefined && profileFile !== '') {
+  const session = new Session();
+  session.connect();
+  session.post('Profiler.enable', () => session.post('Profiler.start'));
+  process.once('SIGUSR2', () => {
+    session.post('Profiler.stop', (err, result) => {
+      if (err !== null || result === undefined) return;
+      mkdirSync(dirname(profileFile), { recursive: true });
+      writeFileSync(`${profileFile}.partial`, JSON.stringify(result.profile));
+      renameSync(`${profileFile}.partial`, profileFile);
+      session.disconnect();
+    });
   });
 }
 

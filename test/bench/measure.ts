@@ -21,6 +21,8 @@ export interface PodRecord {
   runningAt?: number;
   failedAt?: number;
   deletedAt?: number;
+  /** When the watch last delivered it turning Ready (not Ready before, or first seen). */
+  readyAt?: number;
   /** Latest state. */
   ready: boolean;
   phase: string;
@@ -128,7 +130,9 @@ export class PodRecorder {
     }
     if (scheduled?.lastTransitionTime !== undefined && r.scheduledConditionAt === undefined) r.scheduledConditionAt = new Date(scheduled.lastTransitionTime).getTime();
     r.phase = pod.status?.phase ?? '';
-    r.ready = isReady(pod);
+    const ready = isReady(pod);
+    if (ready && !r.ready) r.readyAt = now;
+    r.ready = ready;
     if (r.phase === 'Running' && r.ready && r.runningAt === undefined) {
       r.runningAt = now;
       const steps = parseStepTimings(pod.metadata?.annotations?.[STEP_TIMINGS_ANNOTATION]);

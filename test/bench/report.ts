@@ -4,6 +4,31 @@
 import { readFileSync } from 'node:fs';
 import type { BenchResult, CaseResult } from './harness.ts';
 
+/** The restarted provider's log lines that mark its start-up phases (msg -> phase name). */
+export const RESTART_PHASE_LINES: Readonly<Record<string, string>> = {
+  'pod caches synced': 'pod caches synced',
+  'adopted the existing container groups': 'groups adopted',
+  'provider running': 'nodes Ready',
+};
+
+/** Seconds after `spawnedAt` of the first log line of each phase (JSON lines with `time` and `msg`). */
+export function restartPhases(logText: string, spawnedAt: number): Record<string, number> {
+  const phases: Record<string, number> = {};
+  for (const line of logText.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: unknown; time?: unknown };
+    try {
+      entry = JSON.parse(line) as { msg?: unknown; time?: unknown };
+    } catch {
+      continue;
+    }
+    const phase = typeof entry.msg === 'string' ? RESTART_PHASE_LINES[entry.msg] : undefined;
+    if (phase === undefined || phases[phase] !== undefined || typeof entry.time !== 'string') continue;
+    phases[phase] = (new Date(entry.time).getTime() - spawnedAt) / 1000;
+  }
+  return phases;
+}
+
 const f = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
 
 function ceilingOf(result: BenchResult): CaseResult | undefined {
@@ -78,7 +103,14 @@ export function renderDetails(result: BenchResult): string {
       out.push(`  apiserver requests per pod by kind, create phase: ${kinds.map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(', ')} (writes ${writes.toFixed(2)})`);
     }
     if (c.quota !== undefined) out.push(`  quota-true: ${c.quota.creates} creates in ${c.quota.windowSeconds.toFixed(1)} s; the bucket allowed ${c.quota.allowed.toFixed(0)} => ${c.quota.usedPct.toFixed(1)}% used; ${c.quota.throttled} throttled answers`);
-    if (c.restart !== undefined) out.push(`  restart with ${c.restart.podsPresent} pods: webhook up ${c.restart.readySeconds.toFixed(1)} s, every pod synced ${f(c.restart.convergenceSeconds)} s, CreateContainerGroup ${c.restart.createCalls}, calls ${JSON.stringify(c.restart.cloudCalls)}`);
+    if (c.restart !== undefined) {
+      const r = c.restart;
+      out.push(`  restart with ${r.podsPresent} pods: webhook up ${r.readySeconds.toFixed(1)} s, every pod synced ${f(r.convergenceSeconds)} s, CreateContainerGroup ${r.createCalls}, calls ${JSON.stringify(r.cloudCalls)}`);
+      const phases = Object.entries(r.phases ?? {}).map(([name, s]) => `${name} ${s.toFixed(1)} s`);
+      if (r.firstReadySeconds !== undefined) phases.push(`first pod Ready ${r.firstReadySeconds.toFixed(1)} s`, `last pod Ready ${f(r.lastReadySeconds)} s`);
+      if (phases.length > 0) out.push(`  restart phases (after the spawn): ${phases.join(', ')}; repaired ${f(r.repairPerSecond)} pods/s between the first and the last`);
+      if (r.stalePatch !== undefined) out.push(`  restart ceiling: the harness patched ${r.podsPresent} pods stale (32 at once) in ${r.stalePatch.seconds.toFixed(1)} s = ${r.stalePatch.perSecond.toFixed(0)} status patches/s`);
+    }
     if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
     for (const [phase, steps] of [['create', c.create.steps], ['paced', c.paced?.steps]] as const) {
       if (steps === undefined) continue;

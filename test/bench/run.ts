@@ -4,13 +4,14 @@
 //   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
 //        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
 //        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
-//        [--cpu-prof] [--out DIR]
+//        [--cpu-prof] [--cpu-prof-restart] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
 // details, issue 16's targets checked against the figures; writes results JSON + an SVG plot of
 // pods Running over time to --out (default test/bench/results/). With --cpu-prof our provider runs
 // under `node --cpu-prof` (the restart phase is then skipped so one profile covers the whole case)
-// and the top self-time frames are printed and stored.
+// and the top self-time frames are printed and stored. --cpu-prof-restart profiles only the
+// restarted provider from its spawn until every pod is Ready again (what repairs the N stale pods).
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,7 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --no-restart                skip the SIGKILL + restart phase of eci-vn
   --status-poll-interval-ms N eci-vn's status poll interval (default: the provider's default)
   --cpu-prof                  profile eci-vn with node --cpu-prof (skips the restart phase)
+  --cpu-prof-restart          profile eci-vn's restarted process from its spawn until every pod is Ready again
   --out DIR                   results directory (default test/bench/results)
 `;
 
@@ -52,6 +54,7 @@ const { values: flags } = parseArgs({
     'no-restart': { type: 'boolean', default: false },
     'status-poll-interval-ms': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'cpu-prof-restart': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -75,6 +78,8 @@ for (const s of systems) if (!ALL_SYSTEMS.includes(s)) fail(`--systems: unknown 
 const outDir = flags.out;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const cpuProfileDir = flags['cpu-prof'] ? join(outDir, `profile-${stamp}`) : undefined;
+if (flags['cpu-prof'] && flags['cpu-prof-restart']) fail('--cpu-prof skips the restart phase: use one of --cpu-prof and --cpu-prof-restart');
+const cpuProfileRestartDir = flags['cpu-prof-restart'] ? join(outDir, `profile-${stamp}`, 'restart') : undefined;
 
 const options: BenchOptions = {
   pods,
@@ -87,6 +92,7 @@ const options: BenchOptions = {
   restart: !flags['no-restart'],
   ...(flags['status-poll-interval-ms'] === undefined ? {} : { statusPollIntervalMs: int('status-poll-interval-ms', flags['status-poll-interval-ms'], 0, 1) }),
   ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
+  ...(cpuProfileRestartDir === undefined ? {} : { cpuProfileRestartDir }),
   log: (line) => console.error(line),
 };
 
@@ -105,18 +111,19 @@ console.log(renderDetails(result));
 console.log(`\nTargets (issue 16):\n${renderTargets(targets)}`);
 console.log(`\nload average: start ${result.host.loadAverageAtStart.join(' ')}, end ${result.host.loadAverageAtEnd.join(' ')} (${result.host.cpus} CPUs, shared)`);
 
-if (cpuProfileDir !== undefined) {
-  for (const mode of modes) {
-    const dir = join(cpuProfileDir, mode);
-    const files = await readdir(dir).catch(() => [] as string[]);
-    for (const file of files.filter((x) => x.endsWith('.cpuprofile'))) {
-      const summary = summarizeCpuProfile(join(dir, file));
-      await writeFile(join(dir, `${file}.top.json`), `${JSON.stringify(summary, null, 2)}\n`);
-      console.log(`\nCPU profile of eci-vn (${mode}), ${join(dir, file)}:`);
-      console.log(`  idle ${summary.idlePct.toFixed(1)}% of samples; below, % of the busy samples (TLS internals: ${summary.tlsPct.toFixed(1)}%)`);
-      console.log('  self time by package: ' + summary.packages.map((p) => `${p.name} ${p.selfPct.toFixed(1)}%`).join(', '));
-      for (const fr of summary.frames) console.log(`  ${fr.selfPct.toFixed(1).padStart(5)}%  ${fr.frame}`);
-    }
+const profileDirs = [
+  ...(cpuProfileDir === undefined ? [] : modes.map((mode) => ({ dir: join(cpuProfileDir, mode), what: mode }))),
+  ...(cpuProfileRestartDir === undefined ? [] : [{ dir: cpuProfileRestartDir, what: 'the restarted process' }]),
+];
+for (const { dir, what } of profileDirs) {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  for (const file of files.filter((x) => x.endsWith('.cpuprofile'))) {
+    const summary = summarizeCpuProfile(join(dir, file));
+    await writeFile(join(dir, `${file}.top.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    console.log(`\nCPU profile of eci-vn (${what}), ${join(dir, file)}:`);
+    console.log(`  idle ${summary.idlePct.toFixed(1)}% of samples; below, % of the busy samples (TLS internals: ${summary.tlsPct.toFixed(1)}%)`);
+    console.log('  self time by package: ' + summary.packages.map((p) => `${p.name} ${p.selfPct.toFixed(1)}%`).join(', '));
+    for (const fr of summary.frames) console.log(`  ${fr.selfPct.toFixed(1).padStart(5)}%  ${fr.frame}`);
   }
 }
 console.log(`\nresults: ${base}.json, ${base}.svg`);

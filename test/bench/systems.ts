@@ -8,7 +8,7 @@
 // Each system runs under its own client identity (bench:<system>), so the apiserver's APF
 // metrics count its requests alone.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,8 +68,15 @@ export interface EciExtras {
   adminToken: string;
   /** SIGKILL the provider (not the simulator). */
   kill(): Promise<void>;
-  /** Start the provider again with the same configuration; resolves at its "provider running" line. */
-  restart(): Promise<{ spawnedAt: number; runningAt: number }>;
+  /**
+   * Start the provider again with the same configuration; resolves once its webhook answers.
+   * `cpuProfileFile`: this process is CPU-profiled from its start until it gets SIGUSR2 (see
+   * heap-probe.ts; `profileNow()` sends it). `logLevel`: this process logs at this level (info
+   * shows the start-up phases); its lines start at `logOffset` of `logFile`.
+   */
+  restart(options?: { cpuProfileFile?: string; logLevel?: string }): Promise<{ spawnedAt: number; runningAt: number; logFile: string; logOffset: number }>;
+  /** Sends SIGUSR2 to the running provider (writes the profile a restart with `cpuProfileFile` began). */
+  signalProfile(): void;
   memoryFile: string;
   webhookUrl: string;
   webhookCaPem: string;
@@ -189,8 +196,9 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
   const providerLog = join(dir, 'provider.log');
 
   let provider: ManagedProcess | undefined;
-  const spawnProvider = async (): Promise<{ spawnedAt: number; runningAt: number }> => {
+  const spawnProvider = async (options: { cpuProfileFile?: string; logLevel?: string } = {}): Promise<{ spawnedAt: number; runningAt: number; logFile: string; logOffset: number }> => {
     const spawnedAt = Date.now();
+    const logOffset = existsSync(providerLog) ? statSync(providerLog).size : 0;
     const nodeFlags = ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`];
     provider = startProcess({
       name: 'eci-virtual-node',
@@ -206,13 +214,14 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
         BENCH_MEMORY_FILE: memoryFile,
         ...(process.env.BENCH_HEAP_SNAPSHOT_DIR === undefined ? {} : { BENCH_HEAP_SNAPSHOT_DIR: process.env.BENCH_HEAP_SNAPSHOT_DIR }),
         BENCH_EXIT_AFTER_SIGTERM_MS: '8000',
-        ECI_VN_LOG_LEVEL: 'warn',
+        ...(options.cpuProfileFile === undefined ? {} : { BENCH_CPU_PROFILE_FILE: options.cpuProfileFile }),
+        ECI_VN_LOG_LEVEL: options.logLevel ?? 'warn',
       },
     });
     // At log level warn the "provider running" line is not printed: wait for the nodes instead
     // (the caller does), and for the webhook port to answer.
     await waitForWebhook(webhookPort!, provider, 60_000);
-    return { spawnedAt, runningAt: Date.now() };
+    return { spawnedAt, runningAt: Date.now(), logFile: providerLog, logOffset };
   };
   try {
     await spawnProvider();
@@ -249,7 +258,10 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
         killGroup(provider.pid, 'SIGKILL');
         await withDeadline(provider.exited, budget({ baseMs: 30_000 }), `the provider (pid ${provider.pid}) to exit after SIGKILL`);
       },
-      restart: spawnProvider,
+      restart: (options) => spawnProvider(options),
+      signalProfile: () => {
+        if (provider?.isRunning() === true) process.kill(provider.pid, 'SIGUSR2');
+      },
     },
   };
 }
