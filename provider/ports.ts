@@ -19,6 +19,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface ListOptions extends CallOptions {
+  /**
+   * Each page's groups as it arrives (a group may come twice). Only a hint to start work early:
+   * the returned list is the complete answer; a page seen here says nothing about absent groups.
+   */
+  onPage?: (groups: readonly ContainerGroup[]) => void;
+}
+
 /**
  * ECI + VPC, as the provider needs them. Every method throws `CloudError`
  * (provider/cloud/errors.ts) on failure; callers classify it with `classifyCloudError`.
@@ -40,7 +48,7 @@ export interface CloudPort {
    * Every group carrying ALL of `tags`, across all pages. Throws if any page fails: a partial
    * list must never be mistaken for "the others are gone".
    */
-  listContainerGroups(tags: Readonly<Record<string, string>>, options?: CallOptions): Promise<ContainerGroup[]>;
+  listContainerGroups(tags: Readonly<Record<string, string>>, options?: ListOptions): Promise<ContainerGroup[]>;
 
   /**
    * Groups carrying all of `tags` whose status changed in the last `sinceSeconds`, each with a

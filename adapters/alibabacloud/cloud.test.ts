@@ -96,15 +96,18 @@ describe('alibabacloud CloudPort against the simulator', () => {
     expect(n).toBe(2);
   });
 
-  it('lists by tags across pages of 20, only groups carrying every tag', async () => {
+  it('lists by tags across pages of 20, only groups carrying every tag, each page as it arrives', async () => {
     await cloud.createContainerGroup(request({ tags: { run: 'other' } }));
     let listed: Awaited<ReturnType<AlibabaCloud['listContainerGroups']>> = [];
+    const pages: string[][] = [];
     const n = await callsOf('DescribeContainerGroups', async () => {
-      listed = await cloud.listContainerGroups({ run: 'batch', [GROUP_TAGS.cluster]: 'test-cluster' });
+      listed = await cloud.listContainerGroups({ run: 'batch', [GROUP_TAGS.cluster]: 'test-cluster' }, { onPage: (groups) => void pages.push(groups.map((g) => g.id)) });
     });
     expect(listed).toHaveLength(25);
     expect(listed.every((g) => g.tags.run === 'batch')).toBe(true);
     expect(n).toBeGreaterThanOrEqual(2);
+    expect(pages.map((p) => p.length)).toEqual([20, 5]);
+    expect(pages.flat().sort()).toEqual(listed.map((g) => g.id).sort());
   });
 
   it('lists ids of groups changed in the last seconds, scoped by tags', async () => {

@@ -20,7 +20,7 @@ import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import type { ContainerGroup, SecurityGroup, VSwitch } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
-import type { CallOptions, ChangedContainerGroup, CloudPort } from '../../provider/ports.ts';
+import type { CallOptions, ChangedContainerGroup, CloudPort, ListOptions } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
 import { fromSdkContainerGroup, fromSdkSecurityGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
 
@@ -191,7 +191,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       return out;
     },
 
-    async listContainerGroups(tags: Readonly<Record<string, string>>, options?: CallOptions): Promise<ContainerGroup[]> {
+    async listContainerGroups(tags: Readonly<Record<string, string>>, options?: ListOptions): Promise<ContainerGroup[]> {
       const out = new Map<string, ContainerGroup>();
       let nextToken: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
@@ -206,11 +206,16 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
           }),
           options?.signal,
         );
+        const pageGroups: ContainerGroup[] = [];
         for (const g of result.groups) {
           const group = fromSdkContainerGroup(g);
           // ECI filters by tag already; checked again so a partial filter never leaks foreign groups.
-          if (Object.entries(tags).every(([k, v]) => group.tags[k] === v)) out.set(group.id, group);
+          if (Object.entries(tags).every(([k, v]) => group.tags[k] === v)) {
+            out.set(group.id, group);
+            pageGroups.push(group);
+          }
         }
+        if (pageGroups.length > 0) options?.onPage?.(pageGroups);
         if (result.nextToken === undefined || result.groups.length === 0) return [...out.values()];
         nextToken = result.nextToken;
       }

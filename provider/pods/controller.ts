@@ -6,7 +6,7 @@
 // creates a second group for a pod.
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { V1Pod } from '@kubernetes/client-node';
-import { GROUP_TAGS } from '../cloud/model.ts';
+import { GROUP_TAGS, type ContainerGroup } from '../cloud/model.ts';
 import { TAG_VALUE_MAX } from '../eci/names.ts';
 import { ANNOTATIONS } from '../networking/constants.ts';
 import type { CloudPort, PodControllerMetrics, PodKey, PodStore } from '../ports.ts';
@@ -57,6 +57,15 @@ export class PodController {
   private readonly orphanSince = new Map<string, number>();
   private lastStatusPoll = 0;
   private stopped = false;
+  /**
+   * False until one complete list of the cluster's groups went into the index: until then only
+   * pods whose group the index holds are synced (a pod without one could be created twice).
+   */
+  private adopted = false;
+  /** Pods held back until adoption ends: queue key by UID. */
+  private readonly deferred = new Map<string, string>();
+  /** Pods the start-up list already queued (their group came with a page). */
+  private readonly queuedWhileAdopting = new Set<string>();
   private readonly o: PodControllerOptions;
 
   constructor(options: PodControllerOptions) {
@@ -110,6 +119,10 @@ export class PodController {
     const key = podKeyOf(pod);
     const keyString = podKeyString(key);
     this.memory.of(key.uid).queueKey = keyString;
+    if (!this.adopted && this.groups.forPod(key.uid) === undefined) {
+      this.deferred.set(key.uid, keyString);
+      return;
+    }
     this.queue.add(keyString);
   }
 
@@ -138,12 +151,30 @@ export class PodController {
     });
   }
 
-  /** Adopts existing groups (retrying until the cloud answers), then starts the loops. */
+  /**
+   * Adopts existing groups (retrying until the cloud answers), then starts the loops. A pod whose
+   * group arrives with a page of the list is synced at once (a restart repairs its pods while the
+   * list goes on); every other pod waits until the whole list is in the index.
+   */
   async start(signal: AbortSignal): Promise<void> {
     const startedAt = Date.now();
+    for (const pod of this.o.pods.list()) {
+      const key = podKeyOf(pod);
+      this.memory.of(key.uid).queueKey = podKeyString(key);
+    }
+    const onPage = (groups: readonly ContainerGroup[]): void => {
+      for (const group of groups) {
+        const uid = this.groups.put(group);
+        const key = uid === undefined ? undefined : this.memory.peek(uid)?.queueKey;
+        if (uid === undefined || key === undefined || this.stopped) continue;
+        this.queuedWhileAdopting.add(uid);
+        this.deferred.delete(uid);
+        this.queue.add(key);
+      }
+    };
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        await this.relist();
+        await this.relist({ onPage });
         this.o.log.info('adopted the existing container groups', { groups: this.groups.size, attempts: attempt, ms: Date.now() - startedAt });
         break;
       } catch (err) {
@@ -152,7 +183,6 @@ export class PodController {
       }
     }
     this.lastStatusPoll = Date.now();
-    for (const pod of this.o.pods.list()) this.enqueue(pod);
     this.every(this.o.statusPollIntervalMs, () => this.pollStatus());
     this.every(this.o.resyncIntervalMs, async () => {
       await this.relist();
@@ -195,14 +225,18 @@ export class PodController {
     this.lastStatusPoll = startedAt;
   }
 
-  /** A full list: refreshes the index, notices vanished groups, collects orphans. */
-  async relist(): Promise<void> {
-    const groups = await this.o.cloud.listContainerGroups(this.clusterTags);
+  /**
+   * A full list: refreshes the index, notices vanished groups, collects orphans. The first that
+   * completes ends adoption (pods held back until then are queued by `start`).
+   */
+  async relist(options: { onPage?: (groups: readonly ContainerGroup[]) => void } = {}): Promise<void> {
+    const groups = await this.o.cloud.listContainerGroups(this.clusterTags, options.onPage === undefined ? undefined : { onPage: options.onPage });
     const listed = new Set<string>();
     for (const group of groups) {
       listed.add(group.id);
       this.groups.put(group);
     }
+    if (!this.adopted) this.endAdoption();
     for (const id of [...this.describedFingerprints.keys()]) if (!listed.has(id)) this.describedFingerprints.delete(id);
     for (const group of [...this.groups.all()]) {
       if (listed.has(group.id)) continue;
@@ -212,6 +246,25 @@ export class PodController {
       this.enqueueGroupOwner(group);
     }
     await this.collectOrphans(groups);
+  }
+
+  /**
+   * The index holds every group: queue every pod the start-up list's pages did not queue, and
+   * every pod held back meanwhile (also one that left the cache since: its sync asks the
+   * apiserver before its group goes).
+   */
+  private endAdoption(): void {
+    this.adopted = true;
+    const cached = new Set<string>();
+    for (const pod of this.o.pods.list()) {
+      const uid = pod.metadata?.uid ?? '';
+      cached.add(uid);
+      if (!this.queuedWhileAdopting.has(uid)) this.enqueue(pod);
+    }
+    // Queued once: a second add of a key whose run has begun would run it twice.
+    for (const [uid, key] of this.deferred) if (!cached.has(uid)) this.queue.add(key);
+    this.deferred.clear();
+    this.queuedWhileAdopting.clear();
   }
 
   private async collectOrphans(groups: readonly { id: string; tags: Record<string, string>; status: string; creationTime?: string }[]): Promise<void> {

@@ -1,16 +1,19 @@
 // A PodController over in-memory ports for unit tests: a cloud that lists the given groups and
-// records deletions, a pod cache read through `pods()`, and a writer that records status patches.
+// records deletions, a pod cache read through `pods()`, a writer that records status patches, and
+// a network planner that records which pods it was asked about (a sync on its way to a create).
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import { EventReason } from '../../../provider/events/reasons.ts';
 import type { CloudPort, PodLookup } from '../../../provider/ports.ts';
 import { PodController } from '../../../provider/pods/controller.ts';
 
-export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[]; synced?: () => boolean; podExists: PodLookup['podExists'] }) {
+export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[]; synced?: () => boolean; podExists: PodLookup['podExists']; list?: CloudPort['listContainerGroups'] }) {
   const deleted: string[] = [];
   const statuses: V1PodStatus[] = [];
+  const patched: string[] = [];
+  const planned: string[] = [];
   const cloud = {
-    listContainerGroups: async () => o.groups,
+    listContainerGroups: o.list ?? (async () => o.groups),
     describeContainerGroups: async (ids: string[]) => o.groups.filter((g) => ids.includes(g.id)),
     deleteContainerGroup: async (id: string) => void deleted.push(id),
   } as unknown as CloudPort;
@@ -19,9 +22,16 @@ export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[
     pods: { get: (ns, name) => o.pods().find((p) => p.metadata?.namespace === ns && p.metadata?.name === name), list: () => o.pods() },
     podsSynced: o.synced ?? (() => true),
     podLookup: { podExists: o.podExists },
-    writer: { patchPodStatus: async (_k, status) => void statuses.push(status), annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
+    writer: { patchPodStatus: async (k, status) => void (statuses.push(status), patched.push(k.name)), annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
-    network: { plan: async () => ({ kind: 'wait', reason: EventReason.VSwitchesExhausted, message: 'no free IP', retryAfterMs: 1000 }), noteExhausted: () => {}, noteAllocated: () => {} },
+    network: {
+      plan: async (pod) => {
+        planned.push(pod.metadata?.name ?? '');
+        return { kind: 'wait', reason: EventReason.VSwitchesExhausted, message: 'no free IP', retryAfterMs: 1000 };
+      },
+      noteExhausted: () => {},
+      noteAllocated: () => {},
+    },
     clusterId: 'c1',
     regionId: 'cn-hangzhou',
     zoneOfNode: () => 'cn-hangzhou-i',
@@ -33,7 +43,7 @@ export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[
     backoffBaseMs: 10,
     backoffMaxMs: 100,
   });
-  return { controller, deleted, statuses };
+  return { controller, deleted, statuses, patched, planned };
 }
 
 /** Waits (5 s at most) until `done()` holds and the controller's queue has nothing in flight. */

@@ -1,0 +1,84 @@
+// Start-up adoption: a pod whose group came with a page of the start-up list is synced while the
+// list goes on (a restart repairs its pods early); a pod whose group has not been listed is not
+// synced (no network plan, no create) until the whole list is in the index, even when its cache
+// reports a change meanwhile.
+import type { V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { ListOptions } from '../../../provider/ports.ts';
+import { makePod } from '../builders.ts';
+import { controllerOver, settle } from './controller-harness.ts';
+
+function group(id: string, uid: string, name: string): ContainerGroup {
+  return {
+    id,
+    name: `default-${name}`,
+    status: 'Running',
+    zoneId: 'cn-hangzhou-i',
+    vSwitchId: 'vsw-i1',
+    securityGroupId: 'sg-1',
+    vpcId: 'vpc-1',
+    cpu: 1,
+    memory: 2,
+    intranetIp: '10.0.0.5',
+    creationTime: '2026-12-06T07:00:00Z',
+    containers: [],
+    initContainers: [],
+    events: [],
+    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: name },
+  };
+}
+
+/** A Running pod whose Ready condition went stale (False) while no provider ran. */
+function stalePod(name: string, uid: string): V1Pod {
+  const pod = makePod({ name, namespace: 'default', uid, nodeName: 'vn-i' });
+  pod.status = { phase: 'Running', podIP: '10.0.0.5', conditions: [{ type: 'Ready', status: 'False', reason: 'BenchStale' }] };
+  return pod;
+}
+
+describe('start-up adoption', () => {
+  it('syncs the pods of a listed page before the list ends, and the others only after it', async () => {
+    const early = stalePod('web-0', 'uid-early');
+    const unlisted = makePod({ name: 'web-1', namespace: 'default', uid: 'uid-new', nodeName: 'vn-i' });
+    const pods = [early, unlisted];
+    let releaseSecondPage: () => void = () => {};
+    const secondPage = new Promise<void>((r) => (releaseSecondPage = r));
+    let pagesServed = 0;
+    const list = async (_tags: Readonly<Record<string, string>>, o?: ListOptions): Promise<ContainerGroup[]> => {
+      const first = [group('eci-early', 'uid-early', 'web-0')];
+      o?.onPage?.(first);
+      pagesServed = 1;
+      await secondPage;
+      pagesServed = 2;
+      return first;
+    };
+    const h = controllerOver({ groups: [], pods: () => pods, podExists: async () => true, list });
+    const abort = new AbortController();
+    const started = h.controller.start(abort.signal);
+
+    await settle(h.controller, 'the listed pod repaired while the list waits on its second page', () => h.patched.includes('web-0'));
+    // The cache reports a change of the unlisted pod while the list is still going on.
+    h.controller.enqueue(unlisted);
+    await settle(h.controller, 'the queue to drain');
+    expect([pagesServed, h.planned]).toEqual([1, []]);
+
+    releaseSecondPage();
+    await started;
+    await settle(h.controller, 'the unlisted pod synced once the list ended', () => h.planned.includes('web-1'));
+    expect(h.planned).toEqual(['web-1']);
+    abort.abort();
+    await h.controller.stop();
+  });
+
+  it('does not sync a pod the cache reports before the controller has listed at all', async () => {
+    const pod = makePod({ name: 'web-2', namespace: 'default', uid: 'uid-2', nodeName: 'vn-i' });
+    const h = controllerOver({ groups: [], pods: () => [pod], podExists: async () => true });
+    h.controller.enqueue(pod);
+    await settle(h.controller, 'the queue to drain');
+    expect(h.planned).toEqual([]);
+    await h.controller.relist();
+    await settle(h.controller, 'web-2 synced after the list', () => h.planned.length > 0);
+    expect(h.planned).toEqual(['web-2']);
+    await h.controller.stop();
+  });
+});
