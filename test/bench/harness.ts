@@ -20,7 +20,7 @@ import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverMetrics, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
@@ -124,6 +124,11 @@ export interface RestartFigures {
    * a client-side ceiling of this apiserver for N status patches on this machine, now.
    */
   stalePatch?: { seconds: number; perSecond: number };
+  /**
+   * CPU cores busy (CPU seconds / wall seconds) while the harness patched the pods stale and while
+   * the restarted provider repaired them: kube-apiserver + etcd, the provider, the whole machine.
+   */
+  cores?: { stale: { controlPlane: number; machine: number }; repair: { controlPlane: number; provider: number; machine: number } };
   /** The restarted provider's start-up phases from its own log, seconds after the spawn. */
   phases?: Record<string, number>;
   /** Seconds after the spawn: the first and the last pod seen Ready again; pods repaired per second between them. */
@@ -408,6 +413,8 @@ interface CaseEnv {
   kubeconfigOf: (system: SystemName) => string;
   userOf: (system: SystemName) => string;
   peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
+  /** kube-apiserver's and etcd's pids (empty for a control plane the bench did not start). */
+  apiserverPids: () => number[];
 }
 
 async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mode: Mode): Promise<CaseResult> {
@@ -562,6 +569,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       log('provider SIGKILLed; marking every pod not Ready (stale status the restarted provider must repair)');
       const pods = (await core.listNamespacedPod({ namespace })).items;
       const staleStarted = Date.now();
+      const cpAtStale = cpuSecondsOf(env.apiserverPids());
+      const machineAtStale = machineBusySeconds();
       await forEachLimited(pods, 32, async (pod) => {
         const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'BenchStale' } : c));
         await core
@@ -569,14 +578,23 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
           .catch((err: unknown) => errors.push(`restart: marking ${pod.metadata?.name} stale: ${errorText(err)}`));
       });
       const staleSeconds = (Date.now() - staleStarted) / 1000;
+      const staleCores = { controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtStale) / staleSeconds, machine: (machineBusySeconds() - machineAtStale) / staleSeconds };
       await waitUntil('pods not Ready', () => inNs().every((r) => !r.ready || r.deletedAt !== undefined), 60_000);
       const before = await cloudCalls();
+      const cpAtSpawn = cpuSecondsOf(env.apiserverPids());
+      const machineAtSpawn = machineBusySeconds();
       const { spawnedAt, runningAt, logFile, logOffset } = await cloud.restart({
         logLevel: 'info',
         ...(o.cpuProfileRestartDir === undefined ? {} : { cpuProfileFile: join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`) }),
       });
       const converged = await waitUntil('pods Ready again', () => inNs().filter((r) => r.deletedAt === undefined).every((r) => r.ready), 120_000 + o.pods * 20, 100);
       const convergedAt = Date.now();
+      const repairSeconds = (convergedAt - spawnedAt) / 1000;
+      const repairCores = {
+        controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtSpawn) / repairSeconds,
+        provider: cpuSecondsOf(system.pids()) / repairSeconds,
+        machine: (machineBusySeconds() - machineAtSpawn) / repairSeconds,
+      };
       if (o.cpuProfileRestartDir !== undefined) {
         const file = join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`);
         cloud.signalProfile();
@@ -597,6 +615,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         createCalls: delta.calls.CreateContainerGroup ?? 0,
         cloudCalls: delta.calls,
         stalePatch: { seconds: staleSeconds, perSecond: pods.length / Math.max(0.001, staleSeconds) },
+        ...(env.apiserverPids().length === 0 ? {} : { cores: { stale: staleCores, repair: repairCores } }),
         phases: restartPhases(readFileSync(logFile).subarray(logOffset).toString('utf8'), spawnedAt),
         ...(first === undefined || last === undefined
           ? {}
@@ -793,6 +812,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   const users = o.systems.map((s) => `bench:${runId}:${s}`);
   let adminKc: k8s.KubeConfig | undefined;
   let recorder: PodRecorder | undefined;
+  let apiserverPids = (): number[] => [];
   try {
     if (cp === undefined) {
       const binDir = await ensureControlPlaneBinaries({ onProgress: log });
@@ -809,6 +829,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         },
       });
       stopControlPlane = () => started.stop();
+      apiserverPids = () => started.processes.filter((p) => p.name === 'kube-apiserver' || p.name === 'etcd').map((p) => p.pid);
       cp = { server: started.server, kubeconfigPath: started.kubeconfigPath, binDir: started.binDir, caCertPem: started.caCertPem, caKeyPem: started.caKeyPem };
     }
     adminKc = new k8s.KubeConfig();
@@ -853,6 +874,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
           kubeconfigOf: (s) => kubeconfigs.get(s)!,
           userOf: (s) => users[o.systems.indexOf(s)]!,
           peerBinaries,
+          apiserverPids,
         };
         const result = await runCase(o, caseEnv, system, mode);
         cases.push(result);

@@ -167,6 +167,13 @@ export function procSample(pid: number): ProcSample | undefined {
   }
 }
 
+/** Busy CPU seconds of the whole machine so far (every CPU, /proc/stat: all but idle and iowait). */
+export function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+
 /** Samples the RSS of a set of processes (summed) every `intervalMs`; keeps the peak. */
 export class RssSampler {
   peakBytes = 0;

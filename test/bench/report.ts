@@ -110,6 +110,10 @@ export function renderDetails(result: BenchResult): string {
       if (r.firstReadySeconds !== undefined) phases.push(`first pod Ready ${r.firstReadySeconds.toFixed(1)} s`, `last pod Ready ${f(r.lastReadySeconds)} s`);
       if (phases.length > 0) out.push(`  restart phases (after the spawn): ${phases.join(', ')}; repaired ${f(r.repairPerSecond)} pods/s between the first and the last`);
       if (r.stalePatch !== undefined) out.push(`  restart ceiling: the harness patched ${r.podsPresent} pods stale (32 at once) in ${r.stalePatch.seconds.toFixed(1)} s = ${r.stalePatch.perSecond.toFixed(0)} status patches/s`);
+      if (r.cores !== undefined) {
+        const { stale, repair } = r.cores;
+        out.push(`  restart CPU cores busy: while patching stale kube-apiserver+etcd ${stale.controlPlane.toFixed(2)}, machine ${stale.machine.toFixed(2)}; spawn to every pod Ready: kube-apiserver+etcd ${repair.controlPlane.toFixed(2)}, provider ${repair.provider.toFixed(2)}, machine ${repair.machine.toFixed(2)} (${result.host.cpus} CPUs)`);
+      }
     }
     if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
     for (const [phase, steps] of [['create', c.create.steps], ['paced', c.paced?.steps]] as const) {
