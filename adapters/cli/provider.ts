@@ -115,6 +115,8 @@ interface Leadership {
   /** The virtual node pools' nodes (kube-system/eci-virtual-node-pools). */
   pools?: VirtualNodePools;
   podInformers?: PodInformers;
+  /** Where the pod caches send a changed pod: the pod controller, once it exists. */
+  enqueuePod?: (pod: k8s.V1Pod) => void;
   pods?: PodStore;
   controller?: PodController;
   /** Set once the pod controller has synced its pods and adopted the existing groups. */
@@ -125,6 +127,25 @@ interface Leadership {
   kubeletApi?: KubeletApi;
   /** IP headroom and the drift tripwire per network (issue 17). */
   networkHealth?: NetworkHealth;
+}
+
+/**
+ * The pod caches of these nodes: started by the first caller (the nodes' start, as soon as their
+ * names are known, so the caches list while the nodes register), extended by later ones.
+ */
+function podInformersFor(w: Wiring, l: Leadership, nodeNames: readonly string[], signal: AbortSignal): Promise<void> {
+  if (l.podInformers === undefined) {
+    l.podInformers = startPodInformers({
+      kubeConfig: w.clients.kubeConfig,
+      core: w.clients.core,
+      nodeNames: [...nodeNames],
+      onChange: (pod) => l.enqueuePod?.(pod),
+      signal,
+      log: w.log,
+    });
+  }
+  const informers = l.podInformers;
+  return Promise.all(nodeNames.map((name) => informers.addNode(name))).then(() => undefined);
 }
 
 /** Cache names that have not synced (a missing CRD means no PodNetworkings: nothing to wait for). */
@@ -274,6 +295,7 @@ const virtualNodes = (w: Wiring): Runnable => ({
         else l.kubeletPorts?.release(name);
       },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
+      onZonesKnown: (names) => void podInformersFor(w, l, names, signal).catch(() => {}),
       // Ready only once the pod controller knows every pod and group: before that the scheduler
       // would bind pods that nothing syncs yet.
       readyGate: () => (l.podsSynced ? true : 'eci-virtual-node has not synced its pods and adopted the existing container groups yet'),
@@ -316,17 +338,10 @@ const podController = (w: Wiring): Runnable => ({
       waitForFreeIpsMs: w.config.sync.waitRetryMs,
     });
     const writer = new KubernetesPodWriter({ kubeConfig: w.clients.kubeConfig, component: COMPONENT, log: w.log, events: l.events });
-    let enqueue: (pod: k8s.V1Pod) => void = () => {};
-    const podInformers = startPodInformers({
-      kubeConfig: w.clients.kubeConfig,
-      core: w.clients.core,
-      nodeNames: [...nodes.nodeNames(), ...(pools?.nodeNames() ?? [])],
-      onChange: (pod) => enqueue(pod),
-      signal,
-      log: w.log,
-    });
-    l.podInformers = podInformers;
-    await Promise.race([podInformers.synced, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
+    // Mostly listing already: the nodes' start began their pod caches (onZonesKnown).
+    const synced = podInformersFor(w, l, [...nodes.nodeNames(), ...(pools?.nodeNames() ?? [])], signal);
+    const podInformers = l.podInformers!;
+    await Promise.race([synced, new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
     signal.throwIfAborted();
     w.log.info('pod caches synced', { pods: podInformers.store.list().length });
     l.pods = podInformers.store;
@@ -358,7 +373,7 @@ const podController = (w: Wiring): Runnable => ({
       vSwitchFreeIps: () => network.vSwitchFreeIps(),
     });
     l.controller = controller;
-    enqueue = (pod) => controller.enqueue(pod);
+    l.enqueuePod = (pod) => controller.enqueue(pod);
     // Adopts every group tagged with the cluster before any create.
     await controller.start(signal);
     signal.throwIfAborted();

@@ -108,6 +108,11 @@ export interface VirtualNodesOptions {
   podNetworkings?: { list(): readonly PodNetworking[] };
   /** A node was registered for a zone that appeared (not called for the nodes of the start). */
   onNodeAdded?: (nodeName: string, zone: string) => void;
+  /**
+   * The start's nodes, named as soon as their zones are known, before they are adopted or
+   * registered (a slow apiserver makes that seconds): their pod caches can list meanwhile.
+   */
+  onZonesKnown?: (nodeNames: readonly string[]) => void;
   /** A node was removed (its zone no longer needed, no pod left on it). */
   onNodeRemoved?: (nodeName: string, zone: string) => void;
   /** After the set of zones with a node changed (PodNetworking status follows it). */
@@ -263,6 +268,7 @@ class VirtualNodeManager {
         delay = Math.min(delay * 2, this.timing.retryMaxMs);
       }
     }
+    this.options.onZonesKnown?.([...this.zones.values()].map((z) => z.name));
     await this.startInformer();
     await Promise.all([...this.zones.values()].map((z) => this.serial(z, () => this.register(z))));
     this.signal.throwIfAborted();
