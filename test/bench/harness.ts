@@ -129,6 +129,12 @@ export interface RestartFigures {
    * the restarted provider repaired them: kube-apiserver + etcd, the provider, the whole machine.
    */
   cores?: { stale: { controlPlane: number; machine: number }; repair: { controlPlane: number; provider: number; machine: number } };
+  /**
+   * The restarted provider's apiserver requests per pod present, by kind, from its spawn until
+   * every pod is Ready again: a repair needs one status patch per pod; more means pods were
+   * repaired twice (e.g. marked not Ready again by the node lifecycle controller meanwhile).
+   */
+  apiserverRequestsPerPodByKind?: Record<string, number>;
   /** The restarted provider's start-up phases from its own log, seconds after the spawn. */
   phases?: Record<string, number>;
   /** Seconds after the spawn: the first and the last pod seen Ready again; pods repaired per second between them. */
@@ -581,6 +587,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const staleCores = { controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtStale) / staleSeconds, machine: (machineBusySeconds() - machineAtStale) / staleSeconds };
       await waitUntil('pods not Ready', () => inNs().every((r) => !r.ready || r.deletedAt !== undefined), 60_000);
       const before = await cloudCalls();
+      const apiAtSpawn = await apiCounts();
       const cpAtSpawn = cpuSecondsOf(env.apiserverPids());
       const machineAtSpawn = machineBusySeconds();
       const { spawnedAt, runningAt, logFile, logOffset } = await cloud.restart({
@@ -601,6 +608,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         if (!(await waitUntil(`the restarted provider's CPU profile ${file}`, () => existsSync(file), 30_000, 250))) errors.push(`restart: no CPU profile written to ${file} within 30 s of SIGUSR2`);
       }
       const delta = callDelta(before, await cloudCalls());
+      const apiAtConvergence = await apiCounts();
       const readyAgain = inNs()
         .filter((r) => r.deletedAt === undefined && r.ready && r.readyAt !== undefined && r.readyAt >= spawnedAt)
         .map((r) => r.readyAt!)
@@ -616,6 +624,11 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         cloudCalls: delta.calls,
         stalePatch: { seconds: staleSeconds, perSecond: pods.length / Math.max(0.001, staleSeconds) },
         ...(env.apiserverPids().length === 0 ? {} : { cores: { stale: staleCores, repair: repairCores } }),
+        apiserverRequestsPerPodByKind: Object.fromEntries(
+          Object.entries(apiAtConvergence)
+            .map(([kind, count]) => [kind, (count - (apiAtSpawn[kind] ?? 0)) / Math.max(1, pods.length)] as const)
+            .filter(([, perPod]) => perPod > 0),
+        ),
         phases: restartPhases(readFileSync(logFile).subarray(logOffset).toString('utf8'), spawnedAt),
         ...(first === undefined || last === undefined
           ? {}

@@ -110,6 +110,7 @@ export function renderDetails(result: BenchResult): string {
       if (r.firstReadySeconds !== undefined) phases.push(`first pod Ready ${r.firstReadySeconds.toFixed(1)} s`, `last pod Ready ${f(r.lastReadySeconds)} s`);
       if (phases.length > 0) out.push(`  restart phases (after the spawn): ${phases.join(', ')}; repaired ${f(r.repairPerSecond)} pods/s between the first and the last`);
       if (r.stalePatch !== undefined) out.push(`  restart ceiling: the harness patched ${r.podsPresent} pods stale (32 at once) in ${r.stalePatch.seconds.toFixed(1)} s = ${r.stalePatch.perSecond.toFixed(0)} status patches/s`);
+      if (r.apiserverRequestsPerPodByKind !== undefined) out.push(`  restart apiserver requests per pod by kind, spawn to every pod Ready: ${Object.entries(r.apiserverRequestsPerPodByKind).map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(', ') || 'none'}`);
       if (r.cores !== undefined) {
         const { stale, repair } = r.cores;
         out.push(`  restart CPU cores busy: while patching stale kube-apiserver+etcd ${stale.controlPlane.toFixed(2)}, machine ${stale.machine.toFixed(2)}; spawn to every pod Ready: kube-apiserver+etcd ${repair.controlPlane.toFixed(2)}, provider ${repair.provider.toFixed(2)}, machine ${repair.machine.toFixed(2)} (${result.host.cpus} CPUs)`);
