@@ -17,6 +17,7 @@ import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/regist
 import { leanPod } from '../../adapters/kubernetes/lean.ts';
 import { containerGroupName } from '../../provider/eci/names.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
+import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/telemetry/names.ts';
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
@@ -89,6 +90,15 @@ export interface CaseResult {
     throttled: number;
     /** Per pod: Running seen - its group created in the cloud (the simulator's clock, same host). */
     runningAfterGroupCreated?: LatencySummary;
+    /**
+     * The same lag in three legs, from the provider's step timings on each pod: the create's answer
+     * (its `created` - the simulator's creation), the provider seeing the group Running (its
+     * `running` - `created`; includes the cloud's own start and listing lag), the status write
+     * reaching the watcher (Running seen - `running`).
+     */
+    lagLegs?: { answer: LatencySummary; seen: LatencySummary; written: LatencySummary };
+    /** p99 of (Running - group created) of the groups created in each 10 s from the first create. */
+    lagP99By10s?: number[];
   };
   /**
    * Memory the N pods cost: (all Running) - (nodes Ready, no pod yet), scaled to 1000 pods. The
@@ -557,12 +567,19 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const allowed = 100 + 20 * window;
       const throttled = callDelta(cloudAtStart, cloudAfterCreate).throttled.CreateContainerGroup ?? 0;
       const createdByGroupName = new Map(groups.map((g) => [g.name, new Date(g.createdAt).getTime()]));
+      const byWindow: number[][] = [];
       const lags = createRecords.flatMap((r) => {
         const created = createdByGroupName.get(containerGroupName(r.namespace, r.name));
-        return r.runningAt === undefined || created === undefined ? [] : [Math.max(0, r.runningAt - created)];
+        if (r.runningAt === undefined || created === undefined) return [];
+        const lag = Math.max(0, r.runningAt - created);
+        (byWindow[Math.floor((created - times[0]!) / 10_000)] ??= []).push(lag);
+        return [lag];
       });
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags) };
+      const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
+      const lagLegs = await groupLagLegs(core, namespace, createRecords, createdByGroupName);
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
+
     }
 
     // -- restart: SIGKILL with N pods present; the pods' status is made stale meanwhile ----------------
@@ -789,6 +806,27 @@ function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
 }
 
 /** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
+/** The legs of (Running - group created) per pod, from the provider's step timings annotation. */
+async function groupLagLegs(core: k8s.CoreV1Api, namespace: string, records: PodRecord[], createdByGroupName: Map<string, number>): Promise<{ answer: LatencySummary; seen: LatencySummary; written: LatencySummary } | undefined> {
+  const runningAt = new Map(records.map((r) => [r.name, r.runningAt]));
+  const answer: number[] = [];
+  const seen: number[] = [];
+  const written: number[] = [];
+  for (const pod of (await core.listNamespacedPod({ namespace })).items) {
+    const name = pod.metadata?.name ?? '';
+    const raw = pod.metadata?.annotations?.[STEP_TIMINGS_ANNOTATION];
+    const groupCreated = createdByGroupName.get(containerGroupName(namespace, name));
+    const watched = runningAt.get(name);
+    if (raw === undefined || groupCreated === undefined || watched === undefined) continue;
+    const t = parseStepTimings(raw);
+    if (t.created === undefined || t.running === undefined) continue;
+    answer.push(Math.max(0, t.created - groupCreated));
+    seen.push(t.running - t.created);
+    written.push(Math.max(0, watched - t.running));
+  }
+  return answer.length === 0 ? undefined : { answer: summarize(answer), seen: summarize(seen), written: summarize(written) };
+}
+
 async function cachedPodBytes(core: k8s.CoreV1Api, namespace: string): Promise<{ full: number; lean: number; sampled: number } | undefined> {
   const pods = (await core.listNamespacedPod({ namespace, limit: 200 })).items;
   if (pods.length === 0) return undefined;

@@ -126,6 +126,12 @@ export function renderDetails(result: BenchResult): string {
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
     if (c.cacheBytesPerPod !== undefined) out.push(`  one cached pod (v8 serialize, mean of ${c.cacheBytesPerPod.sampled}): ${c.cacheBytesPerPod.full.toFixed(0)} bytes as listed, ${c.cacheBytesPerPod.lean.toFixed(0)} bytes in the lean cache`);
     if (c.quota?.runningAfterGroupCreated !== undefined) out.push(`  quota-true: Running - group created: p50 ${f(c.quota.runningAfterGroupCreated.p50Ms, 0)} ms, p99 ${f(c.quota.runningAfterGroupCreated.p99Ms, 0)} ms (${c.quota.runningAfterGroupCreated.count} pods)`);
+    const legs = c.quota?.lagLegs;
+    if (legs !== undefined) {
+      const leg = (s: { p50Ms?: number; p99Ms?: number }): string => `p50 ${f(s.p50Ms, 0)} / p99 ${f(s.p99Ms, 0)} ms`;
+      out.push(`    by leg: create answered ${leg(legs.answer)}; provider saw Running ${leg(legs.seen)}; status write seen ${leg(legs.written)}`);
+    }
+    if (c.quota?.lagP99By10s !== undefined) out.push(`    p99 by 10 s of group creation: ${c.quota.lagP99By10s.map((ms) => f(ms, 0)).join(', ')} ms`);
     for (const e of c.errors) out.push(`  ERROR: ${e}`);
   }
   for (const e of result.peerBuildErrors) out.push(`peer build error: ${e}`);
