@@ -31,6 +31,12 @@ export interface PodMemory {
    * admission span, or the provider's own root `pod.provision` span). Dropped once Running.
    */
   provisioning?: Context;
+  /**
+   * The group this process created and has not described yet: when its create answered (the
+   * sync's clock, epoch ms), how many times the sync looked it up by id, and when last
+   * (provider/pods/start-look.ts).
+   */
+  startLook?: { createdAt: number; looks: number; lastAt?: number };
   /** When this process created the pod's group (epoch ms): the start of `pod.wait_running`. */
   createdAt?: number;
   /** This process began the pod's trace (no traceparent annotation): write it on the pod at create. */

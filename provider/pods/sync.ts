@@ -15,6 +15,7 @@ import { rescheduleWhenExhausted } from '../networking/networks.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { DescribeBatcher } from './describe-batch.ts';
+import { LEAVE_TO_POLLER_MS, StartLookTimer, type StartLookOptions } from './start-look.ts';
 import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
 import { createOutcome, DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { ContainerGroupRequest } from '../eci/request.ts';
@@ -54,6 +55,8 @@ export interface PodSyncOptions {
   metrics?: PodSyncMetrics;
   /** Per-pod memory, shared with the controller (which forgets a pod that left the cache). */
   memory?: PodMemories;
+  /** How soon a just-created group is looked up by id (default DEFAULT_START_LOOK). */
+  startLook?: Partial<StartLookOptions>;
 }
 
 /** Normal ECI events of a pod that only restates Pending wait at most this long to be folded with later ones. */
@@ -88,11 +91,14 @@ export class PodSync {
   readonly memory: PodMemories;
   /** Fresh looks at single groups, shared by the syncs of one moment (one call per 20 ids). */
   private readonly describer: DescribeBatcher;
+  /** When to look at a group just created (learned from when recent ones were first listed). */
+  private readonly looks: StartLookTimer;
 
   constructor(options: PodSyncOptions) {
-    this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), ...options };
+    this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, ...options };
     this.memory = this.o.memory;
     this.describer = new DescribeBatcher({ cloud: this.o.cloud });
+    this.looks = new StartLookTimer(options.startLook);
   }
 
   /** `work` moves the run to the queue's create lane before a create (absent: creates in place). */
@@ -104,9 +110,11 @@ export class PodSync {
     const deleting = pod.metadata?.deletionTimestamp != null;
     // When the watch first delivered the pod on one of our nodes: the end of `pod.schedule`.
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
-    if (!deleting && this.o.groups.forPod(key.uid) === undefined && this.o.groups.createdFor(key.uid) !== undefined) {
-      // Created moments ago; the status poller brings its description and re-queues the pod.
-      return { kind: 'requeueAfter', ms: 10_000 };
+    const createdId = this.o.groups.createdFor(key.uid);
+    if (!deleting && this.o.groups.forPod(key.uid) === undefined && createdId !== undefined) {
+      // Created moments ago: look it up when the cloud should list it (else the poller brings it).
+      const later = await this.lookAtCreated(key.uid, createdId);
+      if (later !== undefined) return later;
     }
     // A pod being deleted waits for its group to be gone: only a fresh answer from the cloud says so.
     const group = await this.loadGroup(pod, deleting);
@@ -138,6 +146,32 @@ export class PodSync {
     if (annotations !== undefined && plan.kind !== 'report-status' && !this.holdAnnotations(key.uid, restatesPending)) await this.annotate(key, annotations);
     if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
     return this.act(key, pod, group, plan, work, plan.kind === 'report-status' ? annotations : undefined);
+  }
+
+  /**
+   * A group this process created and has not seen described: looked up by id (batched) at the
+   * times StartLookTimer gives. Undefined once found (the index holds it; the sync goes on with it).
+   */
+  private async lookAtCreated(uid: string, groupId: string): Promise<SyncResult | undefined> {
+    const look = this.memory.peek(uid)?.startLook;
+    // Created by an earlier pass this process does not time (should not happen): the poller's turn.
+    if (look === undefined) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
+    const at = this.o.now().getTime();
+    const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
+    if (plan.kind === 'requeueAfter') return plan;
+    look.looks++;
+    look.lastAt = at;
+    const found = await this.describer.describe(groupId);
+    if (found === undefined) {
+      // Not listed yet (the cloud's List/Describe lag): look again shortly, then leave it to the poller.
+      const next = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, sinceLastLookMs: 0 });
+      return next.kind === 'requeueAfter' ? next : { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
+    }
+    this.looks.noteSeen(at - look.createdAt);
+    const memory = this.memory.peek(uid);
+    if (memory !== undefined) delete memory.startLook;
+    this.o.groups.put(found);
+    return undefined;
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
@@ -565,6 +599,7 @@ export class PodSync {
     this.o.groups.noteCreated(key.uid, containerGroupId);
     const created = nowMs();
     memory.createdAt = created;
+    memory.startLook = { createdAt: this.o.now().getTime(), looks: 0 };
     this.noteTiming(key.uid, { createStarted, networkChosen, created });
     span.setAttribute(ATTR.containerGroupId, containerGroupId);
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
@@ -604,7 +639,8 @@ export class PodSync {
         ],
       });
     }
-    return { kind: 'done' };
+    // Back when the cloud should list the group (the status poller would see it a tick later).
+    return { kind: 'requeueAfter', ms: this.looks.firstLookMs() };
   }
 
   private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown, attempt: string): Promise<SyncResult> {
