@@ -112,17 +112,17 @@ describe('CloudCaller', () => {
   });
 
   it('paces each action under its own budget (sliding window)', async () => {
-    const { c } = caller({ rateLimits: { CreateContainerGroup: { perSecond: 10, burst: 2 } } });
+    const { c } = caller({ rateLimits: { DescribeContainerGroups: { perSecond: 10, burst: 2 } } });
     const starts: number[] = [];
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: 3 }, () =>
-        c.call('CreateContainerGroup', 'write', async () => {
+        c.call('DescribeContainerGroups', 'read', async () => {
           starts.push(performance.now() - t0);
         }),
       ),
     );
-    // The other action is not held back by CreateContainerGroup's window.
+    // The other action is not held back by DescribeContainerGroups' window.
     const other = performance.now();
     await c.call('DescribeVSwitches', 'read', async () => undefined);
     expect(performance.now() - other).toBeLessThan(100);
@@ -130,6 +130,24 @@ describe('CloudCaller', () => {
     expect(starts[1]!).toBeLessThan(100);
     // burst 2 per 2/10 s: the third start waits for the window to slide.
     expect(starts[2]!).toBeGreaterThanOrEqual(180);
+  });
+
+  it('paces creates like ECI does, a token bucket: the burst at once, then each call as soon as a token is back', async () => {
+    const { c } = caller({ rateLimits: { CreateContainerGroup: { perSecond: 10, burst: 2 } } });
+    const create = (starts: number[], t0: number) => c.call('CreateContainerGroup', 'write', async () => void starts.push(performance.now() - t0));
+    // One create, then a pause that refills the bucket.
+    await create([], performance.now());
+    await new Promise((r) => setTimeout(r, 250));
+    const starts: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 4 }, () => create(starts, t0)));
+    starts.sort((a, b) => a - b);
+    // Two at once (the refilled burst), then one per 100 ms. A window of 2 per 200 ms would have
+    // held the third until the pair's window slid (200 ms).
+    expect(starts[1]!).toBeLessThan(80);
+    expect(starts[2]!).toBeGreaterThanOrEqual(95);
+    expect(starts[2]!).toBeLessThan(190);
+    expect(starts[3]!).toBeGreaterThanOrEqual(195);
   });
 });
 

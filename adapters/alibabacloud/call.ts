@@ -1,13 +1,15 @@
-// The ONE decorator every ECI/VPC call goes through: per-action pacing (p-queue, sliding
-// window), a timeout, SDK error -> CloudError, bounded jittered retries for reads only, and an
-// `onCall` hook per attempt for metrics, and a `cloud.<Action>` span per attempt: a child of the
-// span active when `call` was entered (captured there and passed down explicitly, so the parent
-// never depends on which async context the queue starts a task in). Calls made outside any span
+// The ONE decorator every ECI/VPC call goes through: per-action pacing (ECI's token bucket for
+// create/delete, a p-queue sliding window for the rest), a timeout, SDK error -> CloudError,
+// bounded jittered retries for reads only, an `onCall` hook per attempt for metrics, and a
+// `cloud.<Action>` span per attempt: a child of the span active when `call` was entered (captured
+// there and passed down explicitly, so the parent never depends on which async context the queue
+// starts a task in). Calls made outside any span
 // (status polls, relists) are not traced: they would be a trace every poll; metrics count them.
 import { context, trace, type Context } from '@opentelemetry/api';
 import PQueue from 'p-queue';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import { backoffDelay } from '../../provider/runtime/backoff.ts';
+import { TokenBucket } from '../../provider/runtime/tokenbucket.ts';
 import { cloudServiceOf } from '../../provider/telemetry/names.ts';
 import { recordCloudCallSpan } from '../telemetry/tracing.ts';
 import { toCloudError } from './errors.ts';
@@ -31,6 +33,14 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   DescribeVSwitches: { perSecond: 10, burst: 10 },
   DescribeSecurityGroups: { perSecond: 10, burst: 10 },
 };
+
+/**
+ * Actions ECI meters with a token bucket (burst, refilled at perSecond: eci-openapi.md): paced by
+ * the same bucket, so a burst is spent at once and afterwards a call goes the moment a token is
+ * back. A sliding window would allow at most `burst` calls in any burst/perSecond seconds, which
+ * after a slow start (pods still being scheduled) lets through up to a burst less than ECI would.
+ */
+export const TOKEN_BUCKET_ACTIONS: ReadonlySet<string> = new Set(['CreateContainerGroup', 'DeleteContainerGroup']);
 
 /** Used for an action with no entry in the table. */
 export const FALLBACK_RATE_LIMIT: RateLimit = { perSecond: 10, burst: 10 };
@@ -102,6 +112,7 @@ export type CallKind = 'read' | 'write';
  */
 export class CloudCaller {
   private readonly queues = new Map<string, PQueue>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly limits: Readonly<Record<string, RateLimit>>;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -143,34 +154,42 @@ export class CloudCaller {
 
   private async attempt<T>(action: string, attempt: number, fn: () => Promise<T>, parent: Context, signal: AbortSignal | undefined): Promise<T> {
     const enqueued = this.now();
-    return this.queueFor(action).add(async () => {
-      // The slot came after the work was cancelled: give it back unused.
-      throwIfAborted(action, signal);
-      const started = this.now();
-      const queuedMs = started - enqueued;
-      try {
-        const result = await this.withTimeout(action, fn, signal);
-        const requestId = requestIdOf(result);
-        const httpStatus = statusCodeOf(result);
-        this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }), ...(httpStatus === undefined ? {} : { httpStatus }) }, parent);
-        return result;
-      } catch (err) {
-        const cloudError = toCloudError(action, err, this.options.secrets);
-        this.report(
-          {
-            action,
-            attempt,
-            queuedMs,
-            durationMs: this.now() - started,
-            code: cloudError.code,
-            ...(cloudError.httpStatus === undefined ? {} : { httpStatus: cloudError.httpStatus }),
-            ...(cloudError.requestId === undefined ? {} : { requestId: cloudError.requestId }),
-          },
-          parent,
-        );
-        throw cloudError;
-      }
-    });
+    const bucket = this.bucketFor(action);
+    if (bucket !== undefined) {
+      await bucket.take();
+      return this.paced(action, attempt, fn, parent, signal, enqueued);
+    }
+    return this.queueFor(action).add(() => this.paced(action, attempt, fn, parent, signal, enqueued));
+  }
+
+  /** One attempt once its rate-limit slot came. */
+  private async paced<T>(action: string, attempt: number, fn: () => Promise<T>, parent: Context, signal: AbortSignal | undefined, enqueued: number): Promise<T> {
+    // The slot came after the work was cancelled: leave it unused.
+    throwIfAborted(action, signal);
+    const started = this.now();
+    const queuedMs = started - enqueued;
+    try {
+      const result = await this.withTimeout(action, fn, signal);
+      const requestId = requestIdOf(result);
+      const httpStatus = statusCodeOf(result);
+      this.report({ action, attempt, queuedMs, durationMs: this.now() - started, ...(requestId === undefined ? {} : { requestId }), ...(httpStatus === undefined ? {} : { httpStatus }) }, parent);
+      return result;
+    } catch (err) {
+      const cloudError = toCloudError(action, err, this.options.secrets);
+      this.report(
+        {
+          action,
+          attempt,
+          queuedMs,
+          durationMs: this.now() - started,
+          code: cloudError.code,
+          ...(cloudError.httpStatus === undefined ? {} : { httpStatus: cloudError.httpStatus }),
+          ...(cloudError.requestId === undefined ? {} : { requestId: cloudError.requestId }),
+        },
+        parent,
+      );
+      throw cloudError;
+    }
   }
 
   /** Metrics hook and span of one attempt. Neither may fail the call. */
@@ -205,6 +224,17 @@ export class CloudCaller {
       clearTimeout(timer);
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     });
+  }
+
+  private bucketFor(action: string): TokenBucket | undefined {
+    if (!TOKEN_BUCKET_ACTIONS.has(action)) return undefined;
+    let bucket = this.buckets.get(action);
+    if (bucket === undefined) {
+      const limit = this.limits[action] ?? FALLBACK_RATE_LIMIT;
+      bucket = new TokenBucket({ qps: limit.perSecond, burst: limit.burst, clock: { now: () => this.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) } });
+      this.buckets.set(action, bucket);
+    }
+    return bucket;
   }
 
   private queueFor(action: string): PQueue {
