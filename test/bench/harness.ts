@@ -99,6 +99,8 @@ export interface CaseResult {
     lagLegs?: { answer: LatencySummary; seen: LatencySummary; written: LatencySummary };
     /** p99 of (Running - group created) of the groups created in each 10 s from the first create. */
     lagP99By10s?: number[];
+    /** The same per 10 s for the legs `seen` and `written` (see lagLegs). */
+    legP99By10s?: { seen: number[]; written: number[] };
   };
   /**
    * Memory the N pods cost: (all Running) - (nodes Ready, no pod yet), scaled to 1000 pods. The
@@ -576,8 +578,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         return [lag];
       });
       const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
-      const lagLegs = await groupLagLegs(core, namespace, createRecords, createdByGroupName);
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }) };
+      const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }
@@ -806,12 +808,20 @@ function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
 }
 
 /** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
-/** The legs of (Running - group created) per pod, from the provider's step timings annotation. */
-async function groupLagLegs(core: k8s.CoreV1Api, namespace: string, records: PodRecord[], createdByGroupName: Map<string, number>): Promise<{ answer: LatencySummary; seen: LatencySummary; written: LatencySummary } | undefined> {
+/** The legs of (Running - group created) per pod, from the provider's step timings annotation; and their p99 per 10 s of group creation. */
+async function groupLagLegs(
+  core: k8s.CoreV1Api,
+  namespace: string,
+  records: PodRecord[],
+  createdByGroupName: Map<string, number>,
+  firstCreate: number,
+): Promise<{ legs: { answer: LatencySummary; seen: LatencySummary; written: LatencySummary }; by10s: { seen: number[]; written: number[] } } | undefined> {
   const runningAt = new Map(records.map((r) => [r.name, r.runningAt]));
   const answer: number[] = [];
   const seen: number[] = [];
   const written: number[] = [];
+  const seenBy: number[][] = [];
+  const writtenBy: number[][] = [];
   for (const pod of (await core.listNamespacedPod({ namespace })).items) {
     const name = pod.metadata?.name ?? '';
     const raw = pod.metadata?.annotations?.[STEP_TIMINGS_ANNOTATION];
@@ -820,11 +830,16 @@ async function groupLagLegs(core: k8s.CoreV1Api, namespace: string, records: Pod
     if (raw === undefined || groupCreated === undefined || watched === undefined) continue;
     const t = parseStepTimings(raw);
     if (t.created === undefined || t.running === undefined) continue;
+    const w = Math.floor((groupCreated - firstCreate) / 10_000);
     answer.push(Math.max(0, t.created - groupCreated));
     seen.push(t.running - t.created);
     written.push(Math.max(0, watched - t.running));
+    (seenBy[w] ??= []).push(t.running - t.created);
+    (writtenBy[w] ??= []).push(Math.max(0, watched - t.running));
   }
-  return answer.length === 0 ? undefined : { answer: summarize(answer), seen: summarize(seen), written: summarize(written) };
+  if (answer.length === 0) return undefined;
+  const p99s = (by: number[][]): number[] => Array.from(by, (v) => summarize(v ?? []).p99Ms ?? 0);
+  return { legs: { answer: summarize(answer), seen: summarize(seen), written: summarize(written) }, by10s: { seen: p99s(seenBy), written: p99s(writtenBy) } };
 }
 
 async function cachedPodBytes(core: k8s.CoreV1Api, namespace: string): Promise<{ full: number; lean: number; sampled: number } | undefined> {

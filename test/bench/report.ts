@@ -132,6 +132,8 @@ export function renderDetails(result: BenchResult): string {
       out.push(`    by leg: create answered ${leg(legs.answer)}; provider saw Running ${leg(legs.seen)}; status write seen ${leg(legs.written)}`);
     }
     if (c.quota?.lagP99By10s !== undefined) out.push(`    p99 by 10 s of group creation: ${c.quota.lagP99By10s.map((ms) => f(ms, 0)).join(', ')} ms`);
+    const byLeg = c.quota?.legP99By10s;
+    if (byLeg !== undefined) out.push(`      provider saw Running: ${byLeg.seen.map((ms) => f(ms, 0)).join(', ')} ms; status write seen: ${byLeg.written.map((ms) => f(ms, 0)).join(', ')} ms`);
     for (const e of c.errors) out.push(`  ERROR: ${e}`);
   }
   for (const e of result.peerBuildErrors) out.push(`peer build error: ${e}`);
