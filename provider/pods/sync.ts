@@ -15,7 +15,7 @@ import { rescheduleWhenExhausted } from '../networking/networks.ts';
 import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { DescribeBatcher } from './describe-batch.ts';
-import { LEAVE_TO_POLLER_MS, StartLookTimer, type StartLookOptions } from './start-look.ts';
+import { LEAVE_TO_POLLER_MS, LOOK_BATCH_WINDOW_MS, StartLookTimer, type StartLookOptions } from './start-look.ts';
 import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
 import { createOutcome, DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { ContainerGroupRequest } from '../eci/request.ts';
@@ -93,12 +93,15 @@ export class PodSync {
   private readonly describer: DescribeBatcher;
   /** When to look at a group just created (learned from when recent ones were first listed). */
   private readonly looks: StartLookTimer;
+  /** Those looks, batched over a longer window than the describer's (they come at the create rate). */
+  private readonly lookDescriber: DescribeBatcher;
 
   constructor(options: PodSyncOptions) {
     this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, ...options };
     this.memory = this.o.memory;
     this.describer = new DescribeBatcher({ cloud: this.o.cloud });
     this.looks = new StartLookTimer(options.startLook);
+    this.lookDescriber = new DescribeBatcher({ cloud: this.o.cloud, windowMs: LOOK_BATCH_WINDOW_MS });
   }
 
   /** `work` moves the run to the queue's create lane before a create (absent: creates in place). */
@@ -161,7 +164,7 @@ export class PodSync {
     if (plan.kind === 'requeueAfter') return plan;
     look.looks++;
     look.lastAt = at;
-    const found = await this.describer.describe(groupId);
+    const found = await this.lookDescriber.describe(groupId);
     if (found === undefined) {
       // Not listed yet (the cloud's List/Describe lag): look again shortly, then leave it to the poller.
       const next = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, sinceLastLookMs: 0 });
