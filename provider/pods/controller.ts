@@ -135,7 +135,7 @@ export class PodController {
   private enqueueGroupOwner(group: { tags: Record<string, string> }): void {
     const uid = group.tags[GROUP_TAGS.podUid];
     const key = uid === undefined ? undefined : this.memory.peek(uid)?.queueKey;
-    if (key !== undefined && !this.stopped) this.queue.add(key);
+    if (key !== undefined && !this.stopped) this.queue.add(key, { soon: true });
   }
 
   /**

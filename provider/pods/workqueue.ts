@@ -6,7 +6,10 @@
 // - one slow or failing key never blocks the others;
 // - two lanes: a run that is about to create (and may wait for the cloud's create tokens) moves
 //   to the create lane and frees its worker, so status reports, deletions and refusals of other
-//   keys never queue behind throttled creates. The key stays "processing" across the move.
+//   keys never queue behind throttled creates. The key stays "processing" across the move;
+// - follow-ups first: a key added with `soon` (the cloud reported its group changed) or coming
+//   back after its own requeueAfter/backoff is taken before keys of the plain order, so a status
+//   to report does not wait behind a flood of new pods' first syncs (1000 pods bound at once).
 // Time is injected so the behaviour is testable without real waiting.
 import { backoffDelay } from '../runtime/backoff.ts';
 
@@ -39,8 +42,11 @@ export class KeyedWorkQueue<K> {
   private readonly opts: Required<WorkQueueOptions<K>>;
   private readonly queued = new Set<K>();
   private readonly order: K[] = [];
+  /** Queued follow-ups, taken before `order`. */
+  private readonly soon: K[] = [];
   private readonly processing = new Set<K>();
-  private readonly dirtyWhileProcessing = new Set<K>();
+  /** Keys added while being processed, and whether one of those adds was a follow-up. */
+  private readonly dirtyWhileProcessing = new Map<K, boolean>();
   private readonly failures = new Map<K, number>();
   private readonly delayed = new Map<K, unknown>();
   private running = 0;
@@ -62,28 +68,40 @@ export class KeyedWorkQueue<K> {
     };
   }
 
-  /** Queues a key now (cancelling a pending delayed add of the same key). */
-  add(key: K): void {
+  /**
+   * Queues a key now (cancelling a pending delayed add of the same key). `soon`: a follow-up of
+   * work already under way (e.g. the cloud reported the key's group changed), taken first.
+   */
+  add(key: K, o: { soon?: boolean } = {}): void {
     if (this.stopped) return;
     this.cancelDelayed(key);
+    const soon = o.soon === true;
     if (this.processing.has(key)) {
-      this.dirtyWhileProcessing.add(key);
+      this.dirtyWhileProcessing.set(key, soon || this.dirtyWhileProcessing.get(key) === true);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      // Already waiting in the plain order: a follow-up moves it ahead.
+      const at = soon ? this.order.indexOf(key) : -1;
+      if (at >= 0) {
+        this.order.splice(at, 1);
+        this.soon.push(key);
+      }
+      return;
+    }
     this.queued.add(key);
-    this.order.push(key);
+    (soon ? this.soon : this.order).push(key);
     this.pump();
   }
 
-  /** Queues a key after `ms`, unless it is added sooner. */
+  /** Queues a key after `ms` as a follow-up, unless it is added sooner. */
   addAfter(key: K, ms: number): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) return this.add(key, { soon: true });
     if (this.delayed.has(key) || this.queued.has(key)) return;
     const handle = this.opts.setTimer(() => {
       this.delayed.delete(key);
-      this.add(key);
+      this.add(key, { soon: true });
     }, ms);
     this.delayed.set(key, handle);
   }
@@ -95,7 +113,7 @@ export class KeyedWorkQueue<K> {
   }
 
   get depth(): number {
-    return this.order.length;
+    return this.order.length + this.soon.length;
   }
 
   get inFlight(): number {
@@ -112,6 +130,7 @@ export class KeyedWorkQueue<K> {
     this.stopped = true;
     for (const key of [...this.delayed.keys()]) this.cancelDelayed(key);
     this.order.length = 0;
+    this.soon.length = 0;
     this.queued.clear();
     await this.idle();
   }
@@ -131,8 +150,8 @@ export class KeyedWorkQueue<K> {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.opts.concurrency && this.order.length > 0) {
-      const key = this.order.shift() as K;
+    while (!this.stopped && this.running < this.opts.concurrency && this.depth > 0) {
+      const key = (this.soon.length > 0 ? this.soon.shift() : this.order.shift()) as K;
       this.queued.delete(key);
       this.processing.add(key);
       this.running++;
@@ -146,7 +165,7 @@ export class KeyedWorkQueue<K> {
   }
 
   private isIdle(): boolean {
-    return this.running === 0 && this.creating === 0 && this.order.length === 0;
+    return this.running === 0 && this.creating === 0 && this.depth === 0;
   }
 
   private async acquireCreateSlot(): Promise<void> {
@@ -194,8 +213,11 @@ export class KeyedWorkQueue<K> {
         if (lane === 'create') this.releaseCreateSlot();
       }
     }
-    if (this.dirtyWhileProcessing.delete(key)) this.add(key);
-    else if (retryInMs !== undefined) this.addAfter(key, retryInMs);
+    const dirty = this.dirtyWhileProcessing.get(key);
+    if (dirty !== undefined) {
+      this.dirtyWhileProcessing.delete(key);
+      this.add(key, { soon: dirty });
+    } else if (retryInMs !== undefined) this.addAfter(key, retryInMs);
     this.pump();
   }
 

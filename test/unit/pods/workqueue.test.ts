@@ -164,3 +164,37 @@ async function until(probe: () => boolean, what: string, seen: unknown): Promise
     await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+describe('KeyedWorkQueue follow-ups', () => {
+  it('takes a follow-up (soon, or back after its own requeueAfter) before the plain order of new keys', async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const timers: (() => void)[] = [];
+    const queue = new KeyedWorkQueue<string>({
+      concurrency: 1,
+      backoffBaseMs: 1,
+      backoffMaxMs: 1,
+      setTimer: (fn) => timers.push(fn),
+      clearTimer: () => {},
+      handle: async (key) => {
+        seen.push(key);
+        if (key === 'first') await gate.promise;
+        // 'created' asks to come back later (a look at its new group).
+        return key === 'created' && seen.filter((k) => k === 'created').length === 1 ? { kind: 'requeueAfter', ms: 1_000 } : done;
+      },
+    });
+    queue.add('created');
+    await new Promise((r) => setTimeout(r, 0));
+    queue.add('first');
+    await new Promise((r) => setTimeout(r, 0));
+    // A flood of new pods queues while 'first' holds the only worker.
+    for (const k of ['new-1', 'new-2', 'new-3']) queue.add(k);
+    // 'new-3' changed in the cloud: it moves ahead of the plain order.
+    queue.add('new-3', { soon: true });
+    // 'created' comes back from its requeueAfter.
+    timers.shift()!();
+    gate.resolve();
+    await queue.idle();
+    expect(seen).toEqual(['created', 'first', 'new-3', 'created', 'new-1', 'new-2']);
+  });
+});
