@@ -2,7 +2,7 @@
 // shape (a 10,000-pod target is not judged on 1000 pods, except RSS already above its bound).
 import { describe, expect, it } from 'vitest';
 import type { BenchResult, CaseResult } from '../../bench/harness.ts';
-import { checkTargets } from '../../bench/report.ts';
+import { checkTargets, renderDetails } from '../../bench/report.ts';
 
 function kase(o: Partial<CaseResult> & Pick<CaseResult, 'system' | 'mode'>): CaseResult {
   return {
@@ -75,5 +75,32 @@ describe('checkTargets', () => {
     expect(met['quota-true: >= 95% of the bucket used']).toBe(true);
     expect(met['quota-true: 0 Failed']).toBe(true);
     expect(met['quota-true: p99 of (Running - group created) <= 2 s']).toBe(false);
+  });
+});
+
+describe('renderDetails, quota-true', () => {
+  it('prints where (Running - group created) goes: its legs, and p99 per 10 s of group creation', () => {
+    const details = renderDetails(
+      result([
+        kase({
+          system: 'eci-vn',
+          mode: 'quota-true',
+          quota: {
+            creates: 1000,
+            windowSeconds: 45,
+            allowed: 1000,
+            usedPct: 100,
+            throttled: 0,
+            runningAfterGroupCreated: { count: 1000, p50Ms: 1170, p99Ms: 4005 },
+            lagLegs: { answer: { count: 1000, p50Ms: 1, p99Ms: 115 }, seen: { count: 1000, p50Ms: 1119, p99Ms: 1400 }, written: { count: 1000, p50Ms: 20, p99Ms: 2655 } },
+            lagP99By10s: [4066, 1372],
+            legP99By10s: { seen: [1417, 1333], written: [2780, 43] },
+          },
+        }),
+      ]),
+    );
+    expect(details).toContain('by leg: create answered p50 1 / p99 115 ms; provider saw Running p50 1119 / p99 1400 ms; status write seen p50 20 / p99 2655 ms');
+    expect(details).toContain('p99 by 10 s of group creation: 4066, 1372 ms');
+    expect(details).toContain('provider saw Running: 1417, 1333 ms; status write seen: 2780, 43 ms');
   });
 });
