@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverMetrics, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
@@ -101,6 +101,8 @@ export interface CaseResult {
     lagP99By10s?: number[];
     /** The same per 10 s for the legs `seen` and `written` (see lagLegs). */
     legP99By10s?: { seen: number[]; written: number[] };
+    /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
+    statusPatchLatency?: { count: number; p99AtMostSeconds: number; overOneSecondPct: number };
   };
   /**
    * Memory the N pods cost: (all Running) - (nodes Ready, no pod yet), scaled to 1000 pods. The
@@ -508,6 +510,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     log(`ready (${system.tuning})`);
     const memoryAtReady = memoryNow(system);
     const apiByKindAtStart = await apiCounts();
+    const patchBucketsAtStart = mode === 'quota-true' ? statusPatchBuckets(await apiserverMetrics(adminKc)) : undefined;
     const apiAtStart = sum(apiByKindAtStart);
     const cloudAtStart = await cloudCalls();
 
@@ -578,8 +581,9 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         return [lag];
       });
       const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
+      const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(await apiserverMetrics(adminKc)));
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }) };
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }

@@ -243,6 +243,35 @@ export function dispatchedByFlowSchema(metricsText: string): Map<string, number>
   return out;
 }
 
+/**
+ * The apiserver's own latency histogram of `PATCH pods/status` (all clients; in the bench the
+ * systems' status writes): cumulative counts per bucket upper bound (seconds).
+ */
+export function statusPatchBuckets(metricsText: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('apiserver_request_duration_seconds_bucket{')) continue;
+    if (!line.includes('verb="PATCH"') || !line.includes('resource="pods"') || !line.includes('subresource="status"')) continue;
+    const le = /le="([^"]*)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le === undefined || !Number.isFinite(value)) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + value);
+  }
+  return out;
+}
+
+/** Between two scrapes of statusPatchBuckets: how many, the bucket holding the p99, the share over 1 s. */
+export function statusPatchLatency(before: Map<number, number>, after: Map<number, number>): { count: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const delta = (b: number): number => (after.get(b) ?? 0) - (before.get(b) ?? 0);
+  const count = delta(Infinity);
+  if (count <= 0) return undefined;
+  const p99 = bounds.find((b) => delta(b) >= 0.99 * count) ?? Infinity;
+  const within1s = bounds.filter((b) => b <= 1).reduce((m, b) => Math.max(m, delta(b)), 0);
+  return { count, p99AtMostSeconds: p99, overOneSecondPct: (100 * (count - within1s)) / count };
+}
+
 // ---- the cloud simulator's admin API -----------------------------------------------------------
 
 export interface SimRequestStats {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchResult, CaseResult } from '../../bench/harness.ts';
 import { checkTargets, renderDetails } from '../../bench/report.ts';
+import { statusPatchBuckets, statusPatchLatency } from '../../bench/measure.ts';
 
 function kase(o: Partial<CaseResult> & Pick<CaseResult, 'system' | 'mode'>): CaseResult {
   return {
@@ -102,5 +103,17 @@ describe('renderDetails, quota-true', () => {
     expect(details).toContain('by leg: create answered p50 1 / p99 115 ms; provider saw Running p50 1119 / p99 1400 ms; status write seen p50 20 / p99 2655 ms');
     expect(details).toContain('p99 by 10 s of group creation: 4066, 1372 ms');
     expect(details).toContain('provider saw Running: 1417, 1333 ms; status write seen: 2780, 43 ms');
+  });
+});
+
+describe('statusPatchLatency', () => {
+  it("reads the apiserver's PATCH pods/status histogram between two scrapes", () => {
+    const scrape = (counts: [string, number][]): string =>
+      counts.map(([le, n]) => `apiserver_request_duration_seconds_bucket{component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="status",verb="PATCH",version="v1",le="${le}"} ${n}`).join('\n') +
+      '\napiserver_request_duration_seconds_bucket{component="apiserver",resource="pods",scope="resource",subresource="",verb="PATCH",version="v1",le="+Inf"} 999\n';
+    const before = statusPatchBuckets(scrape([['0.1', 10], ['1', 10], ['4', 10], ['+Inf', 10]]));
+    const after = statusPatchBuckets(scrape([['0.1', 900], ['1', 980], ['4', 1005], ['+Inf', 1010]]));
+    expect(statusPatchLatency(before, after)).toEqual({ count: 1000, p99AtMostSeconds: 4, overOneSecondPct: 3 });
+    expect(statusPatchLatency(after, after)).toBeUndefined();
   });
 });
