@@ -101,6 +101,8 @@ export interface CaseResult {
     lagP99By10s?: number[];
     /** The same per 10 s for the legs `seen` and `written` (see lagLegs). */
     legP99By10s?: { seen: number[]; written: number[] };
+    /** The provider's longest event-loop delay in each 10 s from the first create (heap-probe.ts). */
+    loopDelayMaxBy10s?: number[];
     /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
     statusPatchLatency?: { count: number; p99AtMostSeconds: number; overOneSecondPct: number };
   };
@@ -583,7 +585,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(await apiserverMetrics(adminKc)));
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }) };
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }
@@ -812,6 +814,20 @@ function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
 }
 
 /** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
+/** The provider's longest event-loop delay per 10 s from `from` to `to`, from heap-probe.ts's lines. */
+function loopDelayBy10s(memoryFile: string | undefined, from: number, to: number): number[] {
+  if (memoryFile === undefined || !existsSync(memoryFile)) return [];
+  const out: number[] = [];
+  for (const line of readFileSync(memoryFile, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const { t, loopMaxMs } = JSON.parse(line) as { t?: number; loopMaxMs?: number };
+    if (t === undefined || loopMaxMs === undefined || t < from || t > to) continue;
+    const w = Math.floor((t - from) / 10_000);
+    out[w] = Math.max(out[w] ?? 0, loopMaxMs);
+  }
+  return Array.from(out, (v) => v ?? 0);
+}
+
 /** The legs of (Running - group created) per pod, from the provider's step timings annotation; and their p99 per 10 s of group creation. */
 async function groupLagLegs(
   core: k8s.CoreV1Api,

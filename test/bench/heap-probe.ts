@@ -1,18 +1,26 @@
 // Preloaded into the provider process by the benchmark (`node --import ./test/bench/heap-probe.ts
 // adapters/cli/main.ts run ...`): appends `process.memoryUsage()` as a JSON line to the file named
-// by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500). No provider code changes, no
-// inspector; one small synchronous append per interval on an unref'd timer.
+// by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500), with the event loop's longest
+// delay since the last line. No provider code changes, no inspector; one small synchronous append
+// per interval on an unref'd timer.
 import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 
 const file = process.env.BENCH_MEMORY_FILE;
 if (file !== undefined && file !== '') {
   const intervalMs = Number(process.env.BENCH_MEMORY_INTERVAL_MS ?? '500');
+  // The event loop's delay since the previous sample (max, ms): how long a ready callback (a
+  // status write, an answer) could wait for the loop.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const sample = (): void => {
     const m = process.memoryUsage();
-    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external })}\n`);
+    const loopMaxMs = Math.round(loop.max / 1e6);
+    loop.reset();
+    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, loopMaxMs })}\n`);
   };
   sample();
   setInterval(sample, intervalMs).unref();

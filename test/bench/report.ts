@@ -134,6 +134,8 @@ export function renderDetails(result: BenchResult): string {
     if (c.quota?.lagP99By10s !== undefined) out.push(`    p99 by 10 s of group creation: ${c.quota.lagP99By10s.map((ms) => f(ms, 0)).join(', ')} ms`);
     const byLeg = c.quota?.legP99By10s;
     if (byLeg !== undefined) out.push(`      provider saw Running: ${byLeg.seen.map((ms) => f(ms, 0)).join(', ')} ms; status write seen: ${byLeg.written.map((ms) => f(ms, 0)).join(', ')} ms`);
+    const loop = c.quota?.loopDelayMaxBy10s;
+    if (loop !== undefined && loop.length > 0) out.push(`    provider's event-loop delay, max per 10 s of group creation: ${loop.join(', ')} ms`);
     const patch = c.quota?.statusPatchLatency;
     if (patch !== undefined) out.push(`    apiserver's own PATCH pods/status latency, create phase: ${patch.count} requests, p99 <= ${patch.p99AtMostSeconds} s (its histogram's bucket), ${patch.overOneSecondPct.toFixed(1)}% over 1 s`);
     for (const e of c.errors) out.push(`  ERROR: ${e}`);
