@@ -15,14 +15,18 @@ import EciModule, {
 } from '@alicloud/eci20180808';
 import { Config as EciConfig } from '@alicloud/openapi-client';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
-import EcsModule, { DescribeSecurityGroupsRequest } from '@alicloud/ecs20140526';
-import VpcModule, { DescribeVSwitchesRequest } from '@alicloud/vpc20160428';
+// Deep imports of the two ECS/VPC actions' models: the packages' entry points load every model (rpc.ts).
+import { DescribeSecurityGroupsRequest } from '@alicloud/ecs20140526/dist/models/DescribeSecurityGroupsRequest.js';
+import { DescribeSecurityGroupsResponse } from '@alicloud/ecs20140526/dist/models/DescribeSecurityGroupsResponse.js';
+import { DescribeVSwitchesRequest } from '@alicloud/vpc20160428/dist/models/DescribeVswitchesRequest.js';
+import { DescribeVSwitchesResponse } from '@alicloud/vpc20160428/dist/models/DescribeVswitchesResponse.js';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import type { ContainerGroup, SecurityGroup, VSwitch } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
 import type { CallOptions, ChangedContainerGroup, CloudPort, ListOptions } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
 import { fromSdkContainerGroup, fromSdkSecurityGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
+import { createRpcClient, type RpcAction } from './rpc.ts';
 
 // CommonJS packages: Node's ESM loader gives `module.exports` as the default import (the class is
 // then at `.default`), bundler-style interop (vitest) gives `exports.default` itself. Accept both.
@@ -31,8 +35,13 @@ function cjsDefault<T>(mod: { default: T }): T {
   return (typeof inner === 'function' ? inner : mod) as T;
 }
 const EciClient = cjsDefault(EciModule);
-const VpcClient = cjsDefault(VpcModule);
-const EcsClient = cjsDefault(EcsModule);
+
+const DESCRIBE_VSWITCHES: RpcAction<DescribeVSwitchesResponse> = { action: 'DescribeVSwitches', version: '2016-04-28', Response: DescribeVSwitchesResponse };
+const DESCRIBE_SECURITY_GROUPS: RpcAction<DescribeSecurityGroupsResponse> = {
+  action: 'DescribeSecurityGroups',
+  version: '2014-05-26',
+  Response: DescribeSecurityGroupsResponse,
+};
 
 /** ECI's maximum for ContainerGroupIds and Limit. */
 export const DESCRIBE_BATCH = 20;
@@ -91,7 +100,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       connectTimeout: connectMs,
     }),
   );
-  const vpc = new VpcClient(
+  const vpc = createRpcClient(
     new $OpenApiUtil.Config({
       accessKeyId,
       accessKeySecret,
@@ -102,7 +111,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       connectTimeout: connectMs,
     }),
   );
-  const ecs = new EcsClient(
+  const ecs = createRpcClient(
     new $OpenApiUtil.Config({
       accessKeyId,
       accessKeySecret,
@@ -264,7 +273,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
       const pages = async (filter: { vSwitchId?: string }) => {
         for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
           const request = new DescribeVSwitchesRequest({ regionId, pageSize: VSWITCH_PAGE_SIZE, pageNumber, ...filter });
-          const response = await caller.call('DescribeVSwitches', 'read', () => vpc.describeVSwitches(request), options?.signal);
+          const response = await caller.call('DescribeVSwitches', 'read', () => vpc.call(DESCRIBE_VSWITCHES, request), options?.signal);
           const list = response.body?.vSwitches?.vSwitch ?? [];
           for (const v of list) if (v.vSwitchId !== undefined && wanted.has(v.vSwitchId)) byId.set(v.vSwitchId, fromSdkVSwitch(v));
           const total = response.body?.totalCount ?? 0;
@@ -289,7 +298,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
         for (let pageNumber = 1; ; pageNumber++) {
           if (pageNumber > MAX_PAGES) throw pagingLimit('DescribeSecurityGroups');
           const request = new DescribeSecurityGroupsRequest({ regionId, securityGroupIds: JSON.stringify(chunk), pageSize: SECURITY_GROUP_PAGE_SIZE, pageNumber });
-          const response = await caller.call('DescribeSecurityGroups', 'read', () => ecs.describeSecurityGroups(request), options?.signal);
+          const response = await caller.call('DescribeSecurityGroups', 'read', () => ecs.call(DESCRIBE_SECURITY_GROUPS, request), options?.signal);
           const list = response.body?.securityGroups?.securityGroup ?? [];
           // Unknown ids are simply absent from the answer (ECS does not fail the call for them).
           for (const g of list) if (g.securityGroupId !== undefined && wanted.has(g.securityGroupId)) byId.set(g.securityGroupId, fromSdkSecurityGroup(g));

@@ -43,8 +43,8 @@ import {
   type DescribeContainerGroupsResponseBodyContainerGroupsContainersCurrentState,
   type DescribeContainerGroupsResponseBodyContainerGroupsInitContainersCurrentState,
 } from '@alicloud/eci20180808';
-import type { DescribeSecurityGroupsResponseBodySecurityGroupsSecurityGroup } from '@alicloud/ecs20140526';
-import type { DescribeVSwitchesResponseBodyVSwitchesVSwitch } from '@alicloud/vpc20160428';
+import type { DescribeSecurityGroupsResponseBodySecurityGroupsSecurityGroup } from '@alicloud/ecs20140526/dist/models/DescribeSecurityGroupsResponseBody.js';
+import type { DescribeVSwitchesResponseBodyVSwitchesVSwitch } from '@alicloud/vpc20160428/dist/models/DescribeVswitchesResponseBody.js';
 import type {
   CloudContainerStatus,
   CloudEvent,
