@@ -111,6 +111,8 @@ export interface CaseResult {
    * heap figure is heapUsed at those two moments (garbage included: no GC is forced).
    */
   memoryPer1000Pods?: { rssMiB: number; heapMiB?: number };
+  /** The fixed part: RSS (all the system's processes) and heapUsed when its nodes are Ready, before any pod. */
+  memoryAtReadyMiB?: { rssMiB: number; heapMiB?: number };
   /** One cached pod, v8-serialized: as the apiserver sends it and as the lean cache keeps it (eci-vn). */
   cacheBytesPerPod?: { full: number; lean: number; sampled: number };
   cloudCallsPerPod?: Record<string, number>;
@@ -511,6 +513,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     }
     log(`ready (${system.tuning})`);
     const memoryAtReady = memoryNow(system);
+    result.memoryAtReadyMiB = { rssMiB: memoryAtReady.rss / MiB, ...(memoryAtReady.heap === undefined ? {} : { heapMiB: memoryAtReady.heap / MiB }) };
     const apiByKindAtStart = await apiCounts();
     const patchBucketsAtStart = mode === 'quota-true' ? statusPatchBuckets(await apiserverMetrics(adminKc)) : undefined;
     const apiAtStart = sum(apiByKindAtStart);
