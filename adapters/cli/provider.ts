@@ -474,7 +474,7 @@ function watchClusterDns(w: Wiring, informers: SharedInformers, clients: Kuberne
     name: 'kube-dns-service',
     path: `/api/v1/namespaces/${namespace}/services`,
     fieldSelector,
-    list: () => clients.core.listNamespacedService({ namespace, fieldSelector }),
+    list: (page) => clients.core.listNamespacedService({ namespace, fieldSelector, ...page }),
   });
   let last: string | undefined;
   w.clusterDns = () => {
@@ -544,11 +544,11 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
     metrics,
     nodeTiming,
     crdInstalled,
-    namespaces: informers.informerFor<k8s.V1Namespace>({ name: 'namespaces', path: '/api/v1/namespaces', list: () => clients.core.listNamespace() }),
+    namespaces: informers.informerFor<k8s.V1Namespace>({ name: 'namespaces', path: '/api/v1/namespaces', list: (page) => clients.core.listNamespace({ ...page }) }),
     podNetworkings: informers.informerFor<PodNetworkingObject>({
       name: 'podnetworkings',
       path: `/apis/${group}/${version}/${plural}`,
-      list: () => clients.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
+      list: (page) => clients.custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
       waitForSync: () => crdInstalled,
     }),
     clusterNetwork: watchClusterNetwork({

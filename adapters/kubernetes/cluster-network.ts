@@ -37,7 +37,7 @@ export function watchClusterNetwork(o: {
   const informer = o.informers.informerFor<k8s.V1ConfigMap>({
     name: 'kube-system-configmaps',
     path: `/api/v1/namespaces/${CLUSTER_NETWORK_NAMESPACE}/configmaps`,
-    list: () => o.core.listNamespacedConfigMap({ namespace }),
+    list: (page) => o.core.listNamespacedConfigMap({ namespace, ...page }),
   });
   const apply = (cm: k8s.V1ConfigMap, deleted: boolean) => {
     const name = cm.metadata?.name ?? '';

@@ -1,6 +1,9 @@
 // A list-watch cache that keeps itself alive. client-node's ListWatch re-lists on 410 and
 // reconnects on timeouts, but STOPS on any other error (apiserver restart, network reset); this
 // wrapper restarts it with capped exponential backoff until the signal aborts.
+// Lists are paged (limit + continue, client-go's pager): with 10,000 pods one unpaged list is a
+// ~50 MB body parsed into typed objects at once; a page of 500 bounds that transient peak, and the
+// transform runs page by page so only the lean objects outlive their page.
 import * as k8s from '@kubernetes/client-node';
 import { Backoff } from '../../provider/runtime/backoff.ts';
 
@@ -16,11 +19,25 @@ export interface Informer<T extends k8s.KubernetesObject> {
   hasSynced(): boolean;
 }
 
+/** One page of a list: pass both to the client's list call (`{ ...page }`). */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+export type PagedList<T extends k8s.KubernetesObject> = (page: ListPage) => Promise<k8s.KubernetesListObject<T>>;
+
+/** Objects per list page (client-go's pager default is 500 too). */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
+
 export interface InformerOptions<T extends k8s.KubernetesObject> {
   kubeConfig: k8s.KubeConfig;
   /** Watch path, e.g. /api/v1/pods. */
   path: string;
-  list: () => Promise<k8s.KubernetesListObject<T>>;
+  /** One page of the list; must pass `page.limit` and `page._continue` to the apiserver. */
+  list: PagedList<T>;
+  /** Objects per list page; DEFAULT_LIST_PAGE_SIZE unless set (tests use a small one). */
+  listPageSize?: number;
   labelSelector?: string;
   fieldSelector?: string;
   onAdd?: (obj: T) => void;
@@ -39,13 +56,9 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
 }
 
 export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions<T>): Informer<T> {
-  const transform = o.transform;
-  const list = transform === undefined ? o.list : async () => {
-    const answer = await o.list();
-    answer.items = answer.items.map(transform);
-    return answer;
-  };
-  const watch = transform === undefined ? new k8s.Watch(o.kubeConfig) : new TransformingWatch(o.kubeConfig, transform);
+  const pageSize = o.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
+  const list = () => listAllPages({ list: o.list, pageSize, ...(o.transform === undefined ? {} : { transform: o.transform }) });
+  const watch = o.transform === undefined ? new k8s.Watch(o.kubeConfig) : new TransformingWatch(o.kubeConfig, o.transform);
   const cache = new k8s.ListWatch<T>(o.path, watch, list, false, o.labelSelector, o.fieldSelector);
   if (o.onAdd) cache.on('add', o.onAdd);
   if (o.onUpdate) cache.on('update', o.onUpdate);
@@ -92,6 +105,43 @@ export function startInformer<T extends k8s.KubernetesObject>(o: InformerOptions
   );
   void attempt();
   return { cache, synced, hasSynced: () => hasSynced };
+}
+
+/** A continue token the apiserver no longer knows (410 Gone: "the provided continue parameter is too old"). */
+export function isExpiredContinue(err: unknown): boolean {
+  if (err instanceof k8s.ApiException) return err.code === 410;
+  const code = (err as { code?: unknown; statusCode?: unknown } | undefined)?.code ?? (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return code === 410;
+}
+
+/** Restarts of a paged list whose continue token expired, before the informer's own backoff takes over. */
+const MAX_LIST_RESTARTS = 3;
+
+/**
+ * The whole collection, page by page: each page's items pass through `transform` before the next
+ * page is asked for, so at most one page of full objects is alive. The answer carries the LAST
+ * page's metadata (its resourceVersion is the list's snapshot, where the watch starts). A 410 on a
+ * continue page (token expired: the snapshot was compacted) restarts the list from the first
+ * page, up to MAX_LIST_RESTARTS times; other errors propagate.
+ */
+export async function listAllPages<T extends k8s.KubernetesObject>(o: { list: PagedList<T>; pageSize: number; transform?: (obj: T) => T }): Promise<k8s.KubernetesListObject<T>> {
+  for (let restart = 0; ; restart++) {
+    const items: T[] = [];
+    let token: string | undefined;
+    try {
+      for (;;) {
+        const page = await o.list({ limit: o.pageSize, ...(token === undefined ? {} : { _continue: token }) });
+        for (const item of page.items) items.push(o.transform === undefined ? item : o.transform(item));
+        token = page.metadata?._continue || undefined;
+        if (token === undefined) {
+          const { _continue: _done, ...metadata } = page.metadata ?? {};
+          return { ...page, metadata, items };
+        }
+      }
+    } catch (err) {
+      if (token === undefined || !isExpiredContinue(err) || restart >= MAX_LIST_RESTARTS) throw err;
+    }
+  }
 }
 
 /** A Watch whose ADDED/MODIFIED/DELETED objects pass through `transform` before the cache sees them. */

@@ -3,7 +3,7 @@
 // order, readiness and stop order live in provider/runtime/manager.ts.
 import type * as k8s from '@kubernetes/client-node';
 import type { CacheRunnable, Election, StopFn } from '../../provider/runtime/manager.ts';
-import { startInformer, type Informer, type InformerLog } from './informer.ts';
+import { startInformer, type Informer, type InformerLog, type PagedList } from './informer.ts';
 import { leanObject } from './lean.ts';
 import { runLeaderElection, type LeaderElectionLog, type LeaderElectionOptions } from './leader.ts';
 
@@ -18,7 +18,8 @@ export interface SharedInformerSpec<T extends k8s.KubernetesObject> {
   name: string;
   /** Watch path, e.g. /api/v1/namespaces. */
   path: string;
-  list: () => Promise<k8s.KubernetesListObject<T>>;
+  /** One page of the list (informer.ts's PagedList): pass `{ ...page }` to the client. */
+  list: PagedList<T>;
   labelSelector?: string;
   fieldSelector?: string;
   /** False: the manager does not wait for this cache (e.g. its CRD is not installed). */
@@ -59,7 +60,8 @@ export class SharedInformer<T extends k8s.KubernetesObject> implements CacheRunn
     this.informer = startInformer<T>({
       kubeConfig: this.kubeConfig,
       path: spec.path,
-      list: listGate === undefined ? spec.list : async () => (await listGate(spec.name), spec.list()),
+      // The gate holds the first page only: a list already under way finishes.
+      list: listGate === undefined ? spec.list : async (page) => (page._continue === undefined && (await listGate(spec.name)), spec.list(page)),
       ...(spec.labelSelector === undefined ? {} : { labelSelector: spec.labelSelector }),
       ...(spec.fieldSelector === undefined ? {} : { fieldSelector: spec.fieldSelector }),
       transform: leanObject,

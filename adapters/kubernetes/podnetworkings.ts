@@ -144,7 +144,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
       : startInformer<PodNetworkingObject>({
           kubeConfig: o.kubeConfig,
           path: `/apis/${group}/${version}/${plural}`,
-          list: () => o.custom.listClusterCustomObject({ group, version, plural }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
+          list: (page) => o.custom.listClusterCustomObject({ group, version, plural, ...page }) as Promise<k8s.KubernetesListObject<PodNetworkingObject>>,
           ...handlers,
           transform: leanObject,
           signal: o.signal,

@@ -43,7 +43,7 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
     const informer = startInformer<k8s.V1Pod>({
       kubeConfig: o.kubeConfig,
       path: '/api/v1/pods',
-      list: () => o.core.listPodForAllNamespaces({ fieldSelector }),
+      list: (page) => o.core.listPodForAllNamespaces({ fieldSelector, ...page }),
       fieldSelector,
       transform: leanPod,
       onAdd: o.onChange,
