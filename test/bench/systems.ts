@@ -200,6 +200,8 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     const spawnedAt = Date.now();
     const logOffset = existsSync(providerLog) ? statSync(providerLog).size : 0;
     const nodeFlags = ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`];
+    // BENCH_PROVIDER_NODE_FLAGS: extra node/V8 flags for our provider only (e.g. --max-semi-space-size=4).
+    nodeFlags.push(...(process.env.BENCH_PROVIDER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''));
     provider = startProcess({
       name: 'eci-virtual-node',
       command: process.execPath,
