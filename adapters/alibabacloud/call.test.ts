@@ -197,7 +197,7 @@ describe('toCloudError', () => {
       },
       shutdown: async () => {},
     };
-    const tracing = startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_BSP_SCHEDULE_DELAY: '10' }, createExporter: () => exporter });
+    const tracing = await startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_BSP_SCHEDULE_DELAY: '10' }, createExporter: () => exporter });
     try {
       // One call per 100 ms: B's attempt waits in the queue and is started later by a timer. (p-queue
       // 10 itself runs a task in its add() context; call() captures the context anyway.)

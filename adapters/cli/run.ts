@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger({ level: (process.env.ECI_VN_LOG_LEVEL as LogLevel | undefined) ?? 'info', fields: { component: 'eci-virtual-node' } });
   // Tracing from the standard OTEL_* environment; a no-op unless an OTLP endpoint is set.
-  const tracing = startTracing({
+  const tracing = await startTracing({
     env: process.env,
     serviceVersion: PROVIDER_VERSION,
     resourceAttributes: { 'cloud.region': loaded.config.regionId, 'k8s.cluster.name': loaded.config.clusterId },

@@ -21,7 +21,8 @@ async function receiver(): Promise<OtlpReceiver> {
   return r;
 }
 
-function started(tracing: Tracing): Tracing {
+async function started(starting: Promise<Tracing>): Promise<Tracing> {
+  const tracing = await starting;
   cleanups.push(() => tracing.shutdown());
   return tracing;
 }
@@ -120,7 +121,7 @@ describe('redaction', () => {
 describe('startTracing', () => {
   it('is a no-op when not configured: no exporter, non-recording spans, no annotation', async () => {
     let exportersCreated = 0;
-    const tracing = started(
+    const tracing = await started(
       startTracing({
         env: {},
         createExporter: () => {
@@ -142,7 +143,7 @@ describe('startTracing', () => {
   it('exports over OTLP/gRPC one trace across the annotation: webhook span -> provider span -> cloud call', async () => {
     const r = await receiver();
     const warnings: string[] = [];
-    const tracing = started(
+    const tracing = await started(
       startTracing({
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_SERVICE_NAME: 'eci-vn-test' },
         serviceVersion: '0.0.0-test',
@@ -219,7 +220,7 @@ describe('startTracing', () => {
 
   it('records the root opened at admission later, with the ids the pod carries, as the parent of everything before', async () => {
     const r = await receiver();
-    const tracing = started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint } }));
+    const tracing = await started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint } }));
     const tracer = trace.getTracer(TRACER_NAME);
     // The webhook opens the root (never ended there) and starts admission.pod under it.
     const admittedAt = nowMs();
@@ -252,7 +253,7 @@ describe('startTracing', () => {
 
   it('honours the sampler: always_off records nothing and exports nothing', async () => {
     const r = await receiver();
-    const tracing = started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'always_off' } }));
+    const tracing = await started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_TRACES_SAMPLER: 'always_off' } }));
     const span = trace.getTracer(TRACER_NAME).startSpan(SPAN.podDelete);
     expect(span.isRecording()).toBe(false);
     span.end();
@@ -264,7 +265,7 @@ describe('startTracing', () => {
     const r = await receiver();
     r.failWith(7); // PERMISSION_DENIED: not retried by the exporter
     const warnings: string[] = [];
-    const tracing = started(
+    const tracing = await started(
       startTracing({
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint, OTEL_BSP_SCHEDULE_DELAY: '20' },
         log: { info: () => {}, warn: (msg, fields) => warnings.push(`${msg} ${json(fields)}`) },
@@ -284,7 +285,7 @@ describe('startTracing', () => {
     // After shutdown the global tracer is the no-op one again, and tracing can start anew.
     expect(trace.getTracer(TRACER_NAME).startSpan('after').isRecording()).toBe(false);
     r.failWith(undefined);
-    const again = started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint } }));
+    const again = await started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: r.endpoint } }));
     trace.getTracer(TRACER_NAME).startSpan('again').end();
     await again.forceFlush();
     expect((await r.waitForSpans((s) => s.length > 0)).map((s) => s.name)).toEqual(['again']);
@@ -299,8 +300,8 @@ describe('startTracing', () => {
       },
       shutdown: async () => {},
     };
-    const tracing = started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, createExporter: () => exporter, secrets: [FAKE_SECRET] }));
-    expect(() => startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' } })).toThrow(/already started/);
+    const tracing = await started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, createExporter: () => exporter, secrets: [FAKE_SECRET] }));
+    await expect(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' } })).rejects.toThrow(/already started/);
     const span = trace.getTracer(TRACER_NAME).startSpan(SPAN.vSwitchChoose, { attributes: { password: 'p', 'eci_vn.vswitch.policy': 'most' } });
     span.end();
     await tracing.forceFlush();

@@ -136,7 +136,7 @@ const cli = (args: string[]) => runCommand(sim, config, args);
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  tracing = startTracing({
+  tracing = await startTracing({
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: 'eci-virtual-node-it' },
     secrets: [ACCESS_KEY.secret],
     log: logs.log,
