@@ -26,6 +26,7 @@ import type { ContainerGroupRequest } from '../../provider/eci/request.ts';
 import type { CallOptions, ChangedContainerGroup, CloudPort, ListOptions } from '../../provider/ports.ts';
 import { CloudCaller, type CallInfo, type RateLimit, type RetryPolicy } from './call.ts';
 import { fromSdkContainerGroup, fromSdkSecurityGroup, fromSdkVSwitch, toSdkCreateRequest } from './mapping.ts';
+import { clearReadTimersOnResponseEnd } from './read-timers.ts';
 import { createRpcClient, type RpcAction } from './rpc.ts';
 
 // CommonJS packages: Node's ESM loader gives `module.exports` as the default import (the class is
@@ -86,6 +87,7 @@ export interface AlibabaCloud extends CloudPort {
 
 /** The CloudPort of one account and region. Make one per process and give it to every virtual node. */
 export function createCloud(options: CloudOptions): AlibabaCloud {
+  clearReadTimersOnResponseEnd();
   const callMs = options.timeouts?.callMs ?? 15_000;
   const connectMs = options.timeouts?.connectMs ?? Math.min(5_000, callMs);
   const { accessKeyId, accessKeySecret } = options.credentials;

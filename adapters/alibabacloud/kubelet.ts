@@ -13,6 +13,7 @@ import { CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import type { ContainerLogRequest, ExecRequest, GroupMetricSample } from '../../provider/kubelet-api/model.ts';
 import type { KubeletCloudPort } from '../../provider/ports.ts';
 import { CloudCaller, type RateLimit } from './call.ts';
+import { clearReadTimersOnResponseEnd } from './read-timers.ts';
 
 // CommonJS interop, as in cloud.ts: Node's ESM loader gives module.exports, vitest exports.default.
 function cjsDefault<T>(mod: { default: T }): T {
@@ -73,6 +74,7 @@ export function fromSdkMetricRecord(r: DescribeContainerGroupMetricResponseBodyR
 }
 
 export function createKubeletCloud(options: KubeletCloudOptions): KubeletCloudPort & { readonly caller: CloudCaller } {
+  clearReadTimersOnResponseEnd();
   const callMs = options.timeouts?.callMs ?? 15_000;
   const connectMs = options.timeouts?.connectMs ?? Math.min(5_000, callMs);
   const { accessKeyId, accessKeySecret } = options.credentials;
