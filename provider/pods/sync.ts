@@ -113,6 +113,7 @@ export class PodSync {
     const deleting = pod.metadata?.deletionTimestamp != null;
     // When the watch first delivered the pod on one of our nodes: the end of `pod.schedule`.
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
+    this.forgetEchoedWrites(key.uid, pod);
     const createdId = this.o.groups.createdFor(key.uid);
     if (!deleting && this.o.groups.forPod(key.uid) === undefined && createdId !== undefined) {
       // Created moments ago: look it up when the cloud should list it (else the poller brings it).
@@ -765,6 +766,23 @@ export class PodSync {
     };
     // A span of the attempt that writes it (none during a wait's retries: their parent is not recorded).
     await inSpan(SPAN.podStatusPatch, { attributes: { ...podAttributes(pod), [ATTR.waitReason]: reason } }, context.active(), () => this.o.writer.patchPodStatus(key, { conditions: [condition] }));
+  }
+
+  /**
+   * The cache shows what this process wrote: the copies kept to bridge the informer's lag (the
+   * whole last status, the annotations) go. Kept, they were most of a Running pod's memory record
+   * (~4 KB a pod in a 200-pod heap snapshot) for as long as the pod lived.
+   */
+  private forgetEchoedWrites(uid: string, pod: V1Pod): void {
+    const memory = this.memory.peek(uid);
+    if (memory === undefined) return;
+    if (memory.statusWritten !== undefined && !podStatusChanged(pod.status ?? {}, memory.statusWritten.status)) delete memory.statusWritten;
+    const written = memory.annotationsWritten;
+    if (written === undefined) return;
+    const current = pod.metadata?.annotations ?? {};
+    const unseen = Object.entries(written).filter(([k, v]) => current[k] !== v);
+    if (unseen.length === 0) delete memory.annotationsWritten;
+    else if (unseen.length < Object.keys(written).length) memory.annotationsWritten = Object.fromEntries(unseen);
   }
 
   /**

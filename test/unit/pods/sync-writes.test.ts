@@ -97,6 +97,7 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
     log: { info: () => {}, warn: () => {}, error: () => {} },
   });
   return {
+    memory: () => sync.memory.peek(UID),
     sync: () => sync.syncPod(podKeyOf(pod)),
     /** What the status poller does: the group described, its owner synced. */
     described: (g: ContainerGroup) => groups.put(g),
@@ -153,6 +154,9 @@ describe('PodSync writes per pod', () => {
     // Nothing new: nothing written.
     await h.sync();
     expect(h.writes).toEqual({ annotatePod: 0, patchPodStatus: 1, recordEvent: 1 });
+    // The cache shows the patch: the copies kept to bridge its lag are gone from the pod's memory.
+    expect(h.memory()?.statusWritten).toBeUndefined();
+    expect(h.memory()?.annotationsWritten).toBeUndefined();
   });
 
   it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
@@ -206,6 +210,8 @@ describe('PodSync writes per pod', () => {
     await h.sync();
     await h.sync(); // e.g. the event of the annotation patch arrives before the status patch's
     expect(h.writes.patchPodStatus).toBe(1);
+    // The cache does not show the write yet: the copy that bridges the lag stays.
+    expect(h.memory()?.statusWritten?.status.phase).toBe('Running');
     // Someone else changed the status meanwhile (the cache still disagrees after the echo window):
     // the provider's view is written again.
     h.advance(STATUS_ECHO_MS);
@@ -218,5 +224,6 @@ describe('PodSync writes per pod', () => {
     expect(h.pod().status?.phase).toBe('Running');
     await h.sync();
     expect(h.writes.patchPodStatus).toBe(3);
+    expect(h.memory()?.statusWritten).toBeUndefined();
   });
 });
