@@ -1,6 +1,7 @@
 // ECI container group -> the pod status fields the provider patches, a stable "did it change"
 // check, and ECI events -> Kubernetes events (deduplicated). Pure: time comes in as `now`.
 // Phase mapping: eci-openapi.md, "Container group status".
+import { createHash } from 'node:crypto';
 import type {
   V1ContainerState,
   V1ContainerStatus,
@@ -347,9 +348,13 @@ export interface PodEventInput {
 
 const REASON = /[^A-Za-z0-9_]/g;
 
-/** The identity of one ECI event occurrence: a count increase is a new occurrence. */
+/**
+ * The identity of one ECI event occurrence: a count increase is a new occurrence. A 96-bit digest
+ * of it, since each pod keeps the keys of its reported events for life (the full text was ~900
+ * bytes a pod).
+ */
 export function cloudEventKey(e: CloudEvent): string {
-  return `${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`;
+  return createHash('sha1').update(`${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`).digest('base64').slice(0, 16);
 }
 
 /**
