@@ -124,7 +124,7 @@ async function main(): Promise<number> {
     const config: ProviderConfig = structuredClone(DEFAULT_CONFIG);
     config.clusterId = 'vk-e2e';
     config.regionId = sim.regionId;
-    config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
+    config.cloud = { ...config.cloud, eciEndpoint: sim.endpoint, vpcEndpoint: sim.endpoint, ecsEndpoint: sim.endpoint, protocol: 'http', accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret };
     config.defaultNetwork = { vSwitchIds: ['vsw-simh1', 'vsw-simi1', 'vsw-simj1'], securityGroupId: 'sg-simdefault', vSwitchSelectionPolicy: 'ordered' };
     config.node = { ...config.node, namePrefix: 'vk-e2e', internalIP: address };
     config.kubernetes.kubeconfig = cp.kubeconfigPath;

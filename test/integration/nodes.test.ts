@@ -339,12 +339,12 @@ describe('virtual nodes', () => {
   it('puts back its taint and labels when someone removes them, and keeps a cordon', async () => {
     const name = nodeOf(ZONE_A);
     const current = await readNode(name);
-    const labels = { ...current.metadata!.labels };
-    labels['topology.kubernetes.io/region'] = 'elsewhere';
-    await k8s.core.replaceNode({
-      name,
-      body: { ...current, metadata: { ...current.metadata, labels }, spec: { ...current.spec, taints: [], unschedulable: true } },
-    });
+    // A merge patch, as `kubectl label/taint/cordon` send: no resourceVersion to lose against the
+    // provider's own node writes (a replace here failed with 409 under load).
+    await k8s.core.patchNode(
+      { name, body: { metadata: { labels: { 'topology.kubernetes.io/region': 'elsewhere' } }, spec: { taints: [], unschedulable: true } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const repaired = await waitFor(
       async () => {
         const node = await readNode(name);
@@ -355,8 +355,7 @@ describe('virtual nodes', () => {
     );
     expect(repaired.metadata?.uid).toBe(current.metadata?.uid);
     expect(repaired.spec?.unschedulable).toBe(true);
-    const uncordoned = await readNode(name);
-    await k8s.core.replaceNode({ name, body: { ...uncordoned, spec: { ...uncordoned.spec, unschedulable: false } } });
+    await k8s.core.patchNode({ name, body: { spec: { unschedulable: false } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   });
 
   it('stays Ready while DescribeVSwitches is only throttled', async () => {

@@ -276,7 +276,8 @@ describe('telemetry of a provisioned pod', () => {
       [ATTR.cloudAvailabilityZone]: H,
       [ATTR.containerGroupId]: annotations['k8s.aliyun.com/eci-instance-id'],
       [ATTR.nodeName]: pod.spec!.nodeName,
-      [ATTR.syncResult]: 'done',
+      // The create pass comes back to look at its new group by id (start-look.ts): a requeue.
+      [ATTR.syncResult]: 'requeue',
     });
     const [syncMatch] = childrenOf(created, SPAN.podNetworkingMatch);
     expect(syncMatch?.attributes).toMatchObject({ [ATTR.podNetworkingName]: pnName, [ATTR.podNetworkingStatus]: 'Ready', [ATTR.podNetworkingMatchedTerms]: [`podSelector app=traced-${suffix}`] });
