@@ -113,6 +113,11 @@ export interface CaseResult {
   memoryPer1000Pods?: { rssMiB: number; heapMiB?: number };
   /** The fixed part: RSS (all the system's processes) and heapUsed when its nodes are Ready, before any pod. */
   memoryAtReadyMiB?: { rssMiB: number; heapMiB?: number };
+  /**
+   * The provider's Events on the pods once all are Running (listed before the delete phase): per
+   * pod by reason, and how many pods have more than one (eci-vn).
+   */
+  podEvents?: { byReason: Record<string, number>; podsWithMore: number; pods: number };
   /** One cached pod, v8-serialized: as the apiserver sends it and as the lean cache keeps it (eci-vn). */
   cacheBytesPerPod?: { full: number; lean: number; sampled: number };
   cloudCallsPerPod?: Record<string, number>;
@@ -554,6 +559,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       };
     }
     if (allRunning && cloud !== undefined) result.cacheBytesPerPod = await cachedPodBytes(core, namespace);
+    if (cloud !== undefined) result.podEvents = await providerPodEvents(core, namespace, o.pods);
     if (cloud !== undefined && process.env.BENCH_HEAP_SNAPSHOT_DIR !== undefined) await heapSnapshot(system, log);
     if (!allRunning) errors.push(`create: not every pod Running within ${createTimeoutMs / 1000} s`);
     const createRecords = inNs();
@@ -873,6 +879,28 @@ async function cachedPodBytes(core: k8s.CoreV1Api, namespace: string): Promise<{
   const full = plain.reduce((sum, p) => sum + serialize(p).length, 0);
   const lean = plain.reduce((sum, p) => sum + serialize(leanPod(p)).length, 0);
   return { full: full / pods.length, lean: lean / pods.length, sampled: pods.length };
+}
+
+/** The provider's event source (adapters/cli/provider.ts COMPONENT; not imported: that module starts the CLI's world). */
+const PROVIDER_COMPONENT = 'eci-virtual-node';
+
+/** The provider's Events on pods in the namespace, by reason per pod (one list, paged). */
+async function providerPodEvents(core: k8s.CoreV1Api, namespace: string, pods: number): Promise<{ byReason: Record<string, number>; podsWithMore: number; pods: number }> {
+  const byReason: Record<string, number> = {};
+  const perPod = new Map<string, number>();
+  let _continue: string | undefined;
+  do {
+    const page = await core.listNamespacedEvent({ namespace, limit: 500, ...(_continue === undefined ? {} : { _continue }) });
+    for (const e of page.items) {
+      if (e.source?.component !== PROVIDER_COMPONENT || e.involvedObject.kind !== 'Pod') continue;
+      const reason = `${e.type ?? ''}/${e.reason ?? ''}`;
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+      perPod.set(e.involvedObject.uid ?? '', (perPod.get(e.involvedObject.uid ?? '') ?? 0) + 1);
+    }
+    _continue = page.metadata?._continue || undefined;
+  } while (_continue !== undefined);
+  const n = Math.max(1, pods);
+  return { byReason: Object.fromEntries(Object.entries(byReason).map(([r, c]) => [r, c / n])), podsWithMore: [...perPod.values()].filter((c) => c > 1).length, pods: perPod.size };
 }
 
 function hwmOf(system: RunningSystem): number {

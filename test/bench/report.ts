@@ -125,6 +125,7 @@ export function renderDetails(result: BenchResult): string {
     out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);
     if (c.memoryAtReadyMiB !== undefined) out.push(`  memory at nodes Ready (no pod yet): RSS ${f(c.memoryAtReadyMiB.rssMiB, 0)} MiB, V8 heap used ${f(c.memoryAtReadyMiB.heapMiB, 0)} MiB`);
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
+    if (c.podEvents !== undefined) out.push(`  provider Events per pod by type/reason, all Running: ${Object.entries(c.podEvents.byReason).sort(([, a], [, b]) => b - a).map(([r, n]) => `${r} ${n.toFixed(2)}`).join(', ') || 'none'} (${c.podEvents.podsWithMore} of ${c.podEvents.pods} pods with more than one)`);
     if (c.cacheBytesPerPod !== undefined) out.push(`  one cached pod (v8 serialize, mean of ${c.cacheBytesPerPod.sampled}): ${c.cacheBytesPerPod.full.toFixed(0)} bytes as listed, ${c.cacheBytesPerPod.lean.toFixed(0)} bytes in the lean cache`);
     if (c.quota?.runningAfterGroupCreated !== undefined) out.push(`  quota-true: Running - group created: p50 ${f(c.quota.runningAfterGroupCreated.p50Ms, 0)} ms, p99 ${f(c.quota.runningAfterGroupCreated.p99Ms, 0)} ms (${c.quota.runningAfterGroupCreated.count} pods)`);
     const legs = c.quota?.lagLegs;
