@@ -147,6 +147,14 @@ describe('ipInCidr / ipDriftOf', () => {
     expect(ipDriftOf({ pod: podWithIp(undefined), network: web, vSwitches })).toBeUndefined();
     expect(ipDriftOf({ pod: podWithIp('10.9.9.9'), network: web, vSwitches: [] })).toBeUndefined();
   });
+
+  it('does not judge a network one of whose vSwitches was not read yet (a PodNetworking Ready since the last DescribeVSwitches)', () => {
+    // The pod got its IP in vsw-b, whose CIDR the last DescribeVSwitches did not bring.
+    const onlyA = [vsw('vsw-a', I, 5, '10.0.1.0/26')];
+    expect(ipDriftOf({ pod: podWithIp('10.0.2.9'), network: web, vSwitches: onlyA })).toBeUndefined();
+    // Once every vSwitch is read, an IP outside all of them still fires.
+    expect(ipDriftOf({ pod: podWithIp('10.0.3.7'), network: web, vSwitches })?.ip).toBe('10.0.3.7');
+  });
 });
 
 describe('rescheduleWhenExhausted (opt-in)', () => {
