@@ -98,4 +98,17 @@ describe('listAllPages', () => {
     expect((err as k8s.ApiException<unknown>).code).toBe(500);
     expect(calls).toHaveLength(2);
   });
+
+  it("follows a page's raw `continue` (CustomObjectsApi answers are not deserialized) and drops it from the answer", async () => {
+    const calls: ListPage[] = [];
+    const list = async (page: ListPage): Promise<k8s.KubernetesListObject<k8s.KubernetesObject>> => {
+      calls.push(page);
+      const first = page._continue === undefined;
+      return { metadata: { resourceVersion: first ? '5' : '6', ...(first ? { continue: 'next' } : {}) }, items: objects(first ? 2 : 1) };
+    };
+    const answer = await listAllPages({ list, pageSize: 2 });
+    expect(calls).toEqual([{ limit: 2 }, { limit: 2, _continue: 'next' }]);
+    expect(answer.items).toHaveLength(3);
+    expect(answer.metadata).toEqual({ resourceVersion: '6' });
+  });
 });

@@ -132,9 +132,9 @@ export async function listAllPages<T extends k8s.KubernetesObject>(o: { list: Pa
       for (;;) {
         const page = await o.list({ limit: o.pageSize, ...(token === undefined ? {} : { _continue: token }) });
         for (const item of page.items) items.push(o.transform === undefined ? item : o.transform(item));
-        token = page.metadata?._continue || undefined;
+        token = continueOf(page.metadata);
         if (token === undefined) {
-          const { _continue: _done, ...metadata } = page.metadata ?? {};
+          const { _continue: _done, continue: _rawDone, ...metadata } = (page.metadata ?? {}) as k8s.V1ListMeta & { continue?: string };
           return { ...page, metadata, items };
         }
       }
@@ -142,6 +142,14 @@ export async function listAllPages<T extends k8s.KubernetesObject>(o: { list: Pa
       if (token === undefined || !isExpiredContinue(err) || restart >= MAX_LIST_RESTARTS) throw err;
     }
   }
+}
+
+/**
+ * The page's continue token. Typed lists (CoreV1Api) carry it as `_continue`; CustomObjectsApi
+ * answers are not deserialized, so theirs keep the wire name `continue`.
+ */
+function continueOf(metadata: k8s.V1ListMeta | undefined): string | undefined {
+  return (metadata?._continue || (metadata as { continue?: string } | undefined)?.continue) || undefined;
 }
 
 /** A Watch whose ADDED/MODIFIED/DELETED objects pass through `transform` before the cache sees them. */

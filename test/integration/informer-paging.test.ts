@@ -1,11 +1,15 @@
 // The informer's paged list against the real apiserver: with a page size of 3 the first list of
 // 8 ConfigMaps takes several limit/continue requests, the cache holds every object once, and the
 // watch that starts at the last page's resourceVersion sees what happens afterwards.
+import * as k8s from '@kubernetes/client-node';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInformer, type Informer, type ListPage } from '../../adapters/kubernetes/informer.ts';
+import { listAllPages, startInformer, type Informer, type ListPage } from '../../adapters/kubernetes/informer.ts';
+import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
+import { apiClient } from '../helpers/deadline.ts';
+import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { leanObject } from '../../adapters/kubernetes/lean.ts';
-import { apis, useTestNamespace } from './helpers/cluster.ts';
+import { apis, ignoreNotFound, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { budget, waitFor, withDeadline } from './helpers/wait.ts';
 
 const namespace = useTestNamespace('informer-paging');
@@ -71,5 +75,36 @@ describe('informer paging against the apiserver', () => {
     });
     // No re-list happened: the watch carried both changes.
     expect(pages.filter((p) => p._continue === undefined)).toHaveLength(1);
+  });
+
+  it('pages custom objects too (CustomObjectsApi keeps the wire name `continue`): every PodNetworking once', async () => {
+    await installPodNetworkingCrd();
+    const custom = apiClient(kubeConfig(), k8s.CustomObjectsApi);
+    const { group, version, plural } = PODNETWORKING_API;
+    const label = uniqueName('paging');
+    const created = Array.from({ length: 5 }, (_, i) => `${label}-${i}`);
+    try {
+      for (const name of created) {
+        await custom.createClusterCustomObject({
+          group,
+          version,
+          plural,
+          body: { apiVersion: PODNETWORKING_API.apiVersion, kind: 'PodNetworking', metadata: { name, labels: { [LABEL]: label } }, spec: { vSwitchOptions: ['vsw-simh1'], securityGroupIDs: ['sg-simdefault'] } },
+        });
+      }
+      const asked: ListPage[] = [];
+      const answer = await listAllPages<k8s.KubernetesObject>({
+        list: (page) => {
+          asked.push(page);
+          return custom.listClusterCustomObject({ group, version, plural, labelSelector: `${LABEL}=${label}`, ...page }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
+        },
+        pageSize: 2,
+      });
+      expect(answer.items.map((o) => o.metadata?.name).sort()).toEqual(created);
+      expect(asked).toHaveLength(3);
+      expect(asked.slice(1).every((p) => typeof p._continue === 'string' && p._continue !== '')).toBe(true);
+    } finally {
+      for (const name of created) await custom.deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
+    }
   });
 });
