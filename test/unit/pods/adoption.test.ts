@@ -4,30 +4,12 @@
 // reports a change meanwhile.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { ListOptions } from '../../../provider/ports.ts';
 import { makePod } from '../builders.ts';
-import { controllerOver, settle } from './controller-harness.ts';
+import { controllerOver, runningGroup, settle } from './controller-harness.ts';
 
-function group(id: string, uid: string, name: string): ContainerGroup {
-  return {
-    id,
-    name: `default-${name}`,
-    status: 'Running',
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
-    cpu: 1,
-    memory: 2,
-    intranetIp: '10.0.0.5',
-    creationTime: '2026-12-06T07:00:00Z',
-    containers: [],
-    initContainers: [],
-    events: [],
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: name },
-  };
-}
+const group = (id: string, uid: string, name: string) => runningGroup({ id, uid, pod: name, intranetIp: '10.0.0.5', creationTime: '2026-12-06T07:00:00Z' });
 
 /** A Running pod whose Ready condition went stale (False) while no provider ran. */
 function stalePod(name: string, uid: string): V1Pod {

@@ -3,30 +3,13 @@
 // every cache to list, and both it and the pod-gone path ask the apiserver before deleting.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { PodLookup } from '../../../provider/ports.ts';
 import { makePod } from '../builders.ts';
-import { controllerOver, settle } from './controller-harness.ts';
+import { controllerOver, runningGroup, settle } from './controller-harness.ts';
 
 const RUNNING_UID = 'uid-running';
 
-function group(uid: string, podName: string): ContainerGroup {
-  return {
-    id: `eci-${uid}`,
-    name: podName,
-    status: 'Running',
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
-    cpu: 1,
-    memory: 2,
-    containers: [],
-    initContainers: [],
-    events: [],
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: podName },
-  };
-}
+const group = (uid: string, podName: string) => runningGroup({ id: `eci-${uid}`, uid, pod: podName, name: podName });
 
 /** A controller over a cache that holds `cached` while the cloud has a group for the running pod. */
 function harness(o: { cached: V1Pod[]; synced: boolean; existsAtApiserver: boolean }) {

@@ -2,10 +2,30 @@
 // records deletions, a pod cache read through `pods()`, a writer that records status patches, and
 // a network planner that records which pods it was asked about (a sync on its way to a create).
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import type { ContainerGroup } from '../../../provider/cloud/model.ts';
+import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
 import { EventReason } from '../../../provider/events/reasons.ts';
 import type { CloudPort, PodLookup } from '../../../provider/ports.ts';
 import { PodController } from '../../../provider/pods/controller.ts';
+
+/** A Running group of pod `default/<pod>` (uid `uid`) in zone i, as the cloud describes it; fields overridable. */
+export function runningGroup(o: { id: string; uid: string; pod: string } & Partial<ContainerGroup>): ContainerGroup {
+  const { uid, pod, ...fields } = o;
+  return {
+    name: `default-${pod}`,
+    status: 'Running',
+    zoneId: 'cn-hangzhou-i',
+    vSwitchId: 'vsw-i1',
+    securityGroupId: 'sg-1',
+    vpcId: 'vpc-1',
+    cpu: 1,
+    memory: 2,
+    containers: [],
+    initContainers: [],
+    events: [],
+    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: pod },
+    ...fields,
+  };
+}
 
 export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[]; synced?: () => boolean; podExists: PodLookup['podExists']; list?: CloudPort['listContainerGroups'] }) {
   const deleted: string[] = [];

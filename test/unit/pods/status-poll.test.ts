@@ -2,29 +2,12 @@
 // ids sent together, and each batch's pods are queued as soon as its own answer lands (a slow
 // batch holds back only its own pods).
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import { runningGroup } from './controller-harness.ts';
 import { EventReason } from '../../../provider/events/reasons.ts';
 import type { CloudPort } from '../../../provider/ports.ts';
 import { PodController } from '../../../provider/pods/controller.ts';
 
-function group(n: number): ContainerGroup {
-  const uid = `uid-${n}`;
-  return {
-    id: `eci-${n}`,
-    name: `web-${n}`,
-    status: 'Running',
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
-    cpu: 1,
-    memory: 2,
-    containers: [],
-    initContainers: [],
-    events: [],
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: `web-${n}` },
-  };
-}
+const group = (n: number) => runningGroup({ id: `eci-${n}`, uid: `uid-${n}`, pod: `web-${n}`, name: `web-${n}` });
 
 describe('the status poll', () => {
   it('describes 45 changed groups as 3 batches sent together; the answered batches are indexed while the slow one is pending', async () => {

@@ -3,33 +3,14 @@
 // one is collected.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { makePod } from '../builders.ts';
-import { controllerOver, settle } from './controller-harness.ts';
+import { controllerOver, runningGroup, settle } from './controller-harness.ts';
 
 const UID = 'uid-web';
 
-function group(id: string, ip: string, creationTime: string): ContainerGroup {
-  return {
-    id,
-    name: 'default-web-0',
-    status: 'Running',
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
-    cpu: 1,
-    memory: 2,
-    intranetIp: ip,
-    creationTime,
-    containers: [],
-    initContainers: [],
-    events: [],
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: UID, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: 'web-0' },
-  };
-}
+const group = (id: string, ip: string, creationTime: string) => runningGroup({ id, uid: UID, pod: 'web-0', intranetIp: ip, creationTime });
 
 describe('GroupIndex with two groups of one pod', () => {
   const first = group('eci-first', '10.0.0.5', '2026-12-06T07:00:00Z');
