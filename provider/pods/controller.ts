@@ -172,8 +172,12 @@ export class PodController {
         this.queue.add(key);
       }
     };
+    // The status poll asks for changes since the list BEGAN: a group that changed after its page
+    // was read (500 pages at 10,000 groups) is then still seen.
+    let listedFrom = Date.now();
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
+        listedFrom = Date.now();
         await this.relist({ onPage });
         this.o.log.info('adopted the existing container groups', { groups: this.groups.size, attempts: attempt, ms: Date.now() - startedAt });
         break;
@@ -182,7 +186,7 @@ export class PodController {
         await sleep(backoffDelay(attempt, { baseMs: 1_000, maxMs: 30_000, jitter: 0 }), signal);
       }
     }
-    this.lastStatusPoll = Date.now();
+    this.lastStatusPoll = listedFrom;
     this.every(this.o.statusPollIntervalMs, () => this.pollStatus());
     this.every(this.o.resyncIntervalMs, async () => {
       await this.relist();
