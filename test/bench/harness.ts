@@ -997,8 +997,11 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         cases.push(result);
         // The next system starts on a quiet apiserver: this case's namespace deleted.
         const ns = caseNamespace(runId, system, mode);
-        const gone = await waitUntil('namespace gone', () => core.readNamespace({ name: ns }).then(() => false, (err: unknown) => (err as { code?: number }).code === 404), budget({ baseMs: 60_000 }), 250);
-        if (!gone) result.errors.push(`namespace ${ns} still there ${budget({ baseMs: 60_000 }) / 1000} s after the case`);
+        // The namespace controller deletes the case's Events (~1 per pod and more) one by one: 60 s
+        // plus 20 ms a pod (10,000 pods took over 60 s on a loaded machine).
+        const nsBudget = budget({ baseMs: 60_000, perItemMs: 20, items: o.pods });
+        const gone = await waitUntil('namespace gone', () => core.readNamespace({ name: ns }).then(() => false, (err: unknown) => (err as { code?: number }).code === 404), nsBudget, 250);
+        if (!gone) result.errors.push(`namespace ${ns} still there ${nsBudget / 1000} s after the case`);
       }
     }
   } finally {
