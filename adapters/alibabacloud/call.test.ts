@@ -55,6 +55,23 @@ describe('CloudCaller', () => {
     answer({ body: {} });
   });
 
+  it('an abort wakes a call waiting for its rate-limit slot (a create on the token bucket, a read on its queue); it is never sent', async () => {
+    const { c } = caller({ rateLimits: { CreateContainerGroup: { perSecond: 0.1, burst: 1 }, DescribeContainerGroups: { perSecond: 0.1, burst: 1 } } });
+    for (const [action, kind] of [['CreateContainerGroup', 'write'], ['DescribeContainerGroups', 'read']] as const) {
+      let sent = 0;
+      const send = async () => (sent++, { body: {} });
+      await c.call(action, kind, send);
+      // The next slot is 10 s away: the Lease is lost meanwhile.
+      const lease = new AbortController();
+      const waiting = c.call(action, kind, send, lease.signal);
+      const started = performance.now();
+      setTimeout(() => lease.abort(), 20);
+      await expect(waiting).rejects.toMatchObject({ code: 'Aborted', action });
+      expect(performance.now() - started, `${action} woken by the abort`).toBeLessThan(2_000);
+      expect(sent, `${action} sent after the abort`).toBe(1);
+    }
+  });
+
   it('retries a read on a transient error with growing jittered delays, then succeeds', async () => {
     const infos: CallInfo[] = [];
     const { c, sleeps } = caller({ onCall: (i) => infos.push(i) });

@@ -9,6 +9,7 @@ import { context, trace, type Context } from '@opentelemetry/api';
 import PQueue from 'p-queue';
 import { classifyCloudError, CloudError, CloudErrorCode } from '../../provider/cloud/errors.ts';
 import { backoffDelay } from '../../provider/runtime/backoff.ts';
+import { systemClock } from '../../provider/runtime/clock.ts';
 import { TokenBucket } from '../../provider/runtime/tokenbucket.ts';
 import { cloudServiceOf } from '../../provider/telemetry/names.ts';
 import { recordCloudCallSpan } from '../telemetry/tracing.ts';
@@ -156,10 +157,17 @@ export class CloudCaller {
     const enqueued = this.now();
     const bucket = this.bucketFor(action);
     if (bucket !== undefined) {
-      await bucket.take();
+      // A lost Lease or shutdown wakes a create waiting for its token; it is then never sent.
+      if (!(await bucket.take(signal))) throw abortedError(action);
       return this.paced(action, attempt, fn, parent, signal, enqueued);
     }
-    return this.queueFor(action).add(() => this.paced(action, attempt, fn, parent, signal, enqueued));
+    try {
+      return await this.queueFor(action).add(() => this.paced(action, attempt, fn, parent, signal, enqueued), signal === undefined ? {} : { signal });
+    } catch (err) {
+      // p-queue drops a task whose signal aborted while it waited, rejecting with the signal's reason.
+      if (signal?.aborted === true && !(err instanceof CloudError)) throw abortedError(action);
+      throw err;
+    }
   }
 
   /** One attempt once its rate-limit slot came. */
@@ -231,7 +239,7 @@ export class CloudCaller {
     let bucket = this.buckets.get(action);
     if (bucket === undefined) {
       const limit = this.limits[action] ?? FALLBACK_RATE_LIMIT;
-      bucket = new TokenBucket({ qps: limit.perSecond, burst: limit.burst, clock: { now: () => this.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) } });
+      bucket = new TokenBucket({ qps: limit.perSecond, burst: limit.burst, clock: { now: () => this.now(), sleep: (ms, signal) => systemClock.sleep(ms, signal) } });
       this.buckets.set(action, bucket);
     }
     return bucket;

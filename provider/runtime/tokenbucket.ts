@@ -1,6 +1,7 @@
 // client-go's client-side limiter (flowcontrol.NewTokenBucketRateLimiter): `burst` tokens, refilled
 // at `qps` per second; take() waits for a token. Each take reserves its token at once (the count
-// may go negative), so waits grow with the queue and callers go in arrival order.
+// may go negative), so waits grow with the queue and callers go in arrival order. A wait can be
+// cancelled: its token goes back, so a later caller does not wait for a token nobody used.
 import { systemClock, type Clock } from './clock.ts';
 
 export class TokenBucket {
@@ -28,10 +29,17 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.qps) * 1000);
   }
 
-  /** Resolves when the caller may send one request. */
-  take(): Promise<void> {
+  /**
+   * Resolves true when the caller may send one request; false, at once, when `signal` aborts
+   * first (the caller must then not send: its token is given back).
+   */
+  async take(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
     const wait = this.reserve();
-    if (wait === 0) return Promise.resolve();
-    return this.clock.sleep(wait);
+    if (wait === 0) return true;
+    await this.clock.sleep(wait, signal);
+    if (signal?.aborted !== true) return true;
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+    return false;
   }
 }

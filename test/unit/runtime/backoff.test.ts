@@ -60,6 +60,28 @@ describe('TokenBucket', () => {
   });
 });
 
+describe('TokenBucket', () => {
+  it('an aborted wait ends at once with false and gives its token back', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket({ qps: 10, burst: 1, clock });
+    expect(await bucket.take()).toBe(true);
+    const abort = new AbortController();
+    let result: boolean | undefined;
+    void bucket.take(abort.signal).then((r) => (result = r));
+    await clock.advance(0);
+    expect(result).toBeUndefined();
+    expect(clock.pendingSleeps).toEqual([100]);
+    abort.abort();
+    await clock.advance(0);
+    expect(result).toBe(false);
+    // The next caller waits only for the token the first one used, not for the abandoned one too.
+    void bucket.take();
+    expect(clock.pendingSleeps).toContain(100);
+    expect(clock.pendingSleeps).not.toContain(200);
+    expect(await bucket.take(AbortSignal.abort())).toBe(false);
+  });
+});
+
 describe('runLoop', () => {
   it('runs every period, backs off after failures, resets after a success', async () => {
     const clock = new FakeClock();
