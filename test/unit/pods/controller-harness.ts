@@ -1,5 +1,5 @@
-// A PodController over in-memory ports for unit tests: a cloud that lists the given groups and
-// records deletions, a pod cache read through `pods()`, a writer that records status patches, and
+// A PodController over in-memory ports for unit tests: a cloud that lists the given groups (and,
+// when asked, answers the status poll) and records deletions, a pod cache read through `pods()`, a writer that records status patches, and
 // a network planner that records which pods it was asked about (a sync on its way to a create).
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
@@ -27,14 +27,24 @@ export function runningGroup(o: { id: string; uid: string; pod: string } & Parti
   };
 }
 
-export function controllerOver(o: { groups: ContainerGroup[]; pods: () => V1Pod[]; synced?: () => boolean; podExists: PodLookup['podExists']; list?: CloudPort['listContainerGroups'] }) {
+export function controllerOver(o: {
+  groups: ContainerGroup[];
+  pods: () => V1Pod[];
+  synced?: () => boolean;
+  podExists: PodLookup['podExists'];
+  list?: CloudPort['listContainerGroups'];
+  /** The status poll's question (default: nothing changed). */
+  listChanged?: CloudPort['listChangedContainerGroups'];
+  describe?: CloudPort['describeContainerGroups'];
+}) {
   const deleted: string[] = [];
   const statuses: V1PodStatus[] = [];
   const patched: string[] = [];
   const planned: string[] = [];
   const cloud = {
     listContainerGroups: o.list ?? (async () => o.groups),
-    describeContainerGroups: async (ids: string[]) => o.groups.filter((g) => ids.includes(g.id)),
+    listChangedContainerGroups: o.listChanged ?? (async () => []),
+    describeContainerGroups: o.describe ?? (async (ids: string[]) => o.groups.filter((g) => ids.includes(g.id))),
     deleteContainerGroup: async (id: string) => void deleted.push(id),
   } as unknown as CloudPort;
   const controller = new PodController({
