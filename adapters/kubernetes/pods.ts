@@ -113,6 +113,8 @@ export interface PodWriterOptions {
   log: InformerLog;
   /** Shared with the other event writers (one correlator per process); built when absent. */
   events?: KubernetesEventRecorder;
+  /** Each write's deadline (default RAW_WRITE_TIMEOUT_MS); past it, ApiserverTimeoutError and the sync retries. */
+  writeTimeoutMs?: number;
 }
 
 export class KubernetesPodWriter implements PodWriter {
@@ -120,7 +122,7 @@ export class KubernetesPodWriter implements PodWriter {
   readonly events: KubernetesEventRecorder;
 
   constructor(options: PodWriterOptions) {
-    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig });
+    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig, ...(options.writeTimeoutMs === undefined ? {} : { timeoutMs: options.writeTimeoutMs }) });
     this.events = options.events ?? new KubernetesEventRecorder({ kubeConfig: options.kubeConfig, component: options.component, log: options.log });
   }
 

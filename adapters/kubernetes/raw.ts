@@ -5,9 +5,43 @@
 // ~13% of the provider's busy samples (ObjectSerializer 6.4%, fetch 8.9%, overlapping; see
 // docs/benchmark.md). Here the same KubeConfig authenticates the request (headers, the shared
 // TLS Agent of PooledKubeConfig, client-side pacing) and undici's lower-level `request` sends it;
-// the answer is read only when it is an error.
+// the answer is read only when it is an error. Each write has a deadline of its own
+// (RAW_WRITE_TIMEOUT_MS): a write on a connection that went dead is given up and retried, rather
+// than holding its pod's worker for undici's 300 s header and body timeouts.
 import * as k8s from '@kubernetes/client-node';
 import { request } from 'undici';
+
+/**
+ * A raw write's deadline, from sending it to reading its answer: kube-apiserver's own default
+ * --request-timeout (60 s), after which it answers 504 to any request that is not a watch. A
+ * write still unanswered then sits on a connection that went dead; nothing is cut short that the
+ * apiserver would still answer. (client-node's generated calls have no deadline of their own.)
+ */
+export const RAW_WRITE_TIMEOUT_MS = 60_000;
+
+/** Code of a raw write that got no answer within its deadline. */
+export const APISERVER_TIMEOUT = 'ApiserverTimeout';
+
+/**
+ * A write the apiserver did not answer within its deadline. Transient: the caller retries it like
+ * any other failed write (the pod controller requeues the pod with backoff). It may still have
+ * landed; every raw write is safe to repeat (patches, a UID-preconditioned delete, an Event the
+ * correlator names).
+ */
+export class ApiserverTimeoutError extends Error {
+  readonly code = APISERVER_TIMEOUT;
+  readonly method: string;
+  readonly path: string;
+  readonly timeoutMs: number;
+
+  constructor(o: { method: string; path: string; timeoutMs: number }) {
+    super(`${o.method} ${o.path}: no answer from the apiserver within ${o.timeoutMs} ms (${APISERVER_TIMEOUT}); retried with backoff. If it persists, check the apiserver's health and the network path to it`);
+    this.name = 'ApiserverTimeoutError';
+    this.method = o.method;
+    this.path = o.path;
+    this.timeoutMs = o.timeoutMs;
+  }
+}
 
 export interface RawWrite {
   method: 'PATCH' | 'POST' | 'DELETE' | 'PUT';
@@ -20,15 +54,19 @@ export interface RawWrite {
 
 export class RawJsonClient {
   private readonly kubeConfig: k8s.KubeConfig;
+  private readonly timeoutMs: number;
 
-  constructor(o: { kubeConfig: k8s.KubeConfig }) {
+  constructor(o: { kubeConfig: k8s.KubeConfig; timeoutMs?: number }) {
     this.kubeConfig = o.kubeConfig;
+    this.timeoutMs = o.timeoutMs ?? RAW_WRITE_TIMEOUT_MS;
   }
 
   /**
    * Sends one write; resolves on 2xx. Any other status throws client-node's ApiException with
    * that code and the apiserver's Status as the body, as the generated API does, so callers'
-   * isNotFound/isConflict checks read the same.
+   * isNotFound/isConflict checks read the same. No answer within the deadline (counted once the
+   * request is authenticated, so a client-side --kube-api-qps wait is not part of it) throws
+   * ApiserverTimeoutError.
    */
   async write(w: RawWrite): Promise<void> {
     const server = this.kubeConfig.getCurrentCluster()?.server;
@@ -37,10 +75,24 @@ export class RawJsonClient {
     const context = new k8s.RequestContext(url, w.method);
     await this.kubeConfig.applySecurityAuthentication(context);
     const dispatcher = context.getDispatcher();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+    try {
+      await this.send(url, w, context, dispatcher, deadline.signal);
+    } catch (err) {
+      if (deadline.signal.aborted && !(err instanceof k8s.ApiException)) throw new ApiserverTimeoutError({ method: w.method, path: w.path, timeoutMs: this.timeoutMs });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(url: string, w: RawWrite, context: k8s.RequestContext, dispatcher: ReturnType<k8s.RequestContext['getDispatcher']>, signal: AbortSignal): Promise<void> {
     const response = await request(url, {
       method: w.method,
       headers: { ...context.getHeaders(), 'content-type': w.contentType ?? 'application/json', accept: 'application/json' },
       body: JSON.stringify(w.body),
+      signal,
       ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     if (response.statusCode >= 200 && response.statusCode < 300) {

@@ -36,6 +36,8 @@ export function controllerOver(o: {
   /** The status poll's question (default: nothing changed). */
   listChanged?: CloudPort['listChangedContainerGroups'];
   describe?: CloudPort['describeContainerGroups'];
+  /** Runs before each status patch is recorded; a throw fails that patch (as the apiserver can). */
+  beforePatch?: () => Promise<void>;
 }) {
   const deleted: string[] = [];
   const statuses: V1PodStatus[] = [];
@@ -52,7 +54,16 @@ export function controllerOver(o: {
     pods: { get: (ns, name) => o.pods().find((p) => p.metadata?.namespace === ns && p.metadata?.name === name), list: () => o.pods() },
     podsSynced: o.synced ?? (() => true),
     podLookup: { podExists: o.podExists },
-    writer: { patchPodStatus: async (k, status) => void (statuses.push(status), patched.push(k.name)), annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} },
+    writer: {
+      patchPodStatus: async (k, status) => {
+        await o.beforePatch?.();
+        statuses.push(status);
+        patched.push(k.name);
+      },
+      annotatePod: async () => {},
+      finishPodDeletion: async () => {},
+      recordEvent: () => {},
+    },
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network: {
       plan: async (pod) => {
