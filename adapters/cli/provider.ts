@@ -414,6 +414,12 @@ const networkHealth = (w: Wiring): Runnable => ({
       },
       podNetworkings: podNetworkings.store,
       vSwitches: () => [...nodes.vSwitches(), ...(l.pools?.vSwitches() ?? [])],
+      vSwitchesNotFound: () => [...nodes.vSwitchesNotFound(), ...(l.pools?.vSwitchesNotFound() ?? [])],
+      // A PodNetworking naming a vSwitch the cloud lacks: its controller's resolution says so the
+      // way it always does (status Fail, a PodNetworkingFailed event), now rather than at its resync.
+      onVSwitchesNotFound: (network) => {
+        if (network.kind === 'podnetworking') podNetworkings.resolve(network.name);
+      },
       pods: () => pods.list(),
       namespaceLabels: (namespace) => w.namespaces.get(namespace)?.metadata?.labels,
       ratio: w.config.networkHealth.ipHeadroomRatio,

@@ -3,13 +3,26 @@
 // judges each network's IP headroom and each pod's IP (provider/networking/networks.ts), and
 // reports: a PodNetworking status condition `IPHeadroom` (a merge patch of status.conditions only),
 // an event when the verdict changes (Warning IPHeadroomLow / Normal IPHeadroomRestored), a Warning
-// PodIPOutsideNetwork once per pod whose IP broke the guarantee, and the network gauges.
+// PodIPOutsideNetwork once per pod whose IP broke the guarantee, and the network gauges. A vSwitch
+// of a network that the cloud was asked for and does not have is logged once, and a PodNetworking
+// naming it is handed back to its controller (onVSwitchesNotFound), whose resolution turns it Fail
+// with a PodNetworkingFailed event; meanwhile its pods are judged against the vSwitches that exist.
 // No cloud call of its own.
 import * as k8s from '@kubernetes/client-node';
 import type { VSwitch } from '../../provider/cloud/model.ts';
 import { EventReason } from '../../provider/events/reasons.ts';
 import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
-import { assessHeadroom, holdsNetworkIp, ipDriftOf, networkKey, networkOfPod, networksOf, type Headroom, type Network } from '../../provider/networking/networks.ts';
+import {
+  assessHeadroom,
+  holdsNetworkIp,
+  ipDriftOf,
+  networkKey,
+  networkOfPod,
+  networksOf,
+  vSwitchesNotFoundToReport,
+  type Headroom,
+  type Network,
+} from '../../provider/networking/networks.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { selectingPodNetworking } from '../../provider/networking/decide.ts';
 import type { Labels } from '../../provider/networking/match.ts';
@@ -41,6 +54,10 @@ export interface NetworkHealthOptions {
   onVerdict?: (network: Network, headroom: Headroom, changed: boolean) => void;
   /** The node manager's last DescribeVSwitches answer. */
   vSwitches: () => readonly VSwitch[];
+  /** The ids that DescribeVSwitches was asked for and did not return (default: none known). */
+  vSwitchesNotFound?: () => readonly string[];
+  /** Once per network and vSwitch gone missing (after the log line): a PodNetworking is resolved again. */
+  onVSwitchesNotFound?: (network: Network, vSwitchIds: readonly string[]) => void;
   /** Pods of the virtual nodes (the pod controller's cache). */
   pods: () => readonly k8s.V1Pod[];
   ratio: number;
@@ -62,6 +79,8 @@ interface CheckState {
   verdicts: Map<string, boolean>;
   /** Pod UIDs whose drift was already reported. */
   drifted: Set<string>;
+  /** Network key and vSwitch id of each vSwitch already reported as not found. */
+  notFoundReported: Set<string>;
   states: NetworkIpState[];
 }
 
@@ -69,7 +88,7 @@ const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergeP
 
 export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
   const now = o.now ?? (() => new Date());
-  const state: CheckState = { verdicts: new Map(), drifted: new Set(), states: [] };
+  const state: CheckState = { verdicts: new Map(), drifted: new Set(), notFoundReported: new Set(), states: [] };
   const { group, version, plural } = PODNETWORKING_API;
 
   const writeCondition = async (pn: PodNetworking, h: Headroom): Promise<void> => {
@@ -107,6 +126,13 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
     const podNetworkings = o.podNetworkings.list();
     const networks = networksOf({ defaultVSwitchIds: o.defaultVSwitchIds(), podNetworkings, pools: o.pools?.() ?? [] });
     const byKey = new Map<string, Network>(networks.map((n) => [networkKey(n), n]));
+    const notFound = o.vSwitchesNotFound?.() ?? [];
+    const missing = vSwitchesNotFoundToReport({ networks, vSwitches, notFound, reported: state.notFoundReported });
+    state.notFoundReported = missing.reported;
+    for (const m of missing.reports) {
+      o.log.warn('vSwitch of a network not found in the cloud', { network: networkKey(m.network), vSwitchIds: m.vSwitchIds, message: m.message });
+      o.onVSwitchesNotFound?.(m.network, m.vSwitchIds);
+    }
     const pods = o.pods().filter(holdsNetworkIp);
     const podCount = new Map<string, number>();
     const driftCount = new Map<string, number>();
@@ -117,7 +143,7 @@ export function startNetworkHealth(o: NetworkHealthOptions): NetworkHealth {
       const network = byKey.get(key);
       const uid = pod.metadata?.uid ?? '';
       if (network === undefined) continue;
-      const drift = ipDriftOf({ pod, network, vSwitches });
+      const drift = ipDriftOf({ pod, network, vSwitches, notFound });
       if (drift === undefined) continue;
       driftCount.set(key, (driftCount.get(key) ?? 0) + 1);
       seenUids.add(uid);

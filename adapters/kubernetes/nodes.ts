@@ -144,6 +144,11 @@ export interface VirtualNodes {
    * zones read these instead of asking the cloud again.
    */
   vSwitches(): readonly VSwitch[];
+  /**
+   * The ids the last DescribeVSwitches poll asked for and did not get back (the cloud has no such
+   * vSwitch): "asked, not found", as opposed to an id not asked for yet.
+   */
+  vSwitchesNotFound(): readonly string[];
   cloudReachable(): boolean;
   /** Re-reads the vSwitches now and posts any status that changed. */
   refresh(): Promise<void>;
@@ -229,6 +234,7 @@ class VirtualNodeManager {
       nodeOfZone: (zone) => this.zones.get(zone)?.name,
       freeIpsOfZone: (zone) => this.zones.get(zone)?.freeIps,
       vSwitches: () => this.vSwitchesSeen,
+      vSwitchesNotFound: () => this.vSwitchesNotFound,
       cloudReachable: () => this.reachable,
       refresh: () => this.refreshFromCloud(),
       reconcileZones: () => this.reconcileZones(),
@@ -243,11 +249,13 @@ class VirtualNodeManager {
     for (;;) {
       this.signal.throwIfAborted();
       try {
-        const vSwitches = await this.options.cloud.describeVSwitches(this.allVSwitchIds());
+        const asked = this.allVSwitchIds();
+        const vSwitches = await this.options.cloud.describeVSwitches(asked);
         const missing = missingVSwitchIds(ids, vSwitches);
         if (missing.length > 0) {
           throw new UnknownVSwitchError(missing, this.options.config.regionId);
         }
+        this.vSwitchesNotFound = missingVSwitchIds(asked, vSwitches);
         this.markReachable();
         this.learn(vSwitches);
         for (const zone of neededZones({ defaultZones: this.defaultZones.map((z) => z.zone), podNetworkings: this.podNetworkings() }).keys()) {
@@ -327,6 +335,8 @@ class VirtualNodeManager {
   }
 
   private vSwitchesSeen: Parameters<typeof zonesOfVSwitches>[0] = [];
+  /** Asked for by the last DescribeVSwitches and not returned. */
+  private vSwitchesNotFound: string[] = [];
 
   /** Starts tracking a zone's node (not registered yet); its vSwitches from the last read. */
   private addZone(zone: string): ZoneNode {
@@ -580,8 +590,10 @@ class VirtualNodeManager {
   private async refreshFromCloud(): Promise<void> {
     const ids = this.defaultIds();
     try {
-      const vSwitches = await this.options.cloud.describeVSwitches(this.allVSwitchIds());
+      const asked = this.allVSwitchIds();
+      const vSwitches = await this.options.cloud.describeVSwitches(asked);
       this.markReachable();
+      this.vSwitchesNotFound = missingVSwitchIds(asked, vSwitches);
       const missing = missingVSwitchIds(ids, vSwitches);
       if (missing.length > 0) this.log.warn('configured vSwitches are gone from the cloud', { vSwitchIds: missing });
       this.learn(vSwitches);

@@ -52,6 +52,8 @@ export interface PodNetworkingController {
   setZoneNodes(nodes: ZoneNodeLookup): void;
   /** Re-writes status.virtualNodes of every PodNetworking whose nodes changed. */
   refreshVirtualNodes(): void;
+  /** Resolves it again now (e.g. one of its vSwitches was not found by another DescribeVSwitches). */
+  resolve(name: string): void;
 }
 
 export interface ZoneNodeLookup {
@@ -165,6 +167,7 @@ export function startPodNetworkingController(o: PodNetworkingControllerOptions):
     refreshVirtualNodes: () => {
       for (const pn of informer.cache.list()) writeVirtualNodes(pn);
     },
+    resolve: (name) => queue.add(name),
   };
 }
 

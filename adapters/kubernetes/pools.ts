@@ -104,6 +104,11 @@ export class VirtualNodePools {
     return [...this.pools.values()].flatMap((p) => [...(p.nodes?.vSwitches() ?? [])]);
   }
 
+  /** The ids the pool managers' last DescribeVSwitches asked for and did not get back. */
+  vSwitchesNotFound(): string[] {
+    return [...new Set([...this.pools.values()].flatMap((p) => [...(p.nodes?.vSwitchesNotFound() ?? [])]))];
+  }
+
   async refresh(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.nodes?.refresh() ?? Promise.resolve()));
   }

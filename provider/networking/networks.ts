@@ -181,19 +181,46 @@ export interface IpDrift {
   message: string;
 }
 
+export interface NetworkVSwitches {
+  /** The network's vSwitches the last DescribeVSwitches returned. */
+  read: VSwitch[];
+  /** Asked for and not returned: the cloud has no such vSwitch (deleted, another region, a typo). */
+  notFound: string[];
+  /** Not asked for yet (a PodNetworking Ready since the last DescribeVSwitches). */
+  notAsked: string[];
+}
+
+/**
+ * What is known of a network's vSwitches, telling "not asked yet" from "asked, not found": `notFound`
+ * holds the ids the last DescribeVSwitches was asked for and did not return (a vSwitch another
+ * read returned counts as read).
+ */
+export function networkVSwitches(input: { network: Pick<Network, 'vSwitchIds'>; vSwitches: readonly VSwitch[]; notFound: readonly string[] }): NetworkVSwitches {
+  const out: NetworkVSwitches = { read: [], notFound: [], notAsked: [] };
+  for (const id of new Set(input.network.vSwitchIds)) {
+    const v = input.vSwitches.find((s) => s.id === id);
+    if (v !== undefined) out.read.push(v);
+    else if (input.notFound.includes(id)) out.notFound.push(id);
+    else out.notAsked.push(id);
+  }
+  return out;
+}
+
 /**
  * The guarantee's tripwire: a pod whose IP is outside every CIDR of its network's vSwitches. It
- * should never fire. Not judged (undefined) when the pod has no IP yet or when any of the
- * network's vSwitches was not read: a PodNetworking that turned Ready since the last
- * DescribeVSwitches has pods in vSwitches whose CIDR is unknown yet, and judging them against
- * the others' CIDRs fired a false Warning per such pod (issue 16: 0.14-0.4 Events per pod at
- * 1000 pods in the bench).
+ * should never fire. Not judged (undefined) when the pod has no IP yet, when none of the
+ * network's vSwitches was read, or when one was not asked for yet: a PodNetworking that turned
+ * Ready since the last DescribeVSwitches has pods in vSwitches whose CIDR is unknown yet, and
+ * judging them against the others' CIDRs fired a false Warning per such pod (issue 16: 0.14-0.4
+ * Events per pod at 1000 pods in the bench). A vSwitch asked for and not found (`notFound`) holds
+ * no pod IP: the pods are judged against the vSwitches that exist (the caller reports the missing
+ * one).
  */
-export function ipDriftOf(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; network: Network; vSwitches: readonly VSwitch[] }): IpDrift | undefined {
+export function ipDriftOf(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; network: Network; vSwitches: readonly VSwitch[]; notFound?: readonly string[] }): IpDrift | undefined {
   const ip = input.pod.status?.podIP;
   if (ip === undefined || ip === '') return undefined;
-  const read = input.vSwitches.filter((v) => input.network.vSwitchIds.includes(v.id));
-  if (read.length === 0 || input.network.vSwitchIds.some((id) => !read.some((v) => v.id === id))) return undefined;
+  const { read, notAsked } = networkVSwitches({ network: input.network, vSwitches: input.vSwitches, notFound: input.notFound ?? [] });
+  if (read.length === 0 || notAsked.length > 0) return undefined;
   const cidrs = [...new Set(read.map((v) => v.cidrBlock))];
   if (cidrs.some((c) => ipInCidr(ip, c))) return undefined;
   const network = networkKey(input.network);
@@ -205,6 +232,44 @@ export function ipDriftOf(input: { pod: Pick<V1Pod, 'metadata' | 'status'>; netw
     cidrs,
     message: `pod IP ${ip} is outside the vSwitch CIDRs of its network ${network} (${cidrs.join(', ')}): a whitelist naming those CIDRs does not admit this pod. Recreate the pod (if the network's vSwitches did not change since it started, also report it)`,
   };
+}
+
+export interface VSwitchesNotFound {
+  network: Network;
+  /** The network's vSwitches asked for and not found. */
+  vSwitchIds: string[];
+  message: string;
+}
+
+/**
+ * The vSwitches of the networks that the cloud was asked for and does not have, each reported
+ * once: `reported` holds what was reported before (network key and id), and the answer's
+ * `reported` what to keep for the next check. A vSwitch found again (or dropped from its network)
+ * is forgotten, so it is reported again if it goes missing again.
+ */
+export function vSwitchesNotFoundToReport(input: { networks: readonly Network[]; vSwitches: readonly VSwitch[]; notFound: readonly string[]; reported: ReadonlySet<string> }): {
+  reports: VSwitchesNotFound[];
+  reported: Set<string>;
+} {
+  const reports: VSwitchesNotFound[] = [];
+  const reported = new Set<string>();
+  for (const network of input.networks) {
+    const key = networkKey(network);
+    const known = networkVSwitches({ network, vSwitches: input.vSwitches, notFound: input.notFound });
+    const fresh = known.notFound.filter((id) => !input.reported.has(`${key} ${id}`));
+    for (const id of known.notFound) reported.add(`${key} ${id}`);
+    if (fresh.length === 0) continue;
+    const others = known.read.map((v) => v.id);
+    reports.push({
+      network,
+      vSwitchIds: fresh,
+      message:
+        `vSwitch ${fresh.join(', ')} of ${key} not found (DescribeVSwitches knows no such id in this region): ` +
+        (others.length > 0 ? `its pods' IPs are checked against ${others.join(', ')} only` : "its pods' IPs are not checked (none of its vSwitches was found)") +
+        '. Remove the id from the network or create the vSwitch',
+    });
+  }
+  return { reports, reported };
 }
 
 // --- opt-in: re-create a pod stuck in an exhausted zone -----------------------------------------

@@ -32,6 +32,9 @@ const ZONE = 'topology.kubernetes.io/zone';
 const suffix = uniqueName('net').slice(4);
 const tinyPn = `pn-tiny-${suffix}`;
 const twoPn = `pn-two-${suffix}`;
+const gonePn = `pn-gone-${suffix}`;
+/** A vSwitch of this file's world only, deleted from the cloud by the last test. */
+const GONE = 'vsw-simgone';
 
 let sim: CloudSim;
 let config: ProviderConfig;
@@ -109,7 +112,7 @@ const cli = async (args: string[]): Promise<string> => (await runCommand(sim, co
 
 beforeAll(async () => {
   await installPodNetworkingCrd();
-  sim = await startCloudSim({ world: await testWorld(), log: () => {} });
+  sim = await startCloudSim({ world: await testWorld({}, { vSwitches: [{ id: GONE, vpcId: 'vpc-simmain', zoneId: H, cidr: '10.0.20.0/26' }] }), log: () => {} });
   config = testConfig(sim, { vSwitchIds: ['vsw-simh1', 'vsw-simj1'] });
   config.networkHealth = { ipHeadroomRatio: 2, checkIntervalMs: 500 };
   webhook = await prepareTestWebhook(config, suffix);
@@ -131,7 +134,7 @@ afterAll(async () => {
   await webhook?.cleanup();
   if (namespace) await apis().core.deleteNamespace({ name: namespace }).catch(ignoreNotFound);
   if (provider) await withDeadline(provider.stop(), budget({ baseMs: 30_000 }), 'the in-process provider to stop');
-  for (const name of [tinyPn, twoPn]) await custom().deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
+  for (const name of [tinyPn, twoPn, gonePn]) await custom().deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
   if (config) await deleteNodes(config);
   await sim?.stop();
 });
@@ -223,6 +226,24 @@ describe('IP headroom, IP-aware zones and the whitelist export', () => {
       expect(event.message).toContain(`pod IP ${pod.status!.podIP!} is outside the vSwitch CIDRs of its network ${network} (${cidrOf('vsw-simtiny')})`);
     }
     expect(await gauge(METRIC.networkIpDriftPods, `podnetworking/${tinyPn}`)).toBe(0);
+  });
+
+  it('a vSwitch of a Ready PodNetworking deleted from the cloud is logged once and turns the PodNetworking Fail with PodNetworkingFailed, without waiting for its resync', async () => {
+    await createPodNetworking(gonePn, { selector: { podSelector: { matchLabels: { app: `gone-${suffix}` } } }, securityGroupIDs: ['sg-simdefault'], vSwitchOptions: ['vsw-simh2', GONE] });
+    await waitUntil(async () => (await readPn(gonePn)).status?.status === 'Ready', { timeoutMs: budget({ baseMs: 30_000 }), what: `PodNetworking ${gonePn} Ready` });
+    // Someone deletes the vSwitch in the console. The PodNetworking's own resync is 5 minutes away.
+    sim.cloud.vSwitches.delete(GONE);
+    let last: PodNetworkingWithConditions['status'];
+    await waitUntil(async () => ((last = (await readPn(gonePn)).status)?.status === 'Fail' ? last : undefined), {
+      timeoutMs: budget({ baseMs: 30_000 }),
+      what: `PodNetworking ${gonePn} Fail after ${GONE} was deleted`,
+      lastSeen: () => JSON.stringify(last),
+    });
+    expect(last?.message).toContain(`vSwitch ${GONE} not found (DescribeVSwitches knows no such id in this region)`);
+    expect((await waitForEvent(gonePn, EventReason.PodNetworkingFailed, 'Warning')).message).toContain(GONE);
+    const said = logs.lines.filter((l) => l.includes('vSwitch of a network not found in the cloud') && l.includes(`podnetworking/${gonePn}`));
+    expect(said, 'log lines naming the missing vSwitch').toHaveLength(1);
+    expect(said[0]).toContain(`its pods' IPs are checked against vsw-simh2 only`);
   });
 
   it('IPHeadroom turns True again with a Normal event once pods go', async () => {

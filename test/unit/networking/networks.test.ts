@@ -8,7 +8,9 @@ import {
   networkKey,
   networkOfPod,
   networksOf,
+  networkVSwitches,
   parseDurationMs,
+  vSwitchesNotFoundToReport,
   placeByFreeIps,
   rescheduleWhenExhausted,
   type Network,
@@ -154,6 +156,47 @@ describe('ipInCidr / ipDriftOf', () => {
     expect(ipDriftOf({ pod: podWithIp('10.0.2.9'), network: web, vSwitches: onlyA })).toBeUndefined();
     // Once every vSwitch is read, an IP outside all of them still fires.
     expect(ipDriftOf({ pod: podWithIp('10.0.3.7'), network: web, vSwitches })?.ip).toBe('10.0.3.7');
+  });
+
+  it('judges a network one of whose vSwitches was asked for and not found against the ones that exist', () => {
+    const onlyA = [vsw('vsw-a', I, 5, '10.0.1.0/26')];
+    // vsw-b does not exist in the cloud: it holds no pod IP, so an IP outside vsw-a is drift.
+    expect(ipDriftOf({ pod: podWithIp('10.0.3.7'), network: web, vSwitches: onlyA, notFound: ['vsw-b'] })).toMatchObject({ ip: '10.0.3.7', cidrs: ['10.0.1.0/26'] });
+    expect(ipDriftOf({ pod: podWithIp('10.0.1.9'), network: web, vSwitches: onlyA, notFound: ['vsw-b'] })).toBeUndefined();
+    // Every vSwitch missing: nothing to judge against.
+    expect(ipDriftOf({ pod: podWithIp('10.0.3.7'), network: web, vSwitches: [], notFound: ['vsw-a', 'vsw-b'] })).toBeUndefined();
+  });
+
+  it('reports each vSwitch not found once per network, and again only after it was found in between', () => {
+    const pool: Network = { kind: 'pool', name: 'fixed', vSwitchIds: ['vsw-a'] };
+    const onlyA = [vsw('vsw-a', I, 5, '10.0.1.0/26')];
+    const first = vSwitchesNotFoundToReport({ networks: [web, pool], vSwitches: onlyA, notFound: ['vsw-b'], reported: new Set() });
+    expect(first.reports).toEqual([
+      {
+        network: web,
+        vSwitchIds: ['vsw-b'],
+        message:
+          "vSwitch vsw-b of podnetworking/web not found (DescribeVSwitches knows no such id in this region): its pods' IPs are checked against vsw-a only. Remove the id from the network or create the vSwitch",
+      },
+    ]);
+    // The next checks: nothing new to say.
+    const second = vSwitchesNotFoundToReport({ networks: [web, pool], vSwitches: onlyA, notFound: ['vsw-b'], reported: first.reported });
+    expect(second.reports).toEqual([]);
+    // vsw-b comes back, then goes again: reported again.
+    const back = vSwitchesNotFoundToReport({ networks: [web], vSwitches, notFound: [], reported: second.reported });
+    expect(back.reports).toEqual([]);
+    const again = vSwitchesNotFoundToReport({ networks: [web], vSwitches: onlyA, notFound: ['vsw-b'], reported: back.reported });
+    expect(again.reports.map((r) => r.vSwitchIds)).toEqual([['vsw-b']]);
+    // Not asked yet is not "not found"; none found says the pods are not checked.
+    expect(vSwitchesNotFoundToReport({ networks: [web], vSwitches: onlyA, notFound: [], reported: new Set() }).reports).toEqual([]);
+    expect(vSwitchesNotFoundToReport({ networks: [pool], vSwitches: [], notFound: ['vsw-a'], reported: new Set() }).reports[0]?.message).toContain("pool/fixed not found (DescribeVSwitches knows no such id in this region): its pods' IPs are not checked");
+  });
+
+  it('networkVSwitches tells read, asked and not found, and not asked yet', () => {
+    const three: Network = { kind: 'pool', name: 'fixed', vSwitchIds: ['vsw-a', 'vsw-b', 'vsw-c', 'vsw-a'] };
+    expect(networkVSwitches({ network: three, vSwitches: [vsw('vsw-a', I, 5)], notFound: ['vsw-b', 'vsw-z'] })).toEqual({ read: [vsw('vsw-a', I, 5)], notFound: ['vsw-b'], notAsked: ['vsw-c'] });
+    // Returned by another read (another manager asked for it): read, not missing.
+    expect(networkVSwitches({ network: three, vSwitches: [vsw('vsw-b', J, 5)], notFound: ['vsw-b'] }).notFound).toEqual([]);
   });
 });
 
