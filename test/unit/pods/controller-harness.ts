@@ -6,6 +6,7 @@ import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.t
 import { EventReason } from '../../../provider/events/reasons.ts';
 import type { CloudPort, PodLookup } from '../../../provider/ports.ts';
 import { PodController } from '../../../provider/pods/controller.ts';
+import { GroupIndex } from '../../../provider/pods/group-index.ts';
 
 /** A Running group of pod `default/<pod>` (uid `uid`) in zone i, as the cloud describes it; fields overridable. */
 export function runningGroup(o: { id: string; uid: string; pod: string } & Partial<ContainerGroup>): ContainerGroup {
@@ -25,6 +26,28 @@ export function runningGroup(o: { id: string; uid: string; pod: string } & Parti
     tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid, [GROUP_TAGS.namespace]: 'default', [GROUP_TAGS.pod]: pod },
     ...fields,
   };
+}
+
+/**
+ * What the PodSync of these tests share: cluster c1 in cn-hangzhou, every node in zone i, pods
+ * that reference no ConfigMap or Secret, a quiet log, a fresh group index.
+ */
+export function syncDefaults() {
+  return {
+    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    groups: new GroupIndex(),
+    clusterId: 'c1',
+    regionId: 'cn-hangzhou',
+    zoneOfNode: () => 'cn-hangzhou-i',
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  };
+}
+
+/** The container `app` (nginx) as the cloud reports it: Running since `startTime`, else still being created. */
+export function appContainer(startTime?: string): ContainerGroup['containers'][number] {
+  return startTime === undefined
+    ? { name: 'app', image: 'nginx', ready: false, restartCount: 0, currentState: { state: 'Waiting', reason: 'ContainerCreating' } }
+    : { name: 'app', image: 'nginx', ready: true, restartCount: 0, currentState: { state: 'Running', startTime } };
 }
 
 export function controllerOver(o: {

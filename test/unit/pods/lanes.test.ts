@@ -2,29 +2,16 @@
 // not return until released), a created pod's status is still reported, on a one-worker queue.
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort, PodWriter } from '../../../provider/ports.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { podKeyOf, podKeyString, PodSync } from '../../../provider/pods/sync.ts';
 import { KeyedWorkQueue } from '../../../provider/pods/workqueue.ts';
 import { makePod } from '../builders.ts';
+import { appContainer, runningGroup } from './controller-harness.ts';
 
-const running = (uid: string): ContainerGroup => ({
-  id: 'eci-running',
-  name: 'g',
-  status: 'Running',
-  zoneId: 'cn-hangzhou-i',
-  vSwitchId: 'vsw-i1',
-  securityGroupId: 'sg-1',
-  vpcId: 'vpc-1',
-  intranetIp: '10.0.0.9',
-  cpu: 2,
-  memory: 4,
-  containers: [{ name: 'app', image: 'nginx', ready: true, restartCount: 0, currentState: { state: 'Running', startTime: '2026-01-01T00:00:05Z' } }],
-  initContainers: [],
-  events: [],
-  tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: uid },
-});
+const running = (uid: string): ContainerGroup =>
+  runningGroup({ id: 'eci-running', uid, pod: 'created', name: 'g', intranetIp: '10.0.0.9', cpu: 2, memory: 4, containers: [appContainer('2026-01-01T00:00:05Z')] });
 
 describe('pod sync lanes', () => {
   it('reports a created group\'s status while another pod waits for a create token', async () => {

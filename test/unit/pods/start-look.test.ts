@@ -1,11 +1,11 @@
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort } from '../../../provider/ports.ts';
-import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { DEFAULT_START_LOOK, LEAVE_TO_POLLER_MS, StartLookTimer } from '../../../provider/pods/start-look.ts';
 import { podKeyOf, PodSync } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
+import { appContainer, runningGroup, syncDefaults } from './controller-harness.ts';
 
 describe('StartLookTimer', () => {
   it('looks first after the initial guess, before anything was seen', () => {
@@ -67,26 +67,9 @@ describe('StartLookTimer', () => {
 
 const UID = 'uid-look';
 
-function runningGroup(): ContainerGroup {
-  return {
-    id: 'eci-1',
-    name: 'g',
-    status: 'Running',
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
-    intranetIp: '10.0.0.7',
-    eniInstanceId: 'eni-1',
-    cpu: 2,
-    memory: 4,
-    containers: [{ name: 'app', image: 'nginx', ready: true, restartCount: 0, currentState: { state: 'Running', startTime: '2026-01-01T00:00:02Z' } }],
-    initContainers: [],
-    events: [],
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: UID },
-    creationTime: '2026-01-01T00:00:01Z',
-  };
-}
+/** The group once the cloud lists it. */
+const listedGroup = (): ContainerGroup =>
+  runningGroup({ id: 'eci-1', uid: UID, pod: 'web', name: 'g', intranetIp: '10.0.0.7', eniInstanceId: 'eni-1', cpu: 2, memory: 4, containers: [appContainer('2026-01-01T00:00:02Z')], creationTime: '2026-01-01T00:00:01Z' });
 
 /** One bound pod over a cloud that lists its new group only once `listed` is set (ECI's List lag). */
 function lookHarness() {
@@ -103,7 +86,7 @@ function lookHarness() {
     createContainerGroup: async () => ({ containerGroupId: 'eci-1' }),
     describeContainerGroups: async (ids: string[]) => {
       state.describes.push([...ids]);
-      return state.listed ? [runningGroup()].filter((g) => ids.includes(g.id)) : [];
+      return state.listed ? [listedGroup()].filter((g) => ids.includes(g.id)) : [];
     },
   } as unknown as CloudPort;
   const sync = new PodSync({
@@ -119,18 +102,13 @@ function lookHarness() {
       finishPodDeletion: async () => {},
       recordEvent: () => {},
     },
-    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    ...syncDefaults(),
     network: {
       plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
       noteExhausted: () => {},
       noteAllocated: () => {},
     },
-    groups: new GroupIndex(),
-    clusterId: 'c1',
-    regionId: 'cn-hangzhou',
-    zoneOfNode: () => 'cn-hangzhou-i',
     now: () => new Date(clock),
-    log: { info: () => {}, warn: () => {}, error: () => {} },
     startLook: { initialMs: 1_000, retryMs: 200, maxLooks: 3 },
   });
   return { sync: () => sync.syncPod(podKeyOf(pod)), advance: (ms: number) => (clock += ms), state, pod: () => pod };

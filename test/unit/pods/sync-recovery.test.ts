@@ -10,6 +10,7 @@ import { PROVISIONED_CONDITION } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { conditionReason, podKeyOf, PodSync, type NetworkPlanner } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
+import { syncDefaults } from './controller-harness.ts';
 
 function group(uid: string): ContainerGroup {
   return {
@@ -58,13 +59,9 @@ function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>
     pods: { get: () => pod, list: () => [pod] },
     podLookup: { podExists: async () => false },
     writer,
-    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    ...syncDefaults(),
     network,
     groups,
-    clusterId: 'c1',
-    regionId: 'cn-hangzhou',
-    zoneOfNode: () => 'cn-hangzhou-i',
-    log: { info: () => {}, warn: () => {}, error: () => {} },
   });
   return { sync, annotations, statuses, listed, groups };
 }
@@ -129,18 +126,13 @@ describe('PodSync: a pod stuck in an exhausted zone (opt-in re-creation)', () =>
         finishPodDeletion: async (key) => void deleted.push(key.uid),
         recordEvent: (_key, e) => void events.push(`${e.type} ${e.reason}: ${e.message}`),
       },
-      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+      ...syncDefaults(),
       network: {
         plan: async () => ({ kind: 'wait', reason: 'VSwitchesExhausted', message: 'no vSwitch of the default network in zone cn-hangzhou-i has a free IP', retryAfterMs: 15_000 }),
         noteExhausted: () => {},
         noteAllocated: () => {},
       },
-      groups: new GroupIndex(),
-      clusterId: 'c1',
-      regionId: 'cn-hangzhou',
-      zoneOfNode: () => 'cn-hangzhou-i',
       now: () => now,
-      log: { info: () => {}, warn: () => {}, error: () => {} },
     });
     return { pod, sync, deleted, events, statuses };
   }

@@ -3,12 +3,13 @@
 // the group's ECI events. The writer here applies each write to the pod, as the informer would show it.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { GROUP_TAGS, type CloudEvent, type ContainerGroup } from '../../../provider/cloud/model.ts';
+import type { CloudEvent, ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort, PodEvent, PodWriter } from '../../../provider/ports.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
 import { ANNOTATION_HOLD_MS, CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
+import { appContainer, runningGroup } from './controller-harness.ts';
 
 const UID = 'uid-writes';
 
@@ -17,32 +18,20 @@ function cloudEvent(reason: string, message: string, at: string, type: 'Normal' 
 }
 
 function group(status: ContainerGroup['status'], events: CloudEvent[], running = false): ContainerGroup {
-  return {
+  return runningGroup({
     id: 'eci-1',
+    uid: UID,
+    pod: 'web',
     name: 'g',
     status,
-    zoneId: 'cn-hangzhou-i',
-    vSwitchId: 'vsw-i1',
-    securityGroupId: 'sg-1',
-    vpcId: 'vpc-1',
+    events,
     intranetIp: '10.0.0.7',
     eniInstanceId: 'eni-1',
     cpu: 2,
     memory: 4,
-    containers: [
-      {
-        name: 'app',
-        image: 'nginx',
-        ready: running,
-        restartCount: 0,
-        currentState: running ? { state: 'Running', startTime: '2026-01-01T00:00:05Z' } : { state: 'Waiting', reason: 'ContainerCreating' },
-      },
-    ],
-    initContainers: [],
-    events,
-    tags: { [GROUP_TAGS.cluster]: 'c1', [GROUP_TAGS.podUid]: UID },
+    containers: [appContainer(running ? '2026-01-01T00:00:05Z' : undefined)],
     creationTime: '2026-01-01T00:00:00Z',
-  };
+  });
 }
 
 function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
