@@ -2,8 +2,8 @@
 // process runs with the manager (provider/runtime/manager.ts), which starts it in
 // controller-runtime's order: metrics server, webhook server, shared informers, cache sync,
 // leader election, then the leader's runnables (PodNetworking status, virtual nodes, pod
-// controller, kubelet API). The nodes turn Ready only once the pod controller has synced and
-// adopted. Readiness (/readyz) is the aggregate of the checks registered below.
+// controller, kubelet API). New nodes turn Ready once the pod caches have synced; nodes that are
+// Ready stay Ready through a restart. Readiness (/readyz) is the aggregate of the checks registered below.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
@@ -119,6 +119,11 @@ interface Leadership {
   enqueuePod?: (pod: k8s.V1Pod) => void;
   pods?: PodStore;
   controller?: PodController;
+  /**
+   * The virtual nodes' readiness gate: set once the pod caches have synced and the pod controller
+   * is wired to them (a pod bound from then on is held until adoption is done, never created twice).
+   */
+  podsAccepted: boolean;
   /** Set once the pod controller has synced its pods and adopted the existing groups. */
   podsSynced: boolean;
   /** Which kubelet port each virtual node has (kubelet API on): the nodes advertise them, the listeners use them. */
@@ -218,6 +223,7 @@ const leadershipState = (w: Wiring): Runnable => ({
     w.leadership = {
       cloud: cloudWithSignal(w.cloud, signal),
       events: new KubernetesEventRecorder({ kubeConfig: w.clients.kubeConfig, component: COMPONENT, log: w.log }),
+      podsAccepted: false,
       podsSynced: false,
       ...(w.config.kubeletApi.enabled ? { kubeletPorts: kubeletPortsOf(w.config) } : {}),
     };
@@ -296,9 +302,10 @@ const virtualNodes = (w: Wiring): Runnable => ({
       },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
       onZonesKnown: (names) => void podInformersFor(w, l, names, signal).catch(() => {}),
-      // Ready only once the pod controller knows every pod and group: before that the scheduler
-      // would bind pods that nothing syncs yet.
-      readyGate: () => (l.podsSynced ? true : 'eci-virtual-node has not synced its pods and adopted the existing container groups yet'),
+      // A new (or NotReady) node turns Ready once the pod caches have synced and the pod
+      // controller holds what it cannot sync yet: before that the scheduler would bind pods that
+      // nothing watches. A node that is Ready stays Ready meanwhile (provider/node/readiness.ts).
+      readyGate: () => (l.podsAccepted ? true : 'eci-virtual-node has not synced its pods yet'),
     };
     const nodes = await startVirtualNodes({
       ...nodeOptions,
@@ -374,12 +381,19 @@ const podController = (w: Wiring): Runnable => ({
     });
     l.controller = controller;
     l.enqueuePod = (pod) => controller.enqueue(pod);
+    // The nodes' readiness gate opens here, before the adoption: every pod bound from now on reaches
+    // the controller, which holds a pod without a listed group until the list is complete (so
+    // nothing is created twice). Posted now rather than at the next heartbeat, and before the
+    // repairs begin: a node that was NotReady (e.g. Unknown after a long outage) turns Ready
+    // without waiting for a list of every group (500 pages at 10,000 pods), and the node lifecycle
+    // controller stops re-marking its pods not Ready as soon as it sees that.
+    l.podsAccepted = true;
+    await Promise.all([nodes.refresh(), pools?.refresh()]);
+    w.log.info('virtual nodes Ready', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] });
     // Adopts every group tagged with the cluster before any create.
     await controller.start(signal);
     signal.throwIfAborted();
     l.podsSynced = true;
-    // The readiness gate is open: post Ready on the nodes now rather than at the next heartbeat.
-    await Promise.all([nodes.refresh(), pools?.refresh()]);
     w.log.info('provider running', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] });
     return () => controller.stop();
   },

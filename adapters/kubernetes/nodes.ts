@@ -36,6 +36,7 @@ import {
   NODE_LABELS,
 } from '../../provider/node/constants.ts';
 import { adoptVirtualNode, buildVirtualNode, nodeNameForZone, virtualNodeSelector } from '../../provider/node/node.ts';
+import { KEEP_READY_WHILE_SYNCING_MS } from '../../provider/node/readiness.ts';
 import { nodeStatus, statusSignature } from '../../provider/node/status.ts';
 import { missingVSwitchIds, zonesOfVSwitches, type ZoneVSwitches } from '../../provider/node/zones.ts';
 import { neededZones, planZoneNodes, vSwitchesOfZone, type ZoneNodeState } from '../../provider/node/zone-plan.ts';
@@ -60,6 +61,11 @@ export interface NodeTiming {
   statusIntervalMs: number;
   /** Free IPs and cloud reachability are re-read this often. */
   vSwitchRefreshIntervalMs: number;
+  /**
+   * How long a node that is Ready stays Ready while the readiness gate is closed (counted from this
+   * start), before it says Ready=False like a new node (provider/node/readiness.ts).
+   */
+  keepReadyWhileSyncingMs: number;
   /** Backoff of retried start-up steps and of the node informer's restarts. */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -70,6 +76,7 @@ export const DEFAULT_NODE_TIMING: NodeTiming = {
   leaseRenewIntervalMs: DEFAULT_LEASE_RENEW_INTERVAL_MS,
   statusIntervalMs: DEFAULT_STATUS_INTERVAL_MS,
   vSwitchRefreshIntervalMs: DEFAULT_VSWITCH_REFRESH_INTERVAL_MS,
+  keepReadyWhileSyncingMs: KEEP_READY_WHILE_SYNCING_MS,
   retryBaseMs: 1_000,
   retryMaxMs: 30_000,
 };
@@ -84,9 +91,10 @@ export interface VirtualNodesOptions {
   version: string;
   log?: NodeLog;
   /**
-   * The readiness gate: true when the provider can run pods on its nodes (the pod controller has
-   * synced and adopted), else why not; the nodes stay Ready=False until then. Call refresh()
-   * when it opens. Default: always open.
+   * The readiness gate: true when the provider can take pods on its nodes (its pod caches have
+   * synced and the pod controller holds back what it cannot sync yet), else why not. Meanwhile a
+   * node that is Ready stays Ready (a restart must not flip it) and any other stays Ready=False
+   * (provider/node/readiness.ts). Call refresh() when it opens. Default: always open.
    */
   readyGate?: () => true | string;
   /** Called once, when every zone's node is registered. */
@@ -198,6 +206,8 @@ class VirtualNodeManager {
   private readonly timing: NodeTiming;
   private readonly log: NodeLog;
   private readonly now: () => Date;
+  /** When this start began (how long the readiness gate has been closed). */
+  private readonly startedAt: number;
   private readonly controller = new AbortController();
   private readonly zones = new Map<string, ZoneNode>();
   private reachable = true;
@@ -219,6 +229,7 @@ class VirtualNodeManager {
     this.timing = { ...DEFAULT_NODE_TIMING, ...options.timing };
     this.log = options.log ?? createLogger({ fields: { component: 'virtual-nodes' } });
     this.now = options.now ?? (() => new Date());
+    this.startedAt = this.now().getTime();
     if (options.signal.aborted) this.controller.abort();
     else options.signal.addEventListener('abort', this.onParentAbort, { once: true });
   }
@@ -530,9 +541,10 @@ class VirtualNodeManager {
     });
   }
 
-  private gateClosed(): { notReadyBecause?: string } {
+  private gateClosed(): { syncing?: { why: string; forMs: number }; keepReadyWhileSyncingMs: number } {
     const gate = this.options.readyGate?.() ?? true;
-    return gate === true ? {} : { notReadyBecause: gate };
+    const keep = { keepReadyWhileSyncingMs: this.timing.keepReadyWhileSyncingMs };
+    return gate === true ? keep : { ...keep, syncing: { why: gate, forMs: this.now().getTime() - this.startedAt } };
   }
 
   private async countPodsHoldingIps(z: ZoneNode): Promise<number> {

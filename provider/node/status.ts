@@ -1,8 +1,10 @@
 // A virtual node's status: capacity from configuration and the zone's free IPs, conditions from
-// the cloud's reachability, and heartbeat/transition times kept the way kubelet keeps them.
+// the cloud's reachability and the provider's readiness (readiness.ts), and heartbeat/transition
+// times kept the way kubelet keeps them.
 import type { V1NodeCondition, V1NodeStatus } from '@kubernetes/client-node';
 import type { ProviderConfig } from '../config/config.ts';
 import { DEFAULT_EPHEMERAL_STORAGE, NODE_REASONS } from './constants.ts';
+import { readyCondition } from './readiness.ts';
 
 export interface NodeStatusInput {
   zone: string;
@@ -17,10 +19,13 @@ export interface NodeStatusInput {
   /** Why the cloud is unreachable (shown in the Ready condition's message). */
   lastError?: string;
   /**
-   * Why the provider is not ready to run pods on the node yet (the pod controller has not synced
-   * and adopted): Ready=False with this message until it is undefined.
+   * Why the provider cannot take the node's pods yet (its readiness gate is closed); undefined once
+   * it can. A node that is Ready stays Ready meanwhile, any other says Ready=False with this
+   * message (provider/node/readiness.ts).
    */
-  notReadyBecause?: string;
+  syncing?: { why: string; forMs: number };
+  /** How long a Ready node is kept Ready while syncing (default in readiness.ts). */
+  keepReadyWhileSyncingMs?: number;
   config: ProviderConfig;
   /** This build's version; kubeletVersion is `v<kubernetes>-eci-virtual-node-<version>` or as given. */
   kubeletVersion: string;
@@ -67,16 +72,15 @@ function withTimes(core: ConditionCore, previous: readonly V1NodeCondition[], no
 export function nodeConditions(input: NodeStatusInput): V1NodeCondition[] {
   const now = toSeconds(input.now);
   const previous = input.previous?.conditions ?? [];
-  const ready: ConditionCore = input.notReadyBecause !== undefined
-    ? { type: 'Ready', status: 'False', reason: NODE_REASONS.providerNotReady, message: input.notReadyBecause }
-    : input.cloudReachable
-    ? { type: 'Ready', status: 'True', reason: NODE_REASONS.ready, message: `eci-virtual-node is posting ready status for zone ${input.zone}` }
-    : {
-        type: 'Ready',
-        status: 'False',
-        reason: NODE_REASONS.cloudUnreachable,
-        message: `the cloud API cannot be reached: ${input.lastError ?? 'unknown error'}`,
-      };
+  const previousReady = previous.find((c) => c.type === 'Ready');
+  const ready = readyCondition({
+    zone: input.zone,
+    cloudReachable: input.cloudReachable,
+    ...(input.lastError === undefined ? {} : { lastError: input.lastError }),
+    ...(input.syncing === undefined ? {} : { syncing: input.syncing }),
+    ...(input.keepReadyWhileSyncingMs === undefined ? {} : { keepReadyWhileSyncingMs: input.keepReadyWhileSyncingMs }),
+    ...(previousReady === undefined ? {} : { previous: previousReady }),
+  });
   let network: ConditionCore;
   if (input.vSwitchIds === undefined) {
     const before = previous.find((c) => c.type === 'NetworkUnavailable');

@@ -8,7 +8,9 @@ import type { BenchResult, CaseResult } from './harness.ts';
 export const RESTART_PHASE_LINES: Readonly<Record<string, string>> = {
   'pod caches synced': 'pod caches synced',
   'adopted the existing container groups': 'groups adopted',
-  'provider running': 'nodes Ready',
+  // The nodes' readiness gate opened (before the adoption since the third session; a node that
+  // was Ready stays Ready throughout, a NotReady one turns Ready here).
+  'virtual nodes Ready': 'nodes Ready',
 };
 
 /** Seconds after `spawnedAt` of the first log line of each phase (JSON lines with `time` and `msg`). */

@@ -13,11 +13,12 @@ describe('restartPhases', () => {
       line('starting eci-virtual-node', '2026-12-06T09:00:00.500Z'),
       line('pod caches synced', '2026-12-06T09:00:02.000Z'),
       '{"not json',
+      line('virtual nodes Ready', '2026-12-06T09:00:02.500Z'),
+      line('virtual nodes Ready', '2026-12-06T09:00:09.000Z'),
       line('adopted the existing container groups', '2026-12-06T09:00:07.250Z'),
       line('provider running', '2026-12-06T09:00:07.500Z'),
-      line('provider running', '2026-12-06T09:00:09.000Z'),
     ].join('\n');
-    expect(restartPhases(log, spawnedAt)).toEqual({ 'pod caches synced': 2, 'groups adopted': 7.25, 'nodes Ready': 7.5 });
+    expect(restartPhases(log, spawnedAt)).toEqual({ 'pod caches synced': 2, 'nodes Ready': 2.5, 'groups adopted': 7.25 });
   });
 
   it('leaves out a phase the log does not reach', () => {

@@ -78,15 +78,15 @@ describe('nodeConditions', () => {
       network: ['False', 'VSwitchesConfigured'],
     },
     {
-      name: 'provider not synced yet (readiness gate closed)',
-      over: { notReadyBecause: 'pods not synced' },
+      name: 'provider not synced yet (readiness gate closed), new node',
+      over: { syncing: { why: 'pods not synced', forMs: 1_000 } },
       ready: ['False', 'KubeletNotReady'],
       network: ['False', 'VSwitchesConfigured'],
     },
     {
-      name: 'gate closed and cloud unreachable: the gate explains first',
-      over: { notReadyBecause: 'pods not synced', cloudReachable: false, lastError: 'x' },
-      ready: ['False', 'KubeletNotReady'],
+      name: 'gate closed and cloud unreachable: the cloud explains first (it is what to fix)',
+      over: { syncing: { why: 'pods not synced', forMs: 1_000 }, cloudReachable: false, lastError: 'x' },
+      ready: ['False', 'CloudUnreachable'],
       network: ['False', 'VSwitchesConfigured'],
     },
     { name: 'zone without vSwitches', over: { vSwitchIds: [] }, ready: ['True', 'KubeletReady'], network: ['True', 'NoVSwitches'] },
@@ -102,6 +102,14 @@ describe('nodeConditions', () => {
       expect(c.lastHeartbeatTime).toEqual(T0);
       expect(c.lastTransitionTime).toEqual(T0);
     }
+  });
+
+  it('keeps a Ready node Ready while the provider syncs after a restart, with its transition time', () => {
+    const before = nodeStatus(input());
+    const restarted = nodeStatus(input({ now: T1, previous: before, syncing: { why: 'pods not synced', forMs: 1_000 } }));
+    expect(condition(restarted, 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady', lastTransitionTime: T0, lastHeartbeatTime: toSeconds(T1) });
+    const notReadyBefore = nodeStatus(input({ cloudReachable: false }));
+    expect(condition(nodeStatus(input({ now: T1, previous: notReadyBefore, syncing: { why: 'pods not synced', forMs: 1_000 } })), 'Ready')).toMatchObject({ status: 'False', reason: 'KubeletNotReady' });
   });
 
   it('names the error when the cloud is unreachable', () => {

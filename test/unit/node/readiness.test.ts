@@ -1,0 +1,54 @@
+// The Ready condition of a virtual node: a restart that is still syncing never turns a Ready node
+// NotReady (kube-controller-manager would mark every pod on it not Ready); a new or NotReady node
+// waits for the gate; an unreachable cloud turns any node NotReady.
+import { describe, expect, it } from 'vitest';
+import { readyCondition, type NodeReadinessInput } from '../../../provider/node/readiness.ts';
+
+const WHY = 'eci-virtual-node has not synced its pods yet';
+const SYNCING = { why: WHY, forMs: 10_000 };
+const base: NodeReadinessInput = { zone: 'cn-hangzhou-h', cloudReachable: true };
+
+const rows: { name: string; over: Partial<NodeReadinessInput>; expected: string[] }[] = [
+  { name: 'gate open, new node', over: {}, expected: ['True', 'KubeletReady'] },
+  { name: 'gate open, node was NotReady', over: { previous: { status: 'False' } }, expected: ['True', 'KubeletReady'] },
+  { name: 'syncing, node Ready before the restart: stays Ready', over: { syncing: SYNCING, previous: { status: 'True' } }, expected: ['True', 'KubeletReady'] },
+  { name: 'syncing, brand-new node (no status yet)', over: { syncing: SYNCING }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'syncing, node without a Ready condition', over: { syncing: SYNCING, previous: {} }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'syncing, node was NotReady', over: { syncing: SYNCING, previous: { status: 'False' } }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'syncing, node Unknown (its lease expired)', over: { syncing: SYNCING, previous: { status: 'Unknown' } }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'syncing for longer than the bound, node Ready: stuck, says so', over: { syncing: { why: WHY, forMs: 300_001 }, previous: { status: 'True' } }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'syncing just within the bound, node Ready', over: { syncing: { why: WHY, forMs: 300_000 }, previous: { status: 'True' } }, expected: ['True', 'KubeletReady'] },
+  { name: 'a shorter bound given', over: { syncing: { why: WHY, forMs: 20_000 }, keepReadyWhileSyncingMs: 15_000, previous: { status: 'True' } }, expected: ['False', 'KubeletNotReady'] },
+  { name: 'cloud unreachable, gate open', over: { cloudReachable: false, lastError: 'x' }, expected: ['False', 'CloudUnreachable'] },
+  { name: 'cloud unreachable while syncing a Ready node', over: { cloudReachable: false, lastError: 'x', syncing: SYNCING, previous: { status: 'True' } }, expected: ['False', 'CloudUnreachable'] },
+  { name: 'cloud unreachable while syncing a new node', over: { cloudReachable: false, lastError: 'x', syncing: SYNCING }, expected: ['False', 'CloudUnreachable'] },
+];
+
+describe('readyCondition', () => {
+  it.each(rows)('$name -> $expected', ({ over, expected }) => {
+    const ready = readyCondition({ ...base, ...over });
+    expect([ready.type, ready.status, ready.reason]).toEqual(['Ready', ...expected]);
+  });
+
+  it('says why a new node is not Ready yet, and why a Ready one is kept', () => {
+    expect(readyCondition({ ...base, syncing: SYNCING }).message).toBe(WHY);
+    const kept = readyCondition({ ...base, syncing: SYNCING, previous: { status: 'True' } }).message;
+    expect(kept).toContain('eci-virtual-node is posting ready status for zone cn-hangzhou-h');
+    expect(kept).toContain(`kept Ready while it syncs after a restart: ${WHY}`);
+    expect(readyCondition(base).message).toBe('eci-virtual-node is posting ready status for zone cn-hangzhou-h');
+  });
+
+  it('names the cloud error', () => {
+    expect(readyCondition({ ...base, cloudReachable: false, lastError: 'DescribeVSwitches: connect ECONNREFUSED' }).message).toBe(
+      'the cloud API cannot be reached: DescribeVSwitches: connect ECONNREFUSED',
+    );
+  });
+
+  it('a kept node stays kept on its next heartbeat (its own last post is the previous status)', () => {
+    const first = readyCondition({ ...base, syncing: SYNCING, previous: { status: 'True' } });
+    expect(readyCondition({ ...base, syncing: SYNCING, previous: first }).status).toBe('True');
+    // ...but once the cloud took it down, it waits for the gate like any NotReady node.
+    const down = readyCondition({ ...base, cloudReachable: false, syncing: SYNCING, previous: first });
+    expect(readyCondition({ ...base, syncing: SYNCING, previous: down }).status).toBe('False');
+  });
+});
