@@ -48,7 +48,7 @@ export interface ProviderOptions {
   cloud?: CloudPort;
   /** Timings of the node manager (tests shorten them). */
   nodeTiming?: Parameters<typeof startVirtualNodes>[0]['timing'];
-  /** Test hook: awaited before every list of a shared informer (hold a cache unsynced). */
+  /** Test hook: awaited before every list of a shared informer or a pod cache (`pods@<node>`): hold a cache unsynced. */
   listGate?: ListGate;
 }
 
@@ -89,6 +89,7 @@ interface Wiring {
   clients: KubernetesClients;
   metrics: ProviderMetrics;
   nodeTiming: ProviderOptions['nodeTiming'];
+  listGate: ListGate | undefined;
   crdInstalled: boolean;
   namespaces: SharedInformer<k8s.V1Namespace>;
   podNetworkings: SharedInformer<PodNetworkingObject>;
@@ -147,6 +148,7 @@ function podInformersFor(w: Wiring, l: Leadership, nodeNames: readonly string[],
       onChange: (pod) => l.enqueuePod?.(pod),
       signal,
       log: w.log,
+      ...(w.listGate === undefined ? {} : { listGate: w.listGate }),
     });
   }
   const informers = l.podInformers;
@@ -563,6 +565,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
     clients,
     metrics,
     nodeTiming,
+    listGate,
     crdInstalled,
     namespaces: informers.informerFor<k8s.V1Namespace>({ name: 'namespaces', path: '/api/v1/namespaces', list: (page) => clients.core.listNamespace({ ...page }) }),
     podNetworkings: informers.informerFor<PodNetworkingObject>({

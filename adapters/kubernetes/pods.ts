@@ -18,6 +18,8 @@ export interface PodInformersOptions {
   onChange: (pod: k8s.V1Pod) => void;
   signal: AbortSignal;
   log: InformerLog;
+  /** Test hook: awaited before the first page of every list, with the informer's name (`pods@<node>`). */
+  listGate?: (informer: string) => Promise<void>;
 }
 
 export interface PodInformers {
@@ -40,10 +42,15 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
     const fieldSelector = `spec.nodeName=${nodeName}`;
     const stop = new AbortController();
     const signal = AbortSignal.any([o.signal, stop.signal]);
+    const name = `pods@${nodeName}`;
+    const { listGate } = o;
     const informer = startInformer<k8s.V1Pod>({
       kubeConfig: o.kubeConfig,
       path: '/api/v1/pods',
-      list: (page) => o.core.listPodForAllNamespaces({ fieldSelector, ...page }),
+      list:
+        listGate === undefined
+          ? (page) => o.core.listPodForAllNamespaces({ fieldSelector, ...page })
+          : async (page) => (page._continue === undefined && (await listGate(name)), o.core.listPodForAllNamespaces({ fieldSelector, ...page })),
       fieldSelector,
       transform: leanPod,
       onAdd: o.onChange,
@@ -51,7 +58,7 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
       onDelete: o.onChange,
       signal,
       log: o.log,
-      name: `pods@${nodeName}`,
+      name,
     });
     caches.set(nodeName, { informer, stop });
     return informer.synced;

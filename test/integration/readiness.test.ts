@@ -2,9 +2,12 @@
 // cache is held back (its list blocked by the manager's test hook) the webhook answers 500, so
 // the apiserver applies failurePolicy (Fail here: the pod is refused rather than admitted as
 // unmatched), /readyz is 503 naming the cache, and no leader work (virtual nodes) has started.
-// Once the list goes through, both turn good. Then, with adoption held back (the cloud's
-// listing of existing groups blocked), the nodes exist but stay Ready=False and the leader's
-// /readyz names the pod controller, until adoption completes. Last, a Lease taken away from the
+// Once the list goes through, both turn good. Then, with the pod caches' lists held, brand-new
+// nodes exist but say Ready=False; once the caches synced they turn Ready while the adoption (the
+// cloud's listing of existing groups) is still held, a pod bound meanwhile is created only after
+// it, and the leader's /readyz names the pod controller until it completes. A restart with running
+// pods (its pod caches held across two looks of kube-controller-manager) keeps every node and
+// every pod Ready, watched throughout, and creates and deletes nothing. Last, a Lease taken away from the
 // leader aborts its in-flight cloud call (the signal reaches the port), the replica stops its
 // leader work but keeps serving, and it leads again once the Lease is free.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import { startCloudSim, type CloudSim } from '../../adapters/cloudsim/server.ts'
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../../adapters/tls/certificates.ts';
 import { buildMutatingWebhookConfiguration } from '../../adapters/webhook/registration.ts';
 import { WEBHOOK_NOT_SYNCED } from '../../adapters/webhook/server.ts';
+import { GROUP_TAGS } from '../../provider/cloud/model.ts';
 import type { ProviderConfig } from '../../provider/config/config.ts';
 import { NODE_LABELS } from '../../provider/node/constants.ts';
 import type { CloudPort } from '../../provider/ports.ts';
@@ -27,7 +31,7 @@ import { apis, ignoreNotFound, kubeConfig, uniqueName } from './helpers/cluster.
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { cloudOf, deleteNodes, memoryLogger, testConfig, testWorld, virtualNodePlacement } from './helpers/provider.ts';
 import { waitFor } from './helpers/wait.ts';
-import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
+import { apiClient, budget, podsBudget, sleep, waitUntil, withDeadline } from '../helpers/deadline.ts';
 
 const suffix = uniqueName('rz').slice(3);
 const webhookConfigName = `eci-vn-it-${suffix}`;
@@ -82,6 +86,90 @@ function postReview(body: unknown): Promise<{ status: number; text: string }> {
 
 const readyz = () => get(`https://127.0.0.1:${webhookPort}/readyz`, ca.certPem);
 
+const FAST_NODES = { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 };
+/** Pods running through the restart test. */
+const RESTART_PODS = 4;
+/** kube-controller-manager looks at every node each 5 s (--node-monitor-period): two looks and a margin. */
+const NODE_MONITOR_WINDOW_MS = 12_000;
+/** A create that is not held back starts within milliseconds of the binding: this gives it ample chance to show. */
+const HOLD_BACK_WINDOW_MS = 2_000;
+
+/** A gate held shut until released (once); counts the calls that waited on it. */
+function holdable(): { held: Promise<void>; hold: () => Promise<void>; release: () => void; count: number } {
+  let open: () => void = () => {};
+  const held = new Promise<void>((r) => (open = r));
+  const gate = {
+    held,
+    count: 0,
+    release: () => open(),
+    hold: () => {
+      gate.count++;
+      return held;
+    },
+  };
+  return gate;
+}
+
+interface ReadyCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  lastHeartbeatTime?: Date | string;
+}
+interface WithConditions {
+  metadata?: k8s.V1ObjectMeta;
+  /** A node's spec has taints; a pod's has none. */
+  spec?: unknown;
+  status?: { conditions?: ReadyCondition[] };
+}
+/** What kube-controller-manager puts on a node that is not Ready (NoSchedule at once, NoExecute: the eviction clock). */
+const NOT_READY_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
+const notReadyTaints = (obj: WithConditions): string[] => ((obj.spec as { taints?: { key: string; effect: string }[] } | undefined)?.taints ?? []).filter((t) => NOT_READY_TAINTS.includes(t.key)).map((t) => `${t.key}:${t.effect}`);
+interface ReadyWatch {
+  /** Each object's Ready condition as last seen. */
+  latest: Map<string, { status?: string; reason?: string; heartbeat?: Date | string }>;
+  /** Every sighting of a Ready condition other than True, of a not-ready taint, and every deletion, in order. */
+  notReady: string[];
+  /** Set when the watch ended before stop(): sightings may be missing. */
+  ended: string | undefined;
+  stop: () => void;
+}
+
+/** Lists, then watches from the list's resourceVersion: every write to the objects' Ready condition is seen. */
+async function watchReady(path: string, labelSelector: string, list: () => Promise<{ metadata?: k8s.V1ListMeta; items: WithConditions[] }>): Promise<ReadyWatch> {
+  const w: ReadyWatch = { latest: new Map(), notReady: [], ended: undefined, stop: () => {} };
+  let stopped = false;
+  const see = (obj: WithConditions, how: string): void => {
+    const name = obj.metadata?.name ?? '?';
+    const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+    w.latest.set(name, { ...(ready === undefined ? {} : { status: ready.status, reason: ready.reason ?? '', heartbeat: ready.lastHeartbeatTime ?? '' }) });
+    if (ready?.status !== 'True') w.notReady.push(`${how} ${name}: Ready=${ready?.status ?? 'absent'} (${ready?.reason ?? ''})`);
+    for (const taint of notReadyTaints(obj)) w.notReady.push(`${how} ${name}: taint ${taint}`);
+  };
+  const listed = await list();
+  for (const item of listed.items) see(item, 'listed');
+  const controller = await withDeadline(
+    new k8s.Watch(kubeConfig()).watch(
+      path,
+      { labelSelector, resourceVersion: listed.metadata?.resourceVersion },
+      (type: string, obj: WithConditions) => {
+        if (type === 'DELETED') w.notReady.push(`DELETED ${obj.metadata?.name ?? '?'}`);
+        else if (type === 'ADDED' || type === 'MODIFIED') see(obj, type);
+      },
+      (err: unknown) => {
+        if (!stopped) w.ended = `the watch of ${path} ended: ${String(err)}`;
+      },
+    ),
+    budget({ baseMs: 30_000 }),
+    `a watch of ${path}`,
+  );
+  w.stop = () => {
+    stopped = true;
+    controller.abort();
+  };
+  return w;
+}
+
 function podBody(name: string): k8s.V1Pod {
   return { metadata: { name, namespace, labels: { app: 'rz' } }, spec: { containers: [{ name: 'main', image: 'nginx' }] } };
 }
@@ -124,6 +212,11 @@ beforeAll(async () => {
   await writeFile(join(certDir, 'tls.key'), serving.keyPem);
   [webhookPort, metricsPort] = (await freeLoopbackPorts(2)) as [number, number];
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'eci-vn-it/webhook': suffix } } } });
+  // Pods are refused ("serviceaccount default not found") until the controller-manager made it.
+  await waitUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace }).then(() => true), {
+    timeoutMs: budget({ baseMs: 60_000 }),
+    what: `the default ServiceAccount of namespace ${namespace}`,
+  });
   const registration = buildMutatingWebhookConfiguration({
     name: webhookConfigName,
     caBundle: Buffer.from(ca.certPem).toString('base64'),
@@ -213,68 +306,187 @@ describe('manager start order and readiness', () => {
     await core.deleteNamespacedPod({ namespace, name: 'after-sync', gracePeriodSeconds: 0 }).catch(ignoreNotFound);
   }, 180_000);
 
-  it('keeps the virtual nodes Ready=False and the leader unready until the pod controller adopted the existing groups', async () => {
+  it('keeps brand-new nodes Ready=False until the pod caches synced; then Ready before the adoption, a pod bound meanwhile created once after it, the leader unready until it', async () => {
     await stopRunning();
     const config = providerConfig();
     const logs = memoryLogger();
     const real = cloudOf(sim);
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => (release = r));
+    const podLists = holdable();
+    const adoption = holdable();
     let listings = 0;
-    // Adoption lists every group of the cluster before any create: hold that listing.
+    let listed = false;
+    const creates: { afterAdoption: boolean }[] = [];
     const cloud: CloudPort = {
       ...real,
-      createContainerGroup: (r, o) => real.createContainerGroup(r, o),
+      createContainerGroup: (r, o) => (creates.push({ afterAdoption: listed }), real.createContainerGroup(r, o)),
       describeContainerGroups: (ids, o) => real.describeContainerGroups(ids, o),
       listChangedContainerGroups: (tags, s, o) => real.listChangedContainerGroups(tags, s, o),
       deleteContainerGroup: (id, o) => real.deleteContainerGroup(id, o),
       describeVSwitches: (ids, o) => real.describeVSwitches(ids, o),
+      // Adoption lists every group of the cluster before any create: hold that listing.
       listContainerGroups: async (tags, o) => {
         listings++;
-        await held;
-        return real.listContainerGroups(tags, o);
+        await adoption.held;
+        const groups = await real.listContainerGroups(tags, o);
+        listed = true;
+        return groups;
       },
     };
-    const starting = startProvider({ config, log: logs.log, cloud, nodeTiming: { leaseRenewIntervalMs: 2_000, statusIntervalMs: 5_000, vSwitchRefreshIntervalMs: 2_000 } });
+    const starting = startProvider({ config, log: logs.log, cloud, nodeTiming: FAST_NODES, listGate: (informer) => (informer.startsWith('pods@') ? podLists.hold() : Promise.resolve()) });
     let settled: RunningProvider | Error | undefined;
     starting.then(
       (p) => (running.push(p), (settled = p)),
       (err: unknown) => (settled = err as Error),
     );
+    const readyOf = (n: k8s.V1Node) => n.status?.conditions?.find((c) => c.type === 'Ready');
     try {
       const notReadyNodes = await waitFor(
         async () => {
           const nodes = await nodesOf(config);
-          return listings > 0 && nodes.length > 0 && nodes.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready')) ? nodes : undefined;
+          return podLists.count > 0 && nodes.length > 0 && nodes.every((n) => readyOf(n) !== undefined) ? nodes : undefined;
         },
         {
           timeoutMs: budget({ baseMs: 90_000 }),
-          describe: async () => `virtual nodes registered while adoption is held (listings ${listings}, nodes ${(await nodesOf(config)).length}, start: ${settled instanceof Error ? settled.message : 'pending'})`,
+          describe: async () => `virtual nodes registered while their pod caches are held (pod lists held ${podLists.count}, nodes ${(await nodesOf(config)).length}, start: ${settled instanceof Error ? settled.message : 'pending'})`,
         },
       );
       for (const node of notReadyNodes) {
-        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        const ready = readyOf(node);
         expect([node.metadata?.name, ready?.status, ready?.reason]).toEqual([node.metadata?.name, 'False', 'KubeletNotReady']);
-        expect(ready?.message).toContain('has not synced its pods and adopted');
+        expect(ready?.message).toBe('eci-virtual-node has not synced its pods yet');
       }
+      podLists.release();
+      // Ready once the caches synced, while the adoption's list is still held.
+      await waitFor(
+        async () => {
+          const nodes = await nodesOf(config);
+          return nodes.length > 0 && nodes.every((n) => readyOf(n)?.status === 'True') ? nodes : undefined;
+        },
+        { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `every virtual node Ready=True before the adoption: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, readyOf(n)?.reason]))}` },
+      );
+      expect([listings > 0, listed, settled]).toEqual([true, false, undefined]);
       const r = await readyz();
       expect(r.status).toBe(503);
       expect(r.text).toContain('[-]leader-pod-controller failed');
-      expect(r.text).toContain('[+]informer-podnetworkings ok');
+
+      // A pod bound now reaches the controller, which holds it until the list is complete.
+      await core.createNamespacedPod({ namespace, body: { ...podBody('bound-while-adopting'), spec: { ...podBody('bound-while-adopting').spec!, ...virtualNodePlacement(config) } } });
+      await waitFor(async () => ((await core.readNamespacedPod({ namespace, name: 'bound-while-adopting' })).spec?.nodeName ?? '') !== '', {
+        timeoutMs: budget({ baseMs: 30_000 }),
+        describe: 'the pod to be bound to a virtual node that is Ready while the adoption is held',
+      });
+      // A create that is not held back starts within milliseconds of the binding: give it ample chance.
+      await sleep(HOLD_BACK_WINDOW_MS);
+      expect(creates, 'no create before the adoption is done').toEqual([]);
     } finally {
-      release();
+      podLists.release();
+      adoption.release();
     }
     await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), { timeoutMs: budget({ baseMs: 90_000 }), describe: 'startProvider to resolve once adoption went through' });
-    // Posted when the gate opened, not at the next heartbeat.
+    const pod = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ namespace, name: 'bound-while-adopting' });
+        return p.status?.phase === 'Running' ? p : undefined;
+      },
+      { timeoutMs: budget({ baseMs: 60_000 }), describe: 'the pod bound during the adoption to run once it is done' },
+    );
+    expect(creates).toEqual([{ afterAdoption: true }]);
+    const groups = (await real.listContainerGroups({ [GROUP_TAGS.cluster]: config.clusterId })).filter((g) => g.tags[GROUP_TAGS.podUid] === pod.metadata?.uid);
+    expect(groups).toHaveLength(1);
+    expect((await readyz()).status).toBe(200);
+    await stopRunning();
+    await core.deleteNamespacedPod({ namespace, name: 'bound-while-adopting', gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+  }, 240_000);
+
+  it('a restart with running pods keeps every node and every pod Ready, watched throughout; 0 creates, 0 deletes', async () => {
+    await stopRunning();
+    const config = providerConfig();
+    const app = `kept-${suffix}`;
+    running.push(await startProvider({ config, log: memoryLogger().log, nodeTiming: FAST_NODES }));
+    for (let i = 0; i < RESTART_PODS; i++) {
+      const body = podBody(`kept-${i}`);
+      await core.createNamespacedPod({ namespace, body: { ...body, metadata: { ...body.metadata, labels: { app } }, spec: { ...body.spec!, ...virtualNodePlacement(config) } } });
+    }
+    const podReady = (p: k8s.V1Pod) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    // Before the restart: every pod Ready, and no node still tainted from its first NotReady moments.
     await waitFor(
       async () => {
-        const nodes = await nodesOf(config);
-        return nodes.length > 0 && nodes.every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') ? nodes : undefined;
+        const pods = (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
+        const tainted = (await nodesOf(config)).flatMap(notReadyTaints);
+        return pods.length === RESTART_PODS && pods.every((p) => podReady(p) === 'True') && tainted.length === 0 ? pods : undefined;
       },
-      { timeoutMs: budget({ baseMs: 30_000 }), describe: async () => `every virtual node Ready=True: ${JSON.stringify((await nodesOf(config)).map((n) => [n.metadata?.name, n.status?.conditions?.find((c) => c.type === 'Ready')?.reason]))}` },
+      {
+        timeoutMs: podsBudget(RESTART_PODS, { baseMs: 60_000 }),
+        describe: async () =>
+          `${RESTART_PODS} pods Ready and no not-ready taint: ${JSON.stringify((await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items.map((p) => [p.metadata?.name, p.status?.phase, podReady(p)]))}, taints ${JSON.stringify((await nodesOf(config)).map(notReadyTaints))}`,
+      },
     );
-    expect((await readyz()).status).toBe(200);
-  }, 180_000);
+    const real = cloudOf(sim);
+    const groupIds = async () => (await real.listContainerGroups({ [GROUP_TAGS.cluster]: config.clusterId })).map((g) => g.id).sort();
+    const groupsBefore = await groupIds();
+    expect(groupsBefore).toHaveLength(RESTART_PODS);
+
+    const nodeSelector = `${NODE_LABELS.cluster}=${config.clusterId}`;
+    const nodeWatch = await watchReady('/api/v1/nodes', nodeSelector, () => core.listNode({ labelSelector: nodeSelector }));
+    const podWatch = await watchReady(`/api/v1/namespaces/${namespace}/pods`, `app=${app}`, () => core.listNamespacedPod({ namespace, labelSelector: `app=${app}` }));
+    try {
+      await stopRunning();
+      const stoppedAt = Date.now();
+      // The restarted provider's pod caches are held (a slow list at 10,000 pods): its readiness
+      // gate stays closed meanwhile.
+      const podLists = holdable();
+      const adoption = holdable();
+      const calls = { create: 0, delete: 0 };
+      const cloud: CloudPort = {
+        ...real,
+        createContainerGroup: (r, o) => (calls.create++, real.createContainerGroup(r, o)),
+        deleteContainerGroup: (id, o) => (calls.delete++, real.deleteContainerGroup(id, o)),
+        describeContainerGroups: (ids, o) => real.describeContainerGroups(ids, o),
+        listChangedContainerGroups: (tags, s, o) => real.listChangedContainerGroups(tags, s, o),
+        describeVSwitches: (ids, o) => real.describeVSwitches(ids, o),
+        // The adoption's list is held too (slow at 10,000 groups): a restart must not wait for it.
+        listContainerGroups: async (tags, o) => (await adoption.hold(), real.listContainerGroups(tags, o)),
+      };
+      const logs = memoryLogger();
+      const starting = startProvider({ config, log: logs.log, cloud, nodeTiming: FAST_NODES, listGate: (informer) => (informer.startsWith('pods@') ? podLists.hold() : Promise.resolve()) });
+      let settled: RunningProvider | Error | undefined;
+      starting.then(
+        (p) => (running.push(p), (settled = p)),
+        (err: unknown) => (settled = err as Error),
+      );
+      try {
+        // Every node's status posted by the restarted provider (a heartbeat in a later second than the stop)...
+        const postedFrom = Math.floor(stoppedAt / 1000) * 1000 + 1000;
+        await waitFor(
+          () => {
+            const nodes = [...nodeWatch.latest.values()];
+            return nodes.length > 0 && nodes.every((n) => new Date(n.heartbeat ?? 0).getTime() >= postedFrom);
+          },
+          { timeoutMs: budget({ baseMs: 60_000 }), describe: () => `every node's status posted by the restarted provider; last seen ${JSON.stringify([...nodeWatch.latest.values()])}; its log: ${logs.lines.slice(-3).join(' | ')}` },
+        );
+        // ...then long enough for kube-controller-manager to look at the nodes twice (every 5 s).
+        await sleep(NODE_MONITOR_WINDOW_MS);
+      } finally {
+        podLists.release();
+        adoption.release();
+      }
+      await waitFor(() => (settled instanceof Error ? Promise.reject(settled) : settled), { timeoutMs: budget({ baseMs: 90_000 }), describe: 'the restarted provider to start once its pod caches listed' });
+      await waitFor(() => [...podWatch.latest.values()].every((p) => p.status === 'True'), { timeoutMs: budget({ baseMs: 30_000 }), describe: () => `every pod Ready after the restart: ${JSON.stringify([...podWatch.latest.values()])}` });
+
+      expect(nodeWatch.notReady, 'a node\'s Ready condition seen other than True, or a not-ready taint, during the restart').toEqual([]);
+      expect(podWatch.notReady, 'a pod\'s Ready condition seen other than True during the restart').toEqual([]);
+      expect(nodeWatch.ended ?? podWatch.ended, 'the watches stayed open').toBeUndefined();
+      expect(nodeWatch.latest.size).toBe((await nodesOf(config)).length);
+      expect(podLists.count, 'the restarted provider\'s pod caches were held').toBeGreaterThan(0);
+      expect(calls).toEqual({ create: 0, delete: 0 });
+      expect(await groupIds()).toEqual(groupsBefore);
+    } finally {
+      nodeWatch.stop();
+      podWatch.stop();
+    }
+    await stopRunning();
+    await core.deleteCollectionNamespacedPod({ namespace, labelSelector: `app=${app}`, gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+  }, 300_000);
 
   it('a lost Lease aborts the in-flight create; the replica stops leading, stays ready as a follower, and leads again when the Lease is free', async () => {
     await stopRunning();
