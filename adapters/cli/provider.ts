@@ -22,7 +22,7 @@ import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClien
 import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
-import { startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
+import { holdsIp, podsHoldingIpsFromApi, startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
 import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
 import { VirtualNodePools } from '../kubernetes/pools.ts';
 import { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
@@ -304,6 +304,15 @@ const virtualNodes = (w: Wiring): Runnable => ({
       },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
       onZonesKnown: (names) => void podInformersFor(w, l, names, signal).catch(() => {}),
+      // From the pod caches once they have listed; until then the apiserver's list of the node's
+      // pods (every pod, on every status post: seconds at 10,000 pods on a busy apiserver).
+      podsHoldingIps: async (name) => {
+        const informers = l.podInformers;
+        if (informers === undefined || !informers.allSynced()) return podsHoldingIpsFromApi(w.clients.core, name);
+        let n = 0;
+        for (const pod of informers.store.list()) if (pod.spec?.nodeName === name && holdsIp(pod)) n++;
+        return n;
+      },
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod
       // controller holds what it cannot sync yet: before that the scheduler would bind pods that
       // nothing watches. A node that is Ready stays Ready meanwhile (provider/node/readiness.ts).
@@ -385,15 +394,18 @@ const podController = (w: Wiring): Runnable => ({
     l.enqueuePod = (pod) => controller.enqueue(pod);
     // The nodes' readiness gate opens here, before the adoption: every pod bound from now on reaches
     // the controller, which holds a pod without a listed group until the list is complete (so
-    // nothing is created twice). Posted now rather than at the next heartbeat, and before the
-    // repairs begin: a node that was NotReady (e.g. Unknown after a long outage) turns Ready
-    // without waiting for a list of every group (500 pages at 10,000 pods), and the node lifecycle
-    // controller stops re-marking its pods not Ready as soon as it sees that.
+    // nothing is created twice). Posted now rather than at the next heartbeat, alongside the
+    // repairs (which do not wait for it): a node that was NotReady (e.g. Unknown after a long
+    // outage) turns Ready without waiting for a list of every group (500 pages at 10,000 pods),
+    // and the node lifecycle controller stops re-marking its pods not Ready as soon as it sees that.
     l.podsAccepted = true;
-    await Promise.all([nodes.refresh(), pools?.refresh()]);
-    w.log.info('virtual nodes Ready', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] });
+    const posted = Promise.all([nodes.refresh(), pools?.refresh()]).then(
+      () => w.log.info('virtual nodes Ready', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] }),
+      (err: unknown) => w.log.warn('posting the virtual nodes\' status failed; the heartbeat posts it', { err }),
+    );
     // Adopts every group tagged with the cluster before any create.
     await controller.start(signal);
+    await posted;
     signal.throwIfAborted();
     l.podsSynced = true;
     w.log.info('provider running', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] });

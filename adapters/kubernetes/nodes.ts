@@ -549,9 +549,7 @@ class VirtualNodeManager {
 
   private async countPodsHoldingIps(z: ZoneNode): Promise<number> {
     try {
-      if (this.options.podsHoldingIps !== undefined) return await this.options.podsHoldingIps(z.name);
-      const pods = await this.options.clients.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${z.name}`, resourceVersion: '0' });
-      return pods.items.filter(holdsIp).length;
+      return await (this.options.podsHoldingIps ?? ((name: string) => podsHoldingIpsFromApi(this.options.clients.core, name)))(z.name);
     } catch (err) {
       this.log.warn('cannot count the pods of the virtual node; keeping the last count', { node: z.name, err });
       return z.podsHoldingIps;
@@ -877,9 +875,16 @@ class VirtualNodeManager {
   }
 }
 
-function holdsIp(pod: V1Pod): boolean {
+/** A pod that is not finished and has an IP: it holds one of the zone's IPs. */
+export function holdsIp(pod: V1Pod): boolean {
   const phase = pod.status?.phase;
   return phase !== 'Succeeded' && phase !== 'Failed' && (pod.status?.podIP ?? '') !== '';
+}
+
+/** Pods bound to the node that hold an IP, listed from the apiserver's watch cache (every pod of the node). */
+export async function podsHoldingIpsFromApi(core: KubernetesClients['core'], nodeName: string): Promise<number> {
+  const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}`, resourceVersion: '0' });
+  return pods.items.filter(holdsIp).length;
 }
 
 export class UnknownVSwitchError extends Error {
