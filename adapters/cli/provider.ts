@@ -22,7 +22,8 @@ import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClien
 import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
-import { holdsIp, podsHoldingIpsFromApi, startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
+import { countPodsHoldingIps } from '../../provider/node/status.ts';
+import { podsHoldingIpsFromApi, startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
 import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
 import { VirtualNodePools } from '../kubernetes/pools.ts';
 import { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
@@ -309,9 +310,7 @@ const virtualNodes = (w: Wiring): Runnable => ({
       podsHoldingIps: async (name) => {
         const informers = l.podInformers;
         if (informers === undefined || !informers.allSynced()) return podsHoldingIpsFromApi(w.clients.core, name);
-        let n = 0;
-        for (const pod of informers.store.list()) if (pod.spec?.nodeName === name && holdsIp(pod)) n++;
-        return n;
+        return countPodsHoldingIps(informers.store.list(), name);
       },
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod
       // controller holds what it cannot sync yet: before that the scheduler would bind pods that

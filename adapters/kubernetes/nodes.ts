@@ -21,7 +21,6 @@ import {
   type V1Lease,
   type V1Node,
   type V1NodeStatus,
-  type V1Pod,
   type V1Taint,
 } from '@kubernetes/client-node';
 import { CloudErrorCode, errorCodeIs } from '../../provider/cloud/errors.ts';
@@ -37,7 +36,7 @@ import {
 } from '../../provider/node/constants.ts';
 import { adoptVirtualNode, buildVirtualNode, nodeNameForZone, virtualNodeSelector } from '../../provider/node/node.ts';
 import { KEEP_READY_WHILE_SYNCING_MS } from '../../provider/node/readiness.ts';
-import { nodeStatus, statusSignature } from '../../provider/node/status.ts';
+import { countPodsHoldingIps, nodeStatus, statusSignature } from '../../provider/node/status.ts';
 import { missingVSwitchIds, zonesOfVSwitches, type ZoneVSwitches } from '../../provider/node/zones.ts';
 import { neededZones, planZoneNodes, vSwitchesOfZone, type ZoneNodeState } from '../../provider/node/zone-plan.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
@@ -875,16 +874,10 @@ class VirtualNodeManager {
   }
 }
 
-/** A pod that is not finished and has an IP: it holds one of the zone's IPs. */
-export function holdsIp(pod: V1Pod): boolean {
-  const phase = pod.status?.phase;
-  return phase !== 'Succeeded' && phase !== 'Failed' && (pod.status?.podIP ?? '') !== '';
-}
-
 /** Pods bound to the node that hold an IP, listed from the apiserver's watch cache (every pod of the node). */
 export async function podsHoldingIpsFromApi(core: KubernetesClients['core'], nodeName: string): Promise<number> {
   const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}`, resourceVersion: '0' });
-  return pods.items.filter(holdsIp).length;
+  return countPodsHoldingIps(pods.items, nodeName);
 }
 
 export class UnknownVSwitchError extends Error {

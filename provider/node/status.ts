@@ -1,7 +1,7 @@
 // A virtual node's status: capacity from configuration and the zone's free IPs, conditions from
 // the cloud's reachability and the provider's readiness (readiness.ts), and heartbeat/transition
 // times kept the way kubelet keeps them.
-import type { V1NodeCondition, V1NodeStatus } from '@kubernetes/client-node';
+import type { V1NodeCondition, V1NodeStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProviderConfig } from '../config/config.ts';
 import { DEFAULT_EPHEMERAL_STORAGE, NODE_REASONS } from './constants.ts';
 import { readyCondition } from './readiness.ts';
@@ -35,6 +35,16 @@ export interface NodeStatusInput {
   ephemeralStorage?: string;
   /** This node's own kubelet API port (one listener per node); default config.node.kubeletPort. */
   kubeletPort?: number;
+}
+
+/** Pods bound to the node that are not finished and have an IP: each holds one of the zone's IPs. */
+export function countPodsHoldingIps(pods: Iterable<V1Pod>, nodeName: string): number {
+  let n = 0;
+  for (const pod of pods) {
+    const phase = pod.status?.phase;
+    if (pod.spec?.nodeName === nodeName && phase !== 'Succeeded' && phase !== 'Failed' && (pod.status?.podIP ?? '') !== '') n++;
+  }
+  return n;
 }
 
 /** metav1.Time has second precision: anything finer would look like a change on every read. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { V1NodeStatus } from '@kubernetes/client-node';
+import type { V1NodeStatus, V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_CONFIG, type ProviderConfig } from '../../../provider/config/config.ts';
-import { nodeConditions, nodeStatus, podCapacity, statusSignature, toSeconds, type NodeStatusInput } from '../../../provider/node/status.ts';
+import { countPodsHoldingIps, nodeConditions, nodeStatus, podCapacity, statusSignature, toSeconds, type NodeStatusInput } from '../../../provider/node/status.ts';
 
 const config: ProviderConfig = {
   ...DEFAULT_CONFIG,
@@ -42,6 +42,22 @@ describe('podCapacity', () => {
     { name: 'last figure still capped by maxPods', maxPods: 10, freeIps: undefined, podsHoldingIps: 0, previousPods: '17', expected: 10 },
   ])('$name -> $expected', ({ maxPods, freeIps, podsHoldingIps, previousPods, expected }) => {
     expect(podCapacity({ maxPods, freeIps, podsHoldingIps, ...(previousPods === undefined ? {} : { previousPods }) })).toBe(expected);
+  });
+});
+
+describe('countPodsHoldingIps', () => {
+  it('counts the pods of the node that are not finished and have an IP', () => {
+    const pod = (nodeName: string, phase: string, podIP?: string): V1Pod => ({ spec: { nodeName, containers: [] }, status: { phase, ...(podIP === undefined ? {} : { podIP }) } });
+    const pods = [
+      pod('vn-h', 'Running', '10.0.0.1'),
+      pod('vn-h', 'Pending', '10.0.0.2'),
+      pod('vn-h', 'Pending'),
+      pod('vn-h', 'Running', ''),
+      pod('vn-h', 'Succeeded', '10.0.0.3'),
+      pod('vn-h', 'Failed', '10.0.0.4'),
+      pod('vn-i', 'Running', '10.0.1.1'),
+    ];
+    expect([countPodsHoldingIps(pods, 'vn-h'), countPodsHoldingIps(pods, 'vn-i'), countPodsHoldingIps(pods, 'vn-j')]).toEqual([2, 1, 0]);
   });
 });
 
