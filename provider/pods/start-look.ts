@@ -1,9 +1,19 @@
 // When to look at a group this process just created. ECI lists a new group only after a lag
 // (List/Describe are eventually consistent) and the status poller sees it at its next tick after
 // that, up to a poll interval later, then describes it. Instead the pod's own sync looks the group
-// up by id (DescribeBatcher: 20 ids per call) about when new groups have lately become listed:
-// at the median of recent first sightings, a little early, then every `retryMs`, at most
-// `maxLooks` times. After that the poller brings it, as before. Pure: times come from the caller.
+// up by id (DescribeBatcher: 20 ids per call) about when new groups have lately become listed,
+// then every `retryMs`, at most `maxLooks` times. After that the poller brings it, as before.
+// Pure: times come from the caller.
+//
+// What a pod's looks tell about the lag L of its group (ms after the create answered):
+// - the first look, at t, found it: L <= t only (censored: L may be far shorter);
+// - looks missed until one at t found it, the last miss at m: m < L <= t (known within a retry);
+// - every look missed, the last at m: L > m.
+// Each pod gives one point: the middle of what it showed (half of t when the first look hit, so
+// the estimate probes down and a short lag is learned in a few halvings; m + retry when all
+// missed). The first look is at the median of recent points. In steady state about half of the
+// first looks find the group and the others find it within a retry (a miss costs one id in a
+// batched describe, not a call of its own).
 
 /** How the looks are spaced; defaults in DEFAULT_START_LOOK. */
 export interface StartLookOptions {
@@ -15,11 +25,11 @@ export interface StartLookOptions {
   maxLooks: number;
   /** The first look never waits longer than this (a cloud slow to list leaves it to the poller). */
   maxFirstLookMs: number;
-  /** First sightings remembered (the median is over these). */
+  /** Pods remembered (the median is over their points). */
   samples: number;
 }
 
-export const DEFAULT_START_LOOK: StartLookOptions = { initialMs: 1_000, retryMs: 200, maxLooks: 8, maxFirstLookMs: 10_000, samples: 64 };
+export const DEFAULT_START_LOOK: StartLookOptions = { initialMs: 1_000, retryMs: 200, maxLooks: 8, maxFirstLookMs: 10_000, samples: 32 };
 
 /**
  * How long a look waits for others to share its DescribeContainerGroups call (2000/min for the
@@ -32,37 +42,52 @@ export const LOOK_BATCH_WINDOW_MS = 200;
 /** A pod whose group is not described yet, after its looks: the poller re-queues it sooner. */
 export const LEAVE_TO_POLLER_MS = 10_000;
 
+/**
+ * A first look that found its group probes down by half its time, at most this many retries: a
+ * short lag is learned in a few halvings, and a spread lag (1-3 s) is not dragged far below its
+ * median by the groups listed early (their looks would run out before the late ones are listed).
+ */
+const PROBE_RETRIES = 2;
+
 export type StartLookPlan = { kind: 'look' } | { kind: 'requeueAfter'; ms: number };
+
+/** What one pod's looks showed, in ms after its create answered. */
+export type LookOutcome =
+  /** A look at `foundMs` found the group; `lastMissMs`: the look before it, which did not (absent: the first look found it). */
+  | { kind: 'found'; foundMs: number; lastMissMs?: number }
+  /** Every look missed, the last at `lastMissMs` (the poller brings the group). */
+  | { kind: 'missed'; lastMissMs: number };
 
 export class StartLookTimer {
   private readonly o: StartLookOptions;
-  /** Ring of recent first sightings (ms after the create answered). */
-  private readonly seen: number[] = [];
+  /** Ring of recent points (ms after the create answered). */
+  private readonly points: number[] = [];
   private next = 0;
 
   constructor(options: Partial<StartLookOptions> = {}) {
     this.o = { ...DEFAULT_START_LOOK, ...options };
   }
 
-  /**
-   * When to look first, in ms after the create answered: the median of recent first sightings
-   * less half a retry. A sighting is the time of the look that found the group, so it is late by
-   * up to a retry; looking half a retry early keeps the estimate from only ever growing, and a
-   * look that comes too early costs one id in a batched describe.
-   */
+  /** When to look first, in ms after the create answered: the median of recent points. */
   firstLookMs(): number {
-    if (this.seen.length === 0) return Math.min(this.o.initialMs, this.o.maxFirstLookMs);
-    const sorted = [...this.seen].sort((a, b) => a - b);
+    if (this.points.length === 0) return Math.min(this.o.initialMs, this.o.maxFirstLookMs);
+    const sorted = [...this.points].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    return Math.min(this.o.maxFirstLookMs, Math.max(0, Math.round(median - this.o.retryMs / 2)));
+    return Math.min(this.o.maxFirstLookMs, Math.max(0, Math.round(median)));
   }
 
-  /** A look found the group `ms` after its create answered. */
-  noteSeen(ms: number): void {
-    if (!(ms >= 0)) return;
-    if (this.seen.length < this.o.samples) this.seen.push(ms);
-    else this.seen[this.next] = ms;
+  /** What a pod's looks showed (once per pod, when its looks end). */
+  note(outcome: LookOutcome): void {
+    const point = outcome.kind === 'missed' ? outcome.lastMissMs + this.o.retryMs : outcome.lastMissMs === undefined ? Math.max(outcome.foundMs / 2, outcome.foundMs - PROBE_RETRIES * this.o.retryMs) : (outcome.lastMissMs + outcome.foundMs) / 2;
+    if (!(point >= 0) || !Number.isFinite(point)) return;
+    if (this.points.length < this.o.samples) this.points.push(point);
+    else this.points[this.next] = point;
     this.next = (this.next + 1) % this.o.samples;
+  }
+
+  /** True when a pod that looked `looks` times looks no more (the poller's turn). */
+  lastLook(looks: number): boolean {
+    return looks >= this.o.maxLooks;
   }
 
   /**
@@ -70,7 +95,7 @@ export class StartLookTimer {
    * `sinceLastLookMs` is undefined before the first look.
    */
   plan(i: { sinceCreateMs: number; looks: number; sinceLastLookMs?: number }): StartLookPlan {
-    if (i.looks >= this.o.maxLooks) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
+    if (this.lastLook(i.looks)) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
     const wait = i.looks === 0 || i.sinceLastLookMs === undefined ? this.firstLookMs() - i.sinceCreateMs : this.o.retryMs - i.sinceLastLookMs;
     return wait > 0 ? { kind: 'requeueAfter', ms: Math.ceil(wait) } : { kind: 'look' };
   }

@@ -115,6 +115,7 @@ export class PodSync {
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
     this.forgetEchoedWrites(key.uid, pod);
     const createdId = this.o.groups.createdFor(key.uid);
+    if (this.o.groups.forPod(key.uid) !== undefined) this.lookEndedByPoller(key.uid);
     if (!deleting && this.o.groups.forPod(key.uid) === undefined && createdId !== undefined) {
       // Created moments ago: look it up when the cloud should list it (else the poller brings it).
       const later = await this.lookAtCreated(key.uid, createdId);
@@ -163,19 +164,38 @@ export class PodSync {
     const at = this.o.now().getTime();
     const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
     if (plan.kind === 'requeueAfter') return plan;
+    const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
     look.looks++;
     look.lastAt = at;
     const found = await this.lookDescriber.describe(groupId);
     if (found === undefined) {
       // Not listed yet (the cloud's List/Describe lag): look again shortly, then leave it to the poller.
       const next = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, sinceLastLookMs: 0 });
+      if (this.looks.lastLook(look.looks) && look.noted !== true) {
+        look.noted = true;
+        this.looks.note({ kind: 'missed', lastMissMs: at - look.createdAt });
+      }
       return next.kind === 'requeueAfter' ? next : { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
     }
-    this.looks.noteSeen(at - look.createdAt);
+    if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
     const memory = this.memory.peek(uid);
     if (memory !== undefined) delete memory.startLook;
     this.o.groups.put(found);
     return undefined;
+  }
+
+  /**
+   * The status poller described the group before the looks found it: it was listed by now (an
+   * upper bound on the lag, like a look that found it). Noted once; the looks end.
+   */
+  private lookEndedByPoller(uid: string): void {
+    const memory = this.memory.peek(uid);
+    const look = memory?.startLook;
+    if (memory === undefined || look === undefined) return;
+    delete memory.startLook;
+    if (look.noted === true) return;
+    const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
+    this.looks.note({ kind: 'found', foundMs: this.o.now().getTime() - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */

@@ -26,42 +26,126 @@ describe('StartLookTimer', () => {
     expect(t.plan({ sinceCreateMs: 5_000, looks: 3, sinceLastLookMs: 1_000 })).toEqual({ kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS });
   });
 
-  it('learns when groups get listed: the median of first sightings, half a retry early', () => {
-    const t = new StartLookTimer({ initialMs: 1_000, retryMs: 200 });
-    for (const ms of [300, 320, 340, 5_000, 310]) t.noteSeen(ms);
-    // median 320 (one slow sighting does not move it), looked at 100 ms early
-    expect(t.firstLookMs()).toBe(220);
+  it('a first look that found the group says only "listed by then": the estimate probes down, by half at most two retries', () => {
+    const t = new StartLookTimer({ retryMs: 200, samples: 1 });
+    t.note({ kind: 'found', foundMs: 600 });
+    expect(t.firstLookMs()).toBe(300);
+    t.note({ kind: 'found', foundMs: 2_000 });
+    expect(t.firstLookMs()).toBe(1_600);
+    t.note({ kind: 'found', foundMs: 0 });
+    expect(t.firstLookMs()).toBe(0);
   });
 
-  it('comes down when the cloud lists groups sooner than the guess (sightings are never early)', () => {
-    // A cloud that lists a group 300 ms after the create answered. Each look happens at the
-    // planned time, finds the group only once it is listed, and reports when it looked.
-    const listedAfter = 300;
-    const t = new StartLookTimer({ initialMs: 1_000, retryMs: 200 });
-    const lookTimes: number[] = [];
-    for (let pod = 0; pod < 200; pod++) {
-      let at = t.firstLookMs();
-      while (at < listedAfter) at += 200;
-      t.noteSeen(at);
-      lookTimes.push(at);
-    }
-    // First looks at 1000 ms; then they settle within a retry after the listing.
-    expect(lookTimes[0]).toBe(1_000);
-    expect(lookTimes.slice(-50).every((at) => at >= listedAfter && at < listedAfter + 200)).toBe(true);
-    expect(t.firstLookMs()).toBeLessThan(listedAfter + 200);
+  it('a look that found the group after a miss pins the lag within a retry: its middle', () => {
+    const t = new StartLookTimer({ retryMs: 200, samples: 5 });
+    for (const [lastMissMs, foundMs] of [[900, 1_100], [1_000, 1_200], [950, 1_150], [5_000, 5_200], [980, 1_180]] as const) t.note({ kind: 'found', foundMs, lastMissMs });
+    // middles 1000, 1100, 1050, 5100, 1080: the median, one slow group does not move it
+    expect(t.firstLookMs()).toBe(1_080);
+  });
+
+  it('looks that all missed push the estimate past the last one', () => {
+    const t = new StartLookTimer({ retryMs: 200, samples: 1 });
+    t.note({ kind: 'missed', lastMissMs: 2_400 });
+    expect(t.firstLookMs()).toBe(2_600);
   });
 
   it('waits at most maxFirstLookMs for a first look', () => {
     const t = new StartLookTimer({ maxFirstLookMs: 2_000, samples: 4 });
-    for (let i = 0; i < 4; i++) t.noteSeen(60_000);
+    for (let i = 0; i < 4; i++) t.note({ kind: 'missed', lastMissMs: 60_000 });
     expect(t.firstLookMs()).toBe(2_000);
   });
 
   it('keeps only the last samples', () => {
-    const t = new StartLookTimer({ samples: 3, retryMs: 0 });
-    for (const ms of [5_000, 5_000, 5_000, 100, 100, 100]) t.noteSeen(ms);
+    const t = new StartLookTimer({ samples: 3 });
+    for (const foundMs of [5_000, 5_000, 5_000, 100, 100, 100]) t.note({ kind: 'found', foundMs, lastMissMs: foundMs });
     expect(t.firstLookMs()).toBe(100);
     expect(DEFAULT_START_LOOK.maxLooks).toBeGreaterThan(1);
+  });
+
+  it('ignores outcomes that are not times', () => {
+    const t = new StartLookTimer({ initialMs: 700 });
+    t.note({ kind: 'found', foundMs: Number.NaN });
+    t.note({ kind: 'found', foundMs: -5 });
+    expect(t.firstLookMs()).toBe(700);
+  });
+});
+
+/**
+ * Pods created one after another, each looked at by the timer's plan against a cloud that lists
+ * the group `lagMs()` after the create answered; what the pods' looks found goes back into the
+ * timer. Returns, per pod, how long after its listing the group was found (the cost in latency)
+ * and how many looks it took (the cost in describe ids).
+ */
+function simulate(t: StartLookTimer, pods: number, lagMs: (pod: number) => number): { lateMs: number[]; looks: number[] } {
+  const lateMs: number[] = [];
+  const looks: number[] = [];
+  for (let pod = 0; pod < pods; pod++) {
+    const lag = lagMs(pod);
+    let at = t.firstLookMs();
+    let lastMissMs: number | undefined;
+    let n = 1;
+    while (at < lag && !t.lastLook(n)) {
+      lastMissMs = at;
+      at += DEFAULT_START_LOOK.retryMs;
+      n++;
+    }
+    if (at >= lag) {
+      t.note({ kind: 'found', foundMs: at, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
+      lateMs.push(at - lag);
+    } else {
+      t.note({ kind: 'missed', lastMissMs: at });
+      lateMs.push(Number.POSITIVE_INFINITY);
+    }
+    looks.push(n);
+  }
+  return { lateMs, looks };
+}
+
+const p = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
+
+describe('StartLookTimer learns the cloud\'s listing lag', () => {
+  it('learns a short lag within a few dozen pods, not after hundreds (the simulator lists at once)', () => {
+    const t = new StartLookTimer();
+    const { lateMs } = simulate(t, 200, () => 0);
+    expect(lateMs[0]).toBe(1_000);
+    // Each ring's worth of first-look hits halves the estimate.
+    expect(lateMs.slice(100).every((ms) => ms <= 20)).toBe(true);
+    expect(t.firstLookMs()).toBeLessThanOrEqual(20);
+  });
+
+  it('comes down to a lag shorter than the guess and stays within a retry of it', () => {
+    const t = new StartLookTimer();
+    const { lateMs, looks } = simulate(t, 400, () => 300);
+    const settled = lateMs.slice(200);
+    expect(p(settled, 0.99)).toBeLessThan(DEFAULT_START_LOOK.retryMs);
+    // Misses are cheap (an id in a batched describe): still no pod looks more than a few times.
+    expect(Math.max(...looks.slice(200))).toBeLessThanOrEqual(3);
+  });
+
+  it('fits a cloud that lists after 1 to 3 s (quota-true: ECI\'s list lag) without leaving groups to the poller', () => {
+    const t = new StartLookTimer();
+    // A spread lag, as ECI's: a fixed pseudo-random sequence in [1000, 3000).
+    let seed = 7;
+    const lag = (): number => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return 1_000 + (seed % 2_000);
+    };
+    const { lateMs, looks } = simulate(t, 600, lag);
+    const settled = lateMs.slice(100);
+    expect(settled.filter((ms) => ms === Number.POSITIVE_INFINITY).length).toBeLessThanOrEqual(settled.length * 0.02);
+    expect(p(settled, 0.5)).toBeLessThan(DEFAULT_START_LOOK.retryMs);
+    expect(p(settled, 0.9)).toBeLessThan(1_000);
+    const meanLooks = looks.slice(100).reduce((a, b) => a + b, 0) / 500;
+    expect(meanLooks).toBeLessThan(4);
+    expect(t.firstLookMs()).toBeGreaterThan(1_000);
+    expect(t.firstLookMs()).toBeLessThan(3_000);
+  });
+
+  it('follows a cloud whose lag grows from none to 1 s', () => {
+    const t = new StartLookTimer();
+    const { lateMs } = simulate(t, 400, (pod) => (pod < 200 ? 0 : 1_000));
+    expect(lateMs.slice(300).every((ms) => ms < DEFAULT_START_LOOK.retryMs)).toBe(true);
+    expect(t.firstLookMs()).toBeGreaterThanOrEqual(500);
   });
 });
 
