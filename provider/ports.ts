@@ -181,6 +181,8 @@ export interface Logger {
 export interface PodSyncMetrics {
   /** A pod reached Running, `durationMs` after it was bound to its node. Called once per pod. */
   podBoundToRunning(durationMs: number, traceId?: string): void;
+  /** A pod status write answered (or failed) `durationMs` after it was sent. */
+  podStatusWrite(durationMs: number): void;
 }
 
 /** What the pod controller reports to metrics (adapters/telemetry's ProviderMetrics fits). */

@@ -54,6 +54,8 @@ describe('metrics over HTTP', () => {
     metrics.podSync({ result: 'done', durationMs: 700 });
     metrics.podSync({ result: 'error', durationMs: 3 });
     metrics.podBoundToRunning(23_500);
+    metrics.podStatusWrite(40);
+    metrics.podStatusWrite(1_200);
     metrics.setWorkqueueDepth(4);
     metrics.setPods({ Running: 3, Pending: 1 });
     metrics.setVSwitchFreeIps([
@@ -94,6 +96,12 @@ describe('metrics over HTTP', () => {
     expect(e.samples.get('eci_vn_pod_bound_to_running_seconds_count')).toBe(1);
     expect(e.samples.get('eci_vn_pod_bound_to_running_seconds_bucket{le="20"}')).toBe(0);
     expect(e.samples.get('eci_vn_pod_bound_to_running_seconds_bucket{le="30"}')).toBe(1);
+
+    expect(e.types.get(METRIC.podStatusWriteDuration)).toBe('histogram');
+    expect(e.samples.get('eci_vn_pod_status_write_duration_seconds_count')).toBe(2);
+    expect(e.samples.get('eci_vn_pod_status_write_duration_seconds_bucket{le="0.05"}')).toBe(1);
+    expect(e.samples.get('eci_vn_pod_status_write_duration_seconds_bucket{le="1"}')).toBe(1);
+    expect(e.samples.get('eci_vn_pod_status_write_duration_seconds_bucket{le="2.5"}')).toBe(2);
 
     expect(e.types.get(METRIC.workqueueDepth)).toBe('gauge');
     expect(e.samples.get('eci_vn_workqueue_depth')).toBe(4);

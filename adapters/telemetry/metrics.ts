@@ -15,6 +15,8 @@ import { CLOUD_CALL_OK, METRIC, type PodSyncResultLabel } from '../../provider/t
 
 /** One syncPod(key) pass: milliseconds. */
 export const POD_SYNC_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** One apiserver write: milliseconds, seconds when the apiserver is saturated. */
+export const STATUS_WRITE_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** ECI start-up: tens of seconds, minutes when an image is large. */
 export const BOUND_TO_RUNNING_BUCKETS_SECONDS = [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
 /** One OpenAPI round trip. */
@@ -94,6 +96,7 @@ export class ProviderMetrics {
   readonly openMetricsRegistry: Registry<OpenMetricsContentType>;
   private readonly podSyncDuration: Histogram<'result'>;
   private readonly boundToRunning: Histogram;
+  private readonly statusWriteDuration: Histogram;
   private readonly boundToRunningExemplars: Histogram;
   private readonly cloudCallDurationExemplars: Histogram<'action'>;
   private readonly cloudCalls: Counter<'action' | 'code'>;
@@ -128,6 +131,12 @@ export class ProviderMetrics {
       help: 'Duration of one pod sync pass (load, plan, act, report), by result: done, requeue or error.',
       labelNames: ['result'],
       buckets: POD_SYNC_BUCKETS_SECONDS,
+      registers,
+    });
+    this.statusWriteDuration = new Histogram({
+      name: METRIC.podStatusWriteDuration,
+      help: 'Duration of one pod status write (PATCH pods/status), from the request to the apiserver answer, as the provider waits for it.',
+      buckets: STATUS_WRITE_BUCKETS_SECONDS,
       registers,
     });
     // prom-client keeps exemplars only in OpenMetrics registries: the two histograms with exemplars
@@ -233,6 +242,11 @@ export class ProviderMetrics {
   podBoundToRunning(durationMs: number, traceId?: string): void {
     this.boundToRunning.observe(seconds(durationMs));
     this.boundToRunningExemplars.observe({ labels: {}, value: seconds(durationMs), exemplarLabels: exemplarOf(traceId) });
+  }
+
+  /** A pod status write answered (or failed) `durationMs` after it was sent. */
+  podStatusWrite(durationMs: number): void {
+    this.statusWriteDuration.observe(seconds(durationMs));
   }
 
   /** One cloud call attempt (wire it to CloudCaller's `onCall`). */

@@ -19,6 +19,7 @@ import type { PodSyncResultLabel } from '../telemetry/names.ts';
 import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
 import { KeyedWorkQueue, type SyncResult, type WorkContext } from './workqueue.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
+import { nowMs } from '../telemetry/ids.ts';
 
 // Its metrics port lives in provider/ports.ts; re-exported for existing importers.
 export type { PodControllerMetrics } from '../ports.ts';
@@ -118,7 +119,10 @@ export class PodController {
     if (this.stopped) return;
     const key = podKeyOf(pod);
     const keyString = podKeyString(key);
-    this.memory.of(key.uid).queueKey = keyString;
+    const memory = this.memory.of(key.uid);
+    memory.queueKey = keyString;
+    // The end of `pod.schedule`: when the watch delivered the pod on our node, before any wait in the queue.
+    if (pod.spec?.nodeName && pod.metadata?.deletionTimestamp == null && pod.status?.phase !== 'Running') memory.boundSeenAt ??= nowMs();
     if (!this.adopted && this.groups.forPod(key.uid) === undefined) {
       this.deferred.set(key.uid, keyString);
       return;

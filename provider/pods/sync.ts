@@ -77,7 +77,7 @@ export const STATUS_ECHO_MS = 30_000;
 /** At most this many `pod.wait.retry` events on one `pod.wait` span (`eci_vn.wait.retries` counts them all). */
 export const MAX_WAIT_EVENTS = 10;
 
-const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {} };
+const NO_METRICS: PodSyncMetrics = { podBoundToRunning: () => {}, podStatusWrite: () => {} };
 
 export const podKeyString = (key: PodKey): string => `${key.namespace}/${key.name}/${key.uid}`;
 
@@ -111,7 +111,8 @@ export class PodSync {
 
     // load
     const deleting = pod.metadata?.deletionTimestamp != null;
-    // When the watch first delivered the pod on one of our nodes: the end of `pod.schedule`.
+    // When the watch first delivered the pod on one of our nodes (PodController.enqueue notes it
+    // first): the end of `pod.schedule`.
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
     this.forgetEchoedWrites(key.uid, pod);
     const createdId = this.o.groups.createdFor(key.uid);
@@ -424,7 +425,12 @@ export class PodSync {
       rideAlong = { ...annotations, [STEP_TIMINGS_ANNOTATION]: formatStepTimings(this.stepTimings(pod)) };
     }
     const patch = async (): Promise<void> => {
-      await this.o.writer.patchPodStatus(key, status, rideAlong);
+      const sent = nowMs();
+      try {
+        await this.o.writer.patchPodStatus(key, status, rideAlong);
+      } finally {
+        this.o.metrics.podStatusWrite(nowMs() - sent);
+      }
       this.memory.of(key.uid).statusWritten = { status, at: this.o.now().getTime() };
       if (rideAlong !== undefined) this.annotationsWritten(key.uid, rideAlong);
     };

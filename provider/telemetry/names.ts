@@ -304,6 +304,11 @@ export const METRIC = {
   podSyncDuration: 'eci_vn_pod_sync_duration_seconds',
   /** Histogram: from the pod bound to a node (PodScheduled) to Running. */
   podBoundToRunning: 'eci_vn_pod_bound_to_running_seconds',
+  /**
+   * Histogram: one pod status write (PATCH pods/status), from the request to the apiserver's
+   * answer, as the provider waits for it (its connection pool included).
+   */
+  podStatusWriteDuration: 'eci_vn_pod_status_write_duration_seconds',
   /** Counter by `action`, `code` (`OK` on success, else the cloud's error code). One per attempt. */
   cloudCalls: 'eci_vn_cloud_calls_total',
   /** Histogram by `action`: one attempt, after pacing. */

@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
@@ -59,6 +59,9 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
+/** A latency histogram between two scrapes (see statusPatchLatency). */
+export type StatusWriteLatency = { count: number; p50AtMostSeconds: number; p99AtMostSeconds: number; overOneSecondPct: number };
+
 export interface PhaseFigures {
   pods: number;
   running: number;
@@ -79,7 +82,11 @@ export interface CaseResult {
   tuning: string;
   nodes: string[];
   create: PhaseFigures;
-  paced?: PhaseFigures & { offeredPerSec: number };
+  paced?: PhaseFigures & {
+    offeredPerSec: number;
+    /** eci-vn: its status writes during the phase, timed by the apiserver and by the provider. */
+    statusWrites?: { apiserver?: StatusWriteLatency; provider?: StatusWriteLatency };
+  };
   delete?: { pods: number; deleted: number; seconds: number; throughputPodsPerSec?: number };
   restart?: RestartFigures;
   quota?: {
@@ -104,7 +111,7 @@ export interface CaseResult {
     /** The provider's longest event-loop delay in each 10 s from the first create (heap-probe.ts). */
     loopDelayMaxBy10s?: number[];
     /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
-    statusPatchLatency?: { count: number; p99AtMostSeconds: number; overOneSecondPct: number };
+    statusPatchLatency?: StatusWriteLatency;
   };
   /**
    * Memory the N pods cost: (all Running) - (nodes Ready, no pod yet), scaled to 1000 pods. The
@@ -676,6 +683,12 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     if (o.pacedPods > 0 && mode === 'unlimited') {
       const template = specs[specs.length - 1]!.spec!.template;
       const pacedNs = namespace;
+      // The status writes of the phase, timed on both sides (both histograms count every write).
+      const writeBuckets = async (): Promise<{ apiserver: Map<number, number>; provider?: Map<number, number> }> => ({
+        apiserver: statusPatchBuckets(await apiserverMetrics(adminKc)),
+        ...(system.eci === undefined ? {} : { provider: providerStatusWriteBuckets(await providerMetrics(system.eci.metricsUrl)) }),
+      });
+      const writesBefore = await writeBuckets();
       const tp = Date.now();
       const created: string[] = [];
       let settled = 0;
@@ -713,7 +726,11 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       );
       if (retried > 0) log(`paced: ${retried} creates sent again after a transport error or 5xx`);
       const figures = phaseFigures(pacedRecs(), tp, Date.now());
-      result.paced = { ...figures, offeredPerSec: o.pacedRate };
+      const writesAfter = await writeBuckets();
+      const apiserverWrites = statusPatchLatency(writesBefore.apiserver, writesAfter.apiserver);
+      const providerWrites = writesBefore.provider === undefined || writesAfter.provider === undefined ? undefined : statusPatchLatency(writesBefore.provider, writesAfter.provider);
+      const statusWrites = { ...(apiserverWrites === undefined ? {} : { apiserver: apiserverWrites }), ...(providerWrites === undefined ? {} : { provider: providerWrites }) };
+      result.paced = { ...figures, offeredPerSec: o.pacedRate, ...(system.eci === undefined ? {} : { statusWrites }) };
       log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
       await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
       await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);

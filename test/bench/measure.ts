@@ -261,15 +261,38 @@ export function statusPatchBuckets(metricsText: string): Map<number, number> {
   return out;
 }
 
-/** Between two scrapes of statusPatchBuckets: how many, the bucket holding the p99, the share over 1 s. */
-export function statusPatchLatency(before: Map<number, number>, after: Map<number, number>): { count: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined {
+/**
+ * The provider's own histogram of its status writes (`eci_vn_pod_status_write_duration_seconds`:
+ * request to answer, as the provider waits for it): cumulative counts per bucket upper bound.
+ */
+export function providerStatusWriteBuckets(metricsText: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('eci_vn_pod_status_write_duration_seconds_bucket{')) continue;
+    const le = /le="([^"]*)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le !== undefined && Number.isFinite(value)) out.set(le === '+Inf' ? Infinity : Number(le), value);
+  }
+  return out;
+}
+
+/** GET a provider's /metrics (plain HTTP). */
+export async function providerMetrics(url: string): Promise<string> {
+  const res = await fetchText(url, { what: `GET ${url}` });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return res.text;
+}
+
+/** Between two scrapes of a latency histogram: how many, the buckets holding the p50 and the p99, the share over 1 s. */
+export function statusPatchLatency(before: Map<number, number>, after: Map<number, number>): { count: number; p50AtMostSeconds: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined {
   const bounds = [...after.keys()].sort((a, b) => a - b);
   const delta = (b: number): number => (after.get(b) ?? 0) - (before.get(b) ?? 0);
   const count = delta(Infinity);
   if (count <= 0) return undefined;
+  const p50 = bounds.find((b) => delta(b) >= 0.5 * count) ?? Infinity;
   const p99 = bounds.find((b) => delta(b) >= 0.99 * count) ?? Infinity;
   const within1s = bounds.filter((b) => b <= 1).reduce((m, b) => Math.max(m, delta(b)), 0);
-  return { count, p99AtMostSeconds: p99, overOneSecondPct: (100 * (count - within1s)) / count };
+  return { count, p50AtMostSeconds: p50, p99AtMostSeconds: p99, overOneSecondPct: (100 * (count - within1s)) / count };
 }
 
 // ---- the cloud simulator's admin API -----------------------------------------------------------
@@ -335,16 +358,21 @@ export interface LatencySummary {
 
 /**
  * Where bound->Running went, per pod, from the provider's step timings (same machine, same clock):
- * bound (the provider's, else the bench's watch) -> the create began (network chosen next) -> the
- * create answered -> Running written -> the bench's watch saw Running. Pods without timings (other
- * systems) are left out.
+ * bound (the bench's watch, as in the headline latency: never PodScheduled's lastTransitionTime,
+ * which has 1 s resolution) -> the provider's watch delivered it -> the create began (network
+ * chosen next) -> the create answered -> Running written -> the bench's watch saw Running. Pods
+ * without timings (other systems) are left out.
  */
 export function stepBreakdown(records: readonly PodRecord[]): Record<string, LatencySummary> | undefined {
-  const timed = records.filter((r) => r.steps?.createStarted !== undefined && r.steps.created !== undefined && r.steps.running !== undefined && r.runningAt !== undefined && (r.steps.bound ?? r.boundAt) !== undefined);
+  const timed = records.filter((r) => r.steps?.createStarted !== undefined && r.steps.created !== undefined && r.steps.running !== undefined && r.runningAt !== undefined && r.boundAt !== undefined);
   if (timed.length === 0) return undefined;
   const d = (f: (r: PodRecord, s: StepTimings) => number) => summarize(timed.map((r) => Math.max(0, f(r, r.steps!))));
+  // The provider's `bound` falls back to PodScheduled's time when its watch was > 2 s late: then
+  // the wait is counted in the next step.
+  const providerSaw = (r: PodRecord, s: StepTimings): number => Math.max(r.boundAt!, s.bound ?? r.boundAt!);
   return {
-    'bound -> create began': d((r, s) => s.createStarted! - (s.bound ?? r.boundAt!)),
+    'bound -> provider saw it': d((r, s) => providerSaw(r, s) - r.boundAt!),
+    'provider saw it -> create began': d((r, s) => s.createStarted! - providerSaw(r, s)),
     'create began -> answered': d((_, s) => s.created! - s.createStarted!),
     'create answered -> Running written': d((_, s) => s.running! - s.created!),
     'Running written -> seen by the bench': d((r, s) => r.runningAt! - s.running!),

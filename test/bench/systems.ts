@@ -78,6 +78,8 @@ export interface EciExtras {
   /** Sends SIGUSR2 to the running provider (writes the profile a restart with `cpuProfileFile` began). */
   signalProfile(): void;
   memoryFile: string;
+  /** The provider's Prometheus endpoint (GET /metrics). */
+  metricsUrl: string;
   webhookUrl: string;
   webhookCaPem: string;
   podNetworkings: { name: string; label: string }[];
@@ -163,7 +165,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
   const adminEndpoint = /admin=(\S+)/.exec(ready)?.[1] ?? '';
 
   const serving = await selfSignedServing(dir, 'webhook');
-  const [webhookPort] = await freeLoopbackPorts(1);
+  const [webhookPort, metricsPort] = await freeLoopbackPorts(2);
   const clusterId = `bench-${ctx.runId}-${ctx.mode === 'unlimited' ? 'u' : 'q'}`;
   const namePrefix = `bench-${ctx.runId}-eci-${ctx.mode === 'unlimited' ? 'u' : 'q'}`;
   const unlimitedRates = Object.fromEntries(
@@ -184,6 +186,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     defaultNetwork: { vSwitchIds: ZONES.map((_, i) => `vsw-bench${i}a`), securityGroupId: 'sg-benchdefault', vSwitchSelectionPolicy: 'ordered' },
     node: { namePrefix },
     webhook: { port: webhookPort, host: '127.0.0.1', certFile: serving.cert, keyFile: serving.key },
+    metrics: { port: metricsPort, host: '127.0.0.1' },
     kubernetes: { kubeconfig: ctx.kubeconfig, qps: 0, burst: 0 },
     // As in a cluster with kube-dns (the bench's control plane has none): ClusterFirst pods get the
     // cluster DNS, and the provider does not warn once per process that they would not.
@@ -252,6 +255,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
       adminEndpoint,
       adminToken: ADMIN_TOKEN,
       memoryFile,
+      metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
       webhookUrl: `https://127.0.0.1:${webhookPort}/mutate-pods`,
       webhookCaPem: serving.caPem,
       podNetworkings,

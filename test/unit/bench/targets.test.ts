@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchResult, CaseResult } from '../../bench/harness.ts';
 import { checkTargets, renderDetails } from '../../bench/report.ts';
-import { statusPatchBuckets, statusPatchLatency } from '../../bench/measure.ts';
+import { providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, stepBreakdown } from '../../bench/measure.ts';
 
 function kase(o: Partial<CaseResult> & Pick<CaseResult, 'system' | 'mode'>): CaseResult {
   return {
@@ -113,7 +113,29 @@ describe('statusPatchLatency', () => {
       '\napiserver_request_duration_seconds_bucket{component="apiserver",resource="pods",scope="resource",subresource="",verb="PATCH",version="v1",le="+Inf"} 999\n';
     const before = statusPatchBuckets(scrape([['0.1', 10], ['1', 10], ['4', 10], ['+Inf', 10]]));
     const after = statusPatchBuckets(scrape([['0.1', 900], ['1', 980], ['4', 1005], ['+Inf', 1010]]));
-    expect(statusPatchLatency(before, after)).toEqual({ count: 1000, p99AtMostSeconds: 4, overOneSecondPct: 3 });
+    expect(statusPatchLatency(before, after)).toEqual({ count: 1000, p50AtMostSeconds: 0.1, p99AtMostSeconds: 4, overOneSecondPct: 3 });
     expect(statusPatchLatency(after, after)).toBeUndefined();
+  });
+
+  it("reads the provider's own status-write histogram the same way", () => {
+    const scrape = (counts: [string, number][]): string =>
+      '# TYPE eci_vn_pod_status_write_duration_seconds histogram\n' + counts.map(([le, n]) => `eci_vn_pod_status_write_duration_seconds_bucket{le="${le}"} ${n}`).join('\n') + '\neci_vn_pod_status_write_duration_seconds_count 40\n';
+    const before = providerStatusWriteBuckets(scrape([['0.05', 0], ['0.25', 0], ['2.5', 0], ['+Inf', 0]]));
+    const after = providerStatusWriteBuckets(scrape([['0.05', 30], ['0.25', 38], ['2.5', 40], ['+Inf', 40]]));
+    expect(statusPatchLatency(before, after)).toEqual({ count: 40, p50AtMostSeconds: 0.05, p99AtMostSeconds: 2.5, overOneSecondPct: 5 });
+  });
+});
+
+describe('stepBreakdown', () => {
+  it("starts at the bench's own bound time, so the steps add up to bound->Running", () => {
+    const steps = { bound: 1_300, createStarted: 1_500, created: 1_600, running: 1_700 };
+    const out = stepBreakdown([{ uid: 'u', namespace: 'n', name: 'p', ready: true, phase: 'Running', boundAt: 1_000, runningAt: 1_750, steps }]);
+    expect(Object.fromEntries(Object.entries(out ?? {}).map(([k, v]) => [k, v.p50Ms]))).toEqual({
+      'bound -> provider saw it': 300,
+      'provider saw it -> create began': 200,
+      'create began -> answered': 100,
+      'create answered -> Running written': 100,
+      'Running written -> seen by the bench': 50,
+    });
   });
 });
