@@ -72,7 +72,7 @@ export class PodController {
   constructor(options: PodControllerOptions) {
     const o = options;
     this.o = o;
-    this.sync = new PodSync({ ...o, groups: this.groups, memory: this.memory });
+    this.sync = new PodSync({ ...o, groups: this.groups, memory: this.memory, wake: (uid) => this.wake(uid) });
     this.clusterTags = { [GROUP_TAGS.cluster]: o.clusterId };
     this.queue = new KeyedWorkQueue<string>({
       concurrency: o.workers,
@@ -138,7 +138,12 @@ export class PodController {
    */
   private enqueueGroupOwner(group: { tags: Record<string, string> }): void {
     const uid = group.tags[GROUP_TAGS.podUid];
-    const key = uid === undefined ? undefined : this.memory.peek(uid)?.queueKey;
+    if (uid !== undefined) this.wake(uid);
+  }
+
+  /** Queues a pod the informers showed us, by UID, as a follow-up (its group changed, a look at it answered). */
+  private wake(uid: string): void {
+    const key = this.memory.peek(uid)?.queueKey;
     if (key !== undefined && !this.stopped) this.queue.add(key, { soon: true });
   }
 

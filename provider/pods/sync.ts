@@ -57,6 +57,8 @@ export interface PodSyncOptions {
   memory?: PodMemories;
   /** How soon a just-created group is looked up by id (default DEFAULT_START_LOOK). */
   startLook?: Partial<StartLookOptions>;
+  /** Syncs the pod again soon (a look at its new group answered); default: none, its requeueAfter brings it. */
+  wake?: (uid: string) => void;
 }
 
 /** Normal ECI events of a pod that only restates Pending wait at most this long to be folded with later ones. */
@@ -67,6 +69,12 @@ export const CLOUD_EVENT_HOLD_MS = 10_000;
  * ride on the status patch that reports the group (one write instead of two); then they go alone.
  */
 export const ANNOTATION_HOLD_MS = 10_000;
+
+/**
+ * A pod whose look at its new group is under way comes back after this unless the answer wakes it
+ * first (it does, through `wake`; the default only bounds a missed wake-up).
+ */
+export const LOOK_ANSWER_WAIT_MS = 1_000;
 
 /** How soon a pod missing from the cache but present at the apiserver is looked at again. */
 export const POD_GONE_RECHECK_MS = 30_000;
@@ -97,7 +105,7 @@ export class PodSync {
   private readonly lookDescriber: DescribeBatcher;
 
   constructor(options: PodSyncOptions) {
-    this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, ...options };
+    this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, wake: () => {}, ...options };
     this.memory = this.o.memory;
     this.describer = new DescribeBatcher({ cloud: this.o.cloud });
     this.looks = new StartLookTimer(options.startLook);
@@ -119,8 +127,7 @@ export class PodSync {
     if (this.o.groups.forPod(key.uid) !== undefined) this.lookEndedByPoller(key.uid);
     if (!deleting && this.o.groups.forPod(key.uid) === undefined && createdId !== undefined) {
       // Created moments ago: look it up when the cloud should list it (else the poller brings it).
-      const later = await this.lookAtCreated(key.uid, createdId);
-      if (later !== undefined) return later;
+      return this.lookAtCreated(key.uid, createdId);
     }
     // A pod being deleted waits for its group to be gone: only a fresh answer from the cloud says so.
     const group = await this.loadGroup(pod, deleting);
@@ -156,33 +163,43 @@ export class PodSync {
 
   /**
    * A group this process created and has not seen described: looked up by id (batched) at the
-   * times StartLookTimer gives. Undefined once found (the index holds it; the sync goes on with it).
+   * times StartLookTimer gives. No worker waits for the answer (it comes after the batch window,
+   * and looks come at the create rate): the answer puts a found group in the index and wakes the
+   * pod, whose next pass goes on with it or plans the next look.
    */
-  private async lookAtCreated(uid: string, groupId: string): Promise<SyncResult | undefined> {
+  private lookAtCreated(uid: string, groupId: string): SyncResult {
     const look = this.memory.peek(uid)?.startLook;
     // Created by an earlier pass this process does not time (should not happen): the poller's turn.
     if (look === undefined) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
+    if (look.inFlight === true) return { kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS };
     const at = this.o.now().getTime();
     const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
     if (plan.kind === 'requeueAfter') return plan;
     const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
     look.looks++;
     look.lastAt = at;
-    const found = await this.lookDescriber.describe(groupId);
-    if (found === undefined) {
-      // Not listed yet (the cloud's List/Describe lag): look again shortly, then leave it to the poller.
-      const next = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, sinceLastLookMs: 0 });
-      if (this.looks.lastLook(look.looks) && look.noted !== true) {
+    look.inFlight = true;
+    const answered = (found: ContainerGroup | undefined): void => {
+      look.inFlight = false;
+      if (found === undefined) {
+        // Not listed yet (the cloud's List/Describe lag; a failed call counts the same): the next
+        // pass looks again a retry after this look, or leaves the group to the poller.
+        if (this.looks.lastLook(look.looks) && look.noted !== true) {
+          look.noted = true;
+          this.looks.note({ kind: 'missed', lastMissMs: at - look.createdAt });
+        }
+      } else {
+        if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
         look.noted = true;
-        this.looks.note({ kind: 'missed', lastMissMs: at - look.createdAt });
+        const memory = this.memory.peek(uid);
+        if (memory?.startLook === look) delete memory.startLook;
+        // Unless the pod moved on meanwhile (gone, or another group the index holds).
+        if (this.o.groups.createdFor(uid) === groupId) this.o.groups.put(found);
       }
-      return next.kind === 'requeueAfter' ? next : { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
-    }
-    if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
-    const memory = this.memory.peek(uid);
-    if (memory !== undefined) delete memory.startLook;
-    this.o.groups.put(found);
-    return undefined;
+      this.o.wake(uid);
+    };
+    this.lookDescriber.describe(groupId).then(answered, () => answered(undefined));
+    return { kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS };
   }
 
   /**

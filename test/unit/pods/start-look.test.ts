@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort } from '../../../provider/ports.ts';
 import { DEFAULT_START_LOOK, LEAVE_TO_POLLER_MS, StartLookTimer } from '../../../provider/pods/start-look.ts';
-import { podKeyOf, PodSync } from '../../../provider/pods/sync.ts';
+import { LOOK_ANSWER_WAIT_MS, podKeyOf, PodSync } from '../../../provider/pods/sync.ts';
 import { makePod } from '../builders.ts';
 import { appContainer, runningGroup, syncDefaults } from './controller-harness.ts';
 
@@ -165,7 +165,8 @@ function lookHarness() {
     status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date('2026-01-01T00:00:00Z') }] },
   });
   let clock = Date.parse('2026-01-01T00:00:01Z');
-  const state = { listed: false, describes: [] as string[][], statuses: [] as V1PodStatus[] };
+  const state = { listed: false, describes: [] as string[][], statuses: [] as V1PodStatus[], wakes: 0 };
+  let onWake: (() => void) | undefined;
   const cloud = {
     createContainerGroup: async () => ({ containerGroupId: 'eci-1' }),
     describeContainerGroups: async (ids: string[]) => {
@@ -194,12 +195,27 @@ function lookHarness() {
     },
     now: () => new Date(clock),
     startLook: { initialMs: 1_000, retryMs: 200, maxLooks: 3 },
+    wake: (uid) => {
+      expect(uid).toBe(UID);
+      state.wakes++;
+      onWake?.();
+    },
   });
-  return { sync: () => sync.syncPod(podKeyOf(pod)), advance: (ms: number) => (clock += ms), state, pod: () => pod };
+  /** The look's answer (after the describe's batch window) wakes the pod. */
+  const woken = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the pod was not woken by its look's answer within 5 s (describes so far: ${JSON.stringify(state.describes)})`)), 5_000);
+      onWake = () => {
+        clearTimeout(timer);
+        onWake = undefined;
+        resolve();
+      };
+    });
+  return { sync: () => sync.syncPod(podKeyOf(pod)), advance: (ms: number) => (clock += ms), state, pod: () => pod, woken };
 }
 
 describe('PodSync looks at the group it created when the cloud should list it', () => {
-  it('comes back at the first look, looks by id, and reports Running in the pass that finds the group', async () => {
+  it('comes back at the first look, looks by id without waiting for the answer, and reports Running in the pass the answer wakes', async () => {
     const h = lookHarness();
     expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 1_000 }); // created
     // An informer event before the look is due: no cloud call.
@@ -208,28 +224,42 @@ describe('PodSync looks at the group it created when the cloud should list it', 
     expect(h.state.describes).toEqual([]);
 
     h.advance(600);
-    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 200 }); // not listed yet
-    expect(h.state.describes).toEqual([['eci-1']]);
+    let answer = h.woken();
+    // The pass that looks returns at once: no worker waits for the batched describe.
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    // A pass while the look is under way does not look again.
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    await answer;
+    expect(h.state.describes).toEqual([['eci-1']]); // not listed yet
+    // Woken by the miss: the next look a retry after this one.
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 200 });
 
     h.state.listed = true;
     h.advance(100);
     expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 100 });
     expect(h.state.describes).toHaveLength(1);
     h.advance(100);
+    answer = h.woken();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    await answer;
+    expect(h.state.statuses).toEqual([]);
     expect(await h.sync()).toEqual({ kind: 'done' });
     expect(h.state.describes).toEqual([['eci-1'], ['eci-1']]);
     expect(h.state.statuses.map((s) => s.phase)).toEqual(['Running']);
     expect(h.pod().status?.podIP).toBe('10.0.0.7');
+    expect(h.state.wakes).toBe(2);
   });
 
   it('never reports Running from the look before the cloud lists the group, and leaves it to the poller after its looks', async () => {
     const h = lookHarness();
     await h.sync();
     h.advance(1_000);
-    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 200 });
-    h.advance(200);
-    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 200 });
-    h.advance(200);
+    for (let look = 1; look <= 3; look++) {
+      const answer = h.woken();
+      expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+      await answer;
+      h.advance(200);
+    }
     expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS });
     h.advance(200);
     expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS });
