@@ -33,11 +33,11 @@ export interface PodMemory {
   provisioning?: Context;
   /**
    * The group this process created and has not described yet: when its create answered (the
-   * sync's clock, epoch ms), how many times the sync looked it up by id, and when last
-   * (provider/pods/start-look.ts); `noted`: what the looks showed went into the timer's estimate;
+   * sync's clock, epoch ms), when the first look was planned (ms after that), how many times the
+   * sync looked it up by id, and when last (provider/pods/start-look.ts); `noted`: what the looks showed went into the timer's estimate;
    * `inFlight`: a look is waiting for its answer.
    */
-  startLook?: { createdAt: number; looks: number; lastAt?: number; noted?: boolean; inFlight?: boolean };
+  startLook?: { createdAt: number; firstLookMs: number; looks: number; lastAt?: number; noted?: boolean; inFlight?: boolean };
   /** When this process created the pod's group (epoch ms): the start of `pod.wait_running`. */
   createdAt?: number;
   /** This process began the pod's trace (no traceparent annotation): write it on the pod at create. */

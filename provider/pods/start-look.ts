@@ -9,6 +9,9 @@
 // - the first look, at t, found it: L <= t only (censored: L may be far shorter);
 // - looks missed until one at t found it, the last miss at m: m < L <= t (known within a retry);
 // - every look missed, the last at m: L > m.
+// A look runs later than planned when the pods queue for workers; a hit is read as if the look had
+// run when planned (the estimate is of when to plan it: the queue's wait comes on top anyway, and
+// counting it would grow the estimate by the wait), a miss as of when it ran.
 // Each pod gives one point: the middle of what it showed (half of t when the first look hit, so
 // the estimate probes down and a short lag is learned in a few halvings; m + retry when all
 // missed). The first look is at the median of recent points. In steady state about half of the
@@ -53,8 +56,11 @@ export type StartLookPlan = { kind: 'look' } | { kind: 'requeueAfter'; ms: numbe
 
 /** What one pod's looks showed, in ms after its create answered. */
 export type LookOutcome =
-  /** A look at `foundMs` found the group; `lastMissMs`: the look before it, which did not (absent: the first look found it). */
-  | { kind: 'found'; foundMs: number; lastMissMs?: number }
+  /**
+   * A look at `foundMs` found the group (or the poller had by then); `lastMissMs`: the look before
+   * it, which did not (absent: no look missed); `plannedMs`: when the first look was planned.
+   */
+  | { kind: 'found'; foundMs: number; lastMissMs?: number; plannedMs?: number }
   /** Every look missed, the last at `lastMissMs` (the poller brings the group). */
   | { kind: 'missed'; lastMissMs: number };
 
@@ -78,7 +84,7 @@ export class StartLookTimer {
 
   /** What a pod's looks showed (once per pod, when its looks end). */
   note(outcome: LookOutcome): void {
-    const point = outcome.kind === 'missed' ? outcome.lastMissMs + this.o.retryMs : outcome.lastMissMs === undefined ? Math.max(outcome.foundMs / 2, outcome.foundMs - PROBE_RETRIES * this.o.retryMs) : (outcome.lastMissMs + outcome.foundMs) / 2;
+    const point = outcome.kind === 'missed' ? outcome.lastMissMs + this.o.retryMs : this.foundPoint(outcome);
     if (!(point >= 0) || !Number.isFinite(point)) return;
     if (this.points.length < this.o.samples) this.points.push(point);
     else this.points[this.next] = point;
@@ -88,6 +94,16 @@ export class StartLookTimer {
   /** True when a pod that looked `looks` times looks no more (the poller's turn). */
   lastLook(looks: number): boolean {
     return looks >= this.o.maxLooks;
+  }
+
+  private foundPoint({ foundMs, lastMissMs, plannedMs }: Extract<LookOutcome, { kind: 'found' }>): number {
+    if (lastMissMs === undefined) {
+      // Listed by the first look (as if on time): probe down from there.
+      const upper = Math.min(foundMs, plannedMs ?? foundMs);
+      return Math.max(upper / 2, upper - PROBE_RETRIES * this.o.retryMs);
+    }
+    // Listed between the last miss and the look after it (as if that one ran a retry later).
+    return (lastMissMs + Math.min(foundMs, lastMissMs + this.o.retryMs)) / 2;
   }
 
   /**

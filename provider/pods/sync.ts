@@ -189,7 +189,7 @@ export class PodSync {
           this.looks.note({ kind: 'missed', lastMissMs: at - look.createdAt });
         }
       } else {
-        if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
+        if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
         look.noted = true;
         const memory = this.memory.peek(uid);
         if (memory?.startLook === look) delete memory.startLook;
@@ -213,7 +213,7 @@ export class PodSync {
     delete memory.startLook;
     if (look.noted === true) return;
     const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
-    this.looks.note({ kind: 'found', foundMs: this.o.now().getTime() - look.createdAt, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
+    this.looks.note({ kind: 'found', foundMs: this.o.now().getTime() - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
@@ -277,7 +277,7 @@ export class PodSync {
    * when this process's watch first delivered the pod on its node; a pod seen long after its
    * PodScheduled transition (a restart) uses that condition's time (1 s resolution).
    */
-  private recordSchedule(pod: V1Pod, parent: Context): void {
+  private recordSchedule(pod: V1Pod, parent: Context | undefined): void {
     const uid = pod.metadata?.uid ?? '';
     const memory = this.memory.of(uid);
     const timings = this.stepTimings(pod);
@@ -289,7 +289,9 @@ export class PodSync {
     let bound = seen !== undefined && (condition === undefined || seen - condition < 2_000) ? seen : condition;
     if (start === undefined || bound === undefined) return;
     bound = Math.max(start, bound);
+    // The step timing also without a trace (the bench's step breakdown reads it).
     this.noteTiming(uid, { bound });
+    if (parent === undefined) return;
     recordSpan(
       SPAN.podSchedule,
       { startTime: start, endTime: bound, attributes: { ...podAttributes(pod), [ATTR.boundAt]: new Date(bound).toISOString() } },
@@ -498,7 +500,7 @@ export class PodSync {
     }
     // After the root was recorded (a refusal retried later) nothing more goes into the trace.
     const parent = memory.traceEnded || root === undefined ? unrecorded(root) : root;
-    if (root !== undefined && !memory.traceEnded) this.recordSchedule(pod, root);
+    if (!memory.traceEnded) this.recordSchedule(pod, root);
 
     if (memory.wait !== undefined) {
       // A retry of a waiting pod: decided without spans (they would pile up at every retry), as
@@ -646,7 +648,7 @@ export class PodSync {
     this.o.groups.noteCreated(key.uid, containerGroupId);
     const created = nowMs();
     memory.createdAt = created;
-    memory.startLook = { createdAt: this.o.now().getTime(), looks: 0 };
+    memory.startLook = { createdAt: this.o.now().getTime(), looks: 0, firstLookMs: this.looks.firstLookMs() };
     this.noteTiming(key.uid, { createStarted, networkChosen, created });
     span.setAttribute(ATTR.containerGroupId, containerGroupId);
     // A trace the provider started is written on the pod too, so a restart (and `explain`) finds it.
@@ -687,7 +689,7 @@ export class PodSync {
       });
     }
     // Back when the cloud should list the group (the status poller would see it a tick later).
-    return { kind: 'requeueAfter', ms: this.looks.firstLookMs() };
+    return { kind: 'requeueAfter', ms: memory.startLook.firstLookMs };
   }
 
   private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown, attempt: string): Promise<SyncResult> {
