@@ -54,6 +54,8 @@ export interface BenchOptions {
   cpuProfileDir?: string;
   /** Profile only the restarted provider (node --cpu-prof) into this directory. */
   cpuProfileRestartDir?: string;
+  /** Run eci-vn's cloud simulator under node --cpu-prof into this directory (per mode). */
+  cloudsimCpuProfileDir?: string;
   /** Use this control plane instead of starting one (the integration test's). */
   controlPlane?: ExistingControlPlane;
   log: (line: string) => void;
@@ -137,6 +139,12 @@ export interface CaseResult {
   rssHwmMiB: number;
   heapPeakMiB?: number;
   cpuSeconds: number;
+  /**
+   * eci-vn: CPU seconds of the cloud simulator (a process of its own on the same CPUs) and of the
+   * provider over the create phase (first Deployment -> all Running), and the simulator's over the
+   * restart (spawn -> every pod Ready) and the whole case.
+   */
+  simulatorCpu?: { createSeconds: number; providerCreateSeconds: number; restartSeconds?: number; totalSeconds: number };
   /** Pods Running over time (seconds since the first Deployment was created, count). */
   series: [number, number][];
   errors: string[];
@@ -474,6 +482,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         log,
         ...(o.statusPollIntervalMs === undefined ? {} : { statusPollIntervalMs: o.statusPollIntervalMs }),
         ...(o.cpuProfileDir === undefined || systemName !== 'eci-vn' ? {} : { cpuProfileDir: join(o.cpuProfileDir, mode) }),
+        ...(o.cloudsimCpuProfileDir === undefined || systemName !== 'eci-vn' ? {} : { cloudsimCpuProfileDir: join(o.cloudsimCpuProfileDir, mode) }),
         peerBinaries: env.peerBinaries,
       },
       core,
@@ -501,6 +510,9 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
   const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
   const apiCount = async (): Promise<number> => sum(await apiCounts());
   const cloud = system.eci;
+  const simCpu = (): number => (cloud === undefined ? 0 : cpuSecondsOf(cloud.simPids()));
+  const simCpuAtStart = simCpu();
+  let simCpuAtEnd: number | undefined;
   const cloudCalls = async (): Promise<Record<string, SimRequestStats>> => (cloud === undefined ? {} : simRequests(cloud.adminEndpoint, cloud.adminToken));
   const result: CaseResult = {
     system: systemName,
@@ -533,6 +545,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
 
     // -- create: N pods as Deployments, all at once ------------------------------------------------
     const specs = deploymentsFor(system, namespace, runId, o.pods, o.deployments);
+    const simCpuAtCreate = simCpu();
+    const providerCpuAtCreate = cpuSecondsOf(system.pids());
     const t0 = Date.now();
     for (const d of specs) {
       await apps.createNamespacedDeployment({ namespace, body: d });
@@ -557,6 +571,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       100,
     );
     const tCreated = Date.now();
+    if (cloud !== undefined) result.simulatorCpu = { createSeconds: simCpu() - simCpuAtCreate, providerCreateSeconds: cpuSecondsOf(system.pids()) - providerCpuAtCreate, totalSeconds: 0 };
     const memoryAfterCreate = memoryNow(system);
     if (o.pods > 0) {
       const per1000 = (a: number, b: number): number => ((a - b) / MiB / o.pods) * 1000;
@@ -631,12 +646,14 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const apiAtSpawn = await apiCounts();
       const cpAtSpawn = cpuSecondsOf(env.apiserverPids());
       const machineAtSpawn = machineBusySeconds();
+      const simAtSpawn = simCpu();
       const { spawnedAt, runningAt, logFile, logOffset } = await cloud.restart({
         logLevel: 'info',
         ...(o.cpuProfileRestartDir === undefined ? {} : { cpuProfileFile: join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`) }),
       });
       const converged = await waitUntil('pods Ready again', () => inNs().filter((r) => r.deletedAt === undefined).every((r) => r.ready), 120_000 + o.pods * 20, 100);
       const convergedAt = Date.now();
+      if (result.simulatorCpu !== undefined) result.simulatorCpu.restartSeconds = simCpu() - simAtSpawn;
       const repairSeconds = (convergedAt - spawnedAt) / 1000;
       const repairCores = {
         controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtSpawn) / repairSeconds,
@@ -770,6 +787,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     }
     const apiAtEnd = await apiCount();
     const cloudAtEnd = await cloudCalls();
+    simCpuAtEnd = simCpu();
 
     const n = Math.max(1, o.pods);
     result.apiserverRequestsPerPod = {
@@ -800,6 +818,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     rss.stop();
     hwm = Math.max(hwm, hwmOf(system));
     result.cpuSeconds = cpuOfKilled + cpuSecondsOf(system.pids()) - cpuAtStart;
+    if (result.simulatorCpu !== undefined) result.simulatorCpu.totalSeconds = (simCpuAtEnd ?? simCpu()) - simCpuAtStart;
     result.rssPeakMiB = rss.peakBytes / MiB;
     result.rssHwmMiB = hwm / MiB;
     if (system.eci !== undefined && existsSync(system.eci.memoryFile)) {

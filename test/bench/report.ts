@@ -128,6 +128,11 @@ export function renderDetails(result: BenchResult): string {
       const w = (l: { count: number; p50AtMostSeconds: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined): string => (l === undefined ? '-' : `${l.count} writes, p50 <= ${l.p50AtMostSeconds} s, p99 <= ${l.p99AtMostSeconds} s, ${l.overOneSecondPct.toFixed(1)}% over 1 s`);
       out.push(`  paced phase, PATCH pods/status by its histogram's buckets: as the provider waited for it ${w(writes.provider)}; inside the apiserver (all clients) ${w(writes.apiserver)}`);
     }
+    const sim = c.simulatorCpu;
+    if (sim !== undefined) {
+      const ms = (sec: number | undefined, pods: number): string => (sec === undefined ? '-' : `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, pods)).toFixed(2)} ms/pod`);
+      out.push(`  cloud simulator CPU: create phase ${ms(sim.createSeconds, c.create.pods)} (provider ${ms(sim.providerCreateSeconds, c.create.pods)}); restart ${ms(sim.restartSeconds, c.restart?.podsPresent ?? 0)}; whole case ${ms(sim.totalSeconds, c.create.pods + (c.paced?.pods ?? 0))}`);
+    }
     if (c.delete !== undefined) out.push(`  delete: ${c.delete.deleted}/${c.delete.pods} gone in ${c.delete.seconds.toFixed(1)} s`);
     out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);
     if (c.memoryAtReadyMiB !== undefined) out.push(`  memory at nodes Ready (no pod yet): RSS ${f(c.memoryAtReadyMiB.rssMiB, 0)} MiB, V8 heap used ${f(c.memoryAtReadyMiB.heapMiB, 0)} MiB`);

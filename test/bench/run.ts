@@ -4,7 +4,7 @@
 //   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
 //        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
 //        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
-//        [--cpu-prof] [--cpu-prof-restart] [--out DIR]
+//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
 // details, issue 16's targets checked against the figures; writes results JSON + an SVG plot of
@@ -33,6 +33,7 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --status-poll-interval-ms N eci-vn's status poll interval (default: the provider's default)
   --cpu-prof                  profile eci-vn with node --cpu-prof (skips the restart phase)
   --cpu-prof-restart          profile eci-vn's restarted process from its spawn until every pod is Ready again
+  --cpu-prof-cloudsim         profile eci-vn's cloud simulator with node --cpu-prof (the whole case)
   --out DIR                   results directory (default test/bench/results)
 `;
 
@@ -55,6 +56,7 @@ const { values: flags } = parseArgs({
     'status-poll-interval-ms': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-restart': { type: 'boolean', default: false },
+    'cpu-prof-cloudsim': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -80,6 +82,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const cpuProfileDir = flags['cpu-prof'] ? join(outDir, `profile-${stamp}`) : undefined;
 if (flags['cpu-prof'] && flags['cpu-prof-restart']) fail('--cpu-prof skips the restart phase: use one of --cpu-prof and --cpu-prof-restart');
 const cpuProfileRestartDir = flags['cpu-prof-restart'] ? join(outDir, `profile-${stamp}`, 'restart') : undefined;
+const cloudsimCpuProfileDir = flags['cpu-prof-cloudsim'] ? join(outDir, `profile-${stamp}`, 'cloudsim') : undefined;
 
 const options: BenchOptions = {
   pods,
@@ -93,6 +96,7 @@ const options: BenchOptions = {
   ...(flags['status-poll-interval-ms'] === undefined ? {} : { statusPollIntervalMs: int('status-poll-interval-ms', flags['status-poll-interval-ms'], 0, 1) }),
   ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
   ...(cpuProfileRestartDir === undefined ? {} : { cpuProfileRestartDir }),
+  ...(cloudsimCpuProfileDir === undefined ? {} : { cloudsimCpuProfileDir }),
   log: (line) => console.error(line),
 };
 
@@ -114,6 +118,7 @@ console.log(`\nload average: start ${result.host.loadAverageAtStart.join(' ')}, 
 const profileDirs = [
   ...(cpuProfileDir === undefined ? [] : modes.map((mode) => ({ dir: join(cpuProfileDir, mode), what: mode }))),
   ...(cpuProfileRestartDir === undefined ? [] : [{ dir: cpuProfileRestartDir, what: 'the restarted process' }]),
+  ...(cloudsimCpuProfileDir === undefined ? [] : modes.map((mode) => ({ dir: join(cloudsimCpuProfileDir, mode), what: `${mode}, the cloud simulator` }))),
 ];
 for (const { dir, what } of profileDirs) {
   const files = await readdir(dir).catch(() => [] as string[]);

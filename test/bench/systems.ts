@@ -47,6 +47,8 @@ export interface SystemContext {
   statusPollIntervalMs?: number;
   /** eci-vn: run the provider under `node --cpu-prof` into this directory. */
   cpuProfileDir?: string;
+  /** eci-vn: run the cloud simulator under `node --cpu-prof` into this directory. */
+  cloudsimCpuProfileDir?: string;
   peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
 }
 
@@ -77,6 +79,8 @@ export interface EciExtras {
   restart(options?: { cpuProfileFile?: string; logLevel?: string }): Promise<{ spawnedAt: number; runningAt: number; logFile: string; logOffset: number }>;
   /** Sends SIGUSR2 to the running provider (writes the profile a restart with `cpuProfileFile` began). */
   signalProfile(): void;
+  /** The cloud simulator's process (its CPU is counted apart from the provider's). */
+  simPids(): number[];
   memoryFile: string;
   /** The provider's Prometheus endpoint (GET /metrics). */
   metricsUrl: string;
@@ -157,7 +161,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
   const sim = startProcess({
     name: 'cloudsim',
     command: process.execPath,
-    args: [join(REPO, 'adapters', 'cli', 'main.ts'), 'cloudsim', '--world', worldFile, '--port', '0', '--admin-port', '0'],
+    args: [...(ctx.cloudsimCpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cloudsimCpuProfileDir}`]), join(REPO, 'adapters', 'cli', 'main.ts'), 'cloudsim', '--world', worldFile, '--port', '0', '--admin-port', '0'],
     logFile: join(dir, 'cloudsim.log'),
   });
   const ready = await waitForLine(sim, /^cloudsim ready /, 30_000);
@@ -249,7 +253,8 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
       const stopping = Date.now();
       await provider?.stop(20_000);
       ctx.log(`provider stopped ${Date.now() - stopping} ms after SIGTERM`);
-      await sim.stop(5_000);
+      // A profiled simulator writes its profile on the way out (large at 10,000 groups).
+      await sim.stop(ctx.cloudsimCpuProfileDir === undefined ? 5_000 : 60_000);
     },
     eci: {
       adminEndpoint,
@@ -268,6 +273,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
       signalProfile: () => {
         if (provider?.isRunning() === true) process.kill(provider.pid, 'SIGUSR2');
       },
+      simPids: () => (sim.isRunning() ? [sim.pid] : []),
     },
   };
 }
