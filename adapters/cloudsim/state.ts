@@ -1,6 +1,8 @@
 // The simulator's state: container groups as plain, JSON-serialisable records, plus the indexes
-// that keep the hot paths O(1) or O(log n): by id, by ClientToken, by tag, creation order (for
-// paging) and a change log ordered by time (for DescribeContainerGroupStatus SinceSecond).
+// that keep the hot paths O(1) or O(log n): by id, by ClientToken, by tag (each tag's groups kept
+// in creation order, so a tag-filtered page starts at its NextToken by binary search instead of
+// sorting the tag's whole set), creation order (for paging) and a change log ordered by time (for
+// DescribeContainerGroupStatus SinceSecond).
 // Every mutation of a group goes through `touch`, which also invalidates its cached JSON so a
 // snapshot re-serialises only the groups that changed.
 
@@ -138,10 +140,34 @@ export interface GroupRecord {
 
 const tagKey = (key: string, value: string): string => `${key}\u0000${value}`;
 
+/**
+ * The groups carrying one tag: `ids` is the exact membership, `order` the same groups in seq
+ * order with entries of removed or retagged groups left in place (`stale`) until compaction.
+ * `unsorted` when an insertion broke the order (a retag, a load out of order): rebuilt on read.
+ */
+interface TagIndex {
+  ids: Set<string>;
+  order: GroupRecord[];
+  stale: number;
+  unsorted: boolean;
+}
+
+/** First index of `order` whose seq is greater than `afterSeq`. */
+function firstAfter(order: readonly GroupRecord[], afterSeq: number): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order[mid]!.seq <= afterSeq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class Store {
   readonly groups = new Map<string, GroupRecord>();
   private readonly byToken = new Map<string, GroupRecord>();
-  private readonly byTag = new Map<string, Set<string>>();
+  private readonly byTag = new Map<string, TagIndex>();
   /** Groups in creation (seq) order; deleted entries stay until compaction. */
   private order: GroupRecord[] = [];
   private holes = 0;
@@ -158,7 +184,7 @@ export class Store {
   add(g: GroupRecord, now: number): void {
     this.groups.set(g.id, g);
     if (g.clientToken !== undefined) this.byToken.set(g.clientToken, g);
-    for (const t of g.tags) this.indexTag(t.key, t.value, g.id);
+    for (const t of g.tags) this.indexTag(t.key, t.value, g);
     if (this.order.length > 0 && this.order[this.order.length - 1]!.seq > g.seq) {
       this.order.push(g);
       this.order.sort((a, b) => a.seq - b.seq);
@@ -175,7 +201,7 @@ export class Store {
     if (g === undefined) return undefined;
     this.groups.delete(id);
     if (g.clientToken !== undefined && this.byToken.get(g.clientToken) === g) this.byToken.delete(g.clientToken);
-    for (const t of g.tags) this.byTag.get(tagKey(t.key, t.value))?.delete(id);
+    for (const t of g.tags) this.unindexTag(t.key, t.value, id);
     this.liveVcpu -= g.cpu;
     this.holes++;
     if (this.holes > 1024 && this.holes > this.order.length / 2) {
@@ -191,9 +217,11 @@ export class Store {
 
   /** Replaces a group's tags, keeping the tag index right. */
   setTags(g: GroupRecord, tags: { key: string; value: string }[]): void {
-    for (const t of g.tags) this.byTag.get(tagKey(t.key, t.value))?.delete(g.id);
+    const kept = new Set(tags.map((t) => tagKey(t.key, t.value)));
+    for (const t of g.tags) if (!kept.has(tagKey(t.key, t.value))) this.unindexTag(t.key, t.value, g.id);
     g.tags = tags;
-    for (const t of tags) this.indexTag(t.key, t.value, g.id);
+    // A tag the group had before may still have its stale entry in the order: rebuilt on read.
+    for (const t of tags) this.indexTag(t.key, t.value, g, true);
   }
 
   setCpu(g: GroupRecord, cpu: number): void {
@@ -201,18 +229,57 @@ export class Store {
     g.cpu = cpu;
   }
 
-  private indexTag(key: string, value: string, id: string): void {
+  private indexTag(key: string, value: string, g: GroupRecord, retag = false): void {
     const k = tagKey(key, value);
-    let set = this.byTag.get(k);
-    if (set === undefined) {
-      set = new Set();
-      this.byTag.set(k, set);
+    let index = this.byTag.get(k);
+    if (index === undefined) {
+      index = { ids: new Set(), order: [], stale: 0, unsorted: false };
+      this.byTag.set(k, index);
     }
-    set.add(id);
+    if (index.ids.has(g.id)) return;
+    index.ids.add(g.id);
+    const last = index.order[index.order.length - 1];
+    // A retag (a stale entry of the group may remain) or a group older than the last: the order
+    // is rebuilt from `ids` on the next read.
+    if (retag || (last !== undefined && last.seq >= g.seq)) index.unsorted = true;
+    if (!index.unsorted) index.order.push(g);
   }
 
-  idsWithTag(key: string, value: string): ReadonlySet<string> {
-    return this.byTag.get(tagKey(key, value)) ?? new Set();
+  private unindexTag(key: string, value: string, id: string): void {
+    const index = this.byTag.get(tagKey(key, value));
+    if (index === undefined || !index.ids.delete(id)) return;
+    if (index.ids.size === 0) {
+      this.byTag.delete(tagKey(key, value));
+      return;
+    }
+    index.stale++;
+    if (index.stale > 1024 && index.stale > index.order.length / 2) index.unsorted = true;
+  }
+
+  /** A tag's index with `order` exact (rebuilt when retags, loads or removals disturbed it). */
+  private tagIndex(key: string, value: string): TagIndex | undefined {
+    const index = this.byTag.get(tagKey(key, value));
+    if (index === undefined || !index.unsorted) return index;
+    index.order = [...index.ids].map((id) => this.groups.get(id)!).sort((a, b) => a.seq - b.seq);
+    index.stale = 0;
+    index.unsorted = false;
+    return index;
+  }
+
+  /** How many live groups carry the tag. */
+  countWithTag(key: string, value: string): number {
+    return this.byTag.get(tagKey(key, value))?.ids.size ?? 0;
+  }
+
+  /** Live groups carrying the tag, in creation order, starting after `afterSeq`. */
+  *withTag(key: string, value: string, afterSeq = 0): Generator<GroupRecord> {
+    const index = this.tagIndex(key, value);
+    if (index === undefined) return;
+    const { ids, order } = index;
+    for (let i = firstAfter(order, afterSeq); i < order.length; i++) {
+      const g = order[i]!;
+      if (ids.has(g.id) && this.groups.get(g.id) === g) yield g;
+    }
   }
 
   /** Records that a group's observable state changed (call after every mutation). */
@@ -239,14 +306,7 @@ export class Store {
 
   /** Live groups in creation order, starting after `afterSeq`. */
   *inOrder(afterSeq = 0): Generator<GroupRecord> {
-    let lo = 0;
-    let hi = this.order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.order[mid]!.seq <= afterSeq) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.order.length; i++) {
+    for (let i = firstAfter(this.order, afterSeq); i < this.order.length; i++) {
       const g = this.order[i]!;
       if (this.groups.get(g.id) === g) yield g;
     }

@@ -552,7 +552,11 @@ function matches(g: GroupRecord, f: Filter): boolean {
 
 /**
  * Filters and pages groups in creation order. Candidates come from the most selective index
- * (ids, SinceSecond change log, a tag), so a filtered call does not scan every group.
+ * (ids, SinceSecond change log, a tag), so a filtered call does not scan every group. A tag's
+ * index is kept in creation order: a page starts at its NextToken by binary search, and when the
+ * index alone answers the filter (one tag, nothing else, no list lag) the total is the index's
+ * size, so a page costs O(log n + Limit) however many groups carry the tag (the provider's relist
+ * at 10,000 groups is 500 such pages).
  */
 function page(ctx: ActionContext, f: Filter, limit: number, token: string | undefined): { items: GroupRecord[]; total: number; next: string } {
   const { store, realism } = ctx.cloud;
@@ -562,37 +566,43 @@ function page(ctx: ActionContext, f: Filter, limit: number, token: string | unde
   const lag = realism.config.listLagMs > 0;
   const now = ctx.cloud.now();
   const ghosts = lag ? realism.liveGhosts(now).filter((g) => f.ids === undefined || f.ids.includes(g.id)) : [];
-  let candidates: Iterable<GroupRecord> | undefined;
+  const others = f.name !== undefined || f.status !== undefined || f.zoneId !== undefined || f.vSwitchId !== undefined || f.securityGroupId !== undefined;
+  /** Candidates in creation order, from the first with a seq above the argument. */
+  let from: (afterSeq: number) => Iterable<GroupRecord>;
+  /** The total when the candidates are exactly the matches (nothing left to filter or count). */
+  let exactTotal: number | undefined;
   if (f.ids !== undefined) {
-    candidates = f.ids.map((id) => store.groups.get(id)).filter((g): g is GroupRecord => g !== undefined).sort((a, b) => a.seq - b.seq);
+    const sorted = f.ids.map((id) => store.groups.get(id)).filter((g): g is GroupRecord => g !== undefined).sort((a, b) => a.seq - b.seq);
+    from = (a) => sorted.filter((g) => g.seq > a);
   } else if (f.sinceMs !== undefined) {
-    candidates = store.changedSince(f.sinceMs).sort((a, b) => a.seq - b.seq);
+    const sorted = store.changedSince(f.sinceMs).sort((a, b) => a.seq - b.seq);
+    from = (a) => sorted.filter((g) => g.seq > a);
   } else if (f.tags.length > 0) {
-    let smallest: ReadonlySet<string> | undefined;
-    for (const t of f.tags) {
-      const ids = store.idsWithTag(t.key, t.value);
-      if (smallest === undefined || ids.size < smallest.size) smallest = ids;
-    }
-    candidates = [...smallest!].map((id) => store.groups.get(id)!).filter((g) => g !== undefined).sort((a, b) => a.seq - b.seq);
+    let smallest = f.tags[0]!;
+    for (const t of f.tags) if (store.countWithTag(t.key, t.value) < store.countWithTag(smallest.key, smallest.value)) smallest = t;
+    from = (a) => store.withTag(smallest.key, smallest.value, a);
+    if (f.tags.length === 1 && !others && !lag) exactTotal = store.countWithTag(smallest.key, smallest.value);
+  } else {
+    from = (a) => store.inOrder(a);
+    if (!others && !lag) exactTotal = store.size;
   }
-  const filtered = f.name !== undefined || f.status !== undefined || f.zoneId !== undefined || f.vSwitchId !== undefined || f.securityGroupId !== undefined || f.tags.length > 0 || f.sinceMs !== undefined;
-  if (candidates === undefined && !filtered && !lag) {
-    // Everything: no need to count, the total is the store size.
+  if (exactTotal !== undefined) {
     const items: GroupRecord[] = [];
     let more = false;
-    for (const g of store.inOrder(after)) {
+    for (const g of from(after)) {
       if (items.length === limit) {
         more = true;
         break;
       }
       items.push(g);
     }
-    return { items, total: store.size, next: more ? encodeToken(items[items.length - 1]!.seq) : '' };
+    return { items, total: exactTotal, next: more ? encodeToken(items[items.length - 1]!.seq) : '' };
   }
+  // Other filters or the list lag: every candidate is checked, once, to count the total.
   const items: GroupRecord[] = [];
   let total = 0;
   let more = false;
-  let source: Iterable<GroupRecord> = candidates ?? store.inOrder();
+  let source: Iterable<GroupRecord> = from(0);
   if (ghosts.length > 0) source = [...source, ...ghosts].sort((a, b) => a.seq - b.seq);
   for (const g of source) {
     if (lag && g.visibleAt !== undefined && g.visibleAt > now) continue;
