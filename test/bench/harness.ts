@@ -144,7 +144,7 @@ export interface CaseResult {
    * provider over the create phase (first Deployment -> all Running), and the simulator's over the
    * restart (spawn -> every pod Ready) and the whole case.
    */
-  simulatorCpu?: { createSeconds: number; providerCreateSeconds: number; restartSeconds?: number; totalSeconds: number };
+  simulatorCpu?: { createSeconds: number; providerCreateSeconds: number; restartSeconds?: number; totalSeconds: number; createCallMeanMs?: number };
   /** Pods Running over time (seconds since the first Deployment was created, count). */
   series: [number, number][];
   errors: string[];
@@ -595,6 +595,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         .filter(([, perPod]) => perPod > 0),
     );
     const cloudAfterCreate = await cloudCalls();
+    const createStats = [cloudAtStart.CreateContainerGroup, cloudAfterCreate.CreateContainerGroup] as const;
+    if (result.simulatorCpu !== undefined && createStats[1]?.ms !== undefined) {
+      // The mean time a CreateContainerGroup spent inside the simulator over the create phase.
+      const callsOf = (s: SimRequestStats | undefined): number => (s === undefined ? 0 : s.ok + Object.values(s.errors).reduce((a, b) => a + b, 0));
+      const calls = callsOf(createStats[1]) - callsOf(createStats[0]);
+      if (calls > 0) result.simulatorCpu.createCallMeanMs = (createStats[1].ms - (createStats[0]?.ms ?? 0)) / calls;
+    }
     log(`created: ${result.create.running}/${o.pods} Running, ${result.create.throughputPodsPerSec?.toFixed(1) ?? '-'} pods/s, p99 ${result.create.latency.p99Ms ?? '-'} ms`);
 
     if (cloud !== undefined && mode === 'quota-true') {

@@ -300,6 +300,8 @@ export function statusPatchLatency(before: Map<number, number>, after: Map<numbe
 export interface SimRequestStats {
   ok: number;
   errors: Record<string, number>;
+  /** Milliseconds inside the simulator, summed over the calls (request read -> answer written). */
+  ms?: number;
 }
 
 export async function simAdmin<T>(adminEndpoint: string, token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

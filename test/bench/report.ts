@@ -131,7 +131,7 @@ export function renderDetails(result: BenchResult): string {
     const sim = c.simulatorCpu;
     if (sim !== undefined) {
       const ms = (sec: number | undefined, pods: number): string => (sec === undefined ? '-' : `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, pods)).toFixed(2)} ms/pod`);
-      out.push(`  cloud simulator CPU: create phase ${ms(sim.createSeconds, c.create.pods)} (provider ${ms(sim.providerCreateSeconds, c.create.pods)}); restart ${ms(sim.restartSeconds, c.restart?.podsPresent ?? 0)}; whole case ${ms(sim.totalSeconds, c.create.pods + (c.paced?.pods ?? 0))}`);
+      out.push(`  cloud simulator CPU: create phase ${ms(sim.createSeconds, c.create.pods)} (provider ${ms(sim.providerCreateSeconds, c.create.pods)}); restart ${ms(sim.restartSeconds, c.restart?.podsPresent ?? 0)}; CreateContainerGroup inside the simulator ${f(sim.createCallMeanMs, 2)} ms mean (create phase); whole case ${ms(sim.totalSeconds, c.create.pods + (c.paced?.pods ?? 0))}`);
     }
     if (c.delete !== undefined) out.push(`  delete: ${c.delete.deleted}/${c.delete.pods} gone in ${c.delete.seconds.toFixed(1)} s`);
     out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);

@@ -28,6 +28,11 @@ export interface Product {
 export interface RequestStats {
   ok: number;
   errors: Record<string, number>;
+  /**
+   * Milliseconds spent inside the simulator, summed over the calls: from the request's headers
+   * read to its answer handed to the socket (a caller's latency minus this is spent elsewhere).
+   */
+  ms: number;
 }
 
 export interface ApiServerOptions {
@@ -52,6 +57,7 @@ export class ApiServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -60,12 +66,12 @@ export class ApiServer {
     });
     req.on('end', () => {
       const body = chunks.length === 0 ? Buffer.alloc(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      void this.respond(req, res, body, size > MAX_BODY);
+      void this.respond(req, res, body, size > MAX_BODY, arrived);
     });
     req.on('error', () => res.destroy());
   }
 
-  private async respond(req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean): Promise<void> {
+  private async respond(req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean, arrived: number): Promise<void> {
     const requestId = randomUUID().toUpperCase();
     const versionHeader = req.headers['x-acs-version'];
     let product: Product | undefined;
@@ -113,22 +119,23 @@ export class ApiServer {
       const params = new Params(unflatten(flat));
       const host = req.headers.host ?? `127.0.0.1:${String((this.server.address() as { port: number } | null)?.port ?? 0)}`;
       const result: ActionResult = await handler({ cloud: this.opts.cloud, params, flat, requestId, host, exec: this.opts.exec });
-      this.count(action, undefined);
       send(res, 200, JSON.stringify({ RequestId: requestId, ...result }), requestId);
+      this.count(action, undefined, arrived);
     } catch (e) {
       const err = e instanceof SimError ? e : internal(e, this.opts.log);
-      this.count(action === '' ? '(none)' : action, err.code);
       const hostId = product?.hostId ?? `${this.opts.cloud.world.regionId}.aliyuncs.com`;
       send(res, err.status, JSON.stringify(errorBody(err, requestId, hostId)), requestId, err.headers);
+      this.count(action === '' ? '(none)' : action, err.code, arrived);
     }
   }
 
-  private count(action: string, code: string | undefined): void {
+  private count(action: string, code: string | undefined, arrived: number): void {
     let s = this.stats.get(action);
     if (s === undefined) {
-      s = { ok: 0, errors: {} };
+      s = { ok: 0, errors: {}, ms: 0 };
       this.stats.set(action, s);
     }
+    s.ms += performance.now() - arrived;
     if (code === undefined) s.ok++;
     else s.errors[code] = (s.errors[code] ?? 0) + 1;
   }

@@ -86,6 +86,9 @@ describe('faults and the admin API', () => {
     const t0 = Date.now();
     await describe1(eci, id);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    // The injected latency is time inside the simulator: /admin/state counts it per action.
+    const requests = (await admin(sim, 'GET', '/admin/state')).json.requests as Record<string, { ok: number; ms: number }>;
+    expect(requests.DescribeContainerGroups!.ms).toBeGreaterThanOrEqual(140);
     const bad = await admin(sim, 'PUT', '/admin/faults', { rules: [{ action: 'X', rate: 2 }] });
     expect(bad.status).toBe(400);
     expect(bad.json.details).toEqual(['faults.rules[0].rate: must be at most 1, got 2']);
