@@ -138,6 +138,8 @@ export interface CaseResult {
   rssPeakMiB: number;
   rssHwmMiB: number;
   heapPeakMiB?: number;
+  /** The provider's own sample with the highest RSS (test/bench/heap-probe.ts): where RSS goes. */
+  memoryAtPeak?: ProbeSample;
   cpuSeconds: number;
   /**
    * eci-vn: CPU seconds of the cloud simulator (a process of its own on the same CPUs) and of the
@@ -148,6 +150,18 @@ export interface CaseResult {
   /** Pods Running over time (seconds since the first Deployment was created, count). */
   series: [number, number][];
   errors: string[];
+}
+
+/** One line of the provider's memory file (test/bench/heap-probe.ts). */
+export interface ProbeSample {
+  rss?: number;
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+  arrayBuffers?: number;
+  rssAnonKiB?: number;
+  rssFileKiB?: number;
+  spacesKiB?: Record<string, number>;
 }
 
 export interface RestartFigures {
@@ -829,11 +843,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     result.rssPeakMiB = rss.peakBytes / MiB;
     result.rssHwmMiB = hwm / MiB;
     if (system.eci !== undefined && existsSync(system.eci.memoryFile)) {
-      const peak = readFileSync(system.eci.memoryFile, 'utf8')
+      const samples = readFileSync(system.eci.memoryFile, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .reduce((m, l) => Math.max(m, (JSON.parse(l) as { heapUsed?: number }).heapUsed ?? 0), 0);
-      result.heapPeakMiB = peak / MiB;
+        .map((l) => JSON.parse(l) as ProbeSample);
+      result.heapPeakMiB = samples.reduce((m, x) => Math.max(m, x.heapUsed ?? 0), 0) / MiB;
+      const atPeak = samples.reduce<ProbeSample | undefined>((best, x) => ((x.rss ?? 0) > (best?.rss ?? 0) ? x : best), undefined);
+      if (atPeak !== undefined) result.memoryAtPeak = atPeak;
     }
     for (const name of deployments) await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => {});
     await system.stop().catch((err: unknown) => errors.push(`stop: ${errorText(err)}`));

@@ -3,11 +3,11 @@
 // by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500), with the event loop's longest
 // delay since the last line. No provider code changes, no inspector; one small synchronous append
 // per interval on an unref'd timer.
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const file = process.env.BENCH_MEMORY_FILE;
 if (file !== undefined && file !== '') {
@@ -20,7 +20,12 @@ if (file !== undefined && file !== '') {
     const m = process.memoryUsage();
     const loopMaxMs = Math.round(loop.max / 1e6);
     loop.reset();
-    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, loopMaxMs })}\n`);
+    // Where RSS goes beyond the V8 heap: each space's committed pages, the kernel's split of RSS
+    // into anonymous memory (heap, malloc, code) and mapped files (node's binary, libraries).
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), Math.round(s.physical_space_size / 1024)]));
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (key: string): number | undefined => { const v = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]; return v === undefined ? undefined : Number(v); };
+    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rssAnonKiB: kb('RssAnon'), rssFileKiB: kb('RssFile'), spacesKiB: spaces, loopMaxMs })}\n`);
   };
   sample();
   setInterval(sample, intervalMs).unref();

@@ -135,6 +135,15 @@ export function renderDetails(result: BenchResult): string {
     }
     if (c.delete !== undefined) out.push(`  delete: ${c.delete.deleted}/${c.delete.pods} gone in ${c.delete.seconds.toFixed(1)} s`);
     out.push(`  memory: RSS peak ${c.rssPeakMiB.toFixed(0)} MiB (sampled), VmHWM ${c.rssHwmMiB.toFixed(0)} MiB${c.heapPeakMiB === undefined ? '' : `, V8 heap used peak ${c.heapPeakMiB.toFixed(0)} MiB`}`);
+    const at = c.memoryAtPeak;
+    if (at?.rss !== undefined && at.spacesKiB !== undefined) {
+      const mib = (b: number | undefined): string => (b === undefined ? '-' : (b / 1048576).toFixed(0));
+      const sp = at.spacesKiB;
+      const space = (names: string[]): string => ((names.reduce((sum, n) => sum + (sp[n] ?? 0), 0) * 1024) / 1048576).toFixed(0);
+      out.push(
+        `  memory at the RSS peak (MiB): RSS ${mib(at.rss)} = anonymous ${mib((at.rssAnonKiB ?? 0) * 1024)} + mapped files ${mib((at.rssFileKiB ?? 0) * 1024)}; V8 heap committed ${mib(at.heapTotal)} (used ${mib(at.heapUsed)}; new ${space(['new', 'new_large_object'])}, old ${space(['old'])}, large ${space(['large_object'])}, code ${space(['code', 'code_large_object'])}, trusted ${space(['trusted', 'trusted_large_object'])}), external ${mib(at.external)} (array buffers ${mib(at.arrayBuffers)})`,
+      );
+    }
     if (c.memoryAtReadyMiB !== undefined) out.push(`  memory at nodes Ready (no pod yet): RSS ${f(c.memoryAtReadyMiB.rssMiB, 0)} MiB, V8 heap used ${f(c.memoryAtReadyMiB.heapMiB, 0)} MiB`);
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
     if (c.podEvents !== undefined) out.push(`  provider Events per pod by type/reason, all Running: ${Object.entries(c.podEvents.byReason).sort(([, a], [, b]) => b - a).map(([r, n]) => `${r} ${n.toFixed(2)}`).join(', ') || 'none'} (${c.podEvents.podsWithMore} of ${c.podEvents.pods} pods with more than one)`);

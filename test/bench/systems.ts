@@ -225,6 +225,8 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
         BENCH_EXIT_AFTER_SIGTERM_MS: '8000',
         ...(options.cpuProfileFile === undefined ? {} : { BENCH_CPU_PROFILE_FILE: options.cpuProfileFile }),
         ECI_VN_LOG_LEVEL: options.logLevel ?? 'warn',
+        // BENCH_PROVIDER_ENV: extra environment for our provider only (e.g. MALLOC_ARENA_MAX=2).
+        ...Object.fromEntries((process.env.BENCH_PROVIDER_ENV ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       },
     });
     // At log level warn the "provider running" line is not printed: wait for the nodes instead
