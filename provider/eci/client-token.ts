@@ -18,9 +18,17 @@ export function clientTokenFor(uid: string, request: Omit<ContainerGroupRequest,
 /** JSON with object keys sorted and undefined members left out, so equal bodies hash equally. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  // Built by concatenation (no entries/filter/map arrays per object): it runs on every create.
+  let out = '';
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) out += `${out === '' ? '' : ','}${v === undefined ? 'null' : canonicalJson(v)}`;
+    return `[${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  // Default sort order = UTF-16 code units, as `<` compares strings.
+  for (const k of Object.keys(record).sort()) {
+    const v = record[k];
+    if (v !== undefined) out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `{${out}}`;
 }

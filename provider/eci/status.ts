@@ -365,18 +365,18 @@ export function cloudEventKey(e: CloudEvent): string {
  * to be folded into a later sync's event. Adds the recorded keys to `alreadyRecorded`.
  */
 export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>, hold = false): PodEventInput | undefined {
-  const fresh = eventsToRecord(groupEvents, new Set(alreadyRecorded));
+  const fresh = freshEvents(groupEvents, alreadyRecorded);
   if (fresh.length === 0) return undefined;
-  const warnings = fresh.filter((e) => e.type === 'Warning');
+  const warnings = fresh.filter(([, e]) => e.type === 'Warning');
   if (hold && warnings.length === 0) return undefined;
-  eventsToRecord(groupEvents, alreadyRecorded);
-  if (fresh.length === 1) return fresh[0];
-  const headline = warnings.at(-1) ?? fresh.at(-1)!;
+  for (const [key] of fresh) alreadyRecorded.add(key);
+  if (fresh.length === 1) return fresh[0]![1];
+  const headline = (warnings.at(-1) ?? fresh.at(-1)!)[1];
   return {
     type: warnings.length > 0 ? 'Warning' : 'Normal',
     reason: headline.reason,
-    message: fresh.map((e) => `${e.reason}${e.count > 1 ? ` x${e.count}` : ''}: ${e.message}`).join('; '),
-    count: fresh.reduce((n, e) => n + e.count, 0),
+    message: fresh.map(([, e]) => `${e.reason}${e.count > 1 ? ` x${e.count}` : ''}: ${e.message}`).join('; '),
+    count: fresh.reduce((n, [, e]) => n + e.count, 0),
   };
 }
 
@@ -385,13 +385,26 @@ export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRec
  * `alreadyRecorded` (the caller keeps one set per pod UID and drops it with the pod).
  */
 export function eventsToRecord(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>): PodEventInput[] {
-  const fresh = groupEvents.filter((e) => !alreadyRecorded.has(cloudEventKey(e)));
+  return freshEvents(groupEvents, alreadyRecorded).map(([key, input]) => {
+    alreadyRecorded.add(key);
+    return input;
+  });
+}
+
+/**
+ * The events whose keys `alreadyRecorded` lacks, once each, oldest first, with their keys; records
+ * nothing. Each key is hashed once per sync (the status poll brings every group's events again).
+ */
+function freshEvents(groupEvents: readonly CloudEvent[], alreadyRecorded: ReadonlySet<string>): [string, PodEventInput][] {
   const unique = new Map<string, CloudEvent>();
-  for (const e of fresh) unique.set(cloudEventKey(e), e);
+  for (const e of groupEvents) {
+    const key = cloudEventKey(e);
+    if (!alreadyRecorded.has(key)) unique.set(key, e);
+  }
+  if (unique.size === 0) return [];
   const ordered = [...unique.entries()].sort(([, a], [, b]) => (a.lastTimestamp ?? a.firstTimestamp ?? '').localeCompare(b.lastTimestamp ?? b.firstTimestamp ?? ''));
   return ordered.map(([key, e]) => {
-    alreadyRecorded.add(key);
     const reason = e.reason.replace(REASON, '');
-    return { type: e.type, reason: reason === '' ? EventReason.ContainerGroupEvent : foreignReason(reason), message: e.message, count: e.count };
+    return [key, { type: e.type, reason: reason === '' ? EventReason.ContainerGroupEvent : foreignReason(reason), message: e.message, count: e.count }];
   });
 }

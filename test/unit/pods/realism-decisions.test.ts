@@ -45,6 +45,13 @@ describe('clientTokenFor', () => {
   it('canonical JSON leaves undefined members out and sorts keys', () => {
     expect(canonicalJson({ b: 1, a: undefined, c: [1, { y: 2, x: 1 }] })).toBe('{"b":1,"c":[1,{"x":1,"y":2}]}');
   });
+  it('canonical JSON keeps empty containers, nulls and undefined array members, and orders keys by code unit', () => {
+    expect(canonicalJson({ é: 's"q', Z: null, a: [], b: {}, c: [undefined, null, 'x'], d: { u: undefined } })).toBe('{"Z":null,"a":[],"b":{},"c":[null,null,"x"],"d":{},"é":"s\\"q"}');
+  });
+  it('keeps the tokens of earlier versions (a restart after an upgrade must find the groups it made)', () => {
+    // The digest of body() as the first implementation computed it.
+    expect(clientTokenFor(uid, body())).toBe(`${uid}-9e1b72a3b52dcc6a`);
+  });
 });
 
 describe('createOutcome: what a failed create proves', () => {
