@@ -114,6 +114,9 @@ async function selfSignedServing(dir: string, name: string): Promise<{ cert: str
   return { cert, key, caPem: ca.certPem };
 }
 
+/** As in the Dockerfile's ENTRYPOINT and bin/eci-virtual-node (test/unit/deploy/manifests.test.ts checks). */
+export const PROVIDER_NODE_FLAGS = ['--max-semi-space-size=16'];
+
 function withoutKubeconfig(): NodeJS.ProcessEnv {
   const { KUBECONFIG: _ignored, ...env } = process.env;
   return env;
@@ -206,8 +209,11 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
   const spawnProvider = async (options: { cpuProfileFile?: string; logLevel?: string } = {}): Promise<{ spawnedAt: number; runningAt: number; logFile: string; logOffset: number }> => {
     const spawnedAt = Date.now();
     const logOffset = existsSync(providerLog) ? statSync(providerLog).size : 0;
-    const nodeFlags = ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`];
-    // BENCH_PROVIDER_NODE_FLAGS: extra node/V8 flags for our provider only (e.g. --max-semi-space-size=4).
+    // The Node flags the image and bin/eci-virtual-node start the provider with (Dockerfile), so the
+    // bench measures what users run.
+    const nodeFlags = [...PROVIDER_NODE_FLAGS, ...(ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`])];
+    // BENCH_PROVIDER_NODE_FLAGS: extra node/V8 flags for our provider only, after those (a later
+    // V8 flag wins: --max-semi-space-size=64 measures V8's default).
     nodeFlags.push(...(process.env.BENCH_PROVIDER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''));
     provider = startProcess({
       name: 'eci-virtual-node',

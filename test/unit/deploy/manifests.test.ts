@@ -299,6 +299,18 @@ describe('configuration passed by the manifests', () => {
 
 // --- pod security --------------------------------------------------------------------------------
 
+describe('how the provider is started', () => {
+  it('the image, bin/eci-virtual-node and the benchmark pass Node the same flags (what the benchmark measures is what users run)', () => {
+    const entrypoint = /^ENTRYPOINT \[(.*)\]$/m.exec(read('Dockerfile'))?.[1];
+    const imageFlags = (JSON.parse(`[${entrypoint ?? ''}]`) as string[]).filter((arg) => arg.startsWith('--'));
+    expect(imageFlags).toContain('--max-semi-space-size=16');
+    const binFlags = /^exec node (.*?) ?"\$repo\/adapters\/cli\/main\.ts"/m.exec(read('bin/eci-virtual-node'))?.[1]?.split(' ').filter(Boolean);
+    expect(binFlags).toEqual(imageFlags);
+    const benchFlags = /^export const PROVIDER_NODE_FLAGS = (\[.*\]);$/m.exec(read('test/bench/systems.ts'))?.[1];
+    expect(JSON.parse((benchFlags ?? '').replaceAll("'", '"'))).toEqual(imageFlags);
+  });
+});
+
 describe('every container we ship', () => {
   const workloads = [
     ['deploy/base/deployment.yaml', 'Deployment'],
@@ -327,7 +339,7 @@ describe('every container we ship', () => {
     const user = /^USER (\d+):(\d+)$/m.exec(read('Dockerfile'));
     expect(user).not.toBeNull();
     expect(Number(user![1])).toBe(podSpec().securityContext?.runAsUser);
-    expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["node", "adapters\/cli\/main\.ts"\]$/m);
+    expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"adapters\/cli\/main\.ts"\]$/m);
     expect(read('Dockerfile')).toMatch(/^CMD \["run"\]$/m);
   });
 });
