@@ -56,7 +56,7 @@ EXPOSE 9443 10250 9464
 # No HEALTHCHECK: Kubernetes ignores it; the Deployment probes GET /healthz and /readyz on the
 # webhook port (deploy/base/deployment.yaml).
 # --max-semi-space-size=16: V8's young generation (64 MiB a semi-space by default in Node 24, up
-# to 128 MiB resident under load) capped at 16 MiB a semi-space: ~125 MiB less RSS at the peak of
+# to 128 MiB resident under load) capped at 16 MiB a semi-space: 94-125 MiB less RSS at the peak of
 # 1000 pods, CPU per pod unchanged within noise (docs/benchmark.md, "Memory, third session").
 # The same flags start it in bin/eci-virtual-node and in the benchmark (test/bench/systems.ts).
 ENTRYPOINT ["node", "--max-semi-space-size=16", "adapters/cli/main.ts"]
