@@ -37,7 +37,7 @@ import {
 import { adoptVirtualNode, buildVirtualNode, nodeNameForZone, virtualNodeSelector } from '../../provider/node/node.ts';
 import { KEEP_READY_WHILE_SYNCING_MS } from '../../provider/node/readiness.ts';
 import { countPodsHoldingIps, nodeStatus, statusSignature } from '../../provider/node/status.ts';
-import { missingVSwitchIds, zonesOfVSwitches, type ZoneVSwitches } from '../../provider/node/zones.ts';
+import { missingVSwitchIds, missingVSwitchNotice, zonesOfVSwitches, type ZoneVSwitches } from '../../provider/node/zones.ts';
 import { neededZones, planZoneNodes, vSwitchesOfZone, type ZoneNodeState } from '../../provider/node/zone-plan.ts';
 import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { EventReason } from '../../provider/events/reasons.ts';
@@ -347,6 +347,15 @@ class VirtualNodeManager {
   private vSwitchesSeen: Parameters<typeof zonesOfVSwitches>[0] = [];
   /** Asked for by the last DescribeVSwitches and not returned. */
   private vSwitchesNotFound: string[] = [];
+  /** The default network's vSwitches the last read did not return, as last logged. */
+  private missingDefaultsLogged: readonly string[] = [];
+
+  private noteMissingDefaults(missing: readonly string[]): void {
+    const notice = missingVSwitchNotice(this.missingDefaultsLogged, missing);
+    this.missingDefaultsLogged = missing;
+    if (notice?.say === 'gone') this.log.warn('configured vSwitches are gone from the cloud', { vSwitchIds: notice.vSwitchIds });
+    else if (notice?.say === 'back') this.log.info('configured vSwitches are back in the cloud', { vSwitchIds: notice.vSwitchIds });
+  }
 
   /** Starts tracking a zone's node (not registered yet); its vSwitches from the last read. */
   private addZone(zone: string): ZoneNode {
@@ -603,8 +612,7 @@ class VirtualNodeManager {
       const vSwitches = await this.options.cloud.describeVSwitches(asked);
       this.markReachable();
       this.vSwitchesNotFound = missingVSwitchIds(asked, vSwitches);
-      const missing = missingVSwitchIds(ids, vSwitches);
-      if (missing.length > 0) this.log.warn('configured vSwitches are gone from the cloud', { vSwitchIds: missing });
+      this.noteMissingDefaults(missingVSwitchIds(ids, vSwitches));
       this.learn(vSwitches);
     } catch (err) {
       this.markUnreachable(err);

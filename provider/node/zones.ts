@@ -41,6 +41,20 @@ export function missingVSwitchIds(requested: readonly string[], found: readonly 
   return requested.filter((id) => !known.has(id));
 }
 
+/**
+ * What to say about configured vSwitches a refresh did not find, given what was said last: a warning
+ * when the missing set changes, a notice when it empties, nothing while it stays the same (a
+ * refresh runs every 30 s; one line per change is what an operator needs).
+ */
+export function missingVSwitchNotice(
+  previous: readonly string[],
+  missing: readonly string[],
+): { say: 'gone' | 'back'; vSwitchIds: string[] } | undefined {
+  const key = (ids: readonly string[]): string => [...ids].sort().join(',');
+  if (key(previous) === key(missing)) return undefined;
+  return missing.length > 0 ? { say: 'gone', vSwitchIds: [...missing] } : { say: 'back', vSwitchIds: [...previous] };
+}
+
 /** Free IPs per zone from a fresh DescribeVSwitches, for the given zones' vSwitches. */
 export function freeIpsByZone(vSwitches: readonly VSwitch[]): Map<string, number> {
   return new Map(zonesOfVSwitches(vSwitches).map((z) => [z.zone, z.freeIps]));

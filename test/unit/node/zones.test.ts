@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VSwitch } from '../../../provider/cloud/model.ts';
-import { freeIpsByZone, missingVSwitchIds, zonesOfVSwitches } from '../../../provider/node/zones.ts';
+import { freeIpsByZone, missingVSwitchIds, missingVSwitchNotice, zonesOfVSwitches } from '../../../provider/node/zones.ts';
 
 const vsw = (id: string, zoneId: string, availableIpCount: number, status: VSwitch['status'] = 'Available'): VSwitch => ({
   id,
@@ -52,5 +52,23 @@ describe('freeIpsByZone', () => {
         ['b', 2],
       ]),
     );
+  });
+});
+
+describe('missingVSwitchNotice', () => {
+  it('warns once when configured vSwitches go missing, not at every refresh', () => {
+    // Three refreshes 30 s apart with the same vSwitch missing: one warning, then silence.
+    expect(missingVSwitchNotice([], ['vsw-b'])).toEqual({ say: 'gone', vSwitchIds: ['vsw-b'] });
+    expect(missingVSwitchNotice(['vsw-b'], ['vsw-b'])).toBeUndefined();
+  });
+
+  it('warns again when the missing set changes, in any order', () => {
+    expect(missingVSwitchNotice(['vsw-b'], ['vsw-c', 'vsw-b'])).toEqual({ say: 'gone', vSwitchIds: ['vsw-c', 'vsw-b'] });
+    expect(missingVSwitchNotice(['vsw-b', 'vsw-c'], ['vsw-c', 'vsw-b'])).toBeUndefined();
+  });
+
+  it('says which vSwitches came back once none is missing', () => {
+    expect(missingVSwitchNotice(['vsw-b', 'vsw-c'], [])).toEqual({ say: 'back', vSwitchIds: ['vsw-b', 'vsw-c'] });
+    expect(missingVSwitchNotice([], [])).toBeUndefined();
   });
 });
