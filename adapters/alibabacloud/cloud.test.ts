@@ -19,6 +19,8 @@ const EXTRA_VSWITCHES = 60;
 let sim: CloudSim;
 let cloud: AlibabaCloud;
 const calls: CallInfo[] = [];
+/** Runs after each reported call attempt (its answer is in), before the adapter goes on. */
+let afterCall: ((info: CallInfo) => void) | undefined;
 
 async function world(): Promise<World> {
   const doc = parse(await readFile(new URL('../cloudsim/worlds/demo.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -44,7 +46,10 @@ beforeAll(async () => {
     ecsEndpoint: sim.endpoint,
     protocol: 'http',
     credentials: { accessKeyId: sim.accessKey.id, accessKeySecret: sim.accessKey.secret },
-    onCall: (info) => calls.push(info),
+    onCall: (info) => {
+      calls.push(info);
+      afterCall?.(info);
+    },
   });
 });
 
@@ -154,6 +159,33 @@ describe('alibabacloud CloudPort against the simulator', () => {
     });
     expect(found.map((v) => v.id)).toEqual([...ids, 'vsw-simj1']);
     expect(n).toBe(2);
+  });
+
+  it('asks by id for a vSwitch a region scan skipped (another vSwitch deleted between two pages), so absent means not in the cloud', async () => {
+    // vsw-simp00 sits on the scan's first page; deleting it once that page is answered shifts
+    // the second page by one, and the scan never sees one vSwitch that exists.
+    const victim = 'vsw-simp00';
+    const def = sim.cloud.vSwitches.get(victim)!;
+    const ids = Array.from({ length: EXTRA_VSWITCHES - 1 }, (_, i) => `vsw-simp${String(i + 1).padStart(2, '0')}`);
+    let deleted = false;
+    afterCall = (info) => {
+      if (deleted || info.action !== 'DescribeVSwitches') return;
+      sim.cloud.vSwitches.delete(victim);
+      deleted = true;
+    };
+    try {
+      let found: Awaited<ReturnType<AlibabaCloud['describeVSwitches']>> = [];
+      const n = await callsOf('DescribeVSwitches', async () => {
+        found = await cloud.describeVSwitches(ids);
+      });
+      expect(deleted).toBe(true);
+      expect(found.map((v) => v.id)).toEqual(ids);
+      // Two scan pages, then one call by id for the vSwitch the second page skipped.
+      expect(n).toBe(3);
+    } finally {
+      afterCall = undefined;
+      sim.cloud.vSwitches.set(victim, def);
+    }
   });
 
   it('surfaces IpNotEnough as a CloudError with code, status and request id, never retried', async () => {

@@ -698,7 +698,11 @@ class VirtualNodeManager {
 
   private async describeAndLearn(): Promise<void> {
     try {
-      this.learn(await this.options.cloud.describeVSwitches(this.allVSwitchIds()));
+      const asked = this.allVSwitchIds();
+      const vSwitches = await this.options.cloud.describeVSwitches(asked);
+      // The not-found list and the learned vSwitches come from the same read.
+      this.vSwitchesNotFound = missingVSwitchIds(asked, vSwitches);
+      this.learn(vSwitches);
       this.markReachable();
     } catch (err) {
       this.markUnreachable(err);
