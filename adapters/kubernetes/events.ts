@@ -42,7 +42,7 @@ export class KubernetesEventRecorder {
       .then(() => this.write(occurrence, write))
       .catch((err: unknown) => {
         this.correlator.forget(write.key);
-        this.o.log.warn('recording an event failed', { reason: event.reason, object: `${object.kind}/${object.name}`, error: String(err) });
+        this.o.log.warn('recording an event failed; not retried (events are best effort)', { reason: event.reason, object: `${object.kind}/${object.name}`, error: String(err) });
       })
       .finally(() => {
         if (this.chains.get(write.key) === next) this.chains.delete(write.key);

@@ -57,7 +57,7 @@ describe('RawJsonClient deadline', () => {
     expect(err).toBeInstanceOf(ApiserverTimeoutError);
     expect(err).toMatchObject({ code: APISERVER_TIMEOUT, method: 'PATCH', path: '/api/v1/namespaces/shop/pods/web-1/status', timeoutMs: 300 });
     expect((err as Error).message).toBe(
-      "PATCH /api/v1/namespaces/shop/pods/web-1/status: no answer from the apiserver within 300 ms (ApiserverTimeout); retried with backoff. If it persists, check the apiserver's health and the network path to it",
+      "PATCH /api/v1/namespaces/shop/pods/web-1/status: no answer from the apiserver within 300 ms (ApiserverTimeout); it may or may not have been applied. If it persists, check the apiserver's health and the network path to it",
     );
     expect(tookMs).toBeGreaterThanOrEqual(290);
     expect(tookMs).toBeLessThan(5_000);

@@ -23,10 +23,10 @@ export const RAW_WRITE_TIMEOUT_MS = 60_000;
 export const APISERVER_TIMEOUT = 'ApiserverTimeout';
 
 /**
- * A write the apiserver did not answer within its deadline. Transient: the caller retries it like
- * any other failed write (the pod controller requeues the pod with backoff). It may still have
- * landed; every raw write is safe to repeat (patches, a UID-preconditioned delete, an Event the
- * correlator names).
+ * A write the apiserver did not answer within its deadline. Transient; whether it is retried is
+ * the caller's choice and the caller says so (the pod controller requeues the pod with backoff and
+ * logs 'will retry'; an Event, best effort, is not retried). It may still have landed; every raw
+ * write is safe to repeat (patches, a UID-preconditioned delete, an Event the correlator names).
  */
 export class ApiserverTimeoutError extends Error {
   readonly code = APISERVER_TIMEOUT;
@@ -35,7 +35,7 @@ export class ApiserverTimeoutError extends Error {
   readonly timeoutMs: number;
 
   constructor(o: { method: string; path: string; timeoutMs: number }) {
-    super(`${o.method} ${o.path}: no answer from the apiserver within ${o.timeoutMs} ms (${APISERVER_TIMEOUT}); retried with backoff. If it persists, check the apiserver's health and the network path to it`);
+    super(`${o.method} ${o.path}: no answer from the apiserver within ${o.timeoutMs} ms (${APISERVER_TIMEOUT}); it may or may not have been applied. If it persists, check the apiserver's health and the network path to it`);
     this.name = 'ApiserverTimeoutError';
     this.method = o.method;
     this.path = o.path;
