@@ -19,6 +19,8 @@ export interface EventRecorderOptions {
   clusterScopedNamespace?: string;
   correlator?: Omit<CorrelatorOptions, 'now'>;
   now?: () => Date;
+  /** Each Event write's deadline (default RAW_WRITE_TIMEOUT_MS). */
+  writeTimeoutMs?: number;
 }
 
 export class KubernetesEventRecorder {
@@ -29,7 +31,7 @@ export class KubernetesEventRecorder {
 
   constructor(options: EventRecorderOptions) {
     this.o = { clusterScopedNamespace: 'default', ...options };
-    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig });
+    this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig, ...(options.writeTimeoutMs === undefined ? {} : { timeoutMs: options.writeTimeoutMs }) });
     this.correlator = new EventCorrelator({ now: options.now ?? (() => new Date()), ...options.correlator });
   }
 

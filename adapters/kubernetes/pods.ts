@@ -120,7 +120,7 @@ export interface PodWriterOptions {
   log: InformerLog;
   /** Shared with the other event writers (one correlator per process); built when absent. */
   events?: KubernetesEventRecorder;
-  /** Each write's deadline (default RAW_WRITE_TIMEOUT_MS); past it, ApiserverTimeoutError and the sync retries. */
+  /** Each write's deadline (default RAW_WRITE_TIMEOUT_MS), the Event recorder's too when built here; past it, ApiserverTimeoutError and the sync retries. */
   writeTimeoutMs?: number;
 }
 
@@ -130,7 +130,7 @@ export class KubernetesPodWriter implements PodWriter {
 
   constructor(options: PodWriterOptions) {
     this.raw = new RawJsonClient({ kubeConfig: options.kubeConfig, ...(options.writeTimeoutMs === undefined ? {} : { timeoutMs: options.writeTimeoutMs }) });
-    this.events = options.events ?? new KubernetesEventRecorder({ kubeConfig: options.kubeConfig, component: options.component, log: options.log });
+    this.events = options.events ?? new KubernetesEventRecorder({ kubeConfig: options.kubeConfig, component: options.component, log: options.log, ...(options.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: options.writeTimeoutMs }) });
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {

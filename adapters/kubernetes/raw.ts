@@ -62,11 +62,13 @@ export class RawJsonClient {
   }
 
   /**
-   * Sends one write; resolves on 2xx. Any other status throws client-node's ApiException with
-   * that code and the apiserver's Status as the body, as the generated API does, so callers'
-   * isNotFound/isConflict checks read the same. No answer within the deadline (counted once the
-   * request is authenticated, so a client-side --kube-api-qps wait is not part of it) throws
-   * ApiserverTimeoutError.
+   * Sends one write; resolves on a 2xx status line. Any other status throws client-node's
+   * ApiException with that code and the apiserver's Status as the body, as the generated API
+   * does, so callers' isNotFound/isConflict checks read the same. No answer within the deadline
+   * (counted once the request is authenticated, so a client-side --kube-api-qps wait is not part
+   * of it) throws ApiserverTimeoutError. A 2xx ends the deadline: the write was applied, and the
+   * echoed object (which no caller reads) drains after it, so a slow body never turns an applied
+   * write into a failure and a needless retry.
    */
   async write(w: RawWrite): Promise<void> {
     const server = this.kubeConfig.getCurrentCluster()?.server;
@@ -78,7 +80,21 @@ export class RawJsonClient {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     try {
-      await this.send(url, w, context, dispatcher, deadline.signal);
+      const response = await request(url, {
+        method: w.method,
+        headers: { ...context.getHeaders(), 'content-type': w.contentType ?? 'application/json', accept: 'application/json' },
+        body: JSON.stringify(w.body),
+        signal: deadline.signal,
+        ...(dispatcher === undefined ? {} : { dispatcher }),
+      });
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        clearTimeout(timer);
+        // Not awaited: the write is done. dump() frees the connection (undici's own body
+        // timeout bounds a body that never ends); its failure changes nothing.
+        response.body.dump().catch(() => {});
+        return;
+      }
+      throw await apiException(response);
     } catch (err) {
       if (deadline.signal.aborted && !(err instanceof k8s.ApiException)) throw new ApiserverTimeoutError({ method: w.method, path: w.path, timeoutMs: this.timeoutMs });
       throw err;
@@ -86,29 +102,19 @@ export class RawJsonClient {
       clearTimeout(timer);
     }
   }
+}
 
-  private async send(url: string, w: RawWrite, context: k8s.RequestContext, dispatcher: ReturnType<k8s.RequestContext['getDispatcher']>, signal: AbortSignal): Promise<void> {
-    const response = await request(url, {
-      method: w.method,
-      headers: { ...context.getHeaders(), 'content-type': w.contentType ?? 'application/json', accept: 'application/json' },
-      body: JSON.stringify(w.body),
-      signal,
-      ...(dispatcher === undefined ? {} : { dispatcher }),
-    });
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      await response.body.dump();
-      return;
-    }
-    const text = await response.body.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON (a proxy's page): keep the text
-    }
-    const message = (body as { message?: unknown } | null)?.message;
-    throw new k8s.ApiException<unknown>(response.statusCode, typeof message === 'string' ? message : `HTTP ${response.statusCode}`, body, headersOf(response.headers));
+/** client-node's ApiException for a non-2xx answer (its body read within the write's deadline). */
+async function apiException(response: Awaited<ReturnType<typeof request>>): Promise<k8s.ApiException<unknown>> {
+  const text = await response.body.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (a proxy's page): keep the text
   }
+  const message = (body as { message?: unknown } | null)?.message;
+  return new k8s.ApiException<unknown>(response.statusCode, typeof message === 'string' ? message : `HTTP ${response.statusCode}`, body, headersOf(response.headers));
 }
 
 function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
