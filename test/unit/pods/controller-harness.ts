@@ -61,6 +61,8 @@ export function controllerOver(o: {
   describe?: CloudPort['describeContainerGroups'];
   /** Runs before each status patch is recorded; a throw fails that patch (as the apiserver can). */
   beforePatch?: () => Promise<void>;
+  /** The controller's log (default: quiet). */
+  log?: { info: (msg: string, fields?: Record<string, unknown>) => void; warn: (msg: string, fields?: Record<string, unknown>) => void; error: (msg: string, fields?: Record<string, unknown>) => void };
 }) {
   const deleted: string[] = [];
   const statuses: V1PodStatus[] = [];
@@ -99,7 +101,7 @@ export function controllerOver(o: {
     clusterId: 'c1',
     regionId: 'cn-hangzhou',
     zoneOfNode: () => 'cn-hangzhou-i',
-    log: { info: () => {}, warn: () => {}, error: () => {} },
+    log: o.log ?? { info: () => {}, warn: () => {}, error: () => {} },
     workers: 1,
     statusPollIntervalMs: 60_000,
     resyncIntervalMs: 60_000,
