@@ -108,11 +108,13 @@ export class StartLookTimer {
 
   /**
    * The sync of a pod whose created group is not described yet: look now, or come back later.
-   * `sinceLastLookMs` is undefined before the first look.
+   * `sinceLastLookMs` is undefined before the first look. `firstLookMs`: the estimate stored when
+   * the group was created; a found look is credited against it, so the first look runs then (not
+   * at a later, larger estimate that would read a late look as on time).
    */
-  plan(i: { sinceCreateMs: number; looks: number; sinceLastLookMs?: number }): StartLookPlan {
+  plan(i: { sinceCreateMs: number; looks: number; sinceLastLookMs?: number; firstLookMs?: number }): StartLookPlan {
     if (this.lastLook(i.looks)) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
-    const wait = i.looks === 0 || i.sinceLastLookMs === undefined ? this.firstLookMs() - i.sinceCreateMs : this.o.retryMs - i.sinceLastLookMs;
+    const wait = i.looks === 0 || i.sinceLastLookMs === undefined ? (i.firstLookMs ?? this.firstLookMs()) - i.sinceCreateMs : this.o.retryMs - i.sinceLastLookMs;
     return wait > 0 ? { kind: 'requeueAfter', ms: Math.ceil(wait) } : { kind: 'look' };
   }
 }

@@ -173,7 +173,7 @@ export class PodSync {
     if (look === undefined) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
     if (look.inFlight === true) return { kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS };
     const at = this.o.now().getTime();
-    const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
+    const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, firstLookMs: look.firstLookMs, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
     if (plan.kind === 'requeueAfter') return plan;
     const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
     look.looks++;
@@ -212,6 +212,8 @@ export class PodSync {
     if (memory === undefined || look === undefined) return;
     delete memory.startLook;
     if (look.noted === true) return;
+    // A look in flight answers after this: it must not note the pod a second time.
+    look.noted = true;
     const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
     this.looks.note({ kind: 'found', foundMs: this.o.now().getTime() - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
   }

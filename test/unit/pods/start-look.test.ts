@@ -1,5 +1,5 @@
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort } from '../../../provider/ports.ts';
 import { DEFAULT_START_LOOK, LEAVE_TO_POLLER_MS, StartLookTimer } from '../../../provider/pods/start-look.ts';
@@ -190,6 +190,7 @@ function lookHarness() {
       return state.listed ? [listedGroup()].filter((g) => ids.includes(g.id)) : [];
     },
   } as unknown as CloudPort;
+  const defaults = syncDefaults();
   const sync = new PodSync({
     cloud,
     pods: { get: () => pod, list: () => [pod] },
@@ -203,7 +204,7 @@ function lookHarness() {
       finishPodDeletion: async () => {},
       recordEvent: () => {},
     },
-    ...syncDefaults(),
+    ...defaults,
     network: {
       plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
       noteExhausted: () => {},
@@ -227,7 +228,7 @@ function lookHarness() {
         resolve();
       };
     });
-  return { sync: () => sync.syncPod(podKeyOf(pod)), advance: (ms: number) => (clock += ms), state, pod: () => pod, woken };
+  return { sync: () => sync.syncPod(podKeyOf(pod)), advance: (ms: number) => (clock += ms), state, pod: () => pod, woken, groups: defaults.groups };
 }
 
 describe('PodSync looks at the group it created when the cloud should list it', () => {
@@ -282,5 +283,39 @@ describe('PodSync looks at the group it created when the cloud should list it', 
     expect(h.state.describes).toHaveLength(3);
     expect(h.state.statuses).toEqual([]);
     expect(h.pod().status?.phase).toBe('Pending');
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('runs the first look at the estimate stored at the create, the one its answer is credited against', async () => {
+    const h = lookHarness();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 1_000 }); // created, planned at 1 s
+    // Other pods raise the estimate meanwhile: this pod still looks at 1 s (a later look would be
+    // credited as found at 1 s, and the estimate would follow a growing lag only slowly).
+    vi.spyOn(StartLookTimer.prototype, 'firstLookMs').mockReturnValue(3_000);
+    h.advance(1_000);
+    const answer = h.woken();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    await answer;
+    expect(h.state.describes).toEqual([['eci-1']]);
+  });
+
+  it('notes a pod once when the poller brings its group while a look is in flight', async () => {
+    const notes = vi.spyOn(StartLookTimer.prototype, 'note');
+    const h = lookHarness();
+    await h.sync();
+    h.advance(1_000);
+    const answer = h.woken();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS }); // the look is under way
+    // The status poller describes the group first.
+    h.state.listed = true;
+    h.groups.put(listedGroup());
+    await h.sync();
+    expect(notes).toHaveBeenCalledTimes(1);
+    await answer; // the look finds it too
+    expect(h.state.describes).toEqual([['eci-1']]);
+    expect(notes).toHaveBeenCalledTimes(1);
   });
 });
