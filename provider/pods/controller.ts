@@ -123,7 +123,9 @@ export class PodController {
     memory.queueKey = keyString;
     // The end of `pod.schedule`: when the watch delivered the pod on our node, before any wait in the queue.
     if (pod.spec?.nodeName && pod.metadata?.deletionTimestamp == null && pod.status?.phase !== 'Running') memory.boundSeenAt ??= nowMs();
-    if (!this.adopted && this.groups.forPod(key.uid) === undefined) {
+    // A pod queued from a page stays queueable: its group can leave the index (found gone) before
+    // the list ends, and endAdoption skips the pods it queued.
+    if (!this.adopted && !this.queuedWhileAdopting.has(key.uid) && this.groups.forPod(key.uid) === undefined) {
       this.deferred.set(key.uid, keyString);
       return;
     }

@@ -63,4 +63,29 @@ describe('start-up adoption', () => {
     expect(h.planned).toEqual(['web-2']);
     await h.controller.stop();
   });
+
+  it('syncs after the list an update of a pod whose listed group was found gone during it', async () => {
+    // Being deleted: its sync describes the group afresh, finds it gone and forgets it.
+    const leaving = makePod({ name: 'web-3', namespace: 'default', uid: 'uid-3', nodeName: 'vn-i' });
+    leaving.metadata!.deletionTimestamp = new Date('2026-12-06T07:00:00Z');
+    let releaseSecondPage: () => void = () => {};
+    const secondPage = new Promise<void>((r) => (releaseSecondPage = r));
+    const list = async (_tags: Readonly<Record<string, string>>, o?: ListOptions): Promise<ContainerGroup[]> => {
+      o?.onPage?.([group('eci-3', 'uid-3', 'web-3')]);
+      await secondPage;
+      return [];
+    };
+    const h = controllerOver({ groups: [], pods: () => [leaving], podExists: async () => true, list, describe: async () => [] });
+    const abort = new AbortController();
+    const started = h.controller.start(abort.signal);
+    await settle(h.controller, 'web-3 synced from its page', () => h.finished.length === 1);
+    // An update of the pod while the list goes on (its group no longer in the index).
+    h.controller.enqueue(leaving);
+    releaseSecondPage();
+    await started;
+    await settle(h.controller, 'the update of web-3 synced once the list ended', () => h.finished.length === 2);
+    expect(h.finished).toEqual(['web-3', 'web-3']);
+    abort.abort();
+    await h.controller.stop();
+  });
 });

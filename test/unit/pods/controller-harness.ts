@@ -68,6 +68,7 @@ export function controllerOver(o: {
   const statuses: V1PodStatus[] = [];
   const patched: string[] = [];
   const planned: string[] = [];
+  const finished: string[] = [];
   const cloud = {
     listContainerGroups: o.list ?? (async () => o.groups),
     listChangedContainerGroups: o.listChanged ?? (async () => []),
@@ -86,7 +87,7 @@ export function controllerOver(o: {
         patched.push(k.name);
       },
       annotatePod: async () => {},
-      finishPodDeletion: async () => {},
+      finishPodDeletion: async (k: { name: string }) => void finished.push(k.name),
       recordEvent: () => {},
     },
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
@@ -109,7 +110,7 @@ export function controllerOver(o: {
     backoffBaseMs: 10,
     backoffMaxMs: 100,
   });
-  return { controller, deleted, statuses, patched, planned };
+  return { controller, deleted, statuses, patched, planned, finished };
 }
 
 /** Waits (5 s at most) until `done()` holds and the controller's queue has nothing in flight. */
