@@ -23,6 +23,7 @@ import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
 import { countPodsHoldingIps } from '../../provider/node/status.ts';
+import { adoptionGate } from '../../provider/node/readiness.ts';
 import { podsHoldingIpsFromApi, startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
 import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
 import { VirtualNodePools } from '../kubernetes/pools.ts';
@@ -126,6 +127,8 @@ interface Leadership {
    * is wired to them (a pod bound from then on is held until adoption is done, never created twice).
    */
   podsAccepted: boolean;
+  /** When podsAccepted was set (the adoption's keep-Ready bound counts from then). */
+  podsAcceptedAt?: number;
   /** Set once the pod controller has synced its pods and adopted the existing groups. */
   podsSynced: boolean;
   /** Which kubelet port each virtual node has (kubelet API on): the nodes advertise them, the listeners use them. */
@@ -315,7 +318,13 @@ const virtualNodes = (w: Wiring): Runnable => ({
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod
       // controller holds what it cannot sync yet: before that the scheduler would bind pods that
       // nothing watches. A node that is Ready stays Ready meanwhile (provider/node/readiness.ts).
-      readyGate: () => (l.podsAccepted ? true : 'eci-virtual-node has not synced its pods yet'),
+      // The adoption that follows is bounded like the sync (a provider that cannot list its
+      // groups must not keep its nodes Ready while every pod bound to them waits).
+      readyGate: () => {
+        if (!l.podsAccepted) return 'eci-virtual-node has not synced its pods yet';
+        const adoption = l.controller?.adoption() ?? { adopted: false, podsHeld: 0 };
+        return adoptionGate({ ...adoption, adopted: adoption.adopted || l.podsSynced, adoptingForMs: Date.now() - (l.podsAcceptedAt ?? Date.now()) });
+      },
     };
     const nodes = await startVirtualNodes({
       ...nodeOptions,
@@ -398,6 +407,7 @@ const podController = (w: Wiring): Runnable => ({
     // outage) turns Ready without waiting for a list of every group (500 pages at 10,000 pods),
     // and the node lifecycle controller stops re-marking its pods not Ready as soon as it sees that.
     l.podsAccepted = true;
+    l.podsAcceptedAt = Date.now();
     const posted = Promise.all([nodes.refresh(), pools?.refresh()]).then(
       () => w.log.info('virtual nodes Ready', { nodes: nodes.nodeNames(), poolNodes: pools?.nodeNames() ?? [] }),
       (err: unknown) => w.log.warn('posting the virtual nodes\' status failed; the heartbeat posts it', { err }),

@@ -10,6 +10,10 @@
 //   another replica posted it): it stays Ready, for a bounded time (a provider that cannot sync its
 //   pods for minutes must say so). Pods bound meanwhile are safe: the pod controller holds back
 //   every pod without a listed group until its start-up list is complete;
+//   The gate opens once the pod caches have synced, before the start-up list of every group ends:
+//   the same bound holds until that list is done (adoptionGate), or a provider that cannot list
+//   its groups (a RAM policy without eci:DescribeContainerGroups, an ECI outage) would keep its
+//   nodes Ready while every pod bound to them waits;
 // - still syncing, and the node is new, NotReady or Unknown: NotReady (KubeletNotReady) until the
 //   gate opens (the scheduler should not bind pods that nothing watches yet);
 // - otherwise Ready.
@@ -58,4 +62,29 @@ export function readyCondition(input: NodeReadinessInput): ReadyCondition {
     };
   }
   return { type: 'Ready', status: 'False', reason: NODE_REASONS.providerNotReady, message: why };
+}
+
+export interface AdoptionGateInput {
+  /** The start-up list of every container group is in the index. */
+  adopted: boolean;
+  /** Since the gate opened on synced pod caches (the adoption began about then). */
+  adoptingForMs: number;
+  /** Why the last attempt to list the groups failed, if one did. */
+  lastListError?: string;
+  /** Pods bound meanwhile and held until the list is done. */
+  podsHeld: number;
+  /** Default KEEP_READY_WHILE_SYNCING_MS. */
+  limitMs?: number;
+}
+
+/**
+ * The readiness gate after the pod caches synced: open while the adoption runs within the bound
+ * a restart is kept Ready for, closed (naming why) beyond it, so the nodes turn NotReady and the
+ * scheduler stops binding pods that cannot start.
+ */
+export function adoptionGate(i: AdoptionGateInput): true | string {
+  const limitMs = i.limitMs ?? KEEP_READY_WHILE_SYNCING_MS;
+  if (i.adopted || i.adoptingForMs <= limitMs) return true;
+  const error = i.lastListError === undefined ? 'still listing' : `last error: ${i.lastListError}`;
+  return `eci-virtual-node has not listed its container groups after ${Math.round(i.adoptingForMs / 1_000)} s (${error}); ${i.podsHeld} pods bound meanwhile wait until it has (check the RAM policy allows eci:DescribeContainerGroups, and ECI's status)`;
 }

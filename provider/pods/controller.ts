@@ -67,6 +67,8 @@ export class PodController {
   private readonly deferred = new Map<string, string>();
   /** Pods the start-up list already queued (their group came with a page). */
   private readonly queuedWhileAdopting = new Set<string>();
+  /** Why the last attempt at the start-up list failed (until one succeeds): the nodes' readiness names it. */
+  private adoptionError: string | undefined;
   private readonly o: PodControllerOptions;
 
   constructor(options: PodControllerOptions) {
@@ -102,6 +104,11 @@ export class PodController {
       // because the apiserver still has it: an uncertain create must not be forgotten then).
       if (result === 'done' && this.o.pods.get(namespace, name)?.metadata?.uid !== uid) this.memory.forget(uid);
     }
+  }
+
+  /** Where the start-up adoption stands, for the nodes' readiness (provider/node/readiness.ts adoptionGate). */
+  adoption(): { adopted: boolean; podsHeld: number; lastListError?: string } {
+    return { adopted: this.adopted, podsHeld: this.deferred.size, ...(this.adoptionError === undefined ? {} : { lastListError: this.adoptionError }) };
   }
 
   /** Pods on this provider's nodes by phase (for the pods gauge, read at scrape time). */
@@ -190,10 +197,13 @@ export class PodController {
       try {
         listedFrom = Date.now();
         await this.relist({ onPage });
+        this.adoptionError = undefined;
         this.o.log.info('adopted the existing container groups', { groups: this.groups.size, attempts: attempt, ms: Date.now() - startedAt });
         break;
       } catch (err) {
-        this.o.log.warn('listing existing container groups failed; retrying before any create', { attempt, error: errorText(err) });
+        this.adoptionError = errorText(err);
+        // The pods bound meanwhile get no status or event until the list succeeds: count them.
+        this.o.log.warn('listing existing container groups failed; retrying before any create', { attempt, error: this.adoptionError, podsHeld: this.deferred.size });
         await sleep(backoffDelay(attempt, { baseMs: 1_000, maxMs: 30_000, jitter: 0 }), signal);
       }
     }

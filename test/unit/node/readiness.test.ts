@@ -2,7 +2,7 @@
 // NotReady (kube-controller-manager would mark every pod on it not Ready); a new or NotReady node
 // waits for the gate; an unreachable cloud turns any node NotReady.
 import { describe, expect, it } from 'vitest';
-import { readyCondition, type NodeReadinessInput } from '../../../provider/node/readiness.ts';
+import { adoptionGate, KEEP_READY_WHILE_SYNCING_MS, readyCondition, type NodeReadinessInput } from '../../../provider/node/readiness.ts';
 
 const WHY = 'eci-virtual-node has not synced its pods yet';
 const SYNCING = { why: WHY, forMs: 10_000 };
@@ -50,5 +50,24 @@ describe('readyCondition', () => {
     // ...but once the cloud took it down, it waits for the gate like any NotReady node.
     const down = readyCondition({ ...base, cloudReachable: false, syncing: SYNCING, previous: first });
     expect(readyCondition({ ...base, syncing: SYNCING, previous: down }).status).toBe('False');
+  });
+});
+
+describe('adoptionGate: the pod caches synced, the start-up list of every group goes on', () => {
+  it('stays open within the keep-Ready bound, and once the list is done', () => {
+    expect(adoptionGate({ adopted: false, adoptingForMs: KEEP_READY_WHILE_SYNCING_MS, podsHeld: 3, lastListError: 'Forbidden.RAM' })).toBe(true);
+    expect(adoptionGate({ adopted: true, adoptingForMs: 3_600_000, podsHeld: 0 })).toBe(true);
+  });
+
+  it('closes beyond the bound naming the last list error and the pods held, and the Ready node turns NotReady', () => {
+    const gate = adoptionGate({ adopted: false, adoptingForMs: KEEP_READY_WHILE_SYNCING_MS + 1_000, podsHeld: 7, lastListError: 'Forbidden.RAM: eci:DescribeContainerGroups' });
+    expect(gate).toMatch(/not listed its container groups after 301 s \(last error: Forbidden\.RAM: eci:DescribeContainerGroups\); 7 pods bound meanwhile wait/);
+    // The node has run as long as the adoption (at least): the condition does not keep it Ready.
+    const ready = readyCondition({ ...base, syncing: { why: gate as string, forMs: KEEP_READY_WHILE_SYNCING_MS + 1_000 }, previous: { status: 'True' } });
+    expect([ready.status, ready.reason, ready.message]).toEqual(['False', 'KubeletNotReady', gate]);
+  });
+
+  it('says it is still listing when no attempt failed (a slow list)', () => {
+    expect(adoptionGate({ adopted: false, adoptingForMs: 20_000, podsHeld: 0, limitMs: 10_000 })).toMatch(/after 20 s \(still listing\)/);
   });
 });

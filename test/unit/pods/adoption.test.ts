@@ -88,4 +88,28 @@ describe('start-up adoption', () => {
     abort.abort();
     await h.controller.stop();
   });
+
+  it('reports a failing start-up list and the pods it holds (for the nodes\' readiness), and clears it once a list succeeds', async () => {
+    const bound = makePod({ name: 'web-4', namespace: 'default', uid: 'uid-4', nodeName: 'vn-i' });
+    let failures = 1;
+    const list = async (): Promise<ContainerGroup[]> => {
+      if (failures-- > 0) throw new Error('Forbidden.RAM: not authorized to eci:DescribeContainerGroups');
+      return [];
+    };
+    const h = controllerOver({ groups: [], pods: () => [bound], podExists: async () => true, list });
+    const abort = new AbortController();
+    const started = h.controller.start(abort.signal);
+    const deadline = Date.now() + 5_000;
+    while (h.controller.adoption().lastListError === undefined) {
+      if (Date.now() > deadline) throw new Error(`TEST_DEADLINE: the failed list within 5 s; adoption ${JSON.stringify(h.controller.adoption())}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    h.controller.enqueue(bound);
+    expect(h.controller.adoption()).toEqual({ adopted: false, podsHeld: 1, lastListError: expect.stringContaining('Forbidden.RAM') });
+    await started; // the retry (1 s later) lists
+    expect(h.controller.adoption()).toEqual({ adopted: true, podsHeld: 0 });
+    await settle(h.controller, 'web-4 synced after the list', () => h.planned.includes('web-4'));
+    abort.abort();
+    await h.controller.stop();
+  });
 });
