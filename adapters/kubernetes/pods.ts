@@ -26,6 +26,8 @@ export interface PodInformers {
   store: PodStore;
   /** Every node's informer, also of nodes added later, has listed. */
   allSynced(): boolean;
+  /** This node's informer exists and has listed (a node registered later has none until onNodeAdded). */
+  nodeSynced(nodeName: string): boolean;
   /** The informers of the nodes at start have listed. */
   synced: Promise<void>;
   /** Starts the informer of a node registered later; resolves once it has listed. */
@@ -80,6 +82,7 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
     store,
     synced: Promise.all(initial).then(() => undefined),
     allSynced: () => [...caches.values()].every(({ informer }) => informer.hasSynced()),
+    nodeSynced: (nodeName) => caches.get(nodeName)?.informer.hasSynced() === true,
     addNode: add,
     removeNode(nodeName) {
       const known = caches.get(nodeName);
