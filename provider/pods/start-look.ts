@@ -30,9 +30,15 @@ export interface StartLookOptions {
   maxFirstLookMs: number;
   /** Pods remembered (the median is over their points). */
   samples: number;
+  /**
+   * Looks under way at once, across pods: a lag spike at 100 pods/s would otherwise send ~40
+   * DescribeContainerGroups/s (ECI allows 2,000/min, shared with the poller); a look due beyond
+   * it waits a retry (or the poller brings the group).
+   */
+  maxInFlight: number;
 }
 
-export const DEFAULT_START_LOOK: StartLookOptions = { initialMs: 1_000, retryMs: 200, maxLooks: 8, maxFirstLookMs: 10_000, samples: 32 };
+export const DEFAULT_START_LOOK: StartLookOptions = { initialMs: 1_000, retryMs: 200, maxLooks: 8, maxFirstLookMs: 10_000, samples: 32, maxInFlight: 60 };
 
 /**
  * How long a look waits for others to share its DescribeContainerGroups call (2000/min for the
@@ -112,9 +118,10 @@ export class StartLookTimer {
    * the group was created; a found look is credited against it, so the first look runs then (not
    * at a later, larger estimate that would read a late look as on time).
    */
-  plan(i: { sinceCreateMs: number; looks: number; sinceLastLookMs?: number; firstLookMs?: number }): StartLookPlan {
+  plan(i: { sinceCreateMs: number; looks: number; sinceLastLookMs?: number; firstLookMs?: number; inFlight?: number }): StartLookPlan {
     if (this.lastLook(i.looks)) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
     const wait = i.looks === 0 || i.sinceLastLookMs === undefined ? (i.firstLookMs ?? this.firstLookMs()) - i.sinceCreateMs : this.o.retryMs - i.sinceLastLookMs;
-    return wait > 0 ? { kind: 'requeueAfter', ms: Math.ceil(wait) } : { kind: 'look' };
+    if (wait > 0) return { kind: 'requeueAfter', ms: Math.ceil(wait) };
+    return (i.inFlight ?? 0) >= this.o.maxInFlight ? { kind: 'requeueAfter', ms: this.o.retryMs } : { kind: 'look' };
   }
 }

@@ -103,6 +103,8 @@ export class PodSync {
   private readonly looks: StartLookTimer;
   /** Those looks, batched over a longer window than the describer's (they come at the create rate). */
   private readonly lookDescriber: DescribeBatcher;
+  /** Start looks whose answer has not come yet (capped: StartLookOptions.maxInFlight). */
+  private looksInFlight = 0;
 
   constructor(options: PodSyncOptions) {
     this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, wake: () => {}, ...options };
@@ -173,14 +175,16 @@ export class PodSync {
     if (look === undefined) return { kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS };
     if (look.inFlight === true) return { kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS };
     const at = this.o.now().getTime();
-    const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, firstLookMs: look.firstLookMs, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
+    const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, firstLookMs: look.firstLookMs, inFlight: this.looksInFlight, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
     if (plan.kind === 'requeueAfter') return plan;
     const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
     look.looks++;
     look.lastAt = at;
     look.inFlight = true;
+    this.looksInFlight++;
     const answered = (found: ContainerGroup | undefined): void => {
       look.inFlight = false;
+      this.looksInFlight--;
       if (found === undefined) {
         // Not listed yet (the cloud's List/Describe lag; a failed call counts the same): the next
         // pass looks again a retry after this look, or leaves the group to the poller.

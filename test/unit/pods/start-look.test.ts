@@ -21,6 +21,15 @@ describe('StartLookTimer', () => {
     expect(t.plan({ sinceCreateMs: 1_200, looks: 1, sinceLastLookMs: 200 })).toEqual({ kind: 'look' });
   });
 
+  it('holds a due look a retry while too many looks are under way', () => {
+    const t = new StartLookTimer({ initialMs: 1_000, retryMs: 200, maxInFlight: 2 });
+    expect(t.plan({ sinceCreateMs: 1_000, looks: 0, inFlight: 1 })).toEqual({ kind: 'look' });
+    expect(t.plan({ sinceCreateMs: 1_000, looks: 0, inFlight: 2 })).toEqual({ kind: 'requeueAfter', ms: 200 });
+    expect(t.plan({ sinceCreateMs: 1_300, looks: 1, sinceLastLookMs: 300, inFlight: 2 })).toEqual({ kind: 'requeueAfter', ms: 200 });
+    // Not due yet: the usual wait, whatever is under way.
+    expect(t.plan({ sinceCreateMs: 400, looks: 0, inFlight: 5 })).toEqual({ kind: 'requeueAfter', ms: 600 });
+  });
+
   it('leaves the group to the status poller after its looks', () => {
     const t = new StartLookTimer({ maxLooks: 3 });
     expect(t.plan({ sinceCreateMs: 5_000, looks: 3, sinceLastLookMs: 1_000 })).toEqual({ kind: 'requeueAfter', ms: LEAVE_TO_POLLER_MS });
@@ -172,7 +181,7 @@ const listedGroup = (): ContainerGroup =>
   runningGroup({ id: 'eci-1', uid: UID, pod: 'web', name: 'g', intranetIp: '10.0.0.7', eniInstanceId: 'eni-1', cpu: 2, memory: 4, containers: [appContainer('2026-01-01T00:00:02Z')], creationTime: '2026-01-01T00:00:01Z' });
 
 /** One bound pod over a cloud that lists its new group only once `listed` is set (ECI's List lag). */
-function lookHarness() {
+function lookHarness(maxInFlight?: number) {
   let pod: V1Pod = makePod({
     uid: UID,
     nodeName: 'vn-cn-hangzhou-i',
@@ -211,7 +220,7 @@ function lookHarness() {
       noteAllocated: () => {},
     },
     now: () => new Date(clock),
-    startLook: { initialMs: 1_000, retryMs: 200, maxLooks: 3 },
+    startLook: { initialMs: 1_000, retryMs: 200, maxLooks: 3, ...(maxInFlight === undefined ? {} : { maxInFlight }) },
     wake: (uid) => {
       expect(uid).toBe(UID);
       state.wakes++;
@@ -317,5 +326,27 @@ describe('PodSync looks at the group it created when the cloud should list it', 
     await answer; // the look finds it too
     expect(h.state.describes).toEqual([['eci-1']]);
     expect(notes).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts a look as under way only until its answer: with room for one, the pod looks again after a miss', async () => {
+    const h = lookHarness(1);
+    await h.sync();
+    h.advance(1_000);
+    let answer = h.woken();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    await answer; // missed
+    h.advance(200);
+    answer = h.woken();
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: LOOK_ANSWER_WAIT_MS });
+    await answer;
+    expect(h.state.describes).toEqual([['eci-1'], ['eci-1']]);
+  });
+
+  it('does not look while the cap is reached', async () => {
+    const h = lookHarness(0);
+    await h.sync();
+    h.advance(1_000);
+    expect(await h.sync()).toEqual({ kind: 'requeueAfter', ms: 200 });
+    expect(h.state.describes).toEqual([]);
   });
 });
