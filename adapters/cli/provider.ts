@@ -324,8 +324,9 @@ const virtualNodes = (w: Wiring): Runnable => ({
       // groups must not keep its nodes Ready while every pod bound to them waits).
       readyGate: () => {
         if (!l.podsAccepted) return 'eci-virtual-node has not synced its pods yet';
-        const adoption = l.controller?.adoption() ?? { adopted: false, podsHeld: 0 };
-        return adoptionGate({ ...adoption, adopted: adoption.adopted || l.podsSynced, adoptingForMs: Date.now() - (l.podsAcceptedAt ?? Date.now()) });
+        const { lastProgressAt, ...adoption } = l.controller?.adoption() ?? { adopted: false, podsHeld: 0 };
+        const since = lastProgressAt ?? l.podsAcceptedAt ?? Date.now();
+        return adoptionGate({ ...adoption, adopted: adoption.adopted || l.podsSynced, sinceProgressMs: Date.now() - since });
       },
     };
     const nodes = await startVirtualNodes({

@@ -67,8 +67,11 @@ export function readyCondition(input: NodeReadinessInput): ReadyCondition {
 export interface AdoptionGateInput {
   /** The start-up list of every container group is in the index. */
   adopted: boolean;
-  /** Since the gate opened on synced pod caches (the adoption began about then). */
-  adoptingForMs: number;
+  /**
+   * Since the adoption last made progress: its start (about when the gate opened) or the last page
+   * of groups it received. A long list that keeps receiving pages is not stuck.
+   */
+  sinceProgressMs: number;
   /** Why the last attempt to list the groups failed, if one did. */
   lastListError?: string;
   /** Pods bound meanwhile and held until the list is done. */
@@ -78,13 +81,15 @@ export interface AdoptionGateInput {
 }
 
 /**
- * The readiness gate after the pod caches synced: open while the adoption runs within the bound
- * a restart is kept Ready for, closed (naming why) beyond it, so the nodes turn NotReady and the
- * scheduler stops binding pods that cannot start.
+ * The readiness gate after the pod caches synced: open while the adoption makes progress, closed
+ * (naming why) once it has made none for the bound a restart is kept Ready for, so the nodes turn
+ * NotReady and the scheduler stops binding pods that cannot start. Progress, not elapsed time: a
+ * list of 10,000 groups takes minutes on real ECI, and flipping Ready nodes in the middle of it is
+ * what the keep-Ready rule exists to avoid.
  */
 export function adoptionGate(i: AdoptionGateInput): true | string {
   const limitMs = i.limitMs ?? KEEP_READY_WHILE_SYNCING_MS;
-  if (i.adopted || i.adoptingForMs <= limitMs) return true;
+  if (i.adopted || i.sinceProgressMs <= limitMs) return true;
   const error = i.lastListError === undefined ? 'still listing' : `last error: ${i.lastListError}`;
-  return `eci-virtual-node has not listed its container groups after ${Math.round(i.adoptingForMs / 1_000)} s (${error}); ${i.podsHeld} pods bound meanwhile wait until it has (check the RAM policy allows eci:DescribeContainerGroups, and ECI's status)`;
+  return `eci-virtual-node has listed no container groups for ${Math.round(i.sinceProgressMs / 1_000)} s (${error}); ${i.podsHeld} pods bound meanwhile wait until it has (check the RAM policy allows eci:DescribeContainerGroups, and ECI's status)`;
 }

@@ -69,6 +69,8 @@ export class PodController {
   private readonly queuedWhileAdopting = new Set<string>();
   /** Why the last attempt at the start-up list failed (until one succeeds): the nodes' readiness names it. */
   private adoptionError: string | undefined;
+  /** When the start-up adoption began or last received a page of groups (the nodes' readiness bound). */
+  private adoptionProgressAt: number | undefined;
   private readonly o: PodControllerOptions;
 
   constructor(options: PodControllerOptions) {
@@ -107,8 +109,13 @@ export class PodController {
   }
 
   /** Where the start-up adoption stands, for the nodes' readiness (provider/node/readiness.ts adoptionGate). */
-  adoption(): { adopted: boolean; podsHeld: number; lastListError?: string } {
-    return { adopted: this.adopted, podsHeld: this.deferred.size, ...(this.adoptionError === undefined ? {} : { lastListError: this.adoptionError }) };
+  adoption(): { adopted: boolean; podsHeld: number; lastProgressAt?: number; lastListError?: string } {
+    return {
+      adopted: this.adopted,
+      podsHeld: this.deferred.size,
+      ...(this.adoptionProgressAt === undefined ? {} : { lastProgressAt: this.adoptionProgressAt }),
+      ...(this.adoptionError === undefined ? {} : { lastListError: this.adoptionError }),
+    };
   }
 
   /** Pods on this provider's nodes by phase (for the pods gauge, read at scrape time). */
@@ -180,7 +187,10 @@ export class PodController {
       const key = podKeyOf(pod);
       this.memory.of(key.uid).queueKey = podKeyString(key);
     }
+    this.adoptionProgressAt = startedAt;
     const onPage = (groups: readonly ContainerGroup[]): void => {
+      // A page is progress: a long list (500 pages at 10,000 groups on real ECI) keeps the nodes Ready.
+      this.adoptionProgressAt = Date.now();
       for (const group of groups) {
         const uid = this.groups.put(group);
         const key = uid === undefined ? undefined : this.memory.peek(uid)?.queueKey;

@@ -26,8 +26,12 @@ describe('start-up adoption', () => {
     let releaseSecondPage: () => void = () => {};
     const secondPage = new Promise<void>((r) => (releaseSecondPage = r));
     let pagesServed = 0;
+    let pageAt = 0;
     const list = async (_tags: Readonly<Record<string, string>>, o?: ListOptions): Promise<ContainerGroup[]> => {
       const first = [group('eci-early', 'uid-early', 'web-0')];
+      // The first page comes a little after the list began: it counts as the adoption's progress.
+      await new Promise((r) => setTimeout(r, 20));
+      pageAt = Date.now();
       o?.onPage?.(first);
       pagesServed = 1;
       await secondPage;
@@ -43,6 +47,8 @@ describe('start-up adoption', () => {
     h.controller.enqueue(unlisted);
     await settle(h.controller, 'the queue to drain');
     expect([pagesServed, h.planned]).toEqual([1, []]);
+    // The nodes' readiness counts a stall from the last page, not from the start of the list.
+    expect(h.controller.adoption().lastProgressAt).toBeGreaterThanOrEqual(pageAt);
 
     releaseSecondPage();
     await started;
@@ -105,9 +111,9 @@ describe('start-up adoption', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     h.controller.enqueue(bound);
-    expect(h.controller.adoption()).toEqual({ adopted: false, podsHeld: 1, lastListError: expect.stringContaining('Forbidden.RAM') });
+    expect(h.controller.adoption()).toEqual({ adopted: false, podsHeld: 1, lastProgressAt: expect.any(Number), lastListError: expect.stringContaining('Forbidden.RAM') });
     await started; // the retry (1 s later) lists
-    expect(h.controller.adoption()).toEqual({ adopted: true, podsHeld: 0 });
+    expect(h.controller.adoption()).toEqual({ adopted: true, podsHeld: 0, lastProgressAt: expect.any(Number) });
     await settle(h.controller, 'web-4 synced after the list', () => h.planned.includes('web-4'));
     abort.abort();
     await h.controller.stop();
