@@ -308,13 +308,13 @@ const virtualNodes = (w: Wiring): Runnable => ({
       },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
       onZonesKnown: (names) => void podInformersFor(w, l, names, signal).catch(() => {}),
-      // From the pod caches once they have listed; until then the apiserver's list of the node's
-      // pods (every pod, on every status post: seconds at 10,000 pods on a busy apiserver). A zone
-      // node registered later posts its status before onNodeAdded gives it a cache (allSynced()
-      // does not see a node without one): counting 0 would cut its allocatable pods below what runs.
+      // From the node's pod cache once it has listed; until then the apiserver's list of the
+      // node's pods (every pod, on every status post: seconds at 10,000 pods on a busy apiserver).
+      // A zone node registered later posts its status before onNodeAdded gives it a cache:
+      // counting 0 would cut its allocatable pods below what runs.
       podsHoldingIps: async (name) => {
         const informers = l.podInformers;
-        if (informers === undefined || !informers.allSynced() || !informers.nodeSynced(name)) return podsHoldingIpsFromApi(w.clients.core, name);
+        if (informers === undefined || !informers.nodeSynced(name)) return podsHoldingIpsFromApi(w.clients.core, name);
         return countPodsHoldingIps(informers.store.list(), name);
       },
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod

@@ -16,7 +16,7 @@ import { POD_ANNOTATIONS, PROVISIONED_CONDITION } from './annotations.ts';
 import type { GroupIndex } from './group-index.ts';
 import { DescribeBatcher } from './describe-batch.ts';
 import { LEAVE_TO_POLLER_MS, LOOK_BATCH_WINDOW_MS, StartLookTimer, type StartLookOptions } from './start-look.ts';
-import { PodMemories, REFUSAL_RECHECK_MS, refusalKey } from './memory.ts';
+import { PodMemories, REFUSAL_RECHECK_MS, refusalKey, type PodMemory } from './memory.ts';
 import { createOutcome, DELETION_POLL_MS, planCreateFailure, planPod, recordedGroupId, type CreateFailureInputs, type PodPlan } from './plan.ts';
 import type { ContainerGroupRequest } from '../eci/request.ts';
 import type { SyncResult, WorkContext } from './workqueue.ts';
@@ -177,7 +177,8 @@ export class PodSync {
     const at = this.o.now().getTime();
     const plan = this.looks.plan({ sinceCreateMs: at - look.createdAt, looks: look.looks, firstLookMs: look.firstLookMs, inFlight: this.looksInFlight, ...(look.lastAt === undefined ? {} : { sinceLastLookMs: at - look.lastAt }) });
     if (plan.kind === 'requeueAfter') return plan;
-    const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
+    // The look before this one (if any) missed: if this one finds the group, the lag lies between.
+    const lastMissAt = look.lastAt;
     look.looks++;
     look.lastAt = at;
     look.inFlight = true;
@@ -193,8 +194,7 @@ export class PodSync {
           this.looks.note({ kind: 'missed', lastMissMs: at - look.createdAt });
         }
       } else {
-        if (look.noted !== true) this.looks.note({ kind: 'found', foundMs: at - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
-        look.noted = true;
+        this.noteFound(look, at, lastMissAt);
         const memory = this.memory.peek(uid);
         if (memory?.startLook === look) delete memory.startLook;
         // Unless the pod moved on meanwhile (gone, or another group the index holds).
@@ -215,11 +215,19 @@ export class PodSync {
     const look = memory?.startLook;
     if (memory === undefined || look === undefined) return;
     delete memory.startLook;
+    // A look in flight answers after this: noteFound keeps it from noting the pod a second time.
+    this.noteFound(look, this.o.now().getTime(), look.lastAt);
+  }
+
+  /**
+   * The group was listed by `at` (a look found it, or the poller did), not yet at `lastMissAt` (a
+   * look that missed): one sighting per pod in the lag estimate.
+   */
+  private noteFound(look: NonNullable<PodMemory['startLook']>, at: number, lastMissAt: number | undefined): void {
     if (look.noted === true) return;
-    // A look in flight answers after this: it must not note the pod a second time.
     look.noted = true;
-    const lastMissMs = look.lastAt === undefined ? undefined : look.lastAt - look.createdAt;
-    this.looks.note({ kind: 'found', foundMs: this.o.now().getTime() - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
+    const lastMissMs = lastMissAt === undefined ? undefined : lastMissAt - look.createdAt;
+    this.looks.note({ kind: 'found', foundMs: at - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
   }
 
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
