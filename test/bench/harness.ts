@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
@@ -56,6 +56,8 @@ export interface BenchOptions {
   cpuProfileRestartDir?: string;
   /** Run eci-vn's cloud simulator under node --cpu-prof into this directory (per mode). */
   cloudsimCpuProfileDir?: string;
+  /** Take kube-apiserver's CPU profile over the first seconds of each case's create phase into this directory. */
+  apiserverProfileDir?: string;
   /** Use this control plane instead of starting one (the integration test's). */
   controlPlane?: ExistingControlPlane;
   log: (line: string) => void;
@@ -147,6 +149,15 @@ export interface CaseResult {
    * restart (spawn -> every pod Ready) and the whole case.
    */
   simulatorCpu?: { createSeconds: number; providerCreateSeconds: number; restartSeconds?: number; totalSeconds: number; createCallMeanMs?: number };
+  /**
+   * Create phase (first Deployment -> all Running): CPU seconds by process (each control-plane
+   * component, the system under test, the cloud simulator, this harness) and of the whole
+   * machine, over `wallSeconds`. Says whether the phase was bound by the machine's CPUs and
+   * which process spent them.
+   */
+  createCpu?: { wallSeconds: number; byProcess: Record<string, number>; machineSeconds: number };
+  /** kube-apiserver's CPU profile over the first `seconds` of the create phase, and its top frames (`go tool pprof -top`). */
+  apiserverProfile?: { file: string; seconds: number; top: string[] };
   /** Pods Running over time (seconds since the first Deployment was created, count). */
   series: [number, number][];
   errors: string[];
@@ -473,6 +484,8 @@ interface CaseEnv {
   peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
   /** kube-apiserver's and etcd's pids (empty for a control plane the bench did not start). */
   apiserverPids: () => number[];
+  /** Every control-plane process by component name (empty for a control plane the bench did not start). */
+  controlPlaneProcesses: () => readonly { name: string; pid: number }[];
 }
 
 async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mode: Mode): Promise<CaseResult> {
@@ -525,6 +538,22 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
   const apiCount = async (): Promise<number> => sum(await apiCounts());
   const cloud = system.eci;
   const simCpu = (): number => (cloud === undefined ? 0 : cpuSecondsOf(cloud.simPids()));
+  // CPU seconds so far by process: the control plane's components, the system, the simulator, this harness.
+  const cpuByProcess = (): { byProcess: Record<string, number>; machine: number } => {
+    const byProcess: Record<string, number> = {};
+    for (const p of env.controlPlaneProcesses()) byProcess[p.name] = (byProcess[p.name] ?? 0) + cpuSecondsOf([p.pid]);
+    byProcess[systemName] = cpuSecondsOf(system.pids());
+    if (cloud !== undefined) byProcess['cloud simulator'] = simCpu();
+    const own = process.cpuUsage();
+    byProcess['bench harness'] = (own.user + own.system) / 1e6;
+    return { byProcess, machine: machineBusySeconds() };
+  };
+  const createCpuSince = (at: ReturnType<typeof cpuByProcess>, wallSeconds: number): NonNullable<CaseResult['createCpu']> => {
+    const now = cpuByProcess();
+    const byProcess: Record<string, number> = {};
+    for (const [name, seconds] of Object.entries(now.byProcess)) byProcess[name] = seconds - (at.byProcess[name] ?? 0);
+    return { wallSeconds, byProcess, machineSeconds: now.machine - at.machine };
+  };
   const simCpuAtStart = simCpu();
   let simCpuAtEnd: number | undefined;
   const cloudCalls = async (): Promise<Record<string, SimRequestStats>> => (cloud === undefined ? {} : simRequests(cloud.adminEndpoint, cloud.adminToken));
@@ -561,6 +590,10 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const specs = deploymentsFor(system, namespace, runId, o.pods, o.deployments);
     const simCpuAtCreate = simCpu();
     const providerCpuAtCreate = cpuSecondsOf(system.pids());
+    const createCpuAt = cpuByProcess();
+    // Its first seconds only (the phase's length is not known in advance): ~1 s per 100 pods.
+    const apiserverProfileSeconds = Math.min(60, Math.max(5, Math.round(o.pods / 100)));
+    const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
     const t0 = Date.now();
     for (const d of specs) {
       await apps.createNamespacedDeployment({ namespace, body: d });
@@ -585,6 +618,12 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       100,
     );
     const tCreated = Date.now();
+    result.createCpu = createCpuSince(createCpuAt, (tCreated - t0) / 1000);
+    if (apiserverProfile !== undefined && o.apiserverProfileDir !== undefined) {
+      const got = await apiserverProfile;
+      if ('err' in got) errors.push(`kube-apiserver CPU profile: ${errorText(got.err)}`);
+      else result.apiserverProfile = await writeApiserverProfile(o.apiserverProfileDir, `${systemName}-${mode}`, got.body, apiserverProfileSeconds, errors);
+    }
     if (cloud !== undefined) result.simulatorCpu = { createSeconds: simCpu() - simCpuAtCreate, providerCreateSeconds: cpuSecondsOf(system.pids()) - providerCpuAtCreate, totalSeconds: 0 };
     const memoryAfterCreate = memoryNow(system);
     if (o.pods > 0) {
@@ -989,6 +1028,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   let adminKc: k8s.KubeConfig | undefined;
   let recorder: PodRecorder | undefined;
   let apiserverPids = (): number[] => [];
+  let controlPlaneProcesses = (): readonly { name: string; pid: number }[] => [];
   try {
     if (cp === undefined) {
       const binDir = await ensureControlPlaneBinaries({ onProgress: log });
@@ -1000,12 +1040,15 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         // The same generous client limits for the scheduler and the controller-manager in every
         // case, so pod creation and binding are not paced by their defaults (50 and 20 QPS).
         extraArgs: {
+          // /debug/pprof for --cpu-prof-apiserver (the control plane turns profiling off by default).
+          ...(o.apiserverProfileDir === undefined ? {} : { 'kube-apiserver': ['--profiling=true'] }),
           'kube-scheduler': ['--kube-api-qps=1000', '--kube-api-burst=2000'],
           'kube-controller-manager': ['--kube-api-qps=1000', '--kube-api-burst=2000', '--concurrent-replicaset-syncs=10', '--concurrent-deployment-syncs=10', '--concurrent-gc-syncs=50'],
         },
       });
       stopControlPlane = () => started.stop();
       apiserverPids = () => started.processes.filter((p) => p.name === 'kube-apiserver' || p.name === 'etcd').map((p) => p.pid);
+      controlPlaneProcesses = () => started.processes;
       cp = { server: started.server, kubeconfigPath: started.kubeconfigPath, binDir: started.binDir, caCertPem: started.caCertPem, caKeyPem: started.caKeyPem };
     }
     adminKc = new k8s.KubeConfig();
@@ -1051,6 +1094,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
           userOf: (s) => users[o.systems.indexOf(s)]!,
           peerBinaries,
           apiserverPids,
+          controlPlaneProcesses,
         };
         const result = await runCase(o, caseEnv, system, mode);
         cases.push(result);
@@ -1082,4 +1126,18 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
 export { ZONES };
 export async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
+}
+
+/** Writes a kube-apiserver pprof profile and reads its top frames with `go tool pprof` (Go is this project's build tool). */
+async function writeApiserverProfile(dir: string, name: string, body: Buffer, seconds: number, errors: string[]): Promise<NonNullable<CaseResult['apiserverProfile']>> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `kube-apiserver-${name}.pprof`);
+  await writeFile(file, body);
+  try {
+    const { stdout } = await execFileAsync('go', ['tool', 'pprof', '-top', '-nodecount=25', file], { timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 8 * 1024 * 1024 });
+    return { file, seconds, top: stdout.split('\n').filter((line) => line.trim() !== '') };
+  } catch (err) {
+    errors.push(`go tool pprof -top ${file}: ${errorText(err)}`);
+    return { file, seconds, top: [] };
+  }
 }

@@ -209,24 +209,37 @@ export function cpuSecondsOf(pids: readonly number[]): number {
 
 /** GET <server>/metrics with the kubeconfig's credentials. */
 export async function apiserverMetrics(kc: k8s.KubeConfig): Promise<string> {
+  return (await apiserverGet(kc, '/metrics', 60_000)).toString();
+}
+
+/**
+ * kube-apiserver's own CPU profile over the next `seconds` (Go's pprof, served at
+ * /debug/pprof/profile: `--profiling` is on by default), as pprof's protobuf.
+ */
+export function apiserverCpuProfile(kc: k8s.KubeConfig, seconds: number): Promise<Buffer> {
+  return apiserverGet(kc, `/debug/pprof/profile?seconds=${seconds}`, 60_000 + seconds * 1000);
+}
+
+/** GET <server><path> with the kubeconfig's credentials: the body, or an error naming the status. */
+async function apiserverGet(kc: k8s.KubeConfig, path: string, baseMs: number): Promise<Buffer> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('kubeconfig has no current cluster');
-  const url = new URL('/metrics', cluster.server);
-  const opts: RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: url.pathname };
+  const url = new URL(path, cluster.server);
+  const opts: RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}` };
   await kc.applyToHTTPSOptions(opts);
   return withDeadline(
     (signal) =>
-      new Promise<string>((resolve, reject) => {
+      new Promise<Buffer>((resolve, reject) => {
         const req = request({ ...opts, signal }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+          res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode}`))));
           res.on('error', reject);
         });
         req.on('error', reject);
         req.end();
       }),
-    budget({ baseMs: 60_000 }),
+    budget({ baseMs }),
     `an answer to GET ${url.href}`,
   );
 }

@@ -128,6 +128,17 @@ export function renderDetails(result: BenchResult): string {
       const w = (l: { count: number; p50AtMostSeconds: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined): string => (l === undefined ? '-' : `${l.count} writes, p50 <= ${l.p50AtMostSeconds} s, p99 <= ${l.p99AtMostSeconds} s, ${l.overOneSecondPct.toFixed(1)}% over 1 s`);
       out.push(`  paced phase, PATCH pods/status by its histogram's buckets: as the provider waited for it ${w(writes.provider)}; inside the apiserver (all clients) ${w(writes.apiserver)}`);
     }
+    const cpu = c.createCpu;
+    if (cpu !== undefined && cpu.wallSeconds > 0) {
+      const perPod = (sec: number): string => `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, c.create.pods)).toFixed(2)} ms/pod`;
+      const byProcess = Object.entries(cpu.byProcess).sort(([, a], [, b]) => b - a).map(([name, sec]) => `${name} ${perPod(sec)}`);
+      out.push(`  create phase CPU by process: ${byProcess.join(', ')}; machine ${perPod(cpu.machineSeconds)} = ${(cpu.machineSeconds / cpu.wallSeconds).toFixed(2)} of ${result.host.cpus} CPUs busy over ${cpu.wallSeconds.toFixed(1)} s`);
+    }
+    const profile = c.apiserverProfile;
+    if (profile !== undefined) {
+      out.push(`  kube-apiserver CPU profile, first ${profile.seconds} s of the create phase: ${profile.file}`);
+      for (const line of profile.top) out.push(`    ${line}`);
+    }
     const sim = c.simulatorCpu;
     if (sim !== undefined) {
       const ms = (sec: number | undefined, pods: number): string => (sec === undefined ? '-' : `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, pods)).toFixed(2)} ms/pod`);

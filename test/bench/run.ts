@@ -4,7 +4,7 @@
 //   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
 //        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
 //        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
-//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--out DIR]
+//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--cpu-prof-apiserver] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
 // details, issue 16's targets checked against the figures; writes results JSON + an SVG plot of
@@ -34,6 +34,7 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --cpu-prof                  profile eci-vn with node --cpu-prof (skips the restart phase)
   --cpu-prof-restart          profile eci-vn's restarted process from its spawn until every pod is Ready again
   --cpu-prof-cloudsim         profile eci-vn's cloud simulator with node --cpu-prof (the whole case)
+  --cpu-prof-apiserver        profile kube-apiserver (Go pprof) over the first ~pods/100 s of each case's create phase
   --out DIR                   results directory (default test/bench/results)
 `;
 
@@ -57,6 +58,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-restart': { type: 'boolean', default: false },
     'cpu-prof-cloudsim': { type: 'boolean', default: false },
+    'cpu-prof-apiserver': { type: 'boolean', default: false },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -83,6 +85,7 @@ const cpuProfileDir = flags['cpu-prof'] ? join(outDir, `profile-${stamp}`) : und
 if (flags['cpu-prof'] && flags['cpu-prof-restart']) fail('--cpu-prof skips the restart phase: use one of --cpu-prof and --cpu-prof-restart');
 const cpuProfileRestartDir = flags['cpu-prof-restart'] ? join(outDir, `profile-${stamp}`, 'restart') : undefined;
 const cloudsimCpuProfileDir = flags['cpu-prof-cloudsim'] ? join(outDir, `profile-${stamp}`, 'cloudsim') : undefined;
+const apiserverProfileDir = flags['cpu-prof-apiserver'] ? join(outDir, `profile-${stamp}`, 'kube-apiserver') : undefined;
 
 const options: BenchOptions = {
   pods,
@@ -97,6 +100,7 @@ const options: BenchOptions = {
   ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
   ...(cpuProfileRestartDir === undefined ? {} : { cpuProfileRestartDir }),
   ...(cloudsimCpuProfileDir === undefined ? {} : { cloudsimCpuProfileDir }),
+  ...(apiserverProfileDir === undefined ? {} : { apiserverProfileDir }),
   log: (line) => console.error(line),
 };
 
