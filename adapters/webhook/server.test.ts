@@ -1,6 +1,8 @@
 // The webhook envelope over real HTTPS (a CA and serving cert from adapters/tls), fed with real
 // AdmissionReview fixtures.
 import { request } from 'node:https';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { withDeadline } from '../../test/helpers/deadline.ts';
 import jsonpatch from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -66,6 +68,8 @@ const pnWeb = makePodNetworking({
 beforeAll(async () => {
   ca = await createCertificateAuthority({ commonName: 'webhook-test-ca' });
   const serving = await issueCertificate({ ca, commonName: 'webhook', ipAddresses: ['127.0.0.1'], usage: 'server' });
+  servingPem.cert = serving.certPem;
+  servingPem.key = serving.keyPem;
   webhook = await startAdmissionWebhook({
     port: 0,
     host: '127.0.0.1',
@@ -262,4 +266,98 @@ describe('admission webhook envelope', () => {
       webhook.setCertificate(serving.certPem, serving.keyPem);
     }
   });
+
+  it('serves reviews over HTTP/2, many at once on one connection (as the apiserver sends them)', async () => {
+    useInputs({ namespaceLabels: { team: 'payments' }, podNetworkings: [pnWeb] });
+    const session = connect(webhook.url, { ca: ca.certPem });
+    try {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => h2Post(session, '/mutate-pods', JSON.stringify(loadReview('pod-create')))));
+      expect(session.alpnProtocol).toBe('h2');
+      for (const reply of replies) {
+        expect(reply.status).toBe(200);
+        const body = JSON.parse(reply.text) as AdmissionReviewResponse;
+        expect(body.response.allowed).toBe(true);
+        expect(body.response.patchType).toBe('JSONPatch');
+      }
+      // The host the review names comes from :authority over HTTP/2.
+      expect(decisions).toHaveLength(20);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('answers 413 over HTTP/2 and keeps the connection for the next review', async () => {
+    const session = connect(webhook.url, { ca: ca.certPem });
+    try {
+      const big = await h2Post(session, '/mutate-pods', ' '.repeat(DEFAULT_MAX_BODY_BYTES + 1));
+      expect(big.status).toBe(413);
+      expect((await h2Post(session, '/mutate-pods', JSON.stringify(loadReview('pod-create')))).status).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
 });
+
+describe('admission webhook deadlines and close', () => {
+  it('cuts a request whose body does not arrive within its deadline, over HTTP/2 and HTTP/1.1', async () => {
+    const short = await startAdmissionWebhook({ port: 0, host: '127.0.0.1', tlsCert: servingPem.cert, tlsKey: servingPem.key, options: { serverlessMode: false }, getInputs: () => ({ namespaceLabels: {}, podNetworkings: [] }), requestTimeoutMs: 300 });
+    const session = connect(short.url, { ca: ca.certPem });
+    try {
+      // Declares 100 bytes, sends 10, never ends.
+      const stream = session.request({ ':method': 'POST', ':path': '/mutate-pods', 'content-type': 'application/json', 'content-length': '100' });
+      stream.write('{"apiVersi');
+      const h2Outcome = await withDeadline(
+        new Promise<string>((resolve) => {
+          stream.on('response', (headers) => resolve(`status ${String(headers[':status'])}`));
+          stream.on('close', () => resolve('closed'));
+          stream.on('error', () => resolve('closed'));
+        }),
+        5_000,
+        'the webhook to end an HTTP/2 request stuck mid-body (deadline 300 ms)',
+      );
+      expect(['status 408', 'closed']).toContain(h2Outcome);
+      const h1Outcome = await withDeadline(
+        new Promise<string>((resolve) => {
+          const req = request({ host: '127.0.0.1', port: short.port, agent: false, method: 'POST', path: '/mutate-pods', ca: ca.certPem, headers: { 'Content-Type': 'application/json', 'Content-Length': 100 } }, (res) => resolve(`status ${res.statusCode}`));
+          req.on('error', () => resolve('closed'));
+          req.write('{"apiVersi');
+        }),
+        5_000,
+        'the webhook to end an HTTP/1.1 request stuck mid-body (deadline 300 ms)',
+      );
+      expect(['status 408', 'closed']).toContain(h1Outcome);
+    } finally {
+      session.destroy();
+      await short.close();
+    }
+  });
+
+  it('close() ends idle HTTP/2 sessions instead of waiting for them', async () => {
+    const other = await startAdmissionWebhook({ port: 0, host: '127.0.0.1', tlsCert: servingPem.cert, tlsKey: servingPem.key, options: { serverlessMode: false }, getInputs: () => ({ namespaceLabels: {}, podNetworkings: [] }) });
+    const session = connect(other.url, { ca: ca.certPem });
+    const sessionClosed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    expect((await h2Post(session, '/healthz', undefined, 'GET')).status).toBe(200);
+    await withDeadline(other.close(), 10_000, 'close() of a webhook with an idle HTTP/2 session');
+    await withDeadline(sessionClosed, 10_000, 'the idle HTTP/2 session to be closed by the server');
+  });
+});
+
+/** The serving certificate of the suite's webhook, for the extra instances above. */
+const servingPem = { cert: '', key: '' };
+
+function h2Post(session: ClientHttp2Session, path: string, body: string | undefined, method = 'POST'): Promise<{ status: number; text: string }> {
+  return withDeadline(
+    new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': method, ':path': path, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }) });
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on('response', (headers) => (status = Number(headers[':status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
+      stream.on('error', reject);
+      stream.end(body);
+    }),
+    10_000,
+    `an HTTP/2 answer to ${method} ${path}`,
+  );
+}

@@ -4,8 +4,9 @@
 // method, 413 too big, 415 wrong content type, 500 internal or caches not synced yet (the
 // apiserver then applies the webhook's failurePolicy: admitting against empty caches would let a
 // pod that a PodNetworking selects through as unmatched).
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { AdmitOptions } from '../../provider/admission/admit.ts';
 import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
@@ -54,14 +55,25 @@ export interface AdmissionWebhook {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+/** A request over HTTP/1.1 or HTTP/2 (the server speaks both: see startAdmissionWebhook). */
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+/**
+ * Concurrent reviews one apiserver connection may carry over HTTP/2. The apiserver opens a
+ * second connection beyond it; a burst of pod creates stays far below.
+ */
+const MAX_CONCURRENT_STREAMS = 250;
+
+function send(res: Response, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  // The HTTP/2 compatibility response takes the same arguments; TypeScript cannot unify the overloads.
+  (res as ServerResponse).writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 /** Reads the body up to `limit` bytes; `undefined` when it was larger (the rest is drained). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+function readBody(req: Request, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -84,9 +96,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 /** How much of an oversized body is read and dropped before the 413, at most (then the connection is cut). */
 const OVERSIZED_DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 const OVERSIZED_DISCARD_MS = 5_000;
+/** A connection with no request for this long is closed (Go's apiserver client keeps idle ones 90 s). */
+const IDLE_CONNECTION_MS = 120_000;
 
 /** Reads and drops a request body; resolves at its end, on error, or at the byte or time bound. */
-function discardBody(req: IncomingMessage, bound: { maxBytes: number; timeoutMs: number }): Promise<void> {
+function discardBody(req: Request, bound: { maxBytes: number; timeoutMs: number }): Promise<void> {
   return new Promise((resolve) => {
     let seen = 0;
     const done = (): void => {
@@ -116,7 +130,7 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
   const log = o.log;
   const host = o.host ?? '0.0.0.0';
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: Request, res: Response): Promise<void> => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz' || path === '/readyz') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n');
@@ -139,7 +153,8 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
       // unread bytes makes the kernel reset the connection, which can destroy the 413 before the
       // client reads it (RFC 9112 section 9.6). Bounded in time and bytes.
       await discardBody(req, { maxBytes: OVERSIZED_DISCARD_MAX_BYTES, timeoutMs: OVERSIZED_DISCARD_MS });
-      res.setHeader('Connection', 'close');
+      // HTTP/2 has no Connection header (and needs none: the stream ends, the connection stays).
+      if (req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
       return send(res, 413, `request body of ${declared} bytes exceeds the limit of ${limit}\n`);
     }
     const synced = o.cachesSynced?.() ?? true;
@@ -157,7 +172,9 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     } catch (err) {
       return send(res, 400, `malformed JSON: ${(err as Error).message}\n`);
     }
-    const host = /^(\[[^\]]+\]|[^:]+)/.exec(req.headers.host ?? '')?.[1];
+    // HTTP/2 names the host in :authority, HTTP/1.1 in Host.
+    const authority = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host;
+    const host = /^(\[[^\]]+\]|[^:]+)/.exec(authority ?? '')?.[1];
     const outcome = await reviewPod(parsed, {
       getInputs: o.getInputs,
       options: o.options,
@@ -178,19 +195,51 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     return send(res, 200, JSON.stringify(outcome.review), 'application/json');
   };
 
-  const server: Server = createServer(
-    { cert: o.tlsCert, key: o.tlsKey, requestTimeout: o.requestTimeoutMs ?? 10_000, headersTimeout: 5_000, minVersion: 'TLSv1.2' },
-    (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        log?.error('admission webhook request failed', { error: String(err) });
-        send(res, 500, `internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-      });
+  // HTTP/2 as well as HTTP/1.1. The apiserver's webhook client offers h2: one connection then
+  // carries every review at once. Over HTTP/1.1 it keeps few idle connections, so a burst of pod
+  // creates made it open (and TLS-handshake) a new connection for 0.4 reviews in 10 on average,
+  // which cost both the apiserver and this process CPU per pod (docs/benchmark.md, "The admission
+  // webhook over HTTP/2").
+  const requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
+  const server = createSecureServer(
+    { cert: o.tlsCert, key: o.tlsKey, minVersion: 'TLSv1.2', allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } },
+    (req: Request, res: Response) => {
+      // A whole-request deadline, slow senders included: the apiserver gives up after the
+      // webhook's timeoutSeconds anyway; this frees what the request holds here.
+      const deadline = setTimeout(() => {
+        log?.debug('webhook request cut at its deadline', { ms: requestTimeoutMs });
+        if (!res.headersSent) send(res, 408, `request not complete within ${requestTimeoutMs} ms\n`);
+        req.destroy();
+      }, requestTimeoutMs);
+      deadline.unref();
+      res.once('close', () => clearTimeout(deadline));
+      handle(req, res)
+        .catch((err: unknown) => {
+          log?.error('admission webhook request failed', { error: String(err) });
+          send(res, 500, `internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+        })
+        .finally(() => clearTimeout(deadline));
     },
   );
-  server.on('clientError', (err, socket) => {
-    log?.debug('webhook client error', { error: String(err) });
-    socket.destroy();
+  // What close() must end: HTTP/2 sessions and HTTP/1.1 sockets (an idle keep-alive socket or a
+  // spare connection the apiserver opened would otherwise hold close() open).
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
   });
+  server.on('secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // HTTP/1.1 requests go through Node's HTTP/1.1 server code, which also reads these two (headers
+  // within 5 s; not in the HTTP/2 server's type declarations). Any connection that carries nothing
+  // for IDLE_CONNECTION_MS is closed.
+  Object.assign(server, { headersTimeout: 5_000, requestTimeout: requestTimeoutMs });
+  server.setTimeout(IDLE_CONNECTION_MS);
+  server.on('sessionError', (err: Error) => log?.debug('webhook HTTP/2 session error', { error: String(err) }));
+  server.on('tlsClientError', (err: Error) => log?.debug('webhook TLS client error', { error: String(err) }));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -212,11 +261,14 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     close() {
       return new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-        // The apiserver keeps spare TLS connections that never carried a request; Node does not
-        // count them as idle, so close() would wait for them forever. In-flight reviews get a
-        // moment to finish first.
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+        // HTTP/2 sessions finish their open streams and take no new ones.
+        for (const session of sessions) session.close();
+        // Then whatever is left (idle HTTP/1.1 keep-alive sockets, spare connections the
+        // apiserver opened, a session that did not finish) once in-flight reviews had a moment.
+        setTimeout(() => {
+          for (const session of sessions) session.destroy();
+          for (const socket of sockets) socket.destroy();
+        }, 2_000).unref();
       });
     },
   };
