@@ -8,17 +8,33 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /**
  * Any object: no `managedFields` (server-side apply's bookkeeping, often larger than the rest of
- * the metadata) and no kubectl last-applied copy. Mutates and returns `obj` (it is fresh from JSON).
+ * the metadata) and no kubectl last-applied copy. Returns `obj` (it is fresh from JSON) with
+ * those left out of copies of the objects that held them.
  */
 export function leanObject<T extends k8s.KubernetesObject>(obj: T): T {
   const metadata = obj.metadata;
   if (metadata === undefined) return obj;
-  delete metadata.managedFields;
-  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
-    delete metadata.annotations[LAST_APPLIED];
-  }
+  const annotations = metadata.annotations;
+  if (annotations?.[LAST_APPLIED] !== undefined) metadata.annotations = without(annotations, [LAST_APPLIED]);
+  obj.metadata = without(metadata, ['managedFields']);
   return obj;
 }
+
+/**
+ * `obj` without `keys`, as a new object when it has any of them. Never `delete`: V8 turns an
+ * object that loses a property into a hash-table ("dictionary") object, ~0.8 KB more for a
+ * pod's metadata or spec, kept for the pod's whole life in the cache (docs/benchmark.md,
+ * "Retained memory, fourth session").
+ */
+function without<T extends object>(obj: T, keys: readonly string[]): T {
+  if (!keys.some((key) => Object.hasOwn(obj, key))) return obj;
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) if (!keys.includes(key)) kept[key] = value;
+  return kept as T;
+}
+
+/** Spec fields only the scheduler and admission read (from the apiserver, never from the cache). */
+const SCHEDULING_ONLY = ['tolerations', 'schedulerName', 'priority', 'priorityClassName', 'preemptionPolicy', 'enableServiceLinks'];
 
 /**
  * A pod as the provider reads it: leanObject, and no scheduling-only spec fields (the scheduler
@@ -28,14 +44,6 @@ export function leanObject<T extends k8s.KubernetesObject>(obj: T): T {
  */
 export function leanPod(pod: k8s.V1Pod): k8s.V1Pod {
   leanObject(pod);
-  const spec = pod.spec;
-  if (spec !== undefined) {
-    delete spec.tolerations;
-    delete spec.schedulerName;
-    delete spec.priority;
-    delete spec.priorityClassName;
-    delete spec.preemptionPolicy;
-    delete spec.enableServiceLinks;
-  }
+  if (pod.spec !== undefined) pod.spec = without(pod.spec, SCHEDULING_ONLY);
   return pod;
 }
