@@ -1,9 +1,10 @@
 // leanPod / leanObject: what the informer caches keep of an object (no server needed). The pod
 // is shaped like one a Deployment makes and the provider has reported (managedFields of three
 // managers, the default tolerations, kubectl's last-applied copy).
-import { serialize, setFlagsFromString } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { hasFastProperties } from '../../test/helpers/fast-properties.ts';
 import { leanObject, leanPod } from './lean.ts';
 
 const managedField = (manager: string, subresource?: string) => ({
@@ -15,11 +16,6 @@ const managedField = (manager: string, subresource?: string) => ({
   fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } },
   ...(subresource === undefined ? {} : { subresource }),
 });
-
-// V8's own answer to "is this object a hash table?" (%HasFastProperties, enabled for this process).
-setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the only way to reach a V8 intrinsic at run time
-const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: unknown) => boolean;
 
 function deploymentPod(): V1Pod {
   return {
@@ -82,6 +78,10 @@ describe('leanPod', () => {
     for (const [what, obj] of Object.entries({ metadata: pod.metadata, spec: pod.spec, annotations: pod.metadata?.annotations })) {
       expect({ what, fast: hasFastProperties(obj) }).toEqual({ what, fast: true });
     }
+    // Also a spec with many fields (a copy made by keyed stores turns into a hash table past 16).
+    const wide = deploymentPod();
+    for (let i = 0; i < 30; i++) (wide.spec as unknown as Record<string, unknown>)[`field${i}`] = i;
+    expect(hasFastProperties(leanPod(JSON.parse(JSON.stringify(wide)) as V1Pod).spec)).toBe(true);
     // The check itself tells the two apart.
     const deleted: Record<string, unknown> = { ...deploymentPod().spec };
     delete deleted.tolerations;
