@@ -196,7 +196,7 @@ export class PodSync {
       } else {
         this.noteFound(look, at, lastMissAt);
         const memory = this.memory.peek(uid);
-        if (memory?.startLook === look) delete memory.startLook;
+        if (memory?.startLook === look) memory.startLook = undefined;
         // Unless the pod moved on meanwhile (gone, or another group the index holds).
         if (this.o.groups.createdFor(uid) === groupId) this.o.groups.put(found);
       }
@@ -214,7 +214,7 @@ export class PodSync {
     const memory = this.memory.peek(uid);
     const look = memory?.startLook;
     if (memory === undefined || look === undefined) return;
-    delete memory.startLook;
+    memory.startLook = undefined;
     // A look in flight answers after this: noteFound keeps it from noting the pod a second time.
     this.noteFound(look, this.o.now().getTime(), look.lastAt);
   }
@@ -272,8 +272,8 @@ export class PodSync {
   private forgetTrace(uid: string): void {
     const memory = this.memory.peek(uid);
     if (memory === undefined) return;
-    delete memory.provisioning;
-    delete memory.createdAt;
+    memory.provisioning = undefined;
+    memory.createdAt = undefined;
   }
 
   /** The step timings of the pod: what is on it (webhook, an earlier process) and what this process measured. */
@@ -319,7 +319,7 @@ export class PodSync {
     const memory = this.memory.peek(uid);
     const wait = memory?.wait;
     if (memory === undefined || wait === undefined) return;
-    delete memory.wait;
+    memory.wait = undefined;
     const end = nowMs();
     this.noteTiming(uid, { waitedMs: (memory.timings?.waitedMs ?? this.stepTimings(pod).waitedMs ?? 0) + (end - wait.since) });
     if (parent === undefined) return;
@@ -630,7 +630,7 @@ export class PodSync {
     if (prior !== undefined) {
       const [found] = await this.o.cloud.listContainerGroups({ [GROUP_TAGS.cluster]: this.o.clusterId, [GROUP_TAGS.podUid]: key.uid });
       if (found !== undefined) {
-        delete memory.uncertainCreate;
+        memory.uncertainCreate = undefined;
         return this.adopt(key, found);
       }
       if (prior.zoneId === network.zoneId && prior.securityGroupId === network.securityGroupId) {
@@ -638,7 +638,7 @@ export class PodSync {
         sent = { ...network, vSwitchId: prior.vSwitchIds[0] ?? network.vSwitchId, reason: `${network.reason} (request re-sent unchanged after an uncertain create)` };
       } else {
         // The pod's network moved on: the old body is not allowed any more.
-        delete memory.uncertainCreate;
+        memory.uncertainCreate = undefined;
       }
     }
 
@@ -656,7 +656,7 @@ export class PodSync {
       span.setStatus({ code: SpanStatusCode.ERROR, message: `CreateContainerGroup: ${code}` });
       return result;
     }
-    delete memory.uncertainCreate;
+    memory.uncertainCreate = undefined;
     this.o.network.noteAllocated(sent.vSwitchId);
     // Remember the group before anything else can fail: the next sync must find it.
     this.o.groups.noteCreated(key.uid, containerGroupId);
@@ -774,7 +774,7 @@ export class PodSync {
     const memory = this.memory.of(uid);
     const next = createOutcome(classifyCloudError(err).verdict);
     if (next === 'uncertain') memory.uncertainCreate = request;
-    else if (next === 'definite') delete memory.uncertainCreate;
+    else if (next === 'definite') memory.uncertainCreate = undefined;
   }
 
   /** The pod cannot proceed yet: say why on the pod, try again later. */
@@ -835,12 +835,12 @@ export class PodSync {
   private forgetEchoedWrites(uid: string, pod: V1Pod): void {
     const memory = this.memory.peek(uid);
     if (memory === undefined) return;
-    if (memory.statusWritten !== undefined && !podStatusChanged(pod.status ?? {}, memory.statusWritten.status)) delete memory.statusWritten;
+    if (memory.statusWritten !== undefined && !podStatusChanged(pod.status ?? {}, memory.statusWritten.status)) memory.statusWritten = undefined;
     const written = memory.annotationsWritten;
     if (written === undefined) return;
     const current = pod.metadata?.annotations ?? {};
     const unseen = Object.entries(written).filter(([k, v]) => current[k] !== v);
-    if (unseen.length === 0) delete memory.annotationsWritten;
+    if (unseen.length === 0) memory.annotationsWritten = undefined;
     else if (unseen.length < Object.keys(written).length) memory.annotationsWritten = Object.fromEntries(unseen);
   }
 
@@ -855,7 +855,7 @@ export class PodSync {
     const written = memory?.statusWritten;
     if (memory === undefined || written === undefined) return false;
     if (!podStatusChanged(pod.status ?? {}, written.status) || this.o.now().getTime() - written.at >= STATUS_ECHO_MS) {
-      delete memory.statusWritten;
+      memory.statusWritten = undefined;
       return false;
     }
     return !podStatusChanged(written.status, desired);
@@ -871,7 +871,7 @@ export class PodSync {
     const hold = restatesPending && now - (memory.cloudEventsHeldSince ?? now) < CLOUD_EVENT_HOLD_MS;
     const event = cloudEventSummary(group.events, memory.cloudEvents, hold);
     if (event !== undefined) {
-      delete memory.cloudEventsHeldSince;
+      memory.cloudEventsHeldSince = undefined;
       this.o.writer.recordEvent(key, event);
     } else if (hold && group.events.length > 0) memory.cloudEventsHeldSince ??= now;
   }
@@ -920,8 +920,8 @@ export class PodSync {
   private annotationsWritten(uid: string, annotations: Record<string, string>): void {
     const record = this.memory.of(uid);
     record.annotationsWritten = { ...record.annotationsWritten, ...annotations };
-    delete record.annotations;
-    delete record.annotationsHeldSince;
+    record.annotations = undefined;
+    record.annotationsHeldSince = undefined;
   }
 }
 
