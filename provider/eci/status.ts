@@ -351,10 +351,12 @@ const REASON = /[^A-Za-z0-9_]/g;
 /**
  * The identity of one ECI event occurrence: a count increase is a new occurrence. A 96-bit digest
  * of it, since each pod keeps the keys of its reported events for life (the full text was ~900
- * bytes a pod).
+ * bytes a pod). The first 12 bytes encoded on their own, the same 16 characters as the whole
+ * digest's base64 cut at 16, but a string of its own: a cut of 13 or more characters is a V8
+ * "sliced string" that keeps the whole 28-character text alive (~80 bytes a key).
  */
 export function cloudEventKey(e: CloudEvent): string {
-  return createHash('sha1').update(`${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`).digest('base64').slice(0, 16);
+  return createHash('sha1').update(`${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`).digest().toString('base64', 0, 12);
 }
 
 /**

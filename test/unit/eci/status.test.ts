@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerGroupStatus } from '../../../provider/cloud/model.ts';
-import { eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
+import { cloudEventKey, eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
 import { makeContainer, makePod } from '../builders.ts';
 
 const NOW = new Date('2026-05-01T10:00:30.456Z');
@@ -305,5 +306,14 @@ describe('eventsToRecord', () => {
     const seen = new Set<string>();
     const dup: CloudEvent = { type: 'Warning', reason: 'Failed.Pull', message: 'x', count: 1 };
     expect(eventsToRecord([dup, dup], seen)).toEqual([{ type: 'Warning', reason: 'FailedPull', message: 'x', count: 1 }]);
+  });
+});
+
+describe('cloudEventKey', () => {
+  it('is the first 16 characters of the base64 SHA-1 of the occurrence, and a count increase is a new key', () => {
+    const e: CloudEvent = { type: 'Normal', reason: 'Pulled', message: 'pulled nginx', count: 1, firstTimestamp: '2026-05-01T10:00:01Z' };
+    const whole = createHash('sha1').update('Normal|Pulled|pulled nginx|2026-05-01T10:00:01Z#1').digest('base64');
+    expect(cloudEventKey(e)).toBe(whole.slice(0, 16));
+    expect(cloudEventKey({ ...e, count: 2 })).not.toBe(cloudEventKey(e));
   });
 });
