@@ -45,16 +45,18 @@ import {
 } from '@alicloud/eci20180808';
 import type { DescribeSecurityGroupsResponseBodySecurityGroupsSecurityGroup } from '@alicloud/ecs20140526/dist/models/DescribeSecurityGroupsResponseBody.js';
 import type { DescribeVSwitchesResponseBodyVSwitchesVSwitch } from '@alicloud/vpc20160428/dist/models/DescribeVswitchesResponseBody.js';
-import type {
-  CloudContainerStatus,
-  CloudEvent,
-  ContainerGroup,
-  ContainerGroupStatus,
-  ContainerState,
-  SecurityGroup,
-  VSwitch,
+import {
+  GROUP_TAGS,
+  type CloudContainerStatus,
+  type CloudEvent,
+  type ContainerGroup,
+  type ContainerGroupStatus,
+  type ContainerState,
+  type SecurityGroup,
+  type VSwitch,
 } from '../../provider/cloud/model.ts';
 import type { ContainerGroupRequest, ContainerSpec, InitContainerSpec, LifecycleHandler, Probe } from '../../provider/eci/request.ts';
+import { sharedStrings } from '../strings/intern.ts';
 
 /** The data fields of a SDK model (no methods), all optional: what its constructor accepts. */
 type Fields<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]?: T[K] };
@@ -376,7 +378,9 @@ export function fromSdkContainerGroup(g: DescribeContainerGroupsResponseBodyCont
     ...opt('firstTimestamp', e.firstTimestamp),
     ...opt('lastTimestamp', e.lastTimestamp),
   }));
-  return {
+  // The index keeps each group for its pod's life: values shared by many groups (zone, vSwitch,
+  // tags, image, events' reasons, messages and times) kept once.
+  return sharedStrings.internAll({
     id: g.containerGroupId ?? '',
     name: g.containerGroupName ?? '',
     status: groupStatus(g.status),
@@ -400,8 +404,11 @@ export function fromSdkContainerGroup(g: DescribeContainerGroupsResponseBodyCont
     ...opt('succeededTime', g.succeededTime),
     ...opt('failedTime', g.failedTime),
     ...opt('expiredTime', g.expiredTime),
-  };
+  } satisfies ContainerGroup, GROUP_UNIQUE);
 }
+
+/** Values no two groups share. */
+const GROUP_UNIQUE: ReadonlySet<string> = new Set(['id', 'intranetIp', 'internetIp', 'ipv6Address', 'eniInstanceId', GROUP_TAGS.podUid, GROUP_TAGS.pod]);
 
 /** SDK DescribeVSwitches entry -> our VSwitch. */
 export function fromSdkVSwitch(v: DescribeVSwitchesResponseBodyVSwitchesVSwitch): VSwitch {

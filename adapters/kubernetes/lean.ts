@@ -2,6 +2,7 @@
 // listed and watched object before it reaches the store (client-node's ListWatch has no
 // transform hook; see informer.ts), so the dropped fields are never held, only parsed once.
 import type * as k8s from '@kubernetes/client-node';
+import { sharedStrings } from '../strings/intern.ts';
 
 /** Written by kubectl apply: a second copy of the object the provider never reads. */
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -45,5 +46,9 @@ const SCHEDULING_ONLY = ['tolerations', 'schedulerName', 'priority', 'priorityCl
 export function leanPod(pod: k8s.V1Pod): k8s.V1Pod {
   leanObject(pod);
   if (pod.spec !== undefined) pod.spec = without(pod.spec, SCHEDULING_ONLY);
-  return pod;
+  // Values shared by many pods (node, namespace, image, owner, zone, timestamps) kept once.
+  return sharedStrings.internAll(pod, POD_UNIQUE);
 }
+
+/** Values no two pods share: not worth a place in the table. */
+const POD_UNIQUE: ReadonlySet<string> = new Set(['uid', 'resourceVersion', 'containerID', 'podIP', 'ip']);
