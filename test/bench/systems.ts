@@ -117,6 +117,13 @@ async function selfSignedServing(dir: string, name: string): Promise<{ cert: str
 /** As in the Dockerfile's ENTRYPOINT and bin/eci-virtual-node (test/unit/deploy/manifests.test.ts checks). */
 export const PROVIDER_NODE_FLAGS = ['--max-semi-space-size=16'];
 
+/**
+ * As the Deployment's NODE_OPTIONS (deploy/base/deployment.yaml; the manifests test checks): the
+ * old-space cap sized for 10,000 pods (docs/deploy.md, "Memory"). An environment variable, not a
+ * flag, because a command-line flag beats NODE_OPTIONS and the cap must stay the user's to raise.
+ */
+export const PROVIDER_NODE_OPTIONS = '--max-old-space-size=256';
+
 function withoutKubeconfig(): NodeJS.ProcessEnv {
   const { KUBECONFIG: _ignored, ...env } = process.env;
   return env;
@@ -213,7 +220,8 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     // bench measures what users run.
     const nodeFlags = [...PROVIDER_NODE_FLAGS, ...(ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`])];
     // BENCH_PROVIDER_NODE_FLAGS: extra node/V8 flags for our provider only, after those (a later
-    // V8 flag wins: --max-semi-space-size=64 measures V8's default).
+    // V8 flag wins: --max-semi-space-size=64 measures V8's default; a flag beats NODE_OPTIONS:
+    // --max-old-space-size=4096 measures without the deployment's cap).
     nodeFlags.push(...(process.env.BENCH_PROVIDER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''));
     provider = startProcess({
       name: 'eci-virtual-node',
@@ -231,6 +239,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
         BENCH_EXIT_AFTER_SIGTERM_MS: '8000',
         ...(options.cpuProfileFile === undefined ? {} : { BENCH_CPU_PROFILE_FILE: options.cpuProfileFile }),
         ECI_VN_LOG_LEVEL: options.logLevel ?? 'warn',
+        NODE_OPTIONS: PROVIDER_NODE_OPTIONS,
         // BENCH_PROVIDER_ENV: extra environment for our provider only (e.g. MALLOC_ARENA_MAX=2).
         ...Object.fromEntries((process.env.BENCH_PROVIDER_ENV ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       },

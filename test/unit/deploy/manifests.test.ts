@@ -309,6 +309,20 @@ describe('how the provider is started', () => {
     const benchFlags = /^export const PROVIDER_NODE_FLAGS = (\[.*\]);$/m.exec(read('test/bench/systems.ts'))?.[1];
     expect(JSON.parse((benchFlags ?? '').replaceAll("'", '"'))).toEqual(imageFlags);
   });
+
+  it('the benchmark runs the provider with the Deployment\'s NODE_OPTIONS (the old-space cap), below its memory limit', () => {
+    const container = deployment().spec!.template.spec!.containers[0]!;
+    const nodeOptions = container.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    expect(nodeOptions).toMatch(/^--max-old-space-size=\d+$/);
+    const benchOptions = /^export const PROVIDER_NODE_OPTIONS = '(.*)';$/m.exec(read('test/bench/systems.ts'))?.[1];
+    expect(benchOptions).toBe(nodeOptions);
+    // The rest of the process (young generation, code, buffers, malloc, node's own mapped files)
+    // needed ~230 MiB at 10,000 pods (docs/benchmark.md, "Retained memory, fourth session").
+    const capMiB = Number(nodeOptions!.split('=')[1]);
+    const limit = /^(\d+)(Mi|Gi)$/.exec(String(container.resources?.limits?.memory ?? ''));
+    const limitMiB = limit === null ? 0 : Number(limit[1]) * (limit[2] === 'Gi' ? 1024 : 1);
+    expect(limitMiB - capMiB).toBeGreaterThanOrEqual(256);
+  });
 });
 
 describe('every container we ship', () => {
