@@ -39,6 +39,7 @@ import { ApiPodInputsLoader, ApiPodLookup, KubernetesPodWriter, startPodInformer
 import type { Logger } from '../log/logger.ts';
 import { createMetrics, startMetricsServer, type MetricsServer, type ProviderMetrics } from '../telemetry/metrics.ts';
 import { startAdmissionWebhook, type AdmissionWebhook } from '../webhook/server.ts';
+import { watchHeap } from '../telemetry/heap-watch.ts';
 
 export const PROVIDER_VERSION = '0.1.0';
 export const COMPONENT = 'eci-virtual-node';
@@ -187,6 +188,13 @@ const metricsServer = (w: Wiring, manager: Manager): Runnable => ({
     w.log.info('metrics listening', { url: `${server.url}/metrics` });
     return () => server.close();
   },
+});
+
+/** HeapNearLimit in the log before V8's old-space cap aborts the process (docs/deploy.md, "Memory"). */
+const heapWatch = (w: Wiring): Runnable => ({
+  name: 'heap-watch',
+  needsLeader: false,
+  start: () => watchHeap({ log: w.log }),
 });
 
 const webhookServer = (w: Wiring, manager: Manager): Runnable => ({
@@ -623,6 +631,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
 
   const registrations: Runnable[] = [
     metricsServer(w, manager),
+    heapWatch(w),
     webhookServer(w, manager),
     leadershipState(w),
     podNetworkingStatus(w),
