@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // The eci-virtual-node command. Each subcommand lives in its own module and is loaded only when
 // asked for, so `eci-virtual-node cloudsim` never loads the Kubernetes client and vice versa.
+import { setSourceMapsSupport } from 'node:module';
+
+// Compiled (the image runs dist/adapters/cli/main.js, built by .ci/build): stack traces name the
+// .ts files and lines through the source maps beside each file. Turned on here rather than with
+// --enable-source-maps so that it covers our own modules only, all loaded after this line: the flag
+// also parses every dependency's map (+20 MiB RSS after import where this costs ~1 MiB of heap;
+// docs/benchmark.md, "Compiled JavaScript, fourth session"). From the sources (type stripping keeps
+// every line and column) there is nothing to map.
+if (import.meta.url.endsWith('.js')) setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });
 
 interface Subcommand {
   summary: string;

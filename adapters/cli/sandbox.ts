@@ -346,6 +346,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // The compiled build (.ci/build: dist/, the image) holds neither the control-plane harness
+  // (test/controlplane/) nor deploy/: the sandbox is for a checkout.
+  if (!import.meta.url.endsWith('.ts')) {
+    console.error('sandbox: runs from a checkout\'s sources only (npm run sandbox, or bin/eci-virtual-node sandbox): this compiled build has no control-plane harness');
+    return 2;
+  }
   if (flags.keep && flags['exit-after-ready']) {
     console.error(`sandbox: --keep and --exit-after-ready contradict each other\n\n${USAGE}`);
     return 2;

@@ -23,6 +23,7 @@ import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
 import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
+import { providerEntryFor, SOURCES_ENTRY, type ProviderEntry } from './provider-build.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
 import { apiClient, budget, withDeadline } from '../helpers/deadline.ts';
 
@@ -50,6 +51,12 @@ export interface BenchOptions {
   pacedPods: number;
   /** SIGKILL + restart of our provider with N pods present. */
   restart: boolean;
+  /**
+   * What eci-vn runs: `compiled` (default) = the JavaScript of .ci/build, built once per run into
+   * the run's work directory, as the image runs it; `sources` = the .ts files under type stripping
+   * (no build: what bin/eci-virtual-node and the sandbox run).
+   */
+  provider?: 'compiled' | 'sources';
   statusPollIntervalMs?: number;
   cpuProfileDir?: string;
   /** Profile only the restarted provider (node --cpu-prof) into this directory. */
@@ -482,6 +489,8 @@ interface CaseEnv {
   kubeconfigOf: (system: SystemName) => string;
   userOf: (system: SystemName) => string;
   peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
+  /** eci-vn's entry point and heap probe (compiled or sources). */
+  providerEntry: ProviderEntry;
   /** kube-apiserver's and etcd's pids (empty for a control plane the bench did not start). */
   apiserverPids: () => number[];
   /** Every control-plane process by component name (empty for a control plane the bench did not start). */
@@ -511,6 +520,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         ...(o.cpuProfileDir === undefined || systemName !== 'eci-vn' ? {} : { cpuProfileDir: join(o.cpuProfileDir, mode) }),
         ...(o.cloudsimCpuProfileDir === undefined || systemName !== 'eci-vn' ? {} : { cloudsimCpuProfileDir: join(o.cloudsimCpuProfileDir, mode) }),
         peerBinaries: env.peerBinaries,
+        providerEntry: env.providerEntry,
       },
       core,
     );
@@ -1073,6 +1083,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
     const peers = [...(o.systems.includes('kwok') ? (['kwok'] as const) : []), ...(o.systems.includes('vk-mock') ? (['virtual-kubelet'] as const) : [])];
     const peerBinaries = await buildPeers(peers, log);
     peerBuildErrors.push(...peerBinaries.errors);
+    const providerEntry = o.systems.includes('eci-vn') ? await providerEntryFor(o.provider ?? 'compiled', join(workDir, 'provider'), log) : SOURCES_ENTRY;
 
     recorder = new PodRecorder(adminKc, `${BENCH_LABEL}=${runId}`);
     await recorder.start();
@@ -1093,6 +1104,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
           kubeconfigOf: (s) => kubeconfigs.get(s)!,
           userOf: (s) => users[o.systems.indexOf(s)]!,
           peerBinaries,
+          providerEntry,
           apiserverPids,
           controlPlaneProcesses,
         };

@@ -4,7 +4,8 @@
 //   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
 //        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
 //        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
-//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--cpu-prof-apiserver] [--out DIR]
+//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--cpu-prof-apiserver]
+//        [--provider compiled|sources] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
 // details, issue 16's targets checked against the figures; writes results JSON + an SVG plot of
@@ -35,6 +36,8 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --cpu-prof-restart          profile eci-vn's restarted process from its spawn until every pod is Ready again
   --cpu-prof-cloudsim         profile eci-vn's cloud simulator with node --cpu-prof (the whole case)
   --cpu-prof-apiserver        profile kube-apiserver (Go pprof) over the first ~pods/100 s of each case's create phase
+  --provider P                compiled: eci-vn runs JavaScript built once per run by .ci/build, as the
+                              image does (default); sources: the .ts files under type stripping
   --out DIR                   results directory (default test/bench/results)
 `;
 
@@ -59,6 +62,7 @@ const { values: flags } = parseArgs({
     'cpu-prof-restart': { type: 'boolean', default: false },
     'cpu-prof-cloudsim': { type: 'boolean', default: false },
     'cpu-prof-apiserver': { type: 'boolean', default: false },
+    provider: { type: 'string', default: 'compiled' },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -79,6 +83,7 @@ const pods = int('pods', flags.pods, flags.quick ? 200 : 1000, 1);
 const modes: Mode[] = flags.mode === 'both' ? ['unlimited', 'quota-true'] : flags.mode === 'unlimited' || flags.mode === 'quota-true' ? [flags.mode] : fail(`--mode: "${flags.mode}" is not unlimited, quota-true or both`);
 const systems = flags.systems.split(',').map((s) => s.trim()) as SystemName[];
 for (const s of systems) if (!ALL_SYSTEMS.includes(s)) fail(`--systems: unknown system "${s}"`);
+if (flags.provider !== 'compiled' && flags.provider !== 'sources') fail(`--provider: "${flags.provider}" is not compiled or sources`);
 const outDir = flags.out;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const cpuProfileDir = flags['cpu-prof'] ? join(outDir, `profile-${stamp}`) : undefined;
@@ -96,6 +101,7 @@ const options: BenchOptions = {
   pacedRate: int('paced-rate', flags['paced-rate'], 100, 1),
   pacedPods: int('paced-pods', flags['paced-pods'], flags.quick ? Math.min(pods, 100) : Math.min(pods, 1000)),
   restart: !flags['no-restart'],
+  provider: flags.provider,
   ...(flags['status-poll-interval-ms'] === undefined ? {} : { statusPollIntervalMs: int('status-poll-interval-ms', flags['status-poll-interval-ms'], 0, 1) }),
   ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
   ...(cpuProfileRestartDir === undefined ? {} : { cpuProfileRestartDir }),

@@ -1,7 +1,8 @@
 // The systems under test, each started on the benchmark's control plane with three nodes (one per
 // zone) and the same number of workers:
-//   eci-vn   our provider (`eci-virtual-node run`, a child process) + the cloud simulator (a child
-//            process) + its PodNetworking webhook
+//   eci-vn   our provider (`eci-virtual-node run`, a child process: the compiled build the image
+//            runs, see provider-build.ts) + the cloud simulator (a child process, from the sources)
+//            + its PodNetworking webhook
 //   kwok     sigs.k8s.io/kwok's controller with its "fast" stages (pod-ready, pod-delete, ...)
 //   vk-mock  virtual-kubelet's mock provider, one process per node (the binary serves one node)
 //   ceiling  test/bench/ceiling.ts: patch bound pods to Running, nothing else
@@ -21,6 +22,7 @@ import { VIRTUAL_NODE_TOLERATION } from '../../provider/networking/constants.ts'
 import { freeLoopbackPorts } from '../controlplane/ports.ts';
 import { killGroup, startProcess, type ManagedProcess } from '../controlplane/processes.ts';
 import { budget, waitForEvent, withDeadline } from '../helpers/deadline.ts';
+import type { ProviderEntry } from './provider-build.ts';
 
 export type SystemName = 'eci-vn' | 'kwok' | 'vk-mock' | 'ceiling';
 export type Mode = 'unlimited' | 'quota-true';
@@ -50,6 +52,8 @@ export interface SystemContext {
   /** eci-vn: run the cloud simulator under `node --cpu-prof` into this directory. */
   cloudsimCpuProfileDir?: string;
   peerBinaries: { kwok?: string; virtualKubelet?: string; kwokStagesDir?: string };
+  /** eci-vn: the provider's entry point (compiled by default, as in the image; provider-build.ts). */
+  providerEntry: ProviderEntry;
 }
 
 export interface RunningSystem {
@@ -216,8 +220,8 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
   const spawnProvider = async (options: { cpuProfileFile?: string; logLevel?: string } = {}): Promise<{ spawnedAt: number; runningAt: number; logFile: string; logOffset: number }> => {
     const spawnedAt = Date.now();
     const logOffset = existsSync(providerLog) ? statSync(providerLog).size : 0;
-    // The Node flags the image and bin/eci-virtual-node start the provider with (Dockerfile), so the
-    // bench measures what users run.
+    // The Node flags the image and bin/eci-virtual-node start the provider with (Dockerfile), and by
+    // default the image's compiled JavaScript (ctx.providerEntry), so the bench measures what users run.
     const nodeFlags = [...PROVIDER_NODE_FLAGS, ...(ctx.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`])];
     // BENCH_PROVIDER_NODE_FLAGS: extra node/V8 flags for our provider only, after those (a later
     // V8 flag wins: --max-semi-space-size=64 measures V8's default; a flag beats NODE_OPTIONS:
@@ -226,7 +230,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     provider = startProcess({
       name: 'eci-virtual-node',
       command: process.execPath,
-      args: [...nodeFlags, '--import', join(import.meta.dirname, 'heap-probe.ts'), join(REPO, 'adapters', 'cli', 'main.ts'), 'run', '--config', configFile, '--kubeconfig', ctx.kubeconfig],
+      args: [...nodeFlags, '--import', ctx.providerEntry.heapProbe, ctx.providerEntry.main, 'run', '--config', configFile, '--kubeconfig', ctx.kubeconfig],
       logFile: providerLog,
       // The kubeconfig comes from --kubeconfig (this system's identity), never from a KUBECONFIG
       // the benchmark itself was started with (the env beats the config file).
@@ -264,7 +268,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     name: 'eci-vn',
     nodeNames: ZONES.map((z) => `${namePrefix}-${z}`),
     placement: { tolerations: [{ ...VIRTUAL_NODE_TOLERATION }], nodeSelector: { [NODE_LABELS.cluster]: clusterId } },
-    tuning: `workers=${ctx.workers} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? `default (${DEFAULT_CONFIG.sync.statusPollIntervalMs})`} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
+    tuning: `provider=${ctx.providerEntry.kind} workers=${ctx.workers} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? `default (${DEFAULT_CONFIG.sync.statusPollIntervalMs})`} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
     pids: () => (provider?.isRunning() === true ? [provider.pid] : []),
     stop: async () => {
       const stopping = Date.now();

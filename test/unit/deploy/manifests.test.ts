@@ -353,7 +353,7 @@ describe('every container we ship', () => {
     const user = /^USER (\d+):(\d+)$/m.exec(read('Dockerfile'));
     expect(user).not.toBeNull();
     expect(Number(user![1])).toBe(podSpec().securityContext?.runAsUser);
-    expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"adapters\/cli\/main\.ts"\]$/m);
+    expect(read('Dockerfile')).toMatch(/^ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"dist\/adapters\/cli\/main\.js"\]$/m);
     expect(read('Dockerfile')).toMatch(/^CMD \["run"\]$/m);
   });
 });
