@@ -61,18 +61,22 @@ import { sharedStrings } from '../strings/intern.ts';
 /** The data fields of a SDK model (no methods), all optional: what its constructor accepts. */
 type Fields<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]?: T[K] };
 
-/** Builds a SDK model from typed fields (the SDK constructor itself takes `{ [key: string]: any }`). */
-function model<T>(Ctor: new (map?: Record<string, unknown>) => T, fields: Fields<T>): T {
-  const clean: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) clean[k] = v;
-  return new Ctor(clean);
+/**
+ * A nested SDK model's fields, typed as the model, for the top-level request's constructor: tea's
+ * Model constructor builds every nested model from the fields it is given (`new type(value)`, even
+ * when the value is already that model), so building them here built each one twice (25 MiB of
+ * garbage per 1000 pods; docs/benchmark.md "Memory, third session"). It skips undefined fields.
+ */
+function nested<T>(_model: new (map?: Record<string, unknown>) => T, fields: Fields<T>): T {
+  return fields as T;
 }
 
-const nonEmpty = <T>(list: readonly T[] | undefined): T[] | undefined => (list === undefined || list.length === 0 ? undefined : [...list]);
+/** The list, or undefined when empty (the SDK's constructor copies it). */
+const nonEmpty = <T>(list: readonly T[] | undefined): T[] | undefined => (list === undefined || list.length === 0 ? undefined : (list as T[]));
 
 function probe<P, E, H, T>(
   p: Probe | undefined,
-  ctors: {
+  models: {
     probe: new (map?: Record<string, unknown>) => P;
     exec: new (map?: Record<string, unknown>) => E;
     httpGet: new (map?: Record<string, unknown>) => H;
@@ -80,16 +84,17 @@ function probe<P, E, H, T>(
   },
 ): P | undefined {
   if (p === undefined) return undefined;
-  return new ctors.probe({
-    exec: p.exec === undefined ? undefined : new ctors.exec({ command: p.exec.command }),
-    httpGet: p.httpGet === undefined ? undefined : new ctors.httpGet({ path: p.httpGet.path, port: p.httpGet.port, scheme: p.httpGet.scheme }),
-    tcpSocket: p.tcpSocket === undefined ? undefined : new ctors.tcpSocket({ port: p.tcpSocket.port }),
+  // The casts: one function serves the readiness and liveness models, alike but unrelated types.
+  return nested(models.probe, {
+    exec: p.exec === undefined ? undefined : nested(models.exec, { command: p.exec.command } as unknown as Fields<E>),
+    httpGet: p.httpGet === undefined ? undefined : nested(models.httpGet, { path: p.httpGet.path, port: p.httpGet.port, scheme: p.httpGet.scheme } as unknown as Fields<H>),
+    tcpSocket: p.tcpSocket === undefined ? undefined : nested(models.tcpSocket, { port: p.tcpSocket.port } as unknown as Fields<T>),
     initialDelaySeconds: p.initialDelaySeconds,
     periodSeconds: p.periodSeconds,
     timeoutSeconds: p.timeoutSeconds,
     successThreshold: p.successThreshold,
     failureThreshold: p.failureThreshold,
-  });
+  } as Fields<P>);
 }
 
 function lifecycle(prefix: 'lifecyclePostStartHandler' | 'lifecyclePreStopHandler', h: LifecycleHandler | undefined): Record<string, unknown> {
@@ -104,14 +109,14 @@ function lifecycle(prefix: 'lifecyclePostStartHandler' | 'lifecyclePreStopHandle
     [`${prefix}HttpGetPath`]: h.httpGet?.path,
     [`${prefix}HttpGetPort`]: h.httpGet?.port,
     [`${prefix}HttpGetScheme`]: h.httpGet?.scheme,
-    [`${prefix}HttpGetHttpHeader`]: h.httpGet?.headers?.map((x) => new Header({ name: x.name, value: x.value })),
+    [`${prefix}HttpGetHttpHeader`]: h.httpGet?.headers?.map((x) => nested(Header, { name: x.name, value: x.value })),
     [`${prefix}TcpSocketHost`]: h.tcpSocket?.host,
     [`${prefix}TcpSocketPort`]: h.tcpSocket?.port,
   };
 }
 
 function container(c: ContainerSpec): CreateContainerGroupRequestContainer {
-  return new CreateContainerGroupRequestContainer({
+  return nested(CreateContainerGroupRequestContainer, {
     name: c.name,
     image: c.image,
     imagePullPolicy: c.imagePullPolicy,
@@ -120,19 +125,19 @@ function container(c: ContainerSpec): CreateContainerGroupRequestContainer {
     workingDir: c.workingDir,
     cpu: c.cpu,
     memory: c.memory,
-    port: nonEmpty(c.ports.map((p) => model(CreateContainerGroupRequestContainerPort, { port: p.port, protocol: p.protocol }))),
+    port: nonEmpty(c.ports.map((p) => nested(CreateContainerGroupRequestContainerPort, { port: p.port, protocol: p.protocol }))),
     environmentVar: nonEmpty(
       c.env.map((e) =>
-        model(CreateContainerGroupRequestContainerEnvironmentVar, {
+        nested(CreateContainerGroupRequestContainerEnvironmentVar, {
           key: e.key,
           value: e.fieldPath === undefined ? e.value : undefined,
-          fieldRef: e.fieldPath === undefined ? undefined : model(CreateContainerGroupRequestContainerEnvironmentVarFieldRef, { fieldPath: e.fieldPath }),
+          fieldRef: e.fieldPath === undefined ? undefined : nested(CreateContainerGroupRequestContainerEnvironmentVarFieldRef, { fieldPath: e.fieldPath }),
         }),
       ),
     ),
     volumeMount: nonEmpty(
       c.volumeMounts.map((m) =>
-        model(CreateContainerGroupRequestContainerVolumeMount, {
+        nested(CreateContainerGroupRequestContainerVolumeMount, {
           name: m.name,
           mountPath: m.mountPath,
           readOnly: m.readOnly,
@@ -156,13 +161,13 @@ function container(c: ContainerSpec): CreateContainerGroupRequestContainer {
     securityContext:
       c.securityContext === undefined
         ? undefined
-        : model(CreateContainerGroupRequestContainerSecurityContext, {
+        : nested(CreateContainerGroupRequestContainerSecurityContext, {
             runAsUser: c.securityContext.runAsUser,
             readOnlyRootFilesystem: c.securityContext.readOnlyRootFilesystem,
             capability:
               c.securityContext.capabilityAdd === undefined
                 ? undefined
-                : model(CreateContainerGroupRequestContainerSecurityContextCapability, { add: c.securityContext.capabilityAdd }),
+                : nested(CreateContainerGroupRequestContainerSecurityContextCapability, { add: c.securityContext.capabilityAdd }),
           }),
     securityContextRunAsGroup: c.securityContext?.runAsGroup,
     securityContextRunAsNonRoot: c.securityContext?.runAsNonRoot,
@@ -171,13 +176,13 @@ function container(c: ContainerSpec): CreateContainerGroupRequestContainer {
     tty: c.tty,
     terminationMessagePath: c.terminationMessagePath,
     terminationMessagePolicy: c.terminationMessagePolicy,
-    ...lifecycle('lifecyclePostStartHandler', c.postStart),
-    ...lifecycle('lifecyclePreStopHandler', c.preStop),
+    ...(lifecycle('lifecyclePostStartHandler', c.postStart) as Fields<CreateContainerGroupRequestContainer>),
+    ...(lifecycle('lifecyclePreStopHandler', c.preStop) as Fields<CreateContainerGroupRequestContainer>),
   });
 }
 
 function initContainer(c: InitContainerSpec): CreateContainerGroupRequestInitContainer {
-  return model(CreateContainerGroupRequestInitContainer, {
+  return nested(CreateContainerGroupRequestInitContainer, {
     name: c.name,
     image: c.image,
     imagePullPolicy: c.imagePullPolicy,
@@ -186,19 +191,19 @@ function initContainer(c: InitContainerSpec): CreateContainerGroupRequestInitCon
     workingDir: c.workingDir,
     cpu: c.cpu,
     memory: c.memory,
-    port: nonEmpty(c.ports.map((p) => model(CreateContainerGroupRequestInitContainerPort, { port: p.port, protocol: p.protocol }))),
+    port: nonEmpty(c.ports.map((p) => nested(CreateContainerGroupRequestInitContainerPort, { port: p.port, protocol: p.protocol }))),
     environmentVar: nonEmpty(
       c.env.map((e) =>
-        model(CreateContainerGroupRequestInitContainerEnvironmentVar, {
+        nested(CreateContainerGroupRequestInitContainerEnvironmentVar, {
           key: e.key,
           value: e.fieldPath === undefined ? e.value : undefined,
-          fieldRef: e.fieldPath === undefined ? undefined : model(CreateContainerGroupRequestInitContainerEnvironmentVarFieldRef, { fieldPath: e.fieldPath }),
+          fieldRef: e.fieldPath === undefined ? undefined : nested(CreateContainerGroupRequestInitContainerEnvironmentVarFieldRef, { fieldPath: e.fieldPath }),
         }),
       ),
     ),
     volumeMount: nonEmpty(
       c.volumeMounts.map((m) =>
-        model(CreateContainerGroupRequestInitContainerVolumeMount, {
+        nested(CreateContainerGroupRequestInitContainerVolumeMount, {
           name: m.name,
           mountPath: m.mountPath,
           readOnly: m.readOnly,
@@ -210,22 +215,22 @@ function initContainer(c: InitContainerSpec): CreateContainerGroupRequestInitCon
     securityContext:
       c.securityContext === undefined
         ? undefined
-        : model(CreateContainerGroupRequestInitContainerSecurityContext, {
+        : nested(CreateContainerGroupRequestInitContainerSecurityContext, {
             runAsUser: c.securityContext.runAsUser,
             readOnlyRootFilesystem: c.securityContext.readOnlyRootFilesystem,
             capability:
               c.securityContext.capabilityAdd === undefined
                 ? undefined
-                : model(CreateContainerGroupRequestInitContainerSecurityContextCapability, { add: c.securityContext.capabilityAdd }),
+                : nested(CreateContainerGroupRequestInitContainerSecurityContextCapability, { add: c.securityContext.capabilityAdd }),
           }),
     terminationMessagePath: c.terminationMessagePath,
     terminationMessagePolicy: c.terminationMessagePolicy,
   });
 }
 
-/** Our request -> the SDK's CreateContainerGroupRequest. */
+/** Our request -> the SDK's CreateContainerGroupRequest (its constructor builds the nested models). */
 export function toSdkCreateRequest(r: ContainerGroupRequest): CreateContainerGroupRequest {
-  return model(CreateContainerGroupRequest, {
+  const fields: Fields<CreateContainerGroupRequest> = {
     regionId: r.regionId,
     zoneId: r.zoneId,
     securityGroupId: r.securityGroupId,
@@ -242,47 +247,47 @@ export function toSdkCreateRequest(r: ContainerGroupRequest): CreateContainerGro
       r.volumes.map((v) => {
         switch (v.type) {
           case 'EmptyDirVolume':
-            return model(CreateContainerGroupRequestVolume, {
+            return nested(CreateContainerGroupRequestVolume, {
               name: v.name,
               type: v.type,
-              emptyDirVolume: model(CreateContainerGroupRequestVolumeEmptyDirVolume, { medium: v.medium, sizeLimit: v.sizeLimit }),
+              emptyDirVolume: nested(CreateContainerGroupRequestVolumeEmptyDirVolume, { medium: v.medium, sizeLimit: v.sizeLimit }),
             });
           case 'ConfigFileVolume':
-            return model(CreateContainerGroupRequestVolume, {
+            return nested(CreateContainerGroupRequestVolume, {
               name: v.name,
               type: v.type,
-              configFileVolume: model(CreateContainerGroupRequestVolumeConfigFileVolume, {
+              configFileVolume: nested(CreateContainerGroupRequestVolumeConfigFileVolume, {
                 defaultMode: v.defaultMode,
                 configFileToPath: v.files.map((f) =>
-                  model(CreateContainerGroupRequestVolumeConfigFileVolumeConfigFileToPath, { path: f.path, content: f.contentBase64, mode: f.mode }),
+                  nested(CreateContainerGroupRequestVolumeConfigFileVolumeConfigFileToPath, { path: f.path, content: f.contentBase64, mode: f.mode }),
                 ),
               }),
             });
           case 'NFSVolume':
-            return model(CreateContainerGroupRequestVolume, {
+            return nested(CreateContainerGroupRequestVolume, {
               name: v.name,
               type: v.type,
-              NFSVolume: model(CreateContainerGroupRequestVolumeNFSVolume, { server: v.server, path: v.path, readOnly: v.readOnly }),
+              NFSVolume: nested(CreateContainerGroupRequestVolumeNFSVolume, { server: v.server, path: v.path, readOnly: v.readOnly }),
             });
         }
       }),
     ),
-    tag: Object.entries(r.tags).map(([key, value]) => model(CreateContainerGroupRequestTag, { key, value })),
+    tag: Object.entries(r.tags).map(([key, value]) => nested(CreateContainerGroupRequestTag, { key, value })),
     clientToken: r.clientToken,
     dnsPolicy: r.dnsPolicy,
     dnsConfig:
       r.dnsConfig === undefined
         ? undefined
-        : model(CreateContainerGroupRequestDnsConfig, {
+        : nested(CreateContainerGroupRequestDnsConfig, {
             nameServer: nonEmpty(r.dnsConfig.nameServers),
             search: nonEmpty(r.dnsConfig.searches),
-            option: nonEmpty(r.dnsConfig.options.map((o) => model(CreateContainerGroupRequestDnsConfigOption, { name: o.name, value: o.value }))),
+            option: nonEmpty(r.dnsConfig.options.map((o) => nested(CreateContainerGroupRequestDnsConfigOption, { name: o.name, value: o.value }))),
           }),
-    hostAliase: nonEmpty(r.hostAliases.map((h) => model(CreateContainerGroupRequestHostAliase, { ip: h.ip, hostname: h.hostnames }))),
+    hostAliase: nonEmpty(r.hostAliases.map((h) => nested(CreateContainerGroupRequestHostAliase, { ip: h.ip, hostname: h.hostnames }))),
     hostName: r.hostName,
     imageRegistryCredential: nonEmpty(
       r.imageRegistryCredentials.map((c) =>
-        model(CreateContainerGroupRequestImageRegistryCredential, { server: c.server, userName: c.userName, password: c.password }),
+        nested(CreateContainerGroupRequestImageRegistryCredential, { server: c.server, userName: c.userName, password: c.password }),
       ),
     ),
     spotStrategy: r.spotStrategy,
@@ -299,12 +304,13 @@ export function toSdkCreateRequest(r: ContainerGroupRequest): CreateContainerGro
     securityContext:
       r.sysctls.length === 0
         ? undefined
-        : model(CreateContainerGroupRequestSecurityContext, {
-            sysctl: r.sysctls.map((s) => model(CreateContainerGroupRequestSecurityContextSysctl, { name: s.name, value: s.value })),
+        : nested(CreateContainerGroupRequestSecurityContext, {
+            sysctl: r.sysctls.map((s) => nested(CreateContainerGroupRequestSecurityContextSysctl, { name: s.name, value: s.value })),
           }),
     ephemeralStorage: r.ephemeralStorage,
     ipv6AddressCount: r.ipv6AddressCount,
-  });
+  };
+  return new CreateContainerGroupRequest(fields);
 }
 
 const GROUP_STATUSES: ReadonlySet<string> = new Set<ContainerGroupStatus>([

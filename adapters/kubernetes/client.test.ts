@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKubeConfig } from './client.ts';
+import { loadKubeConfig, sameMaterial } from './client.ts';
 
 let dir: string;
 const kubeconfig = (name: string, server: string) => `apiVersion: v1
@@ -84,5 +84,26 @@ current-context: c
 
   it('builds no Agent when there is no TLS material (plain token over the default dispatcher)', async () => {
     expect(await dispatcherOf(loadKubeConfig(join(dir, 'a')))).toBeUndefined();
+  });
+});
+
+describe('sameMaterial (the pool\'s lookup: one Agent per TLS material)', () => {
+  const agent = (ca: string, extra: Record<string, unknown> = {}) => ({
+    type: 'agent',
+    connect: { ca: Buffer.from(ca), cert: Buffer.from('cert'), key: Buffer.from('key'), keepAlive: true, keepAliveInitialDelay: 30000, ...extra },
+  });
+  it.each([
+    ['the same material read again (new buffers, same bytes)', agent('ca-1'), agent('ca-1'), true],
+    ['a rotated CA', agent('ca-1'), agent('ca-2'), false],
+    ['a CA one byte longer', agent('ca-1'), agent('ca-1\n'), false],
+    ['a flag set on one side only', agent('ca-1'), agent('ca-1', { rejectUnauthorized: false }), false],
+    ['a flag that differs', agent('ca-1', { servername: 'a' }), agent('ca-1', { servername: 'b' }), false],
+    ['a buffer against the same text as a string', agent('ca-1'), { type: 'agent', connect: { ...agent('ca-1').connect, ca: 'ca-1' } }, false],
+    ['CA lists equal element by element', agent('x', { ca: [Buffer.from('a'), Buffer.from('b')] }), agent('x', { ca: [Buffer.from('a'), Buffer.from('b')] }), true],
+    ['CA lists of different lengths', agent('x', { ca: [Buffer.from('a'), Buffer.from('b')] }), agent('x', { ca: [Buffer.from('a')] }), false],
+    ['a proxy against a direct Agent', { type: 'proxy', uri: 'http://p:3128', requestTls: {} }, { type: 'agent', connect: {} }, false],
+  ])('%s', (_name, a, b, same) => {
+    expect(sameMaterial(a, b)).toBe(same);
+    expect(sameMaterial(b, a)).toBe(same);
   });
 });

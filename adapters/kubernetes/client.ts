@@ -21,17 +21,21 @@ export interface KubernetesClients {
  * client-node 2.x builds a new undici Agent, hence a new TLS connection, for every request: at a
  * few requests per pod that was most of the provider's CPU (TLS handshakes; see
  * docs/benchmark.md). This KubeConfig hands every request with the same TLS material one shared
- * Agent, which keeps connections alive and reuses them, as client-go does. The Agent is keyed by
+ * Agent, which keeps connections alive and reuses them, as client-go does. The Agent is found by
  * the material itself (CA, client certificate and key as read for this request, server, proxy), so
  * a rotated certificate file gets a new Agent; and none is built only to be thrown away (building
- * and closing one per request, and hashing the key, were ~1.5% of the provider's busy CPU).
+ * and closing one per request, and hashing the key, were ~1.5% of the provider's busy CPU). The
+ * lookup compares the options with those each Agent was built from, buffers by content, in place:
+ * a string key copied the CA and client certificate on every request (24 MiB of garbage per 1000
+ * pods, docs/benchmark.md "Memory, third session").
  */
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 type DispatcherOptions = ReturnType<k8s.KubeConfig['createDispatcherOptions']>;
 type BuildDispatcher = (cluster: k8s.Cluster | null, agentOptions: https.AgentOptions) => Dispatcher | undefined;
 
 export class PooledKubeConfig extends k8s.KubeConfig {
-  private readonly dispatchers = new Map<string, Dispatcher>();
+  /** Each Agent with the options it was built from; the newest last (a rotation appends one). */
+  private readonly dispatchers: { options: DispatcherOptions; dispatcher: Dispatcher }[] = [];
   /** Client-side pacing of every request (set by loadKubeConfig when qps > 0). */
   limiter: TokenBucket | undefined;
 
@@ -45,13 +49,13 @@ export class PooledKubeConfig extends k8s.KubeConfig {
       value: (cluster: k8s.Cluster | null, agentOptions: https.AgentOptions): Dispatcher | undefined => {
         const options = this.createDispatcherOptions(cluster, agentOptions);
         if (options.type === 'none') return undefined;
-        const key = dispatcherKey(options);
-        let shared = this.dispatchers.get(key);
-        if (shared === undefined) {
-          shared = build(cluster, agentOptions);
-          if (shared !== undefined) this.dispatchers.set(key, shared);
+        for (let i = this.dispatchers.length - 1; i >= 0; i--) {
+          const entry = this.dispatchers[i]!;
+          if (sameMaterial(entry.options, options)) return entry.dispatcher;
         }
-        return shared;
+        const dispatcher = build(cluster, agentOptions);
+        if (dispatcher !== undefined) this.dispatchers.push({ options, dispatcher });
+        return dispatcher;
       },
     });
   }
@@ -63,23 +67,31 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 }
 
-/** What an Agent is made of, as one string (buffers by content). */
-function dispatcherKey(options: DispatcherOptions): string {
-  const parts: string[] = [];
-  const add = (value: unknown): void => {
-    if (value === undefined || value === null) parts.push('');
-    else if (Buffer.isBuffer(value)) parts.push(value.toString('latin1'));
-    else if (Array.isArray(value)) for (const v of value) add(v);
-    else if (typeof value === 'object') {
-      for (const [k, v] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        parts.push(k);
-        add(v);
-      }
-    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parts.push(String(value));
-    else parts.push(`(${typeof value})`); // none today (client-node passes TLS data and flags)
-  };
-  add(options);
-  return parts.join('\u0000');
+/**
+ * Whether two dispatcher options describe the same Agent: the same keys, buffers equal by content,
+ * arrays element by element, other values identical. Allocates nothing (it runs on every request).
+ */
+export function sameMaterial(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameMaterial(a[i], b[i])) return false;
+    return true;
+  }
+  // Anything else that is not a plain record (a function, a number that differs) is different:
+  // client-node passes TLS data, flags and strings only.
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const key in x) {
+    if (!Object.hasOwn(x, key)) continue;
+    if (!Object.hasOwn(y, key) || !sameMaterial(x[key], y[key])) return false;
+    keys++;
+  }
+  for (const key in y) if (Object.hasOwn(y, key)) keys--;
+  return keys === 0;
 }
 
 /**
