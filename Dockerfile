@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # eci-virtual-node: the provider image. It runs JavaScript compiled from provider/ and adapters/
 # (stage `build`: .ci/build, i.e. `tsc -p tsconfig.build.json`, tests left out), not the TypeScript
-# sources under type stripping: ~30 MiB less RSS and ~0.5-1 s less start-up (no amaro wasm, no
+# sources under type stripping: ~28 MiB less RSS and ~0.5 s less start-up (no amaro wasm, no
 # stripped sources kept; docs/benchmark.md, "Compiled JavaScript, fourth session"). The image is
 # production node_modules + dist/ (JavaScript and its source maps, so stack traces name the .ts
 # lines) + package.json ("type": "module" is what makes the .js files ES modules).
