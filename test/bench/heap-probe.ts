@@ -1,5 +1,6 @@
 // Preloaded into the provider process by the benchmark (`node --import ./test/bench/heap-probe.ts
-// adapters/cli/main.ts run ...`): appends `process.memoryUsage()` as a JSON line to the file named
+// adapters/cli/main.ts run ...`; beside the compiled build, transpiled to heap-probe.js so no type
+// stripping loads into the process measured: provider-build.ts): appends `process.memoryUsage()` as a JSON line to the file named
 // by BENCH_MEMORY_FILE every BENCH_MEMORY_INTERVAL_MS (default 500), with the event loop's longest
 // delay since the last line. No provider code changes, no inspector; one small synchronous append
 // per interval on an unref'd timer.
