@@ -123,10 +123,10 @@ export const PROVIDER_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 /**
  * As the Deployment's NODE_OPTIONS (deploy/base/deployment.yaml; the manifests test checks): the
- * old-space cap sized for 10,000 pods (docs/deploy.md, "Memory"). An environment variable, not a
+ * old-space cap sized for 20,000 typical pods (docs/deploy.md, "Memory"). An environment variable, not a
  * flag, because a command-line flag beats NODE_OPTIONS and the cap must stay the user's to raise.
  */
-export const PROVIDER_NODE_OPTIONS = '--max-old-space-size=256';
+export const PROVIDER_NODE_OPTIONS = '--max-old-space-size=384';
 
 function withoutKubeconfig(): NodeJS.ProcessEnv {
   const { KUBECONFIG: _ignored, ...env } = process.env;
