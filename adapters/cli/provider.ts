@@ -397,6 +397,7 @@ const podController = (w: Wiring): Runnable => ({
       zoneOfNode: (name) => nodes.zoneOfNode(name) ?? pools?.zoneOfNode(name),
       log: w.log,
       workers: w.config.sync.workers,
+      writeConcurrency: w.config.sync.writeConcurrency,
       statusPollIntervalMs: w.config.sync.statusPollIntervalMs,
       resyncIntervalMs: w.config.sync.resyncIntervalMs,
       orphanGracePeriodMs: w.config.sync.orphanGracePeriodMs,

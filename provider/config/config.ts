@@ -225,6 +225,8 @@ const kubernetes = v.strictObject({
 const sync = v.strictObject({
   /** Pods synced at once. */
   workers: positiveInteger(64, { flag: 'workers', env: 'ECI_VN_WORKERS', help: 'pods synced at once' }),
+  /** Apiserver writes of the pod sync (status PATCHes) in flight at once, off the workers (the write lane). */
+  writeConcurrency: positiveInteger(64, { flag: 'write-concurrency', env: 'ECI_VN_WRITE_CONCURRENCY', help: 'pod status writes in flight at once (the write lane)' }),
   /** How often DescribeContainerGroupStatus is asked what changed. */
   statusPollIntervalMs: positive(1_000, { flag: 'status-poll-interval-ms', env: 'ECI_VN_STATUS_POLL_INTERVAL_MS', help: 'status poll interval' }),
   /** Full resync of every pod (safety net under the watch). */

@@ -30,6 +30,8 @@ export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   /** Whether every pod cache behind `pods` has listed (nodes added later start unsynced). */
   podsSynced: () => boolean;
   workers: number;
+  /** Runs at once in the queue's write lane (status PATCHes); default `workers`. */
+  writeConcurrency?: number;
   statusPollIntervalMs: number;
   resyncIntervalMs: number;
   orphanGracePeriodMs: number;
@@ -80,6 +82,7 @@ export class PodController {
     this.clusterTags = { [GROUP_TAGS.cluster]: o.clusterId };
     this.queue = new KeyedWorkQueue<string>({
       concurrency: o.workers,
+      ...(o.writeConcurrency === undefined ? {} : { writeConcurrency: o.writeConcurrency }),
       backoffBaseMs: o.backoffBaseMs,
       backoffMaxMs: o.backoffMaxMs,
       handle: (key, work) => this.syncPod(key, work),

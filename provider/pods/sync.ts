@@ -114,7 +114,10 @@ export class PodSync {
     this.lookDescriber = new DescribeBatcher({ cloud: this.o.cloud, windowMs: LOOK_BATCH_WINDOW_MS });
   }
 
-  /** `work` moves the run to the queue's create lane before a create (absent: creates in place). */
+  /**
+   * `work` moves the run to the queue's create lane before a create, and to its write lane before
+   * a status PATCH or a lone annotation write (absent: all in place).
+   */
   async syncPod(key: PodKey, work?: WorkContext): Promise<SyncResult> {
     const pod = this.o.pods.get(key.namespace, key.name);
     if (pod === undefined || pod.metadata?.uid !== key.uid) return this.podGone(key);
@@ -158,7 +161,11 @@ export class PodSync {
     // act + report. The provider's annotations ride on the status patch when there is one (the
     // status subresource takes metadata too); alone only when no status write comes soon.
     const annotations = group !== undefined && !deleting ? this.annotationsToRecord(key.uid, pod, group) : undefined;
-    if (annotations !== undefined && plan.kind !== 'report-status' && !this.holdAnnotations(key.uid, restatesPending)) await this.annotate(key, annotations);
+    if (annotations !== undefined && plan.kind !== 'report-status' && !this.holdAnnotations(key.uid, restatesPending)) {
+      // Only when nothing else follows: a lane's run should not go on to the cloud.
+      if (plan.kind === 'nothing') await work?.enterWriteLane();
+      await this.annotate(key, annotations);
+    }
     if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
     return this.act(key, pod, group, plan, work, plan.kind === 'report-status' ? annotations : undefined);
   }
@@ -395,6 +402,8 @@ export class PodSync {
       case 'nothing':
         return { kind: 'done' };
       case 'report-status':
+        // The PATCH waits on the apiserver (seconds when it is loaded): in the write lane, not on a worker.
+        await work?.enterWriteLane();
         return this.reportStatus(key, pod, group, plan.status, annotations);
       case 'delete-group': {
         const links = this.provisioningLinks(pod);
@@ -431,6 +440,7 @@ export class PodSync {
         memory.markedLost = plan.containerGroupId;
         const message = `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`;
         this.o.writer.recordEvent(key, { type: 'Warning', reason: EventReason.ProviderFailed, message });
+        await work?.enterWriteLane();
         await this.o.writer.patchPodStatus(key, lostPodStatus({ pod, containerGroupId: plan.containerGroupId, now: this.o.now() }));
         return { kind: 'done' };
       }

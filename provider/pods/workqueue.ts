@@ -4,9 +4,12 @@
 //   once after the current run, so no change is lost;
 // - failures back off exponentially per key (with jitter), success resets the key's backoff;
 // - one slow or failing key never blocks the others;
-// - two lanes: a run that is about to create (and may wait for the cloud's create tokens) moves
-//   to the create lane and frees its worker, so status reports, deletions and refusals of other
-//   keys never queue behind throttled creates. The key stays "processing" across the move;
+// - lanes: a run about to wait on something slow moves to a lane and frees its worker. The create
+//   lane takes a run about to create (it may wait for the cloud's create tokens), so status
+//   reports, deletions and refusals of other keys never queue behind throttled creates; the write
+//   lane takes a run about to write to the apiserver (a status PATCH waits 0.5-10 s on a loaded
+//   apiserver), so new pods' syncs do not queue behind other pods' writes. Each lane has its own
+//   concurrency; the key stays "processing" across the move, and a run moves at most once;
 // - follow-ups first: a key added with `soon` (the cloud reported its group changed) or coming
 //   back after its own requeueAfter/backoff is taken before keys of the plain order, so a status
 //   to report does not wait behind a flood of new pods' first syncs (1000 pods bound at once).
@@ -22,7 +25,14 @@ export interface WorkContext {
    * resolves when one of the create lane's slots is this run's (until the run ends).
    */
   enterCreateLane(): Promise<void>;
+  /**
+   * Moves this run to the write lane (before an apiserver write), like enterCreateLane. A run
+   * already in a lane stays where it is.
+   */
+  enterWriteLane(): Promise<void>;
 }
+
+export type LaneName = 'create' | 'write';
 
 export interface WorkQueueOptions<K> {
   /** Processes one key. Throwing retries it with backoff. */
@@ -30,12 +40,42 @@ export interface WorkQueueOptions<K> {
   concurrency: number;
   /** Runs at once in the create lane (default: `concurrency`). */
   createConcurrency?: number;
+  /** Runs at once in the write lane (default: `concurrency`). */
+  writeConcurrency?: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   onError?: (key: K, err: unknown, attempt: number, retryInMs: number) => void;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
   random?: () => number;
+}
+
+/** Slots of one lane: a run holds one from when it gets it until it ends; waiters are served in order. */
+class Lane {
+  /** Runs in the lane, holding a slot or waiting for one. */
+  members = 0;
+  private used = 0;
+  private waiters: (() => void)[] = [];
+
+  private readonly concurrency: number;
+
+  constructor(concurrency: number) {
+    this.concurrency = concurrency;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.used < this.concurrency) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next !== undefined) next(); // the slot passes to the next waiting run
+    else this.used--;
+  }
 }
 
 export class KeyedWorkQueue<K> {
@@ -50,10 +90,7 @@ export class KeyedWorkQueue<K> {
   private readonly failures = new Map<K, number>();
   private readonly delayed = new Map<K, unknown>();
   private running = 0;
-  /** Runs in the create lane (holding a create slot or waiting for one). */
-  private creating = 0;
-  private createSlotsUsed = 0;
-  private createWaiters: (() => void)[] = [];
+  private readonly lanes: Record<LaneName, Lane>;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -64,8 +101,10 @@ export class KeyedWorkQueue<K> {
       clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
       random: Math.random,
       createConcurrency: options.concurrency,
+      writeConcurrency: options.concurrency,
       ...options,
     };
+    this.lanes = { create: new Lane(this.opts.createConcurrency), write: new Lane(this.opts.writeConcurrency) };
   }
 
   /**
@@ -117,12 +156,17 @@ export class KeyedWorkQueue<K> {
   }
 
   get inFlight(): number {
-    return this.running + this.creating;
+    return this.running + this.lanes.create.members + this.lanes.write.members;
   }
 
   /** Runs in the create lane, holding a slot or waiting for one. */
   get inCreateLane(): number {
-    return this.creating;
+    return this.lanes.create.members;
+  }
+
+  /** Runs in the write lane, holding a slot or waiting for one. */
+  get inWriteLane(): number {
+    return this.lanes.write.members;
   }
 
   /** Stops taking work; resolves when in-flight handlers have finished. */
@@ -165,36 +209,26 @@ export class KeyedWorkQueue<K> {
   }
 
   private isIdle(): boolean {
-    return this.running === 0 && this.creating === 0 && this.depth === 0;
-  }
-
-  private async acquireCreateSlot(): Promise<void> {
-    if (this.createSlotsUsed < this.opts.createConcurrency) {
-      this.createSlotsUsed++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.createWaiters.push(resolve));
-  }
-
-  private releaseCreateSlot(): void {
-    const next = this.createWaiters.shift();
-    if (next !== undefined) next(); // the slot passes to the next waiting run
-    else this.createSlotsUsed--;
+    return this.running === 0 && this.lanes.create.members === 0 && this.lanes.write.members === 0 && this.depth === 0;
   }
 
   private async run(key: K): Promise<void> {
     let retryInMs: number | undefined;
-    let lane: 'worker' | 'create-waiting' | 'create' = 'worker';
+    // Where the run is: on its worker, or in a lane (waiting for a slot, then holding it).
+    let lane: Lane | undefined;
+    let holdsSlot = false;
+    const enter = async (name: LaneName): Promise<void> => {
+      if (lane !== undefined) return;
+      lane = this.lanes[name];
+      this.running--;
+      lane.members++;
+      this.pump();
+      await lane.acquire();
+      holdsSlot = true;
+    };
     const work: WorkContext = {
-      enterCreateLane: async () => {
-        if (lane !== 'worker') return;
-        lane = 'create-waiting';
-        this.running--;
-        this.creating++;
-        this.pump();
-        await this.acquireCreateSlot();
-        lane = 'create';
-      },
+      enterCreateLane: () => enter('create'),
+      enterWriteLane: () => enter('write'),
     };
     try {
       const result = await this.opts.handle(key, work);
@@ -207,10 +241,10 @@ export class KeyedWorkQueue<K> {
       this.opts.onError(key, err, attempt, retryInMs);
     } finally {
       this.processing.delete(key);
-      if (lane === 'worker') this.running--;
+      if (lane === undefined) this.running--;
       else {
-        this.creating--;
-        if (lane === 'create') this.releaseCreateSlot();
+        lane.members--;
+        if (holdsSlot) lane.release();
       }
     }
     const dirty = this.dirtyWhileProcessing.get(key);
