@@ -198,3 +198,128 @@ describe('KeyedWorkQueue follow-ups', () => {
     expect(seen).toEqual(['created', 'first', 'new-3', 'created', 'new-1', 'new-2']);
   });
 });
+
+describe('KeyedWorkQueue write lane', () => {
+  /** A queue whose handler enters `lane` for the keys that have a gate and waits on it there. */
+  function gatedQueue(o: { concurrency: number; writeConcurrency?: number; createConcurrency?: number; lane: (key: string) => 'write' | 'create' | 'write-after-create' | undefined }) {
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const gateOf = (key: string) => gates.get(key) ?? gates.set(key, deferred()).get(key)!;
+    const log: string[] = [];
+    let holding = 0;
+    let maxHolding = 0;
+    const runningNow = new Map<string, number>();
+    let maxSameKey = 0;
+    const timers: (() => void)[] = [];
+    const queue = new KeyedWorkQueue<string>({
+      concurrency: o.concurrency,
+      ...(o.writeConcurrency === undefined ? {} : { writeConcurrency: o.writeConcurrency }),
+      ...(o.createConcurrency === undefined ? {} : { createConcurrency: o.createConcurrency }),
+      backoffBaseMs: 1,
+      backoffMaxMs: 1,
+      setTimer: (fn) => timers.push(fn),
+      clearTimer: () => {},
+      handle: async (key, work) => {
+        runningNow.set(key, (runningNow.get(key) ?? 0) + 1);
+        maxSameKey = Math.max(maxSameKey, runningNow.get(key)!);
+        try {
+          const lane = o.lane(key);
+          if (lane === 'create' || lane === 'write-after-create') await work.enterCreateLane();
+          if (lane === 'write' || lane === 'write-after-create') await work.enterWriteLane();
+          if (lane !== undefined) {
+            holding++;
+            maxHolding = Math.max(maxHolding, holding);
+            log.push(`${key} has a slot`);
+            await gateOf(key).promise;
+            holding--;
+          }
+          log.push(`${key} done`);
+          return done;
+        } finally {
+          runningNow.set(key, runningNow.get(key)! - 1);
+        }
+      },
+    });
+    return { queue, log, open: (key: string) => gateOf(key).resolve(), stats: () => ({ maxHolding, maxSameKey }) };
+  }
+
+  it('a run in the write lane frees its worker: other keys sync while its PATCH waits', async () => {
+    const q = gatedQueue({ concurrency: 1, writeConcurrency: 4, lane: (key) => (key.startsWith('patch') ? 'write' : undefined) });
+    q.queue.add('patch-1');
+    q.queue.add('patch-2');
+    q.queue.add('new-pod');
+    // One worker: without the lane, new-pod would wait for both PATCHes.
+    await until(() => q.log.includes('new-pod done') && q.log.includes('patch-2 has a slot'), 'new-pod to finish while both PATCHes wait', q.log);
+    expect(q.queue.inWriteLane).toBe(2);
+    expect(q.queue.inFlight).toBe(2);
+    q.open('patch-1');
+    q.open('patch-2');
+    await q.queue.idle();
+    expect(q.queue.inWriteLane).toBe(0);
+    expect(q.queue.inFlight).toBe(0);
+  });
+
+  it('honours the write lane concurrency, apart from the workers and the create lane', async () => {
+    const keys = ['w1', 'w2', 'w3', 'w4', 'w5'];
+    const q = gatedQueue({ concurrency: 1, writeConcurrency: 2, createConcurrency: 1, lane: (key) => (key.startsWith('w') ? 'write' : 'create') });
+    for (const key of keys) q.queue.add(key);
+    q.queue.add('c1');
+    await until(() => q.log.includes('w2 has a slot') && q.log.includes('c1 has a slot'), 'two writes and the create to hold slots', q.log);
+    // All five wait in the lane (no worker held), two of them with a slot.
+    expect(q.queue.inWriteLane).toBe(5);
+    expect(q.queue.inCreateLane).toBe(1);
+    expect(q.log.filter((l) => l.endsWith('has a slot')).sort()).toEqual(['c1 has a slot', 'w1 has a slot', 'w2 has a slot']);
+    q.open('w1');
+    await until(() => q.log.includes('w3 has a slot'), 'w3 to get the slot w1 freed', q.log);
+    expect(q.log).not.toContain('w4 has a slot');
+    for (const key of [...keys, 'c1']) q.open(key);
+    await q.queue.idle();
+    // 3 = two write slots + one create slot: the lanes' slots are their own.
+    expect(q.stats().maxHolding).toBe(3);
+  });
+
+  it('never runs a key twice at once across lanes; an add during its write re-runs it once after', async () => {
+    let runs = 0;
+    const q = gatedQueue({ concurrency: 4, writeConcurrency: 4, lane: (key) => (key === 'a' && ++runs === 1 ? 'write' : undefined) });
+    q.queue.add('a');
+    await until(() => q.log.includes('a has a slot'), 'a to hold a write slot', q.log);
+    // The worker a left is free, but a is still processing: these adds only mark it dirty.
+    q.queue.add('a');
+    q.queue.add('a', { soon: true });
+    q.queue.add('b');
+    await until(() => q.log.includes('b done'), 'b to run on the freed worker', q.log);
+    expect(q.log.filter((l) => l === 'a done')).toEqual([]);
+    q.open('a');
+    await q.queue.idle();
+    expect(q.log.filter((l) => l === 'a done')).toEqual(['a done', 'a done']);
+    expect(q.stats().maxSameKey).toBe(1);
+  });
+
+  it('a run already in the create lane stays there when it writes (one slot, not two)', async () => {
+    const q = gatedQueue({ concurrency: 1, writeConcurrency: 1, createConcurrency: 1, lane: (key) => (key === 'created' ? 'write-after-create' : key === 'patch' ? 'write' : undefined) });
+    q.queue.add('created');
+    await until(() => q.log.includes('created has a slot'), 'created to hold its create slot', q.log);
+    q.queue.add('patch');
+    // The write slot is free: 'created' did not take it.
+    await until(() => q.log.includes('patch has a slot'), 'patch to get the only write slot', q.log);
+    expect(q.queue.inCreateLane).toBe(1);
+    expect(q.queue.inWriteLane).toBe(1);
+    q.open('created');
+    q.open('patch');
+    await q.queue.idle();
+  });
+
+  it('shutDown waits for the runs in the write lane, holding a slot or waiting for one', async () => {
+    const q = gatedQueue({ concurrency: 2, writeConcurrency: 1, lane: () => 'write' });
+    q.queue.add('p1');
+    q.queue.add('p2');
+    await until(() => q.queue.inWriteLane === 2 && q.log.includes('p1 has a slot'), 'p1 to hold the write slot and p2 to wait', q.log);
+    let stopped = false;
+    const stopping = q.queue.shutDown().then(() => (stopped = true));
+    q.open('p1');
+    await until(() => q.log.includes('p2 has a slot'), 'p2 to get the slot after p1', q.log);
+    expect(stopped).toBe(false);
+    q.open('p2');
+    await stopping;
+    expect(q.log).toEqual(['p1 has a slot', 'p1 done', 'p2 has a slot', 'p2 done']);
+  });
+});
