@@ -1,5 +1,6 @@
 // Status never waits behind creates: with the cloud's create tokens used up (a create that does
 // not return until released), a created pod's status is still reported, on a one-worker queue.
+// Nor do creates wait behind status writes: a PATCH the apiserver has not answered holds no worker.
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
@@ -72,5 +73,66 @@ describe('pod sync lanes', () => {
     releaseToken();
     await queue.idle();
     expect(groups.createdFor('uid-create')).toBe('eci-new');
+  });
+
+  it('creates a new pod\'s group while another pod\'s status PATCH waits for the apiserver', async () => {
+    const bound = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] };
+    const fresh = makePod({ name: 'new', uid: 'uid-create', nodeName: 'vn', containers: [{ name: 'app', image: 'nginx' }], spec: { dnsPolicy: 'Default' }, status: bound });
+    const created = makePod({ name: 'created', uid: 'uid-status', nodeName: 'vn', containers: [{ name: 'app', image: 'nginx' }], spec: { dnsPolicy: 'Default' }, status: bound });
+    const pods = new Map<string, V1Pod>([['new', fresh], ['created', created]]);
+    let answerPatch!: () => void;
+    const apiserver = new Promise<void>((resolve) => (answerPatch = resolve));
+    const statuses = new Map<string, V1PodStatus>();
+    let createsStarted = 0;
+    const cloud = {
+      createContainerGroup: async () => {
+        createsStarted++;
+        return { containerGroupId: 'eci-new' };
+      },
+      describeContainerGroups: async () => [],
+    } as unknown as CloudPort;
+    const writer: PodWriter = {
+      patchPodStatus: async (key, status) => {
+        await apiserver; // a loaded apiserver: the PATCH is not answered until released
+        statuses.set(key.name, status);
+      },
+      annotatePod: async () => {},
+      finishPodDeletion: async () => {},
+      recordEvent: () => {},
+    };
+    const groups = new GroupIndex();
+    groups.put(running('uid-status'));
+    const sync = new PodSync({
+      cloud,
+      pods: { get: (_ns, name) => pods.get(name), list: () => [...pods.values()] },
+      podLookup: { podExists: async () => false },
+      writer,
+      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+      network: {
+        plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
+        noteExhausted: () => {},
+        noteAllocated: () => {},
+      },
+      groups,
+      clusterId: 'c1',
+      regionId: 'cn-hangzhou',
+      zoneOfNode: () => 'cn-hangzhou-i',
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    const byKey = new Map([fresh, created].map((p) => [podKeyString(podKeyOf(p)), podKeyOf(p)]));
+    const queue = new KeyedWorkQueue<string>({ concurrency: 1, writeConcurrency: 1, backoffBaseMs: 1, backoffMaxMs: 1, handle: (key, work) => sync.syncPod(byKey.get(key)!, work) });
+
+    queue.add(podKeyString(podKeyOf(created)));
+    queue.add(podKeyString(podKeyOf(fresh)));
+    const deadline = Date.now() + 2_000;
+    while (groups.createdFor('uid-create') === undefined) {
+      if (Date.now() > deadline) throw new Error(`timed out after 2 s waiting for the create of pod "new" while the PATCH of "created" waits; creates started ${createsStarted}, in the write lane ${queue.inWriteLane}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(statuses.size).toBe(0);
+    expect(queue.inWriteLane).toBe(1);
+    answerPatch();
+    await queue.idle();
+    expect(statuses.get('created')?.phase).toBe('Running');
   });
 });
