@@ -268,7 +268,7 @@ async function startEciVn(ctx: SystemContext): Promise<RunningSystem> {
     name: 'eci-vn',
     nodeNames: ZONES.map((z) => `${namePrefix}-${z}`),
     placement: { tolerations: [{ ...VIRTUAL_NODE_TOLERATION }], nodeSelector: { [NODE_LABELS.cluster]: clusterId } },
-    tuning: `provider=${ctx.providerEntry.kind} workers=${ctx.workers} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? `default (${DEFAULT_CONFIG.sync.statusPollIntervalMs})`} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
+    tuning: `provider=${ctx.providerEntry.kind} workers=${ctx.workers} write-concurrency=${process.env.ECI_VN_WRITE_CONCURRENCY ?? `default (${DEFAULT_CONFIG.sync.writeConcurrency})`} kube-api-qps=0 (none) status-poll-interval-ms=${ctx.statusPollIntervalMs ?? `default (${DEFAULT_CONFIG.sync.statusPollIntervalMs})`} cloud rate limits=${ctx.mode === 'unlimited' ? 'lifted' : 'ECI defaults (create/delete 20/s burst 100)'}`,
     pids: () => (provider?.isRunning() === true ? [provider.pid] : []),
     stop: async () => {
       const stopping = Date.now();
