@@ -63,7 +63,7 @@ type Response = ServerResponse | Http2ServerResponse;
  * Concurrent reviews one apiserver connection may carry over HTTP/2. The apiserver opens a
  * second connection beyond it; a burst of pod creates stays far below.
  */
-const MAX_CONCURRENT_STREAMS = 250;
+const MAX_CONCURRENT_STREAMS = 100;
 
 function send(res: Response, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
   if (res.headersSent) return;
@@ -208,8 +208,13 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
       // webhook's timeoutSeconds anyway; this frees what the request holds here.
       const deadline = setTimeout(() => {
         log?.debug('webhook request cut at its deadline', { ms: requestTimeoutMs });
-        if (!res.headersSent) send(res, 408, `request not complete within ${requestTimeoutMs} ms\n`);
-        req.destroy();
+        if (res.headersSent) return void req.destroy();
+        // The 408 first, then the request (and an HTTP/1.1 connection) goes: destroying at once
+        // would reset the connection before the client reads the answer.
+        if (req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+        send(res, 408, `request not complete within ${requestTimeoutMs} ms\n`);
+        res.once('finish', () => req.destroy());
+        setTimeout(() => req.destroy(), 1_000).unref();
       }, requestTimeoutMs);
       deadline.unref();
       res.once('close', () => clearTimeout(deadline));

@@ -46,6 +46,16 @@ describe('the compiled build (.ci/build, what the image runs)', () => {
     expect(existsSync(join(build.root, 'dist', 'test'))).toBe(false);
   });
 
+  it("has the certificate module the webhook-certgen Job imports by default, with its exports", async () => {
+    // The Job runs in this image (WORKDIR /app) and imports CERTGEN_TLS_MODULE's default path.
+    const script = readFileSync(join(REPO, 'deploy', 'components', 'webhook-certgen', 'certgen-script.yaml'), 'utf8');
+    const inImage = /CERTGEN_TLS_MODULE \?\? '([^']+)'/.exec(script)?.[1];
+    expect(inImage).toMatch(/^\/app\//);
+    const module = (await import(pathToFileURL(join(build.root, inImage!.slice('/app/'.length))).href)) as Record<string, unknown>;
+    expect(typeof module.createCertificateAuthority).toBe('function');
+    expect(typeof module.issueCertificate).toBe('function');
+  });
+
   it('every subcommand loads and prints its usage', async () => {
     const top = await node([build.main, '--help']);
     expect(top.code, top.stderr).toBe(0);
