@@ -11,8 +11,11 @@
 //   apiserver), so new pods' syncs do not queue behind other pods' writes. Each lane has its own
 //   concurrency; the key stays "processing" across the move, and a run moves at most once;
 // - follow-ups first: a key added with `soon` (the cloud reported its group changed) or coming
-//   back after its own requeueAfter/backoff is taken before keys of the plain order, so a status
-//   to report does not wait behind a flood of new pods' first syncs (1000 pods bound at once).
+//   back after its own requeueAfter/backoff is taken before keys of the plain order, and waits
+//   for a lane slot ahead of them too, so a status to report does not wait behind a flood of new
+//   pods' first syncs (1000 pods bound at once);
+// - stopping drops what waits (queued keys and runs waiting for a lane slot) and waits only for
+//   the runs on a worker or holding a slot.
 // Time is injected so the behaviour is testable without real waiting.
 import { backoffDelay } from '../runtime/backoff.ts';
 
@@ -50,12 +53,33 @@ export interface WorkQueueOptions<K> {
   random?: () => number;
 }
 
-/** Slots of one lane: a run holds one from when it gets it until it ends; waiters are served in order. */
+/**
+ * Why a run waiting for a lane slot ended without one: the queue stopped (its key is dropped, as
+ * a queued key is; the next process or leader syncs every pod again).
+ */
+export class LaneClosedError extends Error {
+  readonly code = 'WorkQueueStopped';
+  constructor() {
+    super('WorkQueueStopped: the work queue stopped while this run waited for a lane slot');
+  }
+}
+
+interface LaneWaiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Slots of one lane: a run holds one from when it gets it until it ends. Waiters are served in
+ * the order they came, follow-ups first (as the queue takes them first: a pod whose group just
+ * changed does not wait behind a backlog of first syncs).
+ */
 class Lane {
   /** Runs in the lane, holding a slot or waiting for one. */
   members = 0;
   private used = 0;
-  private waiters: (() => void)[] = [];
+  private readonly followUps: LaneWaiter[] = [];
+  private readonly plain: LaneWaiter[] = [];
 
   private readonly concurrency: number;
 
@@ -63,18 +87,24 @@ class Lane {
     this.concurrency = concurrency;
   }
 
-  async acquire(): Promise<void> {
+  /** Takes a slot, or a place in line at once (synchronously: the order is the callers'). */
+  acquire(followUp: boolean): Promise<void> {
     if (this.used < this.concurrency) {
       this.used++;
-      return;
+      return Promise.resolve();
     }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return new Promise<void>((resolve, reject) => (followUp ? this.followUps : this.plain).push({ resolve, reject }));
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next !== undefined) next(); // the slot passes to the next waiting run
+    const next = this.followUps.shift() ?? this.plain.shift();
+    if (next !== undefined) next.resolve(); // the slot passes to the next waiting run
     else this.used--;
+  }
+
+  /** Ends every wait for a slot with LaneClosedError (the queue stopped). */
+  closeWaiting(): void {
+    for (const waiter of [...this.followUps.splice(0), ...this.plain.splice(0)]) waiter.reject(new LaneClosedError());
   }
 }
 
@@ -176,6 +206,10 @@ export class KeyedWorkQueue<K> {
     this.order.length = 0;
     this.soon.length = 0;
     this.queued.clear();
+    // Runs waiting for a lane slot are dropped like queued keys (a backlog of status writes would
+    // otherwise hold a stopping process, or a replica that lost the Lease, for its whole length);
+    // runs holding a slot finish.
+    for (const lane of Object.values(this.lanes)) lane.closeWaiting();
     await this.idle();
   }
 
@@ -195,11 +229,12 @@ export class KeyedWorkQueue<K> {
 
   private pump(): void {
     while (!this.stopped && this.running < this.opts.concurrency && this.depth > 0) {
-      const key = (this.soon.length > 0 ? this.soon.shift() : this.order.shift()) as K;
+      const followUp = this.soon.length > 0;
+      const key = (followUp ? this.soon.shift() : this.order.shift()) as K;
       this.queued.delete(key);
       this.processing.add(key);
       this.running++;
-      void this.run(key);
+      void this.run(key, followUp);
     }
     if (this.isIdle()) {
       const waiters = this.idleWaiters;
@@ -212,18 +247,22 @@ export class KeyedWorkQueue<K> {
     return this.running === 0 && this.lanes.create.members === 0 && this.lanes.write.members === 0 && this.depth === 0;
   }
 
-  private async run(key: K): Promise<void> {
+  private async run(key: K, followUp: boolean): Promise<void> {
     let retryInMs: number | undefined;
     // Where the run is: on its worker, or in a lane (waiting for a slot, then holding it).
     let lane: Lane | undefined;
     let holdsSlot = false;
+    let dropped = false;
     const enter = async (name: LaneName): Promise<void> => {
       if (lane !== undefined) return;
+      if (this.stopped) throw new LaneClosedError();
       lane = this.lanes[name];
       this.running--;
       lane.members++;
+      // A place in line before the freed worker starts another run (slots go in arrival order).
+      const slot = lane.acquire(followUp);
       this.pump();
-      await lane.acquire();
+      await slot;
       holdsSlot = true;
     };
     const work: WorkContext = {
@@ -235,10 +274,13 @@ export class KeyedWorkQueue<K> {
       this.failures.delete(key);
       if (result.kind === 'requeueAfter') retryInMs = result.ms;
     } catch (err) {
-      const attempt = (this.failures.get(key) ?? 0) + 1;
-      this.failures.set(key, attempt);
-      retryInMs = this.backoff(attempt);
-      this.opts.onError(key, err, attempt, retryInMs);
+      if (err instanceof LaneClosedError) dropped = true;
+      else {
+        const attempt = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, attempt);
+        retryInMs = this.backoff(attempt);
+        this.opts.onError(key, err, attempt, retryInMs);
+      }
     } finally {
       this.processing.delete(key);
       if (lane === undefined) this.running--;
@@ -248,7 +290,9 @@ export class KeyedWorkQueue<K> {
       }
     }
     const dirty = this.dirtyWhileProcessing.get(key);
-    if (dirty !== undefined) {
+    // Ended by the stopped queue while it waited for a lane slot: no retry, no error (see shutDown).
+    if (dropped) this.dirtyWhileProcessing.delete(key);
+    else if (dirty !== undefined) {
       this.dirtyWhileProcessing.delete(key);
       this.add(key, { soon: dirty });
     } else if (retryInMs !== undefined) this.addAfter(key, retryInMs);

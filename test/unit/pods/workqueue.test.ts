@@ -201,7 +201,7 @@ describe('KeyedWorkQueue follow-ups', () => {
 
 describe('KeyedWorkQueue write lane', () => {
   /** A queue whose handler enters `lane` for the keys that have a gate and waits on it there. */
-  function gatedQueue(o: { concurrency: number; writeConcurrency?: number; createConcurrency?: number; lane: (key: string) => 'write' | 'create' | 'write-after-create' | undefined }) {
+  function gatedQueue(o: { concurrency: number; writeConcurrency?: number; createConcurrency?: number; lane: (key: string) => 'write' | 'create' | 'write-after-create' | undefined; onError?: (key: string, err: unknown) => void }) {
     const gates = new Map<string, ReturnType<typeof deferred>>();
     const gateOf = (key: string) => gates.get(key) ?? gates.set(key, deferred()).get(key)!;
     const log: string[] = [];
@@ -218,6 +218,7 @@ describe('KeyedWorkQueue write lane', () => {
       backoffMaxMs: 1,
       setTimer: (fn) => timers.push(fn),
       clearTimer: () => {},
+      ...(o.onError === undefined ? {} : { onError: o.onError }),
       handle: async (key, work) => {
         runningNow.set(key, (runningNow.get(key) ?? 0) + 1);
         maxSameKey = Math.max(maxSameKey, runningNow.get(key)!);
@@ -308,18 +309,34 @@ describe('KeyedWorkQueue write lane', () => {
     await q.queue.idle();
   });
 
-  it('shutDown waits for the runs in the write lane, holding a slot or waiting for one', async () => {
-    const q = gatedQueue({ concurrency: 2, writeConcurrency: 1, lane: () => 'write' });
+  it('shutDown lets the run holding a write slot finish and drops the runs waiting for one, with no error or retry', async () => {
+    const errors: string[] = [];
+    const q = gatedQueue({ concurrency: 3, writeConcurrency: 1, lane: () => 'write', onError: (key, err) => errors.push(`${key}: ${String(err)}`) });
     q.queue.add('p1');
     q.queue.add('p2');
-    await until(() => q.queue.inWriteLane === 2 && q.log.includes('p1 has a slot'), 'p1 to hold the write slot and p2 to wait', q.log);
+    q.queue.add('p3');
+    await until(() => q.queue.inWriteLane === 3 && q.log.includes('p1 has a slot'), 'p1 to hold the write slot and p2, p3 to wait', q.log);
     let stopped = false;
     const stopping = q.queue.shutDown().then(() => (stopped = true));
-    q.open('p1');
-    await until(() => q.log.includes('p2 has a slot'), 'p2 to get the slot after p1', q.log);
+    // p2 and p3 leave the lane at once: only p1 holds the queue open.
+    await until(() => q.queue.inWriteLane === 1, 'the waiting runs to be dropped', q.log);
     expect(stopped).toBe(false);
-    q.open('p2');
+    q.open('p1');
     await stopping;
-    expect(q.log).toEqual(['p1 has a slot', 'p1 done', 'p2 has a slot', 'p2 done']);
+    expect(q.log).toEqual(['p1 has a slot', 'p1 done']);
+    expect(errors).toEqual([]);
+    expect(q.queue.inFlight).toBe(0);
+  });
+
+  it('serves a follow-up waiting for a write slot before first syncs that came earlier, and first syncs in the order they came', async () => {
+    const q = gatedQueue({ concurrency: 1, writeConcurrency: 1, lane: () => 'write' });
+    for (const key of ['holder', 'n1', 'n2', 'n3']) q.queue.add(key);
+    await until(() => q.queue.inWriteLane === 4, 'the holder and three first syncs in the write lane', q.log);
+    // The poller says f's group changed: a follow-up, waiting behind the same slot.
+    q.queue.add('f', { soon: true });
+    await until(() => q.queue.inWriteLane === 5, 'the follow-up to wait in the write lane too', q.log);
+    for (const key of ['holder', 'f', 'n1', 'n2', 'n3']) q.open(key);
+    await q.queue.idle();
+    expect(q.log.filter((l) => l.endsWith('has a slot'))).toEqual(['holder has a slot', 'f has a slot', 'n1 has a slot', 'n2 has a slot', 'n3 has a slot']);
   });
 });
