@@ -137,8 +137,10 @@ export class KubernetesPodWriter implements PodWriter {
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {
-    // With annotations, the UID in the patch makes the apiserver refuse it for a re-created pod.
-    const metadata = annotations === undefined ? {} : { metadata: { uid: pod.uid, annotations } };
+    // The UID in the patch makes the apiserver refuse it (409) for a pod re-created under the same
+    // name: a status computed for the old pod (it may have waited seconds for a write slot) never
+    // lands on the new one.
+    const metadata = { metadata: { uid: pod.uid, ...(annotations === undefined ? {} : { annotations }) } };
     try {
       await this.raw.write({ method: 'PATCH', path: `${podPath(pod)}/status`, body: { ...metadata, status: withClearedConditionFields(status) }, contentType: k8s.PatchStrategy.StrategicMergePatch });
     } catch (err) {

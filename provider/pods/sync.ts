@@ -437,11 +437,13 @@ export class PodSync {
         // Once per vanished group: the cache may not show our Failed patch at the next pass.
         const memory = this.memory.of(key.uid);
         if (memory.markedLost === plan.containerGroupId) return { kind: 'done' };
-        memory.markedLost = plan.containerGroupId;
         const message = `container group ${plan.containerGroupId} no longer exists in ECI (deleted outside Kubernetes, expired, or released); the pod is marked Failed`;
+        // A repeat (after a failed PATCH) bumps the same Event's count.
         this.o.writer.recordEvent(key, { type: 'Warning', reason: EventReason.ProviderFailed, message });
         await work?.enterWriteLane();
         await this.o.writer.patchPodStatus(key, lostPodStatus({ pod, containerGroupId: plan.containerGroupId, now: this.o.now() }));
+        // Noted once written: a PATCH that failed is retried by the next pass.
+        memory.markedLost = plan.containerGroupId;
         return { kind: 'done' };
       }
       case 'create':

@@ -26,8 +26,11 @@ describe('apiserver writes per pod', () => {
     expect(read.metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-w1');
     // The UID in the patch: a pod re-created under the same name is not written.
     await expect(writer.patchPodStatus({ ...key, uid: '00000000-0000-0000-0000-000000000000' }, { phase: 'Failed' }, { [POD_ANNOTATIONS.instanceId]: 'eci-other' })).rejects.toBeInstanceOf(k8s.ApiException);
+    // Without annotations too: a status computed for the old pod never lands on the new one.
+    await expect(writer.patchPodStatus({ ...key, uid: '00000000-0000-0000-0000-000000000000' }, { phase: 'Failed' })).rejects.toBeInstanceOf(k8s.ApiException);
     const after = await core.readNamespacedPod({ name, namespace: namespace() });
     expect(after.metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-w1');
+    expect(after.status?.phase).toBe('Running');
   });
 
   it('the raw writes keep the typed client\'s answers: a gone or re-created pod is no error, an Event repeat bumps its count', async () => {

@@ -30,7 +30,7 @@ function group(uid: string): ContainerGroup {
   };
 }
 
-function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>, existing: ContainerGroup[] = []) {
+function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>, existing: ContainerGroup[] = [], patchStatus?: (status: V1PodStatus) => Promise<void>) {
   const annotations: Record<string, string | null>[] = [];
   const statuses: V1PodStatus[] = [];
   const listed: Record<string, string>[] = [];
@@ -43,7 +43,10 @@ function harness(pod: V1Pod, create: () => Promise<{ containerGroupId: string }>
     },
   } as unknown as CloudPort;
   const writer: PodWriter = {
-    patchPodStatus: async (_key, status) => void statuses.push(status),
+    patchPodStatus: async (_key, status) => {
+      await patchStatus?.(status);
+      statuses.push(status);
+    },
     annotatePod: async (_key, a) => void annotations.push(a),
     finishPodDeletion: async () => {},
     recordEvent: () => {},
@@ -84,6 +87,20 @@ describe('PodSync recovery', () => {
     await h.sync.syncPod(podKeyOf(pod));
     const condition = h.statuses.flatMap((s) => s.conditions ?? []).find((c) => c.type === PROVISIONED_CONDITION);
     expect(condition).toMatchObject({ status: 'False', reason: 'IdempotentParameterMismatch' });
+  });
+
+  it('marks a pod whose group vanished Failed, and writes it again when the first PATCH failed', async () => {
+    const pod = makePod({ nodeName: 'vn-cn-hangzhou-i', uid: 'uid-lost', annotations: { 'k8s.aliyun.com/eci-instance-id': 'eci-gone' }, status: { phase: 'Running' } });
+    let patches = 0;
+    const h = harness(pod, () => Promise.reject(new Error('no create expected')), [], async () => {
+      if (++patches === 1) throw new Error('ApiserverTimeout: no answer within 60 s');
+    });
+    await expect(h.sync.syncPod(podKeyOf(pod))).rejects.toThrow('ApiserverTimeout');
+    expect(await h.sync.syncPod(podKeyOf(pod))).toEqual({ kind: 'done' });
+    expect(h.statuses.map((s) => s.phase)).toEqual(['Failed']);
+    // Written once: the next pass (the cache may not show it yet) writes nothing more.
+    await h.sync.syncPod(podKeyOf(pod));
+    expect(patches).toBe(2);
   });
 
   it('turns cloud codes into condition reasons the apiserver accepts', () => {
