@@ -16,14 +16,21 @@ function recordingLogger(lines: { level: string; msg: string; fields?: Record<st
   return log;
 }
 
-async function fullCollection(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) return gc();
-  // Not started with --expose-gc: expose it now, in a fresh context (a full mark-sweep-compact).
+type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
+
+/** V8's gc(): exposed now, in a fresh context, when the test process was not started with --expose-gc. */
+async function v8Gc(): Promise<Gc> {
+  const exposed = (globalThis as { gc?: Gc }).gc;
+  if (exposed !== undefined) return exposed;
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--expose-gc');
   const { runInNewContext } = await import('node:vm');
-  (runInNewContext('gc') as () => void)();
+  return runInNewContext('gc') as Gc;
+}
+
+/** A full (mark-sweep-compact) collection. */
+async function fullCollection(): Promise<void> {
+  (await v8Gc())({ type: 'major', execution: 'sync' });
 }
 
 describe('watchHeap', () => {
@@ -73,6 +80,34 @@ describe('watchHeap', () => {
         'the heap watch to see a full garbage collection',
       );
       expect(lines).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+
+  it('does not look after a young-generation collection (its heap still holds old garbage)', async () => {
+    let looked = 0;
+    const stop = watchHeap({
+      log: recordingLogger([]),
+      stats: () => {
+        looked++;
+        return { used_heap_size: 90 * 1048576, heap_size_limit: 100 * 1048576 };
+      },
+    });
+    try {
+      const gc = await v8Gc();
+      for (let i = 0; i < 5; i++) gc({ type: 'minor', execution: 'sync' });
+      // The observer's entries arrive asynchronously: then a full collection, which it must see.
+      gc({ type: 'major', execution: 'sync' });
+      await withDeadline(
+        (async () => {
+          while (looked === 0) await new Promise((r) => setTimeout(r, 20));
+        })(),
+        10_000,
+        'the heap watch to see the full garbage collection',
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(looked).toBe(1);
     } finally {
       stop();
     }

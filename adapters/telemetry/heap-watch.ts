@@ -23,7 +23,7 @@ export function watchHeap(o: { log: Logger; stats?: () => { used_heap_size: numb
     if (n === undefined) return;
     const figures = { liveMiB: Math.round(n.liveMiB), limitMiB: Math.round(n.limitMiB), percent: Math.round(n.share * 100) };
     if (n.kind === 'near-limit') {
-      o.log.warn(`${HEAP_NEAR_LIMIT}: what a full garbage collection leaves of the V8 heap is over ${HEAP_WARN_SHARE * 100}% of its limit; past the limit the process aborts (JavaScript heap out of memory)`, {
+      o.log.warn(`${HEAP_NEAR_LIMIT}: what a full garbage collection leaves of the V8 heap is over ${HEAP_WARN_SHARE * 100}% of its limit (heap_size_limit: the old-space cap plus the young generation); past the limit the process aborts (JavaScript heap out of memory)`, {
         ...figures,
         fix: 'raise --max-old-space-size in the Deployment\'s NODE_OPTIONS, and its memory limit with it: 128 MiB plus 13 MiB per 1000 pods (docs/deploy.md, "Memory")',
       });

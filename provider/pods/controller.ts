@@ -30,7 +30,7 @@ export interface PodControllerOptions extends Omit<PodSyncOptions, 'groups'> {
   /** Whether every pod cache behind `pods` has listed (nodes added later start unsynced). */
   podsSynced: () => boolean;
   workers: number;
-  /** Runs at once in the queue's write lane (status PATCHes); default `workers`. */
+  /** Runs at once in the queue's write lane (status PATCHes); absent: `workers` (the config always sets it: sync.writeConcurrency, 64). */
   writeConcurrency?: number;
   statusPollIntervalMs: number;
   resyncIntervalMs: number;
