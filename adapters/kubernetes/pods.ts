@@ -137,9 +137,9 @@ export class KubernetesPodWriter implements PodWriter {
   }
 
   async patchPodStatus(pod: PodKey, status: k8s.V1PodStatus, annotations?: Record<string, string>): Promise<void> {
-    // The UID in the patch makes the apiserver refuse it (409) for a pod re-created under the same
-    // name: a status computed for the old pod (it may have waited seconds for a write slot) never
-    // lands on the new one.
+    // The UID in the patch makes the apiserver refuse it for a pod re-created under the same name
+    // (422: metadata.uid is immutable): a status computed for the old pod (it may have waited
+    // seconds for a write slot) never lands on the new one. The retry finds the pod gone.
     const metadata = { metadata: { uid: pod.uid, ...(annotations === undefined ? {} : { annotations }) } };
     try {
       await this.raw.write({ method: 'PATCH', path: `${podPath(pod)}/status`, body: { ...metadata, status: withClearedConditionFields(status) }, contentType: k8s.PatchStrategy.StrategicMergePatch });

@@ -6,6 +6,8 @@ import { extractTraceContext, injectTraceContext } from '../../provider/telemetr
 import { nowMs, withSpanIds } from '../../provider/telemetry/ids.ts';
 import { ATTR, cloudCallAttributes, cloudSpanName, podAttributes, SPAN, TRACER_NAME } from '../../provider/telemetry/names.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/helpers/otlp-receiver.ts';
+import { LaneClosedError } from '../../provider/pods/workqueue.ts';
+import { inSpan } from '../../provider/telemetry/spans.ts';
 import { isSecretAttributeKey, readTracingConfig, recordCloudCallSpan, redactAttributes, REDACTED, startTracing, type Tracing } from './tracing.ts';
 
 const FAKE_SECRET = 'FakeAccessKeySecret0123456789abcdef';
@@ -324,5 +326,31 @@ describe('startTracing', () => {
     expect(call?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'InvalidVSwitchId.IpNotEnough' });
     expect(call?.attributes).toMatchObject({ 'eci_vn.cloud.throttle_wait_ms': 40, 'eci_vn.cloud.request_id': 'req-7', 'error.type': 'InvalidVSwitchId.IpNotEnough' });
     expect(call?.duration).toEqual([0, 250_000_000]);
+  });
+});
+
+describe('inSpan and a pass the stopping work queue dropped', () => {
+  it('marks the span dropped, not failed; any other error is recorded as one', async () => {
+    const seen: ReadableSpan[] = [];
+    const exporter: SpanExporter = {
+      export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
+        seen.push(...spans);
+        done({ code: ExportResultCode.SUCCESS });
+      },
+      shutdown: async () => {},
+    };
+    const tracing = await startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_BSP_SCHEDULE_DELAY: '10' }, createExporter: () => exporter });
+    try {
+      await expect(inSpan(SPAN.podCreate, {}, ROOT_CONTEXT, () => Promise.reject(new LaneClosedError()))).rejects.toBeInstanceOf(LaneClosedError);
+      await expect(inSpan(SPAN.podDelete, {}, ROOT_CONTEXT, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      await tracing.forceFlush();
+      const dropped = seen.find((s) => s.name === SPAN.podCreate);
+      expect(dropped?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(dropped?.attributes[ATTR.syncResult]).toBe('dropped');
+      expect(dropped?.events).toEqual([]);
+      expect(seen.find((s) => s.name === SPAN.podDelete)?.status.code).toBe(SpanStatusCode.ERROR);
+    } finally {
+      await tracing.shutdown();
+    }
   });
 });

@@ -17,7 +17,7 @@ import { PodMemories } from './memory.ts';
 import { recordedGroupId, surplusGroups } from './plan.ts';
 import type { PodSyncResultLabel } from '../telemetry/names.ts';
 import { podKeyOf, podKeyString, PodSync, type Logger, type PodSyncOptions } from './sync.ts';
-import { KeyedWorkQueue, type SyncResult, type WorkContext } from './workqueue.ts';
+import { KeyedWorkQueue, LaneClosedError, type SyncResult, type WorkContext } from './workqueue.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
 import { nowMs } from '../telemetry/ids.ts';
 
@@ -102,6 +102,9 @@ export class PodController {
       const outcome = await context.with(ROOT_CONTEXT, () => this.sync.syncPod(parsePodKey(key), work));
       result = outcome.kind === 'done' ? 'done' : 'requeue';
       return outcome;
+    } catch (err) {
+      if (err instanceof LaneClosedError) result = 'dropped';
+      throw err;
     } finally {
       this.o.metrics?.podSync({ result, durationMs: performance.now() - started });
       const { namespace, name, uid } = parsePodKey(key);

@@ -18,6 +18,7 @@
 //   the runs on a worker or holding a slot.
 // Time is injected so the behaviour is testable without real waiting.
 import { backoffDelay } from '../runtime/backoff.ts';
+import { WORK_QUEUE_STOPPED } from '../telemetry/names.ts';
 
 export type SyncResult = { kind: 'done' } | { kind: 'requeueAfter'; ms: number };
 
@@ -58,9 +59,9 @@ export interface WorkQueueOptions<K> {
  * a queued key is; the next process or leader syncs every pod again).
  */
 export class LaneClosedError extends Error {
-  readonly code = 'WorkQueueStopped';
+  readonly code = WORK_QUEUE_STOPPED;
   constructor() {
-    super('WorkQueueStopped: the work queue stopped while this run waited for a lane slot');
+    super(`${WORK_QUEUE_STOPPED}: the work queue stopped while this run waited for a lane slot`);
   }
 }
 

@@ -339,4 +339,7 @@ export const METRIC = {
 export const CLOUD_CALL_OK = 'OK';
 
 /** The `result` label of eci_vn_pod_sync_duration_seconds. */
-export type PodSyncResultLabel = 'done' | 'requeue' | 'error';
+export type PodSyncResultLabel = 'done' | 'requeue' | 'error' | 'dropped';
+
+/** The code of the error that ends a pass a stopping work queue dropped while it waited for a lane slot (provider/pods/workqueue.ts). */
+export const WORK_QUEUE_STOPPED = 'WorkQueueStopped';

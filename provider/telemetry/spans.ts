@@ -4,7 +4,7 @@
 // no-op and costs next to nothing. Names and keys: ./names.ts.
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { nowMs } from './ids.ts';
-import { TRACER_NAME } from './names.ts';
+import { ATTR, TRACER_NAME, WORK_QUEUE_STOPPED } from './names.ts';
 
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
@@ -33,7 +33,9 @@ export async function inSpan<T>(name: string, options: SpanOptions, parent: Cont
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
-    recordError(span, err);
+    // A pass the stopping work queue dropped while it waited (WorkQueueStopped) did not fail.
+    if ((err as { code?: unknown } | null)?.code === WORK_QUEUE_STOPPED) span.setAttribute(ATTR.syncResult, 'dropped');
+    else recordError(span, err);
     throw err;
   } finally {
     span.end(nowMs());
