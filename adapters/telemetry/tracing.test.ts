@@ -294,14 +294,7 @@ describe('startTracing', () => {
   });
 
   it('refuses to start twice, and passes spans through the redaction to a custom exporter', async () => {
-    const seen: ReadableSpan[] = [];
-    const exporter: SpanExporter = {
-      export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
-        seen.push(...spans);
-        done({ code: ExportResultCode.SUCCESS });
-      },
-      shutdown: async () => {},
-    };
+    const { seen, exporter } = collectingExporter();
     const tracing = await started(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, createExporter: () => exporter, secrets: [FAKE_SECRET] }));
     await expect(startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' } })).rejects.toThrow(/already started/);
     const span = trace.getTracer(TRACER_NAME).startSpan(SPAN.vSwitchChoose, { attributes: { password: 'p', 'eci_vn.vswitch.policy': 'most' } });
@@ -331,14 +324,7 @@ describe('startTracing', () => {
 
 describe('inSpan and a pass the stopping work queue dropped', () => {
   it('marks the span dropped, not failed; any other error is recorded as one', async () => {
-    const seen: ReadableSpan[] = [];
-    const exporter: SpanExporter = {
-      export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
-        seen.push(...spans);
-        done({ code: ExportResultCode.SUCCESS });
-      },
-      shutdown: async () => {},
-    };
+    const { seen, exporter } = collectingExporter();
     const tracing = await startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_BSP_SCHEDULE_DELAY: '10' }, createExporter: () => exporter });
     try {
       await expect(inSpan(SPAN.podCreate, {}, ROOT_CONTEXT, () => Promise.reject(new LaneClosedError()))).rejects.toBeInstanceOf(LaneClosedError);
@@ -354,3 +340,16 @@ describe('inSpan and a pass the stopping work queue dropped', () => {
     }
   });
 });
+
+/** An exporter that keeps every span it is given. */
+function collectingExporter(): { seen: ReadableSpan[]; exporter: SpanExporter } {
+  const seen: ReadableSpan[] = [];
+  const exporter: SpanExporter = {
+    export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => {
+      seen.push(...spans);
+      done({ code: ExportResultCode.SUCCESS });
+    },
+    shutdown: async () => {},
+  };
+  return { seen, exporter };
+}

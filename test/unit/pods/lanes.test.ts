@@ -40,23 +40,7 @@ describe('pod sync lanes', () => {
     };
     const groups = new GroupIndex();
     groups.put(running('uid-status'));
-    const sync = new PodSync({
-      cloud,
-      pods: { get: (_ns, name) => pods.get(name), list: () => [...pods.values()] },
-      podLookup: { podExists: async () => false },
-      writer,
-      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
-      network: {
-        plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
-        noteExhausted: () => {},
-        noteAllocated: () => {},
-      },
-      groups,
-      clusterId: 'c1',
-      regionId: 'cn-hangzhou',
-      zoneOfNode: () => 'cn-hangzhou-i',
-      log: { info: () => {}, warn: () => {}, error: () => {} },
-    });
+    const sync = laneSync({ cloud, writer, pods, groups });
     const byKey = new Map([waiting, created].map((p) => [podKeyString(podKeyOf(p)), podKeyOf(p)]));
     const queue = new KeyedWorkQueue<string>({ concurrency: 1, backoffBaseMs: 1, backoffMaxMs: 1, handle: (key, work) => sync.syncPod(byKey.get(key)!, work) });
 
@@ -102,23 +86,7 @@ describe('pod sync lanes', () => {
     };
     const groups = new GroupIndex();
     groups.put(running('uid-status'));
-    const sync = new PodSync({
-      cloud,
-      pods: { get: (_ns, name) => pods.get(name), list: () => [...pods.values()] },
-      podLookup: { podExists: async () => false },
-      writer,
-      inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
-      network: {
-        plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
-        noteExhausted: () => {},
-        noteAllocated: () => {},
-      },
-      groups,
-      clusterId: 'c1',
-      regionId: 'cn-hangzhou',
-      zoneOfNode: () => 'cn-hangzhou-i',
-      log: { info: () => {}, warn: () => {}, error: () => {} },
-    });
+    const sync = laneSync({ cloud, writer, pods, groups });
     const byKey = new Map([fresh, created].map((p) => [podKeyString(podKeyOf(p)), podKeyOf(p)]));
     const queue = new KeyedWorkQueue<string>({ concurrency: 1, writeConcurrency: 1, backoffBaseMs: 1, backoffMaxMs: 1, handle: (key, work) => sync.syncPod(byKey.get(key)!, work) });
 
@@ -136,3 +104,24 @@ describe('pod sync lanes', () => {
     expect(statuses.get('created')?.phase).toBe('Running');
   });
 });
+
+/** A PodSync over in-memory pods, the given cloud and writer, and a network that always has room. */
+function laneSync(o: { cloud: CloudPort; writer: PodWriter; pods: Map<string, V1Pod>; groups: GroupIndex }): PodSync {
+  return new PodSync({
+    cloud: o.cloud,
+    pods: { get: (_ns, name) => o.pods.get(name), list: () => [...o.pods.values()] },
+    podLookup: { podExists: async () => false },
+    writer: o.writer,
+    inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
+    network: {
+      plan: async () => ({ kind: 'ready', zoneId: 'cn-hangzhou-i', vSwitchId: 'vsw-i1', securityGroupId: 'sg-1', reason: 'default network' }),
+      noteExhausted: () => {},
+      noteAllocated: () => {},
+    },
+    groups: o.groups,
+    clusterId: 'c1',
+    regionId: 'cn-hangzhou',
+    zoneOfNode: () => 'cn-hangzhou-i',
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+}
