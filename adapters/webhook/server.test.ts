@@ -328,7 +328,7 @@ describe('admission webhook deadlines and close', () => {
       expect(h1Outcome).toBe('status 408');
     } finally {
       session.destroy();
-      await short.close();
+      await withDeadline(short.close(), 10_000, 'close() of the webhook with the short deadline');
     }
   });
 

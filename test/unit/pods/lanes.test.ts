@@ -3,6 +3,7 @@
 // Nor do creates wait behind status writes: a PATCH the apiserver has not answered holds no worker.
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { withDeadline } from '../../helpers/deadline.ts';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { CloudPort, PodWriter } from '../../../provider/ports.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
@@ -55,7 +56,7 @@ describe('pod sync lanes', () => {
     expect(createsStarted).toBe(1);
     expect(groups.createdFor('uid-create')).toBeUndefined();
     releaseToken();
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(groups.createdFor('uid-create')).toBe('eci-new');
   });
 
@@ -100,7 +101,7 @@ describe('pod sync lanes', () => {
     expect(statuses.size).toBe(0);
     expect(queue.inWriteLane).toBe(1);
     answerPatch();
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(statuses.get('created')?.phase).toBe('Running');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withDeadline } from '../../helpers/deadline.ts';
 import { KeyedWorkQueue, type SyncResult } from '../../../provider/pods/workqueue.ts';
 
 const done: SyncResult = { kind: 'done' };
@@ -34,7 +35,7 @@ describe('KeyedWorkQueue', () => {
     queue.add('a');
     queue.add('a');
     gate.resolve();
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(maxRunning).toBe(1);
     expect(runs).toBe(2);
   });
@@ -55,7 +56,7 @@ describe('KeyedWorkQueue', () => {
     queue.add('b');
     queue.add('c');
     queue.add('b');
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(seen).toEqual(['a', 'b', 'c']);
   });
 
@@ -79,12 +80,12 @@ describe('KeyedWorkQueue', () => {
     });
     queue.add('bad');
     queue.add('good');
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(handled).toEqual(['bad', 'good']);
     for (let i = 0; i < 5; i++) {
       const timer = timers.shift()!;
       timer.fn();
-      await queue.idle();
+      await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     }
     // 100, 200, 400, 800, then capped at 1000 (random() = 1: the full delay).
     expect(errors).toEqual([100, 200, 400, 800, 1000, 1000]);
@@ -110,13 +111,13 @@ describe('KeyedWorkQueue', () => {
       },
     });
     queue.add('later');
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(timers).toEqual([750]);
     queue.add('slow');
     const stopping = queue.shutDown();
     queue.add('refused');
     gate.resolve();
-    await stopping;
+    await withDeadline(stopping, 5_000, 'shutDown to resolve');
     expect(finished).toBe(true);
     expect(queue.depth).toBe(0);
   });
@@ -150,7 +151,7 @@ describe('KeyedWorkQueue', () => {
     gates.get('create-1')!.resolve();
     await until(() => order.includes('create-2 has a create slot'), 'create-2 to get the freed create slot', order);
     gates.get('create-2')!.resolve();
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(order.slice(2)).toEqual(['create-1 done', 'create-2 has a create slot', 'create-2 done']);
     expect(queue.inFlight).toBe(0);
   });
@@ -194,7 +195,7 @@ describe('KeyedWorkQueue follow-ups', () => {
     // 'created' comes back from its requeueAfter.
     timers.shift()!();
     gate.resolve();
-    await queue.idle();
+    await withDeadline(queue.idle(), 5_000, 'the work queue to go idle');
     expect(seen).toEqual(['created', 'first', 'new-3', 'created', 'new-1', 'new-2']);
   });
 });
@@ -254,7 +255,7 @@ describe('KeyedWorkQueue write lane', () => {
     expect(q.queue.inFlight).toBe(2);
     q.open('patch-1');
     q.open('patch-2');
-    await q.queue.idle();
+    await withDeadline(q.queue.idle(), 5_000, 'the work queue to go idle');
     expect(q.queue.inWriteLane).toBe(0);
     expect(q.queue.inFlight).toBe(0);
   });
@@ -273,7 +274,7 @@ describe('KeyedWorkQueue write lane', () => {
     await until(() => q.log.includes('w3 has a slot'), 'w3 to get the slot w1 freed', q.log);
     expect(q.log).not.toContain('w4 has a slot');
     for (const key of [...keys, 'c1']) q.open(key);
-    await q.queue.idle();
+    await withDeadline(q.queue.idle(), 5_000, 'the work queue to go idle');
     // 3 = two write slots + one create slot: the lanes' slots are their own.
     expect(q.stats().maxHolding).toBe(3);
   });
@@ -290,7 +291,7 @@ describe('KeyedWorkQueue write lane', () => {
     await until(() => q.log.includes('b done'), 'b to run on the freed worker', q.log);
     expect(q.log.filter((l) => l === 'a done')).toEqual([]);
     q.open('a');
-    await q.queue.idle();
+    await withDeadline(q.queue.idle(), 5_000, 'the work queue to go idle');
     expect(q.log.filter((l) => l === 'a done')).toEqual(['a done', 'a done']);
     expect(q.stats().maxSameKey).toBe(1);
   });
@@ -306,7 +307,7 @@ describe('KeyedWorkQueue write lane', () => {
     expect(q.queue.inWriteLane).toBe(1);
     q.open('created');
     q.open('patch');
-    await q.queue.idle();
+    await withDeadline(q.queue.idle(), 5_000, 'the work queue to go idle');
   });
 
   it('shutDown lets the run holding a write slot finish and drops the runs waiting for one, with no error or retry', async () => {
@@ -322,7 +323,7 @@ describe('KeyedWorkQueue write lane', () => {
     await until(() => q.queue.inWriteLane === 1, 'the waiting runs to be dropped', q.log);
     expect(stopped).toBe(false);
     q.open('p1');
-    await stopping;
+    await withDeadline(stopping, 5_000, 'shutDown to resolve');
     expect(q.log).toEqual(['p1 has a slot', 'p1 done']);
     expect(errors).toEqual([]);
     expect(q.queue.inFlight).toBe(0);
@@ -336,7 +337,7 @@ describe('KeyedWorkQueue write lane', () => {
     q.queue.add('f', { soon: true });
     await until(() => q.queue.inWriteLane === 5, 'the follow-up to wait in the write lane too', q.log);
     for (const key of ['holder', 'f', 'n1', 'n2', 'n3']) q.open(key);
-    await q.queue.idle();
+    await withDeadline(q.queue.idle(), 5_000, 'the work queue to go idle');
     expect(q.log.filter((l) => l.endsWith('has a slot'))).toEqual(['holder has a slot', 'f has a slot', 'n1 has a slot', 'n2 has a slot', 'n3 has a slot']);
   });
 });
