@@ -3,7 +3,7 @@
 // again returns the group it made; a body that differs (another vSwitch after IpNotEnough, a
 // changed ConfigMap) gets its own token, so a cloud that binds a token at the first attempt,
 // even a refused one, never answers IdempotentParameterMismatch to a legitimate retry.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ContainerGroupRequest } from './request.ts';
 
 /** At most 64 ASCII characters (ECI's limit): a 36-character UID, `-`, 16 hex digits = 53. */
@@ -11,7 +11,7 @@ const DIGEST_HEX = 16;
 
 export function clientTokenFor(uid: string, request: Omit<ContainerGroupRequest, 'clientToken'> & { clientToken?: string }): string {
   const { clientToken: _ignored, ...body } = request;
-  const digest = createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, DIGEST_HEX);
+  const digest = hash('sha256', canonicalJson(body), 'hex').slice(0, DIGEST_HEX);
   return `${uid}-${digest}`;
 }
 

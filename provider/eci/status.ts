@@ -1,7 +1,7 @@
 // ECI container group -> the pod status fields the provider patches, a stable "did it change"
 // check, and ECI events -> Kubernetes events (deduplicated). Pure: time comes in as `now`.
 // Phase mapping: eci-openapi.md, "Container group status".
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type {
   V1ContainerState,
   V1ContainerStatus,
@@ -356,7 +356,8 @@ const REASON = /[^A-Za-z0-9_]/g;
  * "sliced string" that keeps the whole 28-character text alive (~80 bytes a key).
  */
 export function cloudEventKey(e: CloudEvent): string {
-  return createHash('sha1').update(`${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`).digest().toString('base64', 0, 12);
+  // One-shot hash(): no Hash object per event (every sync re-keys all of a group's events).
+  return hash('sha1', `${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`, 'buffer').toString('base64', 0, 12);
 }
 
 /**

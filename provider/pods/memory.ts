@@ -2,7 +2,7 @@
 // ONE `forget(uid)` when the pod is gone. Everything here is a cache or a courtesy (events not
 // repeated, traces continued, a refused create not resent): losing it (a restart, a new leader)
 // costs at most one repeat of each, never a wrong decision.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { TRACE_CONTEXT_ANNOTATION, type StepTimings } from '../telemetry/names.ts';
@@ -132,10 +132,7 @@ export function podChangeFingerprint(pod: V1Pod): string {
     .filter(([k]) => !PROVIDER_ANNOTATIONS.has(k))
     .sort(([a], [b]) => a.localeCompare(b));
   const labels = Object.entries(pod.metadata?.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return createHash('sha256')
-    .update(JSON.stringify([pod.spec ?? null, labels, annotations]))
-    .digest('base64url')
-    .slice(0, 22);
+  return hash('sha256', JSON.stringify([pod.spec ?? null, labels, annotations]), 'base64url').slice(0, 22);
 }
 
 /**

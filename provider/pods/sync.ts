@@ -584,8 +584,11 @@ export class PodSync {
     // A create refused for good is not sent again until the pod or its network changes: the
     // condition and the event are already on the pod, and the same request would fail the same way.
     const memory = this.memory.of(key.uid);
-    const attempt = refusalKey(pod, network);
-    if (memory.refusal?.key === attempt && this.o.now().getTime() - memory.refusal.at < REFUSAL_RECHECK_MS) {
+    // The key (a digest of the pod's spec, labels and annotations) only when a refusal is
+    // remembered or made: most creates never need it.
+    let attemptKey: string | undefined;
+    const attempt = (): string => (attemptKey ??= refusalKey(pod, network));
+    if (memory.refusal !== undefined && memory.refusal.key === attempt() && this.o.now().getTime() - memory.refusal.at < REFUSAL_RECHECK_MS) {
       span.setAttribute(ATTR.waitReason, memory.refusal.reason);
       return { kind: 'done' };
     }
@@ -602,7 +605,7 @@ export class PodSync {
       });
     } catch (err) {
       if (!(err instanceof TranslationError)) throw err;
-      if (!err.retryable) return this.refuse(key, pod, err.code, err.message, attempt);
+      if (!err.retryable) return this.refuse(key, pod, err.code, err.message, attempt());
       // A missing ConfigMap/Secret may be created later: say so on the pod, retry with backoff.
       await this.setProvisionedCondition(key, pod, err.code, err.message, 'Warning');
       throw err;
@@ -718,7 +721,7 @@ export class PodSync {
     return { kind: 'requeueAfter', ms: memory.startLook.firstLookMs };
   }
 
-  private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown, attempt: string): Promise<SyncResult> {
+  private async createFailed(key: PodKey, pod: V1Pod, network: Extract<NetworkDecision, { kind: 'ready' }>, err: unknown, attempt: () => string): Promise<SyncResult> {
     const cloudError = err instanceof CloudError ? err : undefined;
     const { verdict, hint } = classifyCloudError(err);
     const code = cloudError?.code ?? 'Unknown';
@@ -748,7 +751,7 @@ export class PodSync {
       case 'wait':
         return { kind: 'requeueAfter', ms: plan.minMs + Math.round(Math.random() * (plan.maxMs - plan.minMs)) };
       case 'refuse':
-        return this.refuse(key, pod, code, `${withoutRequestId(cloudError?.message ?? String(err))}. ${hint}`, attempt);
+        return this.refuse(key, pod, code, `${withoutRequestId(cloudError?.message ?? String(err))}. ${hint}`, attempt());
       case 'retry':
         // Retried with backoff; say why on the pod meanwhile (a zone out of stock can last):
         // one event per distinct failure, the request id left out so that retries fold into it.
