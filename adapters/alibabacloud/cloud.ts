@@ -4,7 +4,7 @@
 // timeout, error mapping, read retries, onCall hook). Batching follows the API limits: 20 ids per
 // DescribeContainerGroups, Limit 20 + NextToken for tag listings, SinceSecond pages of
 // DescribeContainerGroupStatus, PageSize 50 for DescribeVSwitches.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import EciModule, {
   DeleteContainerGroupRequest,
   DescribeContainerGroupsRequest,
@@ -248,7 +248,7 @@ export function createCloud(options: CloudOptions): AlibabaCloud {
         const data = response.body?.data ?? [];
         for (const d of data) {
           if (!d.containerGroupId) continue;
-          const fingerprint = createHash('sha1').update(JSON.stringify([d.status, d.podStatus])).digest('base64');
+          const fingerprint = hash('sha1', JSON.stringify([d.status, d.podStatus]), 'base64');
           out.set(d.containerGroupId, fingerprint);
         }
         const token = response.body?.nextToken;

@@ -1,7 +1,6 @@
 // ECI container group -> the pod status fields the provider patches, a stable "did it change"
 // check, and ECI events -> Kubernetes events (deduplicated). Pure: time comes in as `now`.
 // Phase mapping: eci-openapi.md, "Container group status".
-import { hash } from 'node:crypto';
 import type {
   V1ContainerState,
   V1ContainerStatus,
@@ -349,15 +348,39 @@ export interface PodEventInput {
 const REASON = /[^A-Za-z0-9_]/g;
 
 /**
- * The identity of one ECI event occurrence: a count increase is a new occurrence. A 96-bit digest
- * of it, since each pod keeps the keys of its reported events for life (the full text was ~900
- * bytes a pod). The first 12 bytes encoded on their own, the same 16 characters as the whole
- * digest's base64 cut at 16, but a string of its own: a cut of 13 or more characters is a V8
- * "sliced string" that keeps the whole 28-character text alive (~80 bytes a key).
+ * The identity of one ECI event occurrence: a count increase is a new occurrence. A 64-bit FNV-1a
+ * digest of it as 16 hex characters, since each pod keeps the keys of its reported events for life
+ * (the full text was ~900 bytes a pod). Not a cryptographic hash: the keys only tell one pod's few
+ * events apart, and every status sync re-keys all of its group's events, where a SHA-1 per event
+ * was most of the time spent on events (docs/benchmark.md, "Provider CPU per pod, fifth session").
  */
 export function cloudEventKey(e: CloudEvent): string {
-  // One-shot hash(): no Hash object per event (every sync re-keys all of a group's events).
-  return hash('sha1', `${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`, 'buffer').toString('base64', 0, 12);
+  return fnv1a64Hex(`${e.type}|${e.reason}|${e.message}|${e.firstTimestamp ?? ''}#${e.count}`);
+}
+
+const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+
+/**
+ * FNV-1a, 64 bits, over the string's UTF-16 code units (for Latin-1 text, the bytes: standard
+ * FNV-1a), in two 32-bit halves. The 16 hex digits are made in one fromCharCode: a flat string,
+ * not a concatenation that V8 would keep as a cons string of two halves.
+ */
+export function fnv1a64Hex(text: string): string {
+  // Offset basis 0xcbf29ce484222325; prime 0x100000001b3 = 0x100 * 2^32 + 0x1b3.
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  for (let i = 0; i < text.length; i++) {
+    lo ^= text.charCodeAt(i);
+    // (hi * 2^32 + lo) * prime mod 2^64; lo * 0x1b3 < 2^41 is exact in a double.
+    const low = (lo >>> 0) * 0x1b3;
+    hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + Math.floor(low / 0x100000000)) >>> 0;
+    lo = low >>> 0;
+  }
+  const h = (n: number, shift: number) => HEX[(n >>> shift) & 15]!;
+  return String.fromCharCode(
+    h(hi, 28), h(hi, 24), h(hi, 20), h(hi, 16), h(hi, 12), h(hi, 8), h(hi, 4), h(hi, 0),
+    h(lo, 28), h(lo, 24), h(lo, 20), h(lo, 16), h(lo, 12), h(lo, 8), h(lo, 4), h(lo, 0),
+  );
 }
 
 /**

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerGroupStatus } from '../../../provider/cloud/model.ts';
-import { cloudEventKey, eventsToRecord, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
+import { cloudEventKey, eventsToRecord, fnv1a64Hex, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
 import { makeContainer, makePod } from '../builders.ts';
 
 const NOW = new Date('2026-05-01T10:00:30.456Z');
@@ -310,10 +309,24 @@ describe('eventsToRecord', () => {
 });
 
 describe('cloudEventKey', () => {
-  it('is the first 16 characters of the base64 SHA-1 of the occurrence, and a count increase is a new key', () => {
+  it('is the 64-bit FNV-1a of the occurrence in 16 hex digits, and a count increase is a new key', () => {
     const e: CloudEvent = { type: 'Normal', reason: 'Pulled', message: 'pulled nginx', count: 1, firstTimestamp: '2026-05-01T10:00:01Z' };
-    const whole = createHash('sha1').update('Normal|Pulled|pulled nginx|2026-05-01T10:00:01Z#1').digest('base64');
-    expect(cloudEventKey(e)).toBe(whole.slice(0, 16));
+    expect(cloudEventKey(e)).toBe(fnv1a64Reference('Normal|Pulled|pulled nginx|2026-05-01T10:00:01Z#1'));
     expect(cloudEventKey({ ...e, count: 2 })).not.toBe(cloudEventKey(e));
+    expect(cloudEventKey({ ...e, firstTimestamp: '2026-05-01T10:00:02Z' })).not.toBe(cloudEventKey(e));
+  });
+
+  it('FNV-1a 64: the published vectors for ASCII, and the BigInt definition for any text', () => {
+    expect(fnv1a64Hex('')).toBe('cbf29ce484222325');
+    expect(fnv1a64Hex('a')).toBe('af63dc4c8601ec8c');
+    expect(fnv1a64Hex('foobar')).toBe('85944171f73967e8');
+    for (const text of ['Back-off pulling image "nginx:1.27"', 'é漢字\u{1F600}', 'x'.repeat(5000)]) expect(fnv1a64Hex(text)).toBe(fnv1a64Reference(text));
   });
 });
+
+/** FNV-1a 64 over UTF-16 code units, in BigInt: the definition the 32-bit halves must match. */
+function fnv1a64Reference(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) h = ((h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, '0');
+}
