@@ -180,6 +180,8 @@ export interface ProbeSample {
   rssAnonKiB?: number;
   rssFileKiB?: number;
   spacesKiB?: Record<string, number>;
+  /** Anonymous RSS by mapping (KiB), read at each new RSS high: malloc's arenas and the rest. */
+  native?: { brkKiB: number; arenasKiB: number; arenas: number; v8PagesKiB?: number; otherKiB: number; largestOtherKiB: number };
 }
 
 export interface RestartFigures {
@@ -898,7 +900,9 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         .map((l) => JSON.parse(l) as ProbeSample);
       result.heapPeakMiB = samples.reduce((m, x) => Math.max(m, x.heapUsed ?? 0), 0) / MiB;
       const atPeak = samples.reduce<ProbeSample | undefined>((best, x) => ((x.rss ?? 0) > (best?.rss ?? 0) ? x : best), undefined);
-      if (atPeak !== undefined) result.memoryAtPeak = atPeak;
+      // The mapping split read last at or before the peak (read only at new highs, so within ~2 MiB).
+      const native = atPeak === undefined ? undefined : samples.slice(0, samples.indexOf(atPeak) + 1).reverse().find((x) => x.native !== undefined)?.native;
+      if (atPeak !== undefined) result.memoryAtPeak = native === undefined ? atPeak : { ...atPeak, native };
     }
     for (const name of deployments) await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => {});
     await system.stop().catch((err: unknown) => errors.push(`stop: ${errorText(err)}`));

@@ -26,10 +26,52 @@ if (file !== undefined && file !== '') {
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), Math.round(s.physical_space_size / 1024)]));
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (key: string): number | undefined => { const v = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]; return v === undefined ? undefined : Number(v); };
-    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rssAnonKiB: kb('RssAnon'), rssFileKiB: kb('RssFile'), spacesKiB: spaces, loopMaxMs })}\n`);
+    // At each new RSS high (2 MiB above the last one read), the anonymous RSS split by mapping
+    // (smaps): what malloc holds outside the V8 heap.
+    const native = m.rss >= smapsAtRss + 2 * 1048576 ? anonymousByMapping() : undefined;
+    if (native !== undefined) smapsAtRss = m.rss;
+    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rssAnonKiB: kb('RssAnon'), rssFileKiB: kb('RssFile'), spacesKiB: spaces, loopMaxMs, ...(native === undefined ? {} : { native }) })}\n`);
   };
+  let smapsAtRss = 0;
   sample();
   setInterval(sample, intervalMs).unref();
+}
+
+/**
+ * The anonymous RSS of this process by kind of mapping, from /proc/self/smaps (KiB): `brk` is
+ * glibc's main malloc arena (`[heap]`); `arenas` are glibc's other arenas (one per thread that
+ * contended for malloc: a read-write mapping at a 64 MiB boundary, the rest of its 64 MiB reserved
+ * without access), with their count; `v8Pages` the 256 KiB mappings, V8's heap pages (its page size
+ * without pointer compression); `other` every other anonymous mapping: V8's large objects and code
+ * range, thread stacks, malloc's own mmap()ed chunks (at or above its mmap threshold).
+ */
+function anonymousByMapping(): { brkKiB: number; arenasKiB: number; arenas: number; v8PagesKiB: number; otherKiB: number; largestOtherKiB: number } | undefined {
+  let text: string;
+  try { text = readFileSync('/proc/self/smaps', 'utf8'); } catch { return undefined; }
+  const maps: { start: bigint; end: bigint; perms: string; anon: boolean; path: string; rssKiB: number }[] = [];
+  for (const line of text.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header !== null) {
+      const [, start = '0', end = '0', perms = '', inode = '0', path = ''] = header;
+      maps.push({ start: BigInt(`0x${start}`), end: BigInt(`0x${end}`), perms, anon: inode === '0' && !path.startsWith('/'), path, rssKiB: 0 });
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    const last = maps.at(-1);
+    if (rss !== null && last !== undefined) last.rssKiB = Number(rss[1]);
+  }
+  const ARENA = 0x4000000n;
+  const out = { brkKiB: 0, arenasKiB: 0, arenas: 0, v8PagesKiB: 0, otherKiB: 0, largestOtherKiB: 0 };
+  maps.forEach((m, i) => {
+    if (!m.anon) return;
+    const next = maps[i + 1];
+    const arenaEnd = next !== undefined && next.start === m.end && next.perms.startsWith('---') ? next.end : m.end;
+    if (m.path === '[heap]') out.brkKiB += m.rssKiB;
+    else if (m.path === '' && m.start % ARENA === 0n && arenaEnd - m.start === ARENA && m.perms.startsWith('rw')) { out.arenasKiB += m.rssKiB; out.arenas++; }
+    else if (m.path === '' && m.end - m.start === 0x40000n) out.v8PagesKiB += m.rssKiB;
+    else if (m.path === '') { out.otherKiB += m.rssKiB; out.largestOtherKiB = Math.max(out.largestOtherKiB, m.rssKiB); }
+  });
+  return out;
 }
 
 // Under `node --cpu-prof` the profile is written only when the process exits by itself or through

@@ -154,6 +154,11 @@ export function renderDetails(result: BenchResult): string {
       out.push(
         `  memory at the RSS peak (MiB): RSS ${mib(at.rss)} = anonymous ${mib((at.rssAnonKiB ?? 0) * 1024)} + mapped files ${mib((at.rssFileKiB ?? 0) * 1024)}; V8 heap committed ${mib(at.heapTotal)} (used ${mib(at.heapUsed)}; new ${space(['new', 'new_large_object'])}, old ${space(['old'])}, large ${space(['large_object'])}, code ${space(['code', 'code_large_object'])}, trusted ${space(['trusted', 'trusted_large_object'])}), external ${mib(at.external)} (array buffers ${mib(at.arrayBuffers)})`,
       );
+      const n = at.native;
+      if (n !== undefined) {
+        const kib = (v: number): string => ((v * 1024) / 1048576).toFixed(0);
+        out.push(`  anonymous memory by mapping near the peak (MiB): malloc main arena (brk) ${kib(n.brkKiB)}, malloc thread arenas ${kib(n.arenasKiB)} (${n.arenas}), V8's 256 KiB pages ${kib(n.v8PagesKiB ?? 0)}, other anonymous ${kib(n.otherKiB)} (V8's large objects and code, stacks, malloc's mmap()ed chunks; largest mapping ${kib(n.largestOtherKiB)})`);
+      }
     }
     if (c.memoryAtReadyMiB !== undefined) out.push(`  memory at nodes Ready (no pod yet): RSS ${f(c.memoryAtReadyMiB.rssMiB, 0)} MiB, V8 heap used ${f(c.memoryAtReadyMiB.heapMiB, 0)} MiB`);
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
