@@ -149,6 +149,8 @@ export interface CaseResult {
   heapPeakMiB?: number;
   /** The provider's own sample with the highest RSS (test/bench/heap-probe.ts): where RSS goes. */
   memoryAtPeak?: ProbeSample;
+  /** The provider's RSS and V8 heap used peaks (its own samples) in each phase of the case. */
+  rssPeakByPhaseMiB?: Record<string, { rssMiB: number; heapMiB: number }>;
   cpuSeconds: number;
   /**
    * eci-vn: CPU seconds of the cloud simulator (a process of its own on the same CPUs) and of the
@@ -172,6 +174,7 @@ export interface CaseResult {
 
 /** One line of the provider's memory file (test/bench/heap-probe.ts). */
 export interface ProbeSample {
+  t?: number;
   rss?: number;
   heapUsed?: number;
   heapTotal?: number;
@@ -534,6 +537,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
   const rss = new RssSampler(() => system.pids());
   let webhookName: string | undefined;
   let hwm = 0;
+  // When each phase began (ms), for the provider's RSS peak by phase.
+  const phaseStarts: { phase: string; at: number }[] = [];
   let cpuAtStart = cpuSecondsOf(system.pids());
   /** CPU of process instances already gone (the SIGKILLed provider). */
   let cpuOfKilled = 0;
@@ -607,6 +612,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const apiserverProfileSeconds = Math.min(60, Math.max(5, Math.round(o.pods / 100)));
     const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
     const t0 = Date.now();
+    phaseStarts.push({ phase: 'create', at: t0 });
     for (const d of specs) {
       await apps.createNamespacedDeployment({ namespace, body: d });
       deployments.push(d.metadata!.name!);
@@ -703,6 +709,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       log('provider SIGKILLed; marking every pod not Ready (stale status the restarted provider must repair)');
       const pods = (await core.listNamespacedPod({ namespace })).items;
       const staleStarted = Date.now();
+      phaseStarts.push({ phase: 'restart', at: staleStarted });
       const cpAtStale = cpuSecondsOf(env.apiserverPids());
       const machineAtStale = machineBusySeconds();
       await forEachLimited(pods, 32, async (pod) => {
@@ -779,6 +786,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       });
       const writesBefore = await writeBuckets();
       const tp = Date.now();
+      phaseStarts.push({ phase: 'paced', at: tp });
       const created: string[] = [];
       let settled = 0;
       let retried = 0;
@@ -830,6 +838,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const apiBeforeDelete = await apiCount();
     const cloudBeforeDelete = await cloudCalls();
     const td = Date.now();
+    phaseStarts.push({ phase: 'delete', at: td });
     for (const name of deployments) {
       await apps.patchNamespacedDeployment({ name, namespace, body: { spec: { replicas: 0 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
     }
@@ -903,6 +912,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       // The mapping split read last at or before the peak (read only at new highs, so within ~2 MiB).
       const native = atPeak === undefined ? undefined : samples.slice(0, samples.indexOf(atPeak) + 1).reverse().find((x) => x.native !== undefined)?.native;
       if (atPeak !== undefined) result.memoryAtPeak = native === undefined ? atPeak : { ...atPeak, native };
+      // The provider's RSS peak (its own samples, MiB) in each phase: which phase makes the peak.
+      const byPhase = phaseStarts.map(({ phase, at }, i) => {
+        const end = phaseStarts[i + 1]?.at ?? Infinity;
+        const inPhase = samples.filter((x) => x.t !== undefined && x.t >= at && x.t < end);
+        return [phase, inPhase.reduce((m, x) => Math.max(m, x.rss ?? 0), 0) / MiB, inPhase.reduce((m, x) => Math.max(m, x.heapUsed ?? 0), 0) / MiB] as const;
+      });
+      if (byPhase.length > 0) result.rssPeakByPhaseMiB = Object.fromEntries(byPhase.map(([phase, rssMiB, heapMiB]) => [phase, { rssMiB, heapMiB }]));
     }
     for (const name of deployments) await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => {});
     await system.stop().catch((err: unknown) => errors.push(`stop: ${errorText(err)}`));

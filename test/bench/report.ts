@@ -160,6 +160,7 @@ export function renderDetails(result: BenchResult): string {
         out.push(`  anonymous memory by mapping near the peak (MiB): malloc main arena (brk) ${kib(n.brkKiB)}, malloc thread arenas ${kib(n.arenasKiB)} (${n.arenas}), V8's 256 KiB pages ${kib(n.v8PagesKiB ?? 0)}, other anonymous ${kib(n.otherKiB)} (V8's large objects and code, stacks, malloc's mmap()ed chunks; largest mapping ${kib(n.largestOtherKiB)})`);
       }
     }
+    if (c.rssPeakByPhaseMiB !== undefined) out.push(`  provider RSS / V8 heap used peak by phase (MiB): ${Object.entries(c.rssPeakByPhaseMiB).map(([phase, m]) => `${phase} ${m.rssMiB.toFixed(0)} / ${m.heapMiB.toFixed(0)}`).join(', ')}`);
     if (c.memoryAtReadyMiB !== undefined) out.push(`  memory at nodes Ready (no pod yet): RSS ${f(c.memoryAtReadyMiB.rssMiB, 0)} MiB, V8 heap used ${f(c.memoryAtReadyMiB.heapMiB, 0)} MiB`);
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
     if (c.podEvents !== undefined) out.push(`  provider Events per pod by type/reason, all Running: ${Object.entries(c.podEvents.byReason).sort(([, a], [, b]) => b - a).map(([r, n]) => `${r} ${n.toFixed(2)}`).join(', ') || 'none'} (${c.podEvents.podsWithMore} of ${c.podEvents.pods} pods with more than one)`);
