@@ -45,9 +45,16 @@ if (file !== undefined && file !== '') {
  * without pointer compression); `other` every other anonymous mapping: V8's large objects and code
  * range, thread stacks, malloc's own mmap()ed chunks (at or above its mmap threshold).
  */
-function anonymousByMapping(): { brkKiB: number; arenasKiB: number; arenas: number; v8PagesKiB: number; otherKiB: number; largestOtherKiB: number } | undefined {
+function anonymousByMapping(): AnonymousByMapping | undefined {
   let text: string;
   try { text = readFileSync('/proc/self/smaps', 'utf8'); } catch { return undefined; }
+  return anonymousByMappingOf(text);
+}
+
+export interface AnonymousByMapping { brkKiB: number; arenasKiB: number; arenas: number; v8PagesKiB: number; otherKiB: number; largestOtherKiB: number }
+
+/** anonymousByMapping's split of one /proc/<pid>/smaps text. */
+export function anonymousByMappingOf(text: string): AnonymousByMapping {
   const maps: { start: bigint; end: bigint; perms: string; anon: boolean; path: string; rssKiB: number }[] = [];
   for (const line of text.split('\n')) {
     const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
