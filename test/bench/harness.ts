@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, type WatchProbeSample, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { providerEntryFor, SOURCES_ENTRY, type ProviderEntry } from './provider-build.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
@@ -121,6 +121,14 @@ export interface CaseResult {
     legP99By10s?: { seen: number[]; written: number[] };
     /** The provider's longest event-loop delay in each 10 s from the first create (heap-probe.ts). */
     loopDelayMaxBy10s?: number[];
+    /**
+     * The watch probe (measure.ts WatchProbe) per 10 s from the first create: p99 of a bench PATCH's
+     * request -> answer and answer -> delivered by the bench's watch; writes never answered or
+     * seen; the bench's own longest event-loop delay.
+     */
+    watchProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
+    /** The provider's own status PATCH latency (request -> answer, its histogram) per 10 s from the first create: p99's bucket and count. */
+    providerStatusWriteP99By10s?: { p99AtMostSeconds: number; count: number }[];
     /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
     statusPatchLatency?: StatusWriteLatency;
   };
@@ -611,6 +619,25 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     // Its first seconds only (the phase's length is not known in advance): ~1 s per 100 pods.
     const apiserverProfileSeconds = Math.min(60, Math.max(5, Math.round(o.pods / 100)));
     const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
+    // quota-true: the watch's own delay to the bench (a probe pod patched every 250 ms) and the
+    // provider's status PATCH latency as it waits for it (its histogram scraped every 2 s).
+    const probe = mode === 'quota-true' ? new WatchProbe({ core, recorder, namespace: 'default', name: `bench-${runId}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
+    const writeScrapes: [number, Map<number, number>][] = [];
+    let scraping: NodeJS.Timeout | undefined;
+    if (probe !== undefined) {
+      await probe.start().catch((err: unknown) => errors.push(`watch probe: ${errorText(err)}`));
+      const metricsUrl = system.eci?.metricsUrl;
+      const scrape = (): void => {
+        if (metricsUrl === undefined) return;
+        const at = Date.now();
+        providerMetrics(metricsUrl).then(
+          (text) => void writeScrapes.push([at, providerStatusWriteBuckets(text)]),
+          () => {},
+        );
+      };
+      scrape();
+      scraping = setInterval(scrape, 2_000);
+    }
     const t0 = Date.now();
     phaseStarts.push({ phase: 'create', at: t0 });
     for (const d of specs) {
@@ -636,6 +663,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       100,
     );
     const tCreated = Date.now();
+    if (scraping !== undefined) clearInterval(scraping);
+    await probe?.stop();
     result.createCpu = createCpuSince(createCpuAt, (tCreated - t0) / 1000);
     if (apiserverProfile !== undefined && o.apiserverProfileDir !== undefined) {
       const got = await apiserverProfile;
@@ -694,7 +723,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(await apiserverMetrics(adminKc)));
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated) };
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }
@@ -952,6 +981,46 @@ function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
 
 /** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
 /** The provider's longest event-loop delay per 10 s from `from` to `to`, from heap-probe.ts's lines. */
+/** The watch probe's legs per 10 s from `from` (by when the probe wrote): p99 of request -> answer and of answer -> seen by the bench's watch, and the bench's longest event-loop delay. */
+function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, number][], from: number): { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] } {
+  const answered: number[][] = [];
+  const seen: number[][] = [];
+  const seenBy2s: number[][] = [];
+  let lost = 0;
+  for (const s of samples) {
+    if (s.sentAt < from) continue;
+    const w = Math.floor((s.sentAt - from) / 10_000);
+    if (s.answeredAt === undefined || s.seenAt === undefined) {
+      lost++;
+      continue;
+    }
+    (answered[w] ??= []).push(s.answeredAt - s.sentAt);
+    (seen[w] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
+    if (w === 0) (seenBy2s[Math.floor((s.sentAt - from) / 2_000)] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
+  }
+  const loop: number[] = [];
+  for (const [t, ms] of loopDelay) {
+    if (t < from) continue;
+    const w = Math.floor((t - from) / 10_000);
+    loop[w] = Math.max(loop[w] ?? 0, Math.round(ms));
+  }
+  const p99s = (by: number[][]): number[] => Array.from(by, (v) => summarize(v ?? []).p99Ms ?? 0);
+  return { answered: p99s(answered), seen: p99s(seen), seenFirst10sBy2s: p99s(seenBy2s), lost, benchLoopMaxMs: Array.from(loop, (v) => v ?? 0) };
+}
+
+/** The provider's status PATCH histogram between scrapes nearest each 10 s boundary from `from`: the bucket holding each window's p99 (s). */
+function statusWriteP99By10s(scrapes: [number, Map<number, number>][], from: number, to: number): { p99AtMostSeconds: number; count: number }[] {
+  if (scrapes.length < 2) return [];
+  const sorted = [...scrapes].sort((a, b) => a[0] - b[0]);
+  const nearest = (t: number): Map<number, number> => sorted.reduce((best, s) => (Math.abs(s[0] - t) < Math.abs(best[0] - t) ? s : best))[1];
+  const out: { p99AtMostSeconds: number; count: number }[] = [];
+  for (let start = from; start < to; start += 10_000) {
+    const got = statusPatchLatency(nearest(start), nearest(start + 10_000));
+    out.push(got === undefined ? { p99AtMostSeconds: 0, count: 0 } : { p99AtMostSeconds: got.p99AtMostSeconds, count: got.count });
+  }
+  return out;
+}
+
 function loopDelayBy10s(memoryFile: string | undefined, from: number, to: number): number[] {
   if (memoryFile === undefined || !existsSync(memoryFile)) return [];
   const out: number[] = [];

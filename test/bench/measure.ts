@@ -3,6 +3,7 @@
 // apiserver request counts (APF flow-schema metrics), and cloud simulator request counts.
 import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as k8s from '@kubernetes/client-node';
 import { parseStepTimings, STEP_TIMINGS_ANNOTATION, type StepTimings } from '../../provider/telemetry/names.ts';
 import { apiClient, budget, fetchText, withDeadline } from '../helpers/deadline.ts';
@@ -44,6 +45,8 @@ export class PodRecorder {
   events = 0;
 
   private readonly labelSelector: string;
+  /** Called with every delivered object of one pod (namespace/name), e.g. the watch probe's. */
+  private readonly listeners = new Map<string, (pod: k8s.V1Pod, now: number) => void>();
 
   constructor(kc: k8s.KubeConfig, labelSelector: string) {
     this.labelSelector = labelSelector;
@@ -59,6 +62,13 @@ export class PodRecorder {
   stop(): void {
     this.stopped = true;
     this.request?.abort();
+  }
+
+  /** Calls `fn` with each delivery of the pod namespace/name until the returned function is called. */
+  listen(namespace: string, name: string, fn: (pod: k8s.V1Pod, now: number) => void): () => void {
+    const key = `${namespace}/${name}`;
+    this.listeners.set(key, fn);
+    return () => this.listeners.delete(key);
   }
 
   inNamespace(namespace: string): PodRecord[] {
@@ -111,6 +121,7 @@ export class PodRecorder {
 
   private observe(type: string, pod: k8s.V1Pod, now: number): void {
     this.events++;
+    if (this.listeners.size > 0) this.listeners.get(`${pod.metadata?.namespace}/${pod.metadata?.name}`)?.(pod, now);
     const uid = pod.metadata?.uid ?? '';
     let r = this.pods.get(uid);
     if (r === undefined) {
@@ -139,6 +150,86 @@ export class PodRecorder {
       if (steps.running !== undefined) r.steps = steps;
     }
     if (r.phase === 'Failed' && r.failedAt === undefined) r.failedAt = now;
+  }
+}
+
+/** One write of the watch probe: when it was sent, answered, and delivered by the recorder's watch. */
+export interface WatchProbeSample {
+  sentAt: number;
+  answeredAt?: number;
+  seenAt?: number;
+}
+
+const PROBE_ANNOTATION = 'bench.eci-virtual-node.io/probe';
+
+/**
+ * How late the apiserver's watch delivers a write to the bench, apart from any system under test:
+ * a pod of the run's label that nothing schedules (its own schedulerName) gets an annotation
+ * patched every `intervalMs`; each patch is timed from its request to its answer and to the
+ * recorder's watch delivering it. With it, the bench's own event-loop delay (max per second): the
+ * recorder's times are taken on that loop.
+ */
+export class WatchProbe {
+  readonly samples: WatchProbeSample[] = [];
+  /** [epoch ms, the bench's longest event-loop delay in the second before it]. */
+  readonly loopDelay: [number, number][] = [];
+  private readonly o: { core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number };
+  private stopped = false;
+  private unlisten: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(o: { core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number }) {
+    this.o = o;
+  }
+
+  async start(): Promise<void> {
+    const { core, recorder, namespace, name, label } = this.o;
+    this.unlisten = recorder.listen(namespace, name, (pod, now) => {
+      const seq = Number(pod.metadata?.annotations?.[PROBE_ANNOTATION] ?? 'NaN');
+      const s = this.samples[seq];
+      if (s !== undefined && s.seenAt === undefined) s.seenAt = now;
+    });
+    await withDeadline(
+      core.createNamespacedPod({ namespace, body: { metadata: { name, namespace, labels: label }, spec: { schedulerName: 'bench-watch-probe', containers: [{ name: 'probe', image: 'probe' }] } } }),
+      budget({ baseMs: 30_000 }),
+      `create the watch probe pod ${namespace}/${name}`,
+    );
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    this.loop = (async () => {
+      let lastLoopSample = Date.now();
+      while (!this.stopped) {
+        const seq = this.samples.length;
+        const sample: WatchProbeSample = { sentAt: Date.now() };
+        this.samples.push(sample);
+        await withDeadline(
+          core.patchNamespacedPod({ name, namespace, body: { metadata: { annotations: { [PROBE_ANNOTATION]: String(seq) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)),
+          budget({ baseMs: 30_000 }),
+          `PATCH of the watch probe ${namespace}/${name}`,
+        ).then(
+          () => (sample.answeredAt = Date.now()),
+          () => {},
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, sample.sentAt + this.o.intervalMs - Date.now())));
+        if (Date.now() - lastLoopSample >= 1_000) {
+          lastLoopSample = Date.now();
+          this.loopDelay.push([lastLoopSample, histogram.max / 1e6]);
+          histogram.reset();
+        }
+      }
+      histogram.disable();
+    })();
+  }
+
+  /** Stops patching (the last write's delivery is waited for up to 5 s) and deletes the pod. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    const last = this.samples.at(-1);
+    const until = Date.now() + 5_000;
+    while (last !== undefined && last.seenAt === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    this.unlisten?.();
+    await withDeadline(this.o.core.deleteNamespacedPod({ name: this.o.name, namespace: this.o.namespace, gracePeriodSeconds: 0 }), budget({ baseMs: 30_000 }), `delete the watch probe pod`).catch(() => {});
   }
 }
 

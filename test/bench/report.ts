@@ -176,6 +176,10 @@ export function renderDetails(result: BenchResult): string {
     if (byLeg !== undefined) out.push(`      provider saw Running: ${byLeg.seen.map((ms) => f(ms, 0)).join(', ')} ms; status write seen: ${byLeg.written.map((ms) => f(ms, 0)).join(', ')} ms`);
     const loop = c.quota?.loopDelayMaxBy10s;
     if (loop !== undefined && loop.length > 0) out.push(`    provider's event-loop delay, max per 10 s of group creation: ${loop.join(', ')} ms`);
+    const providerWrites = c.quota?.providerStatusWriteP99By10s;
+    if (providerWrites !== undefined && providerWrites.length > 0) out.push(`    provider's status PATCH, request -> answer as it waits (its histogram), p99 per 10 s of group creation: ${providerWrites.map((w) => `<= ${w.p99AtMostSeconds} s (${w.count})`).join(', ')}`);
+    const probe = c.quota?.watchProbe;
+    if (probe !== undefined) out.push(`    watch probe (a bench PATCH every 250 ms), p99 per 10 s: request -> answer ${probe.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by the bench's watch ${probe.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${probe.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms); the bench's event-loop delay max ${probe.benchLoopMaxMs.join(', ')} ms${probe.lost > 0 ? `; ${probe.lost} writes not answered or not seen` : ''}`);
     const patch = c.quota?.statusPatchLatency;
     if (patch !== undefined) out.push(`    apiserver's own PATCH pods/status latency, create phase: ${patch.count} requests, p99 <= ${patch.p99AtMostSeconds} s (its histogram's bucket), ${patch.overOneSecondPct.toFixed(1)}% over 1 s`);
     for (const e of c.errors) out.push(`  ERROR: ${e}`);
