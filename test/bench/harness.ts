@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, type WatchProbeSample, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, terminatedWatchers, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, type WatchProbeSample, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { providerEntryFor, SOURCES_ENTRY, type ProviderEntry } from './provider-build.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
@@ -127,6 +127,10 @@ export interface CaseResult {
      * seen; the bench's own longest event-loop delay.
      */
     watchProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
+    /** Watchers the apiserver's watch cache closed for not keeping up, over the create phase. */
+    watchersTerminated?: number;
+    /** The same for a ConfigMap patched alongside (another resource, another watch cache). */
+    configMapProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
     /** The provider's own status PATCH latency (request -> answer, its histogram) per 10 s from the first create: p99's bucket and count. */
     providerStatusWriteP99By10s?: { p99AtMostSeconds: number; count: number }[];
     /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
@@ -607,7 +611,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const memoryAtReady = memoryNow(system);
     result.memoryAtReadyMiB = { rssMiB: memoryAtReady.rss / MiB, ...(memoryAtReady.heap === undefined ? {} : { heapMiB: memoryAtReady.heap / MiB }) };
     const apiByKindAtStart = await apiCounts();
-    const patchBucketsAtStart = mode === 'quota-true' ? statusPatchBuckets(await apiserverMetrics(adminKc)) : undefined;
+    const metricsAtStart = mode === 'quota-true' ? await apiserverMetrics(adminKc) : undefined;
+    const patchBucketsAtStart = metricsAtStart === undefined ? undefined : statusPatchBuckets(metricsAtStart);
     const apiAtStart = sum(apiByKindAtStart);
     const cloudAtStart = await cloudCalls();
 
@@ -621,7 +626,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
     // quota-true: the watch's own delay to the bench (a probe pod patched every 250 ms) and the
     // provider's status PATCH latency as it waits for it (its histogram scraped every 2 s).
-    const probe = mode === 'quota-true' ? new WatchProbe({ core, recorder, namespace: 'default', name: `bench-${runId}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
+    const probe = mode === 'quota-true' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
     const writeScrapes: [number, Map<number, number>][] = [];
     let scraping: NodeJS.Timeout | undefined;
     if (probe !== undefined) {
@@ -721,9 +726,11 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         return [lag];
       });
       const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
-      const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(await apiserverMetrics(adminKc)));
+      const metricsAfter = await apiserverMetrics(adminKc);
+      const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(metricsAfter));
+      const watchersTerminated = metricsAtStart === undefined ? undefined : terminatedWatchers(metricsAfter) - terminatedWatchers(metricsAtStart);
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0), configMapProbe: probeBy10s(probe.configMapSamples, [], times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }

@@ -166,33 +166,54 @@ const PROBE_ANNOTATION = 'bench.eci-virtual-node.io/probe';
  * How late the apiserver's watch delivers a write to the bench, apart from any system under test:
  * a pod of the run's label that nothing schedules (its own schedulerName) gets an annotation
  * patched every `intervalMs`; each patch is timed from its request to its answer and to the
- * recorder's watch delivering it. With it, the bench's own event-loop delay (max per second): the
- * recorder's times are taken on that loop.
+ * recorder's watch delivering it. A ConfigMap beside it gets the same patches, watched on its own
+ * (another resource: its own watch cache in the apiserver). With them, the bench's own event-loop
+ * delay (max per second): the watches' times are taken on that loop.
  */
 export class WatchProbe {
   readonly samples: WatchProbeSample[] = [];
+  /** The ConfigMap's writes, by the same sequence numbers. */
+  readonly configMapSamples: WatchProbeSample[] = [];
   /** [epoch ms, the bench's longest event-loop delay in the second before it]. */
   readonly loopDelay: [number, number][] = [];
-  private readonly o: { core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number };
+  private readonly o: { kc: k8s.KubeConfig; core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number };
   private stopped = false;
   private unlisten: (() => void) | undefined;
+  private configMapWatch: { abort(): void } | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(o: { core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number }) {
+  constructor(o: { kc: k8s.KubeConfig; core: k8s.CoreV1Api; recorder: PodRecorder; namespace: string; name: string; label: Record<string, string>; intervalMs: number }) {
     this.o = o;
+  }
+
+  private seen(samples: WatchProbeSample[], annotations: Record<string, string> | undefined, now: number): void {
+    const s = samples[Number(annotations?.[PROBE_ANNOTATION] ?? 'NaN')];
+    if (s !== undefined && s.seenAt === undefined) s.seenAt = now;
+  }
+
+  private async patch(samples: WatchProbeSample[], seq: number, sentAt: number, write: () => Promise<unknown>, what: string): Promise<void> {
+    const sample: WatchProbeSample = { sentAt };
+    samples[seq] = sample;
+    await withDeadline(write(), budget({ baseMs: 30_000 }), what).then(
+      () => (sample.answeredAt = Date.now()),
+      () => {},
+    );
   }
 
   async start(): Promise<void> {
     const { core, recorder, namespace, name, label } = this.o;
-    this.unlisten = recorder.listen(namespace, name, (pod, now) => {
-      const seq = Number(pod.metadata?.annotations?.[PROBE_ANNOTATION] ?? 'NaN');
-      const s = this.samples[seq];
-      if (s !== undefined && s.seenAt === undefined) s.seenAt = now;
-    });
+    this.unlisten = recorder.listen(namespace, name, (pod, now) => this.seen(this.samples, pod.metadata?.annotations, now));
     await withDeadline(
       core.createNamespacedPod({ namespace, body: { metadata: { name, namespace, labels: label }, spec: { schedulerName: 'bench-watch-probe', containers: [{ name: 'probe', image: 'probe' }] } } }),
       budget({ baseMs: 30_000 }),
       `create the watch probe pod ${namespace}/${name}`,
+    );
+    const created = await withDeadline(core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels: label } } }), budget({ baseMs: 30_000 }), `create the watch probe ConfigMap ${namespace}/${name}`);
+    this.configMapWatch = await new k8s.Watch(this.o.kc).watch(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      { fieldSelector: `metadata.name=${name}`, resourceVersion: created.metadata?.resourceVersion ?? '' },
+      (_type: string, cm: k8s.V1ConfigMap) => this.seen(this.configMapSamples, cm.metadata?.annotations, Date.now()),
+      () => {},
     );
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
@@ -200,17 +221,14 @@ export class WatchProbe {
       let lastLoopSample = Date.now();
       while (!this.stopped) {
         const seq = this.samples.length;
-        const sample: WatchProbeSample = { sentAt: Date.now() };
-        this.samples.push(sample);
-        await withDeadline(
-          core.patchNamespacedPod({ name, namespace, body: { metadata: { annotations: { [PROBE_ANNOTATION]: String(seq) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)),
-          budget({ baseMs: 30_000 }),
-          `PATCH of the watch probe ${namespace}/${name}`,
-        ).then(
-          () => (sample.answeredAt = Date.now()),
-          () => {},
-        );
-        await new Promise((r) => setTimeout(r, Math.max(0, sample.sentAt + this.o.intervalMs - Date.now())));
+        const sentAt = Date.now();
+        const body = { metadata: { annotations: { [PROBE_ANNOTATION]: String(seq) } } };
+        const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+        await Promise.all([
+          this.patch(this.samples, seq, sentAt, () => core.patchNamespacedPod({ name, namespace, body }, merge), `PATCH of the watch probe pod ${namespace}/${name}`),
+          this.patch(this.configMapSamples, seq, sentAt, () => core.patchNamespacedConfigMap({ name, namespace, body }, merge), `PATCH of the watch probe ConfigMap ${namespace}/${name}`),
+        ]);
+        await new Promise((r) => setTimeout(r, Math.max(0, sentAt + this.o.intervalMs - Date.now())));
         if (Date.now() - lastLoopSample >= 1_000) {
           lastLoopSample = Date.now();
           this.loopDelay.push([lastLoopSample, histogram.max / 1e6]);
@@ -229,7 +247,9 @@ export class WatchProbe {
     const until = Date.now() + 5_000;
     while (last !== undefined && last.seenAt === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     this.unlisten?.();
+    this.configMapWatch?.abort();
     await withDeadline(this.o.core.deleteNamespacedPod({ name: this.o.name, namespace: this.o.namespace, gracePeriodSeconds: 0 }), budget({ baseMs: 30_000 }), `delete the watch probe pod`).catch(() => {});
+    await withDeadline(this.o.core.deleteNamespacedConfigMap({ name: this.o.name, namespace: this.o.namespace }), budget({ baseMs: 30_000 }), `delete the watch probe ConfigMap`).catch(() => {});
   }
 }
 
@@ -363,6 +383,13 @@ export function statusPatchBuckets(metricsText: string): Map<number, number> {
     out.set(bound, (out.get(bound) ?? 0) + value);
   }
   return out;
+}
+
+/** apiserver_terminated_watchers_total summed over resources: watchers the watch cache closed because they did not keep up. */
+export function terminatedWatchers(metricsText: string): number {
+  let sum = 0;
+  for (const line of metricsText.split('\n')) if (line.startsWith('apiserver_terminated_watchers_total')) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  return sum;
 }
 
 /**
