@@ -5,7 +5,7 @@
 // simulator's request counters. `runBenchmark` is shared by `npm run bench` (run.ts) and the
 // quick integration test.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { serialize } from 'node:v8';
 import { join } from 'node:path';
@@ -129,6 +129,8 @@ export interface CaseResult {
     watchProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
     /** Watchers the apiserver's watch cache closed for not keeping up, over the create phase. */
     watchersTerminated?: number;
+    /** The apiserver log's "Forcing watcher close due to unresponsiveness" lines of the create phase, by watcher. */
+    watchersTerminatedBy?: Record<string, number>;
     /** The same for a ConfigMap patched alongside (another resource, another watch cache). */
     configMapProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
     /** The provider's own status PATCH latency (request -> answer, its histogram) per 10 s from the first create: p99's bucket and count. */
@@ -511,7 +513,7 @@ interface CaseEnv {
   /** kube-apiserver's and etcd's pids (empty for a control plane the bench did not start). */
   apiserverPids: () => number[];
   /** Every control-plane process by component name (empty for a control plane the bench did not start). */
-  controlPlaneProcesses: () => readonly { name: string; pid: number }[];
+  controlPlaneProcesses: () => readonly { name: string; pid: number; logFile?: string }[];
 }
 
 async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mode: Mode): Promise<CaseResult> {
@@ -612,6 +614,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     result.memoryAtReadyMiB = { rssMiB: memoryAtReady.rss / MiB, ...(memoryAtReady.heap === undefined ? {} : { heapMiB: memoryAtReady.heap / MiB }) };
     const apiByKindAtStart = await apiCounts();
     const metricsAtStart = mode === 'quota-true' ? await apiserverMetrics(adminKc) : undefined;
+    const apiserverLog = env.controlPlaneProcesses().find((p) => p.name === 'kube-apiserver')?.logFile;
+    const apiserverLogAtStart = apiserverLog !== undefined && existsSync(apiserverLog) ? statSync(apiserverLog).size : undefined;
     const patchBucketsAtStart = metricsAtStart === undefined ? undefined : statusPatchBuckets(metricsAtStart);
     const apiAtStart = sum(apiByKindAtStart);
     const cloudAtStart = await cloudCalls();
@@ -729,8 +733,9 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const metricsAfter = await apiserverMetrics(adminKc);
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(metricsAfter));
       const watchersTerminated = metricsAtStart === undefined ? undefined : terminatedWatchers(metricsAfter) - terminatedWatchers(metricsAtStart);
+      const watchersTerminatedBy = apiserverLog === undefined || apiserverLogAtStart === undefined ? undefined : unresponsiveWatchers(apiserverLog, apiserverLogAtStart);
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0), configMapProbe: probeBy10s(probe.configMapSamples, [], times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), ...(watchersTerminatedBy === undefined ? {} : { watchersTerminatedBy }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0), configMapProbe: probeBy10s(probe.configMapSamples, [], times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }
@@ -1028,6 +1033,22 @@ function statusWriteP99By10s(scrapes: [number, Map<number, number>][], from: num
   return out;
 }
 
+/** kube-apiserver's log from `offset`: the watchers its watch cache closed for not keeping up, counted by the watcher's description. */
+function unresponsiveWatchers(logFile: string, offset: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const text = readFileSync(logFile).subarray(offset).toString('utf8');
+  for (const m of text.matchAll(/Forcing (\S+) watcher close due to unresponsiveness(?: \(reason = [^)]*\))?: (.*?)\. len\(c\.input\)/g)) {
+    const key = `${m[1]} ${m[2]}`.slice(0, 200);
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  // The cacher's own backlog: its incoming channel (events from etcd not yet dispatched) was full.
+  for (const m of text.matchAll(/cacher \((\S+)\): \d+ objects queued in incoming channel/g)) {
+    const key = `${m[1]}: incoming channel full (events from etcd waiting for the watch cache)`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
 function loopDelayBy10s(memoryFile: string | undefined, from: number, to: number): number[] {
   if (memoryFile === undefined || !existsSync(memoryFile)) return [];
   const out: number[] = [];
@@ -1134,7 +1155,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
   let adminKc: k8s.KubeConfig | undefined;
   let recorder: PodRecorder | undefined;
   let apiserverPids = (): number[] => [];
-  let controlPlaneProcesses = (): readonly { name: string; pid: number }[] => [];
+  let controlPlaneProcesses = (): readonly { name: string; pid: number; logFile?: string }[] => [];
   try {
     if (cp === undefined) {
       const binDir = await ensureControlPlaneBinaries({ onProgress: log });

@@ -180,6 +180,8 @@ export function renderDetails(result: BenchResult): string {
     if (providerWrites !== undefined && providerWrites.length > 0) out.push(`    provider's status PATCH, request -> answer as it waits (its histogram), p99 per 10 s of group creation: ${providerWrites.map((w) => `<= ${w.p99AtMostSeconds} s (${w.count})`).join(', ')}`);
     const probe = c.quota?.watchProbe;
     if (probe !== undefined) out.push(`    watch probe (a bench PATCH every 250 ms), p99 per 10 s: request -> answer ${probe.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by the bench's watch ${probe.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${probe.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms); the bench's event-loop delay max ${probe.benchLoopMaxMs.join(', ')} ms${probe.lost > 0 ? `; ${probe.lost} writes not answered or not seen` : ''}`);
+    const closedBy = c.quota?.watchersTerminatedBy;
+    if (closedBy !== undefined && Object.keys(closedBy).length > 0) out.push(`    watchers closed (kube-apiserver's log): ${Object.entries(closedBy).sort(([, a], [, b]) => b - a).map(([w, n]) => `${n}x ${w}`).join('; ')}`);
     const cm = c.quota?.configMapProbe;
     if (cm !== undefined) out.push(`    the same probe on a ConfigMap: request -> answer ${cm.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by its watch ${cm.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${cm.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms)${cm.lost > 0 ? `; ${cm.lost} writes not answered or not seen` : ''}`);
     const patch = c.quota?.statusPatchLatency;
