@@ -150,6 +150,8 @@ export interface CaseResult {
    * pod by reason, and how many pods have more than one (eci-vn).
    */
   podEvents?: { byReason: Record<string, number>; podsWithMore: number; pods: number };
+  /** The watch probe (measure.ts WatchProbe) per 10 s from the first Deployment: a pod and a ConfigMap. */
+  watchProbeFromStart?: { pod: ReturnType<typeof probeBy10s>; configMap: ReturnType<typeof probeBy10s> };
   /** One cached pod, v8-serialized: as the apiserver sends it and as the lean cache keeps it (eci-vn). */
   cacheBytesPerPod?: { full: number; lean: number; sampled: number };
   cloudCallsPerPod?: Record<string, number>;
@@ -630,7 +632,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
     // quota-true: the watch's own delay to the bench (a probe pod patched every 250 ms) and the
     // provider's status PATCH latency as it waits for it (its histogram scraped every 2 s).
-    const probe = mode === 'quota-true' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
+    // BENCH_WATCH_PROBE=1 runs the probe in every case (e.g. to compare systems on one control plane).
+    const probe = mode === 'quota-true' || process.env.BENCH_WATCH_PROBE === '1' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-${systemName}-${mode}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
     const writeScrapes: [number, Map<number, number>][] = [];
     let scraping: NodeJS.Timeout | undefined;
     if (probe !== undefined) {
@@ -674,6 +677,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     const tCreated = Date.now();
     if (scraping !== undefined) clearInterval(scraping);
     await probe?.stop();
+    if (probe !== undefined) result.watchProbeFromStart = { pod: probeBy10s(probe.samples, probe.loopDelay, t0), configMap: probeBy10s(probe.configMapSamples, [], t0) };
     result.createCpu = createCpuSince(createCpuAt, (tCreated - t0) / 1000);
     if (apiserverProfile !== undefined && o.apiserverProfileDir !== undefined) {
       const got = await apiserverProfile;

@@ -165,6 +165,8 @@ export function renderDetails(result: BenchResult): string {
     if (c.memoryPer1000Pods !== undefined) out.push(`  memory per 1000 pods (all Running minus nodes Ready, scaled): RSS ${f(c.memoryPer1000Pods.rssMiB, 1)} MiB, V8 heap used ${f(c.memoryPer1000Pods.heapMiB, 1)} MiB`);
     if (c.podEvents !== undefined) out.push(`  provider Events per pod by type/reason, all Running: ${Object.entries(c.podEvents.byReason).sort(([, a], [, b]) => b - a).map(([r, n]) => `${r} ${n.toFixed(2)}`).join(', ') || 'none'} (${c.podEvents.podsWithMore} of ${c.podEvents.pods} pods with more than one)`);
     if (c.cacheBytesPerPod !== undefined) out.push(`  one cached pod (v8 serialize, mean of ${c.cacheBytesPerPod.sampled}): ${c.cacheBytesPerPod.full.toFixed(0)} bytes as listed, ${c.cacheBytesPerPod.lean.toFixed(0)} bytes in the lean cache`);
+    const wp = c.watchProbeFromStart;
+    if (wp !== undefined) out.push(`  watch probe from the first Deployment, p99 per 10 s of answer -> seen: pod ${wp.pod.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${wp.pod.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')}); ConfigMap ${wp.configMap.seen.map((ms) => f(ms, 0)).join(', ')} ms`);
     if (c.quota?.runningAfterGroupCreated !== undefined) out.push(`  quota-true: Running - group created: p50 ${f(c.quota.runningAfterGroupCreated.p50Ms, 0)} ms, p99 ${f(c.quota.runningAfterGroupCreated.p99Ms, 0)} ms (${c.quota.runningAfterGroupCreated.count} pods)`);
     const legs = c.quota?.lagLegs;
     if (legs !== undefined) {
