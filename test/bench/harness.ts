@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, terminatedWatchers, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, type WatchProbeSample, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, terminatedWatchers, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, probeBy10s, unresponsiveWatchers, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { providerEntryFor, SOURCES_ENTRY, type ProviderEntry } from './provider-build.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
@@ -737,7 +737,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const metricsAfter = await apiserverMetrics(adminKc);
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(metricsAfter));
       const watchersTerminated = metricsAtStart === undefined ? undefined : terminatedWatchers(metricsAfter) - terminatedWatchers(metricsAtStart);
-      const watchersTerminatedBy = apiserverLog === undefined || apiserverLogAtStart === undefined ? undefined : unresponsiveWatchers(apiserverLog, apiserverLogAtStart);
+      const watchersTerminatedBy = apiserverLog === undefined || apiserverLogAtStart === undefined ? undefined : unresponsiveWatchers(readFileSync(apiserverLog).subarray(apiserverLogAtStart).toString('utf8'));
       const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
       result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), ...(watchersTerminatedBy === undefined ? {} : { watchersTerminatedBy }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0), configMapProbe: probeBy10s(probe.configMapSamples, [], times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
@@ -997,33 +997,6 @@ function memoryNow(system: RunningSystem): { rss: number; heap?: number } {
 
 /** v8-serialized bytes of up to 200 of the namespace's pods: as listed, and as the lean cache keeps them. */
 /** The provider's longest event-loop delay per 10 s from `from` to `to`, from heap-probe.ts's lines. */
-/** The watch probe's legs per 10 s from `from` (by when the probe wrote): p99 of request -> answer and of answer -> seen by the bench's watch, and the bench's longest event-loop delay. */
-function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, number][], from: number): { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] } {
-  const answered: number[][] = [];
-  const seen: number[][] = [];
-  const seenBy2s: number[][] = [];
-  let lost = 0;
-  for (const s of samples) {
-    if (s.sentAt < from) continue;
-    const w = Math.floor((s.sentAt - from) / 10_000);
-    if (s.answeredAt === undefined || s.seenAt === undefined) {
-      lost++;
-      continue;
-    }
-    (answered[w] ??= []).push(s.answeredAt - s.sentAt);
-    (seen[w] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
-    if (w === 0) (seenBy2s[Math.floor((s.sentAt - from) / 2_000)] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
-  }
-  const loop: number[] = [];
-  for (const [t, ms] of loopDelay) {
-    if (t < from) continue;
-    const w = Math.floor((t - from) / 10_000);
-    loop[w] = Math.max(loop[w] ?? 0, Math.round(ms));
-  }
-  const p99s = (by: number[][]): number[] => Array.from(by, (v) => summarize(v ?? []).p99Ms ?? 0);
-  return { answered: p99s(answered), seen: p99s(seen), seenFirst10sBy2s: p99s(seenBy2s), lost, benchLoopMaxMs: Array.from(loop, (v) => v ?? 0) };
-}
-
 /** The provider's status PATCH histogram between scrapes nearest each 10 s boundary from `from`: the bucket holding each window's p99 (s). */
 function statusWriteP99By10s(scrapes: [number, Map<number, number>][], from: number, to: number): { p99AtMostSeconds: number; count: number }[] {
   if (scrapes.length < 2) return [];
@@ -1033,22 +1006,6 @@ function statusWriteP99By10s(scrapes: [number, Map<number, number>][], from: num
   for (let start = from; start < to; start += 10_000) {
     const got = statusPatchLatency(nearest(start), nearest(start + 10_000));
     out.push(got === undefined ? { p99AtMostSeconds: 0, count: 0 } : { p99AtMostSeconds: got.p99AtMostSeconds, count: got.count });
-  }
-  return out;
-}
-
-/** kube-apiserver's log from `offset`: the watchers its watch cache closed for not keeping up, counted by the watcher's description. */
-function unresponsiveWatchers(logFile: string, offset: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  const text = readFileSync(logFile).subarray(offset).toString('utf8');
-  for (const m of text.matchAll(/Forcing (\S+) watcher close due to unresponsiveness(?: \(reason = [^)]*\))?: (.*?)\. len\(c\.input\)/g)) {
-    const key = `${m[1]} ${m[2]}`.slice(0, 200);
-    out[key] = (out[key] ?? 0) + 1;
-  }
-  // The cacher's own backlog: its incoming channel (events from etcd not yet dispatched) was full.
-  for (const m of text.matchAll(/cacher \((\S+)\): \d+ objects queued in incoming channel/g)) {
-    const key = `${m[1]}: incoming channel full (events from etcd waiting for the watch cache)`;
-    out[key] = (out[key] ?? 0) + 1;
   }
   return out;
 }

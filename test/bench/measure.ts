@@ -253,6 +253,52 @@ export class WatchProbe {
   }
 }
 
+/** The watch probe's legs per 10 s from `from` (by when the probe wrote): p99 of request -> answer and of answer -> seen by the bench's watch, and the bench's longest event-loop delay. */
+export function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, number][], from: number): { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] } {
+  const answered: number[][] = [];
+  const seen: number[][] = [];
+  const seenBy2s: number[][] = [];
+  let lost = 0;
+  for (const s of samples) {
+    if (s.sentAt < from) continue;
+    const w = Math.floor((s.sentAt - from) / 10_000);
+    if (s.answeredAt === undefined || s.seenAt === undefined) {
+      lost++;
+      continue;
+    }
+    (answered[w] ??= []).push(s.answeredAt - s.sentAt);
+    (seen[w] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
+    if (w === 0) (seenBy2s[Math.floor((s.sentAt - from) / 2_000)] ??= []).push(Math.max(0, s.seenAt - s.answeredAt));
+  }
+  const loop: number[] = [];
+  for (const [t, ms] of loopDelay) {
+    if (t < from) continue;
+    const w = Math.floor((t - from) / 10_000);
+    loop[w] = Math.max(loop[w] ?? 0, Math.round(ms));
+  }
+  const p99s = (by: number[][]): number[] => Array.from(by, (v) => summarize(v ?? []).p99Ms ?? 0);
+  return { answered: p99s(answered), seen: p99s(seen), seenFirst10sBy2s: p99s(seenBy2s), lost, benchLoopMaxMs: Array.from(loop, (v) => v ?? 0) };
+}
+
+/**
+ * kube-apiserver's log text: the watchers its watch cache closed for not keeping up, counted by
+ * the watcher's description (resource, key, selectors), and how often a cacher's incoming channel
+ * (events from etcd not yet dispatched) was full, by resource.
+ */
+export function unresponsiveWatchers(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/Forcing (\S+) watcher close due to unresponsiveness(?: \(reason = [^)]*\))?: (.*?)\. len\(c\.input\)/g)) {
+    const key = `${m[1]} ${m[2]}`.slice(0, 200);
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  // The cacher's own backlog: its incoming channel (events from etcd not yet dispatched) was full.
+  for (const m of text.matchAll(/cacher \((\S+)\): \d+ objects queued in incoming channel/g)) {
+    const key = `${m[1]}: incoming channel full (events from etcd waiting for the watch cache)`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
 // ---- /proc -------------------------------------------------------------------------------------
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
