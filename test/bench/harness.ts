@@ -630,10 +630,10 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     // Its first seconds only (the phase's length is not known in advance): ~1 s per 100 pods.
     const apiserverProfileSeconds = Math.min(60, Math.max(5, Math.round(o.pods / 100)));
     const apiserverProfile = o.apiserverProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, apiserverProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
-    // quota-true: the watch's own delay to the bench (a probe pod patched every 250 ms) and the
-    // provider's status PATCH latency as it waits for it (its histogram scraped every 2 s).
-    // BENCH_WATCH_PROBE=1 runs the probe in every case (e.g. to compare systems on one control plane).
-    const probe = mode === 'quota-true' || process.env.BENCH_WATCH_PROBE === '1' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-${systemName}-${mode}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
+    // BENCH_WATCH_PROBE=1: the watch's own delay to the bench (a probe pod and a ConfigMap patched
+    // every 250 ms) and the provider's status PATCH latency (its histogram scraped every 2 s).
+    // Opt-in: its writes and scrapes load the machine the figures are taken on.
+    const probe = process.env.BENCH_WATCH_PROBE === '1' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-${systemName}-${mode}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
     const writeScrapes: [number, Map<number, number>][] = [];
     let scraping: NodeJS.Timeout | undefined;
     if (probe !== undefined) {

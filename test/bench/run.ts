@@ -39,6 +39,12 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --provider P                compiled: eci-vn runs JavaScript built once per run by .ci/build, as the
                               image does (default); sources: the .ts files under type stripping
   --out DIR                   results directory (default test/bench/results)
+
+Environment (diagnostics; each loads or changes what is measured, so off by default):
+  BENCH_WATCH_PROBE=1         a probe pod and ConfigMap patched every 250 ms: the watch's own delay, per 10 s
+  BENCH_PROVIDER_ENV='K=V ..' extra environment for eci-vn's provider only (e.g. MALLOC_ARENA_MAX=2)
+  BENCH_PROVIDER_NODE_FLAGS   extra node flags for eci-vn's provider
+  BENCH_HEAP_SNAPSHOT_DIR     heap snapshots of eci-vn's provider written there
 `;
 
 function fail(message: string): never {
