@@ -21,7 +21,7 @@ import { parseStepTimings, STEP_TIMINGS_ANNOTATION } from '../../provider/teleme
 import { ensureControlPlaneBinaries } from '../controlplane/binaries.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { renderKubeconfig } from '../controlplane/kubeconfig.ts';
-import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, terminatedWatchers, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, probeBy10s, unresponsiveWatchers, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
+import { apiserverCpuProfile, apiserverMetrics, providerMetrics, providerStatusWriteBuckets, statusPatchBuckets, statusPatchLatency, terminatedWatchers, callDelta, stepBreakdown, cpuSecondsOf, dispatchedByFlowSchema, machineBusySeconds, PodRecorder, WatchProbe, probeBy10s, unresponsiveWatchers, type ProbeWindows, procSample, RssSampler, simAdmin, simRequests, summarize, type LatencySummary, type PodRecord, type SimRequestStats } from './measure.ts';
 import { restartPhases } from './report.ts';
 import { providerEntryFor, SOURCES_ENTRY, type ProviderEntry } from './provider-build.ts';
 import { BENCH_LABEL, buildPeers, startSystem, ZONES, type EciExtras, type Mode, type RunningSystem, type SystemName } from './systems.ts';
@@ -126,13 +126,17 @@ export interface CaseResult {
      * request -> answer and answer -> delivered by the bench's watch; writes never answered or
      * seen; the bench's own longest event-loop delay.
      */
-    watchProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
+    watchProbe?: ProbeWindows;
     /** Watchers the apiserver's watch cache closed for not keeping up, over the create phase. */
     watchersTerminated?: number;
-    /** The apiserver log's "Forcing watcher close due to unresponsiveness" lines of the create phase, by watcher. */
-    watchersTerminatedBy?: Record<string, number>;
+    /**
+     * The apiserver log's "Forcing watcher close due to unresponsiveness" lines of the create phase,
+     * by watcher; and the most events a cacher's incoming channel held, by resource (logged only at
+     * a new high since kube-apiserver started).
+     */
+    watchersTerminatedBy?: { closed: Record<string, number>; incomingPeak: Record<string, number> };
     /** The same for a ConfigMap patched alongside (another resource, another watch cache). */
-    configMapProbe?: { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] };
+    configMapProbe?: ProbeWindows;
     /** The provider's own status PATCH latency (request -> answer, its histogram) per 10 s from the first create: p99's bucket and count. */
     providerStatusWriteP99By10s?: { p99AtMostSeconds: number; count: number }[];
     /** The apiserver's own latency of PATCH pods/status over the create phase (its histogram). */
@@ -603,6 +607,10 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     errors,
   };
   const deployments: string[] = [];
+  // The watch probe and its metric scrapes (BENCH_WATCH_PROBE=1): stopped in `finally` too, so a
+  // case that fails midway does not leave them loading the cases after it.
+  let probe: WatchProbe | undefined;
+  let scraping: NodeJS.Timeout | undefined;
   try {
     rss.start();
     const ready = await waitUntil('nodes Ready', () => nodesReady(core, system.nodeNames), 90_000, 250);
@@ -633,9 +641,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     // BENCH_WATCH_PROBE=1: the watch's own delay to the bench (a probe pod and a ConfigMap patched
     // every 250 ms) and the provider's status PATCH latency (its histogram scraped every 2 s).
     // Opt-in: its writes and scrapes load the machine the figures are taken on.
-    const probe = process.env.BENCH_WATCH_PROBE === '1' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-${systemName}-${mode}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
+    probe = process.env.BENCH_WATCH_PROBE === '1' ? new WatchProbe({ kc: adminKc, core, recorder, namespace: 'default', name: `bench-${runId}-${systemName}-${mode}-watch-probe`, label: { [BENCH_LABEL]: runId }, intervalMs: 250 }) : undefined;
     const writeScrapes: [number, Map<number, number>][] = [];
-    let scraping: NodeJS.Timeout | undefined;
     if (probe !== undefined) {
       await probe.start().catch((err: unknown) => errors.push(`watch probe: ${errorText(err)}`));
       const metricsUrl = system.eci?.metricsUrl;
@@ -738,8 +745,11 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(metricsAfter));
       const watchersTerminated = metricsAtStart === undefined ? undefined : terminatedWatchers(metricsAfter) - terminatedWatchers(metricsAtStart);
       const watchersTerminatedBy = apiserverLog === undefined || apiserverLogAtStart === undefined ? undefined : unresponsiveWatchers(readFileSync(apiserverLog).subarray(apiserverLogAtStart).toString('utf8'));
-      const { legs: lagLegs, by10s: legP99By10s } = (await groupLagLegs(core, namespace, createRecords, createdByGroupName, times[0] ?? 0)) ?? {};
-      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), ...(watchersTerminatedBy === undefined ? {} : { watchersTerminatedBy }), loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, times[0] ?? 0, tCreated), ...(probe === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, times[0] ?? 0), configMapProbe: probeBy10s(probe.configMapSamples, [], times[0] ?? 0) }), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, times[0] ?? 0, tCreated) };
+      // Per 10 s of group creation: only if a group was created (from 0, the windows would run from 1970).
+      const firstGroup = times[0];
+      if (firstGroup === undefined) errors.push('quota-true: no container group was created: no figures per 10 s of group creation');
+      const { legs: lagLegs, by10s: legP99By10s } = (firstGroup === undefined ? undefined : await groupLagLegs(core, namespace, createRecords, createdByGroupName, firstGroup)) ?? {};
+      result.quota = { creates: times.length, windowSeconds: window, allowed, usedPct: (100 * times.length) / allowed, throttled, runningAfterGroupCreated: summarize(lags), lagP99By10s, ...(lagLegs === undefined ? {} : { lagLegs }), ...(legP99By10s === undefined ? {} : { legP99By10s }), ...(statusPatch === undefined ? {} : { statusPatchLatency: statusPatch }), ...(watchersTerminated === undefined ? {} : { watchersTerminated }), ...(watchersTerminatedBy === undefined ? {} : { watchersTerminatedBy }), ...(firstGroup === undefined ? {} : { loopDelayMaxBy10s: loopDelayBy10s(system.eci?.memoryFile, firstGroup, tCreated), providerStatusWriteP99By10s: statusWriteP99By10s(writeScrapes, firstGroup, tCreated) }), ...(probe === undefined || firstGroup === undefined ? {} : { watchProbe: probeBy10s(probe.samples, probe.loopDelay, firstGroup), configMapProbe: probeBy10s(probe.configMapSamples, [], firstGroup) }) };
       log(`quota: ${times.length} creates in ${window.toFixed(1)} s = ${result.quota.usedPct.toFixed(1)}% of the bucket; ${throttled} throttled answers`);
 
     }
@@ -941,6 +951,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     errors.push(errorText(err));
     log(`error: ${errorText(err)}`);
   } finally {
+    if (scraping !== undefined) clearInterval(scraping);
+    await probe?.stop().catch((err: unknown) => errors.push(`watch probe: stopping it: ${errorText(err)}`));
     rss.stop();
     hwm = Math.max(hwm, hwmOf(system));
     result.cpuSeconds = cpuOfKilled + cpuSecondsOf(system.pids()) - cpuAtStart;

@@ -26,12 +26,14 @@ if (file !== undefined && file !== '') {
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), Math.round(s.physical_space_size / 1024)]));
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (key: string): number | undefined => { const v = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]; return v === undefined ? undefined : Number(v); };
-    // At each new RSS high (2 MiB above the last one read), the anonymous RSS split by mapping
-    // (smaps): what malloc holds outside the V8 heap.
-    const native = m.rss >= smapsAtRss + 2 * 1048576 ? anonymousByMapping() : undefined;
+    // BENCH_SMAPS=1: at each new RSS high (2 MiB above the last one read), the anonymous RSS split
+    // by mapping (smaps): what malloc holds outside the V8 heap. Opt-in: one read costs the
+    // measured process 15-30 ms of CPU, ~150 of them on the way to 400 MiB.
+    const native = smaps && m.rss >= smapsAtRss + 2 * 1048576 ? anonymousByMapping() : undefined;
     if (native !== undefined) smapsAtRss = m.rss;
     appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rssAnonKiB: kb('RssAnon'), rssFileKiB: kb('RssFile'), spacesKiB: spaces, loopMaxMs, ...(native === undefined ? {} : { native }) })}\n`);
   };
+  const smaps = process.env.BENCH_SMAPS === '1';
   let smapsAtRss = 0;
   sample();
   setInterval(sample, intervalMs).unref();

@@ -239,8 +239,14 @@ export class WatchProbe {
     })();
   }
 
-  /** Stops patching (the last write's delivery is waited for up to 5 s) and deletes the pod. */
-  async stop(): Promise<void> {
+  private stopping: Promise<void> | undefined;
+
+  /** Stops patching (the last write's delivery is waited for up to 5 s) and deletes the pod; once. */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.stopOnce());
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopped = true;
     await this.loop;
     const last = this.samples.at(-1);
@@ -254,7 +260,7 @@ export class WatchProbe {
 }
 
 /** The watch probe's legs per 10 s from `from` (by when the probe wrote): p99 of request -> answer and of answer -> seen by the bench's watch, and the bench's longest event-loop delay. */
-export function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, number][], from: number): { answered: number[]; seen: number[]; seenFirst10sBy2s: number[]; lost: number; benchLoopMaxMs: number[] } {
+export function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, number][], from: number): ProbeWindows {
   const answered: number[][] = [];
   const seen: number[][] = [];
   const seenBy2s: number[][] = [];
@@ -276,27 +282,38 @@ export function probeBy10s(samples: WatchProbeSample[], loopDelay: [number, numb
     const w = Math.floor((t - from) / 10_000);
     loop[w] = Math.max(loop[w] ?? 0, Math.round(ms));
   }
-  const p99s = (by: number[][]): number[] => Array.from(by, (v) => summarize(v ?? []).p99Ms ?? 0);
-  return { answered: p99s(answered), seen: p99s(seen), seenFirst10sBy2s: p99s(seenBy2s), lost, benchLoopMaxMs: Array.from(loop, (v) => v ?? 0) };
+  // A window without a sample is undefined (printed '-'), never 0: 0 would read as the best figure.
+  const p99s = (by: number[][]): (number | undefined)[] => Array.from(by, (v) => (v === undefined || v.length === 0 ? undefined : summarize(v).p99Ms));
+  return { answered: p99s(answered), seen: p99s(seen), seenFirst10sBy2s: p99s(seenBy2s), lost, benchLoopMaxMs: Array.from(loop, (v) => v) };
+}
+
+/** p99 per window (ms; undefined: no sample in it), writes never answered or never seen. */
+export interface ProbeWindows {
+  answered: (number | undefined)[];
+  seen: (number | undefined)[];
+  seenFirst10sBy2s: (number | undefined)[];
+  lost: number;
+  benchLoopMaxMs: (number | undefined)[];
 }
 
 /**
  * kube-apiserver's log text: the watchers its watch cache closed for not keeping up, counted by
- * the watcher's description (resource, key, selectors), and how often a cacher's incoming channel
- * (events from etcd not yet dispatched) was full, by resource.
+ * the watcher's description (resource, key, selectors); and, by resource, the most events its
+ * cacher's incoming channel (events from etcd not yet dispatched; 100 slots) held. The cacher logs
+ * that only at a new high since kube-apiserver started, so a later case on the same apiserver
+ * shows it only if its backlog went higher.
  */
-export function unresponsiveWatchers(text: string): Record<string, number> {
+export function unresponsiveWatchers(text: string): { closed: Record<string, number>; incomingPeak: Record<string, number> } {
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/Forcing (\S+) watcher close due to unresponsiveness(?: \(reason = [^)]*\))?: (.*?)\. len\(c\.input\)/g)) {
     const key = `${m[1]} ${m[2]}`.slice(0, 200);
     out[key] = (out[key] ?? 0) + 1;
   }
-  // The cacher's own backlog: its incoming channel (events from etcd not yet dispatched) was full.
-  for (const m of text.matchAll(/cacher \((\S+)\): \d+ objects queued in incoming channel/g)) {
-    const key = `${m[1]}: incoming channel full (events from etcd waiting for the watch cache)`;
-    out[key] = (out[key] ?? 0) + 1;
+  const incomingPeak: Record<string, number> = {};
+  for (const m of text.matchAll(/cacher \((\S+)\): (\d+) objects queued in incoming channel/g)) {
+    incomingPeak[m[1]!] = Math.max(incomingPeak[m[1]!] ?? 0, Number(m[2]));
   }
-  return out;
+  return { closed: out, incomingPeak };
 }
 
 // ---- /proc -------------------------------------------------------------------------------------

@@ -181,9 +181,11 @@ export function renderDetails(result: BenchResult): string {
     const providerWrites = c.quota?.providerStatusWriteP99By10s;
     if (providerWrites !== undefined && providerWrites.length > 0) out.push(`    provider's status PATCH, request -> answer as it waits (its histogram), p99 per 10 s of group creation: ${providerWrites.map((w) => `<= ${w.p99AtMostSeconds} s (${w.count})`).join(', ')}`);
     const probe = c.quota?.watchProbe;
-    if (probe !== undefined) out.push(`    watch probe (a bench PATCH every 250 ms), p99 per 10 s: request -> answer ${probe.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by the bench's watch ${probe.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${probe.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms); the bench's event-loop delay max ${probe.benchLoopMaxMs.join(', ')} ms${probe.lost > 0 ? `; ${probe.lost} writes not answered or not seen` : ''}`);
-    const closedBy = c.quota?.watchersTerminatedBy;
+    if (probe !== undefined) out.push(`    watch probe (a bench PATCH every 250 ms), p99 per 10 s: request -> answer ${probe.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by the bench's watch ${probe.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${probe.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms); the bench's event-loop delay max ${probe.benchLoopMaxMs.map((ms) => f(ms, 0)).join(', ')} ms${probe.lost > 0 ? `; ${probe.lost} writes not answered or not seen` : ''}`);
+    const closedBy = c.quota?.watchersTerminatedBy?.closed;
     if (closedBy !== undefined && Object.keys(closedBy).length > 0) out.push(`    watchers closed (kube-apiserver's log): ${Object.entries(closedBy).sort(([, a], [, b]) => b - a).map(([w, n]) => `${n}x ${w}`).join('; ')}`);
+    const incoming = c.quota?.watchersTerminatedBy?.incomingPeak;
+    if (incoming !== undefined && Object.keys(incoming).length > 0) out.push(`    watch caches' incoming channel (events from etcd not yet dispatched, 100 slots), most queued at a new high since kube-apiserver started: ${Object.entries(incoming).sort(([, a], [, b]) => b - a).map(([r, n]) => `${r} ${n}`).join(', ')}`);
     const cm = c.quota?.configMapProbe;
     if (cm !== undefined) out.push(`    the same probe on a ConfigMap: request -> answer ${cm.answered.map((ms) => f(ms, 0)).join(', ')} ms; answer -> seen by its watch ${cm.seen.map((ms) => f(ms, 0)).join(', ')} ms (first 10 s by 2 s: ${cm.seenFirst10sBy2s.map((ms) => f(ms, 0)).join(', ')} ms)${cm.lost > 0 ? `; ${cm.lost} writes not answered or not seen` : ''}`);
     const patch = c.quota?.statusPatchLatency;

@@ -45,6 +45,7 @@ Environment (diagnostics; each loads or changes what is measured, so off by defa
   BENCH_PROVIDER_ENV='K=V ..' extra environment for eci-vn's provider only (e.g. MALLOC_ARENA_MAX=2)
   BENCH_PROVIDER_NODE_FLAGS   extra node flags for eci-vn's provider
   BENCH_HEAP_SNAPSHOT_DIR     heap snapshots of eci-vn's provider written there
+  BENCH_SMAPS=1               eci-vn's anonymous memory by mapping (malloc arenas, V8 pages) at its RSS peak
 `;
 
 function fail(message: string): never {
