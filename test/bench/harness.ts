@@ -65,6 +65,8 @@ export interface BenchOptions {
   cloudsimCpuProfileDir?: string;
   /** Take kube-apiserver's CPU profile over the first seconds of each case's create phase into this directory. */
   apiserverProfileDir?: string;
+  /** Take kube-apiserver's CPU profile over the first seconds of the restart (from the spawn) into this directory. */
+  apiserverRestartProfileDir?: string;
   /** Use this control plane instead of starting one (the integration test's). */
   controlPlane?: ExistingControlPlane;
   log: (line: string) => void;
@@ -232,6 +234,13 @@ export interface RestartFigures {
   apiserverRequestsPerPodByKind?: Record<string, number>;
   /** The restarted provider's start-up phases from its own log, seconds after the spawn. */
   phases?: Record<string, number>;
+  /**
+   * CPU seconds by process from the spawn until every pod is Ready again (the create phase's
+   * breakdown, for the repair window); `machine` is every CPU of the host, other tenants included.
+   */
+  cpuByProcess?: { wallSeconds: number; byProcess: Record<string, number>; machineSeconds: number };
+  /** kube-apiserver's CPU profile over the first `seconds` after the spawn, and its top frames. */
+  apiserverProfile?: { file: string; seconds: number; top: string[] };
   /** Seconds after the spawn: the first and the last pod seen Ready again; pods repaired per second between them. */
   firstReadySeconds?: number;
   lastReadySeconds?: number;
@@ -781,6 +790,10 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const cpAtSpawn = cpuSecondsOf(env.apiserverPids());
       const machineAtSpawn = machineBusySeconds();
       const simAtSpawn = simCpu();
+      const restartCpuAt = cpuByProcess();
+      // From the spawn, about as long as a repair at ~300 pods/s would take (the profile's length is fixed in advance).
+      const restartProfileSeconds = Math.min(60, Math.max(5, Math.round(o.pods / 300)));
+      const restartProfile = o.apiserverRestartProfileDir === undefined ? undefined : apiserverCpuProfile(adminKc, restartProfileSeconds).then((body) => ({ body }), (err: unknown) => ({ err }));
       const { spawnedAt, runningAt, logFile, logOffset } = await cloud.restart({
         logLevel: 'info',
         ...(o.cpuProfileRestartDir === undefined ? {} : { cpuProfileFile: join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`) }),
@@ -789,6 +802,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       const convergedAt = Date.now();
       if (result.simulatorCpu !== undefined) result.simulatorCpu.restartSeconds = simCpu() - simAtSpawn;
       const repairSeconds = (convergedAt - spawnedAt) / 1000;
+      const restartCpu = createCpuSince(restartCpuAt, repairSeconds);
+      let restartApiserverProfile: RestartFigures['apiserverProfile'];
+      if (restartProfile !== undefined && o.apiserverRestartProfileDir !== undefined) {
+        const got = await restartProfile;
+        if ('err' in got) errors.push(`kube-apiserver CPU profile of the restart: ${errorText(got.err)}`);
+        else restartApiserverProfile = await writeApiserverProfile(o.apiserverRestartProfileDir, `${systemName}-restart-${o.pods}-pods`, got.body, restartProfileSeconds, errors);
+      }
       const repairCores = {
         controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtSpawn) / repairSeconds,
         provider: cpuSecondsOf(system.pids()) / repairSeconds,
@@ -822,6 +842,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
             .filter(([, perPod]) => perPod > 0),
         ),
         phases: restartPhases(readFileSync(logFile).subarray(logOffset).toString('utf8'), spawnedAt),
+        cpuByProcess: restartCpu,
+        ...(restartApiserverProfile === undefined ? {} : { apiserverProfile: restartApiserverProfile }),
         ...(first === undefined || last === undefined
           ? {}
           : { firstReadySeconds: (first - spawnedAt) / 1000, lastReadySeconds: (last - spawnedAt) / 1000, repairPerSecond: readyAgain.length / Math.max(0.001, (last - first) / 1000) }),
@@ -1141,7 +1163,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
         // case, so pod creation and binding are not paced by their defaults (50 and 20 QPS).
         extraArgs: {
           // /debug/pprof for --cpu-prof-apiserver (the control plane turns profiling off by default).
-          ...(o.apiserverProfileDir === undefined ? {} : { 'kube-apiserver': ['--profiling=true'] }),
+          ...(o.apiserverProfileDir === undefined && o.apiserverRestartProfileDir === undefined ? {} : { 'kube-apiserver': ['--profiling=true'] }),
           'kube-scheduler': ['--kube-api-qps=1000', '--kube-api-burst=2000'],
           'kube-controller-manager': ['--kube-api-qps=1000', '--kube-api-burst=2000', '--concurrent-replicaset-syncs=10', '--concurrent-deployment-syncs=10', '--concurrent-gc-syncs=50'],
         },

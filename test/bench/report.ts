@@ -117,6 +117,19 @@ export function renderDetails(result: BenchResult): string {
         const { stale, repair } = r.cores;
         out.push(`  restart CPU cores busy: while patching stale kube-apiserver+etcd ${stale.controlPlane.toFixed(2)}, machine ${stale.machine.toFixed(2)}; spawn to every pod Ready: kube-apiserver+etcd ${repair.controlPlane.toFixed(2)}, provider ${repair.provider.toFixed(2)}, machine ${repair.machine.toFixed(2)} (${result.host.cpus} CPUs)`);
       }
+      const rc = r.cpuByProcess;
+      if (rc !== undefined && rc.wallSeconds > 0) {
+        const perPod = (sec: number): string => `${((1000 * sec) / Math.max(1, r.podsPresent)).toFixed(2)} ms/pod (${(sec / rc.wallSeconds).toFixed(2)} cores)`;
+        const known = Object.values(rc.byProcess).reduce((a, b) => a + b, 0);
+        const byProcess = Object.entries(rc.byProcess).sort(([, a], [, b]) => b - a).map(([name, sec]) => `${name} ${perPod(sec)}`);
+        // What the machine spent outside these processes: other tenants of the host, the kernel's own threads.
+        byProcess.push(`not these processes ${perPod(Math.max(0, rc.machineSeconds - known))}`);
+        out.push(`  restart CPU by process, spawn to every pod Ready: ${byProcess.join(', ')}; machine ${perPod(rc.machineSeconds)} over ${rc.wallSeconds.toFixed(1)} s`);
+      }
+      if (r.apiserverProfile !== undefined) {
+        out.push(`  kube-apiserver CPU profile, first ${r.apiserverProfile.seconds} s after the restart's spawn: ${r.apiserverProfile.file}`);
+        for (const line of r.apiserverProfile.top) out.push(`    ${line}`);
+      }
     }
     if (c.paced !== undefined) out.push(`  paced ${c.paced.pods} pods at ${c.paced.offeredPerSec}/s: p50 ${f(c.paced.latency.p50Ms, 0)} ms, p90 ${f(c.paced.latency.p90Ms, 0)} ms, p99 ${f(c.paced.latency.p99Ms, 0)} ms`);
     for (const [phase, steps] of [['create', c.create.steps], ['paced', c.paced?.steps]] as const) {

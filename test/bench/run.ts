@@ -4,7 +4,7 @@
 //   node test/bench/run.ts [--quick] [--pods N] [--mode unlimited|quota-true|both]
 //        [--systems eci-vn,kwok,vk-mock,ceiling] [--workers N] [--deployments N]
 //        [--paced-rate N] [--paced-pods N] [--no-restart] [--status-poll-interval-ms N]
-//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--cpu-prof-apiserver]
+//        [--cpu-prof] [--cpu-prof-restart] [--cpu-prof-cloudsim] [--cpu-prof-apiserver] [--cpu-prof-apiserver-restart]
 //        [--provider compiled|sources] [--out DIR]
 //
 // Prints the table (one row per system and mode, throughput as a ratio to the ceiling), the
@@ -36,6 +36,8 @@ const USAGE = `Usage: node test/bench/run.ts [flags]
   --cpu-prof-restart          profile eci-vn's restarted process from its spawn until every pod is Ready again
   --cpu-prof-cloudsim         profile eci-vn's cloud simulator with node --cpu-prof (the whole case)
   --cpu-prof-apiserver        profile kube-apiserver (Go pprof) over the first ~pods/100 s of each case's create phase
+  --cpu-prof-apiserver-restart
+                              profile kube-apiserver (Go pprof) over the first ~pods/300 s of eci-vn's restart, from the spawn
   --provider P                compiled: eci-vn runs JavaScript built once per run by .ci/build, as the
                               image does (default); sources: the .ts files under type stripping
   --out DIR                   results directory (default test/bench/results)
@@ -69,6 +71,7 @@ const { values: flags } = parseArgs({
     'cpu-prof-restart': { type: 'boolean', default: false },
     'cpu-prof-cloudsim': { type: 'boolean', default: false },
     'cpu-prof-apiserver': { type: 'boolean', default: false },
+    'cpu-prof-apiserver-restart': { type: 'boolean', default: false },
     provider: { type: 'string', default: 'compiled' },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
     help: { type: 'boolean', short: 'h', default: false },
@@ -98,6 +101,7 @@ if (flags['cpu-prof'] && flags['cpu-prof-restart']) fail('--cpu-prof skips the r
 const cpuProfileRestartDir = flags['cpu-prof-restart'] ? join(outDir, `profile-${stamp}`, 'restart') : undefined;
 const cloudsimCpuProfileDir = flags['cpu-prof-cloudsim'] ? join(outDir, `profile-${stamp}`, 'cloudsim') : undefined;
 const apiserverProfileDir = flags['cpu-prof-apiserver'] ? join(outDir, `profile-${stamp}`, 'kube-apiserver') : undefined;
+const apiserverRestartProfileDir = flags['cpu-prof-apiserver-restart'] ? join(outDir, `profile-${stamp}`, 'kube-apiserver') : undefined;
 
 const options: BenchOptions = {
   pods,
@@ -114,6 +118,7 @@ const options: BenchOptions = {
   ...(cpuProfileRestartDir === undefined ? {} : { cpuProfileRestartDir }),
   ...(cloudsimCpuProfileDir === undefined ? {} : { cloudsimCpuProfileDir }),
   ...(apiserverProfileDir === undefined ? {} : { apiserverProfileDir }),
+  ...(apiserverRestartProfileDir === undefined ? {} : { apiserverRestartProfileDir }),
   log: (line) => console.error(line),
 };
 
