@@ -7,7 +7,7 @@ import { isConflict, isNotFound } from './client.ts';
 import { KubernetesEventRecorder } from './events.ts';
 import { startInformer, type Informer, type InformerLog } from './informer.ts';
 import { leanPod } from './lean.ts';
-import { RawJsonClient, seg } from './raw.ts';
+import { listPage, RawJsonClient, seg } from './raw.ts';
 
 export interface PodInformersOptions {
   kubeConfig: k8s.KubeConfig;
@@ -51,7 +51,8 @@ export function startPodInformers(o: PodInformersOptions): PodInformers {
       list: async (page) => {
         // The test hook holds a list before its first page only.
         if (o.listGate !== undefined && page._continue === undefined) await o.listGate(name);
-        return o.core.listPodForAllNamespaces({ fieldSelector, ...page });
+        // Plain JSON, as the watch delivers it (no typed models: see listPage).
+        return listPage<k8s.V1Pod>({ kubeConfig: o.kubeConfig, path: '/api/v1/pods', query: { fieldSelector, limit: page.limit, continue: page._continue } });
       },
       fieldSelector,
       transform: leanPod,

@@ -9,6 +9,7 @@ import { PODNETWORKING_API } from '../../provider/networking/constants.ts';
 import { apiClient } from '../helpers/deadline.ts';
 import { installPodNetworkingCrd } from './helpers/crd.ts';
 import { leanObject } from '../../adapters/kubernetes/lean.ts';
+import { listPage } from '../../adapters/kubernetes/raw.ts';
 import { apis, ignoreNotFound, kubeConfig, uniqueName, useTestNamespace } from './helpers/cluster.ts';
 import { budget, waitFor, withDeadline } from './helpers/wait.ts';
 
@@ -106,5 +107,25 @@ describe('informer paging against the apiserver', () => {
     } finally {
       for (const name of created) await custom.deleteClusterCustomObject({ group, version, plural, name }).catch(ignoreNotFound);
     }
+  });
+
+  it("the plain-JSON list (the pod caches' list) pages the same objects, in the shape the watch delivers; an error answer is client-node's ApiException", async () => {
+    const { kc } = apis();
+    const ns = namespace();
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    const asked: ListPage[] = [];
+    const answer = await listAllPages<V1ConfigMap>({
+      list: (page) => (asked.push(page), listPage<V1ConfigMap>({ kubeConfig: kc, path, query: { labelSelector: `${LABEL}=yes`, limit: page.limit, continue: page._continue } })),
+      pageSize: PAGE,
+    });
+    expect(answer.items.map((cm) => cm.metadata?.name).sort()).toEqual(names());
+    expect(asked.length).toBeGreaterThanOrEqual(Math.ceil(names().length / PAGE));
+    expect(answer.metadata?.resourceVersion).toMatch(/^\d+$/);
+    // Not client-node's typed models: a timestamp stays the wire's string, as in a watch event.
+    expect(typeof answer.items[0]?.metadata?.creationTimestamp).toBe('string');
+    // An error answer reads as with the typed call: client-node's ApiException with its code.
+    const err: unknown = await listPage({ kubeConfig: kc, path: `/api/v1/namespaces/${ns}/nosuchresources`, query: { limit: PAGE } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(k8s.ApiException);
+    expect((err as k8s.ApiException<unknown>).code).toBe(404);
   });
 });
