@@ -322,7 +322,7 @@ const virtualNodes = (w: Wiring): Runnable => ({
       // counting 0 would cut its allocatable pods below what runs.
       podsHoldingIps: async (name) => {
         const informers = l.podInformers;
-        if (informers === undefined || !informers.nodeSynced(name)) return podsHoldingIpsFromApi(w.clients.core, name);
+        if (informers === undefined || !informers.nodeSynced(name)) return podsHoldingIpsFromApi(w.clients.kubeConfig, name);
         return countPodsHoldingIps(informers.store.list(), name);
       },
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod

@@ -17,9 +17,11 @@ import {
   makeInformer,
   setHeaderOptions,
   type Informer,
+  type KubeConfig,
   type ObjectCache,
   type V1Lease,
   type V1Node,
+  type V1Pod,
   type V1NodeStatus,
   type V1Taint,
 } from '@kubernetes/client-node';
@@ -46,6 +48,7 @@ import { runLoop } from '../../provider/runtime/loop.ts';
 import { createLogger } from '../log/logger.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubernetesClients } from './client.ts';
 import { renewNodeLease } from './leases.ts';
+import { listPage } from './raw.ts';
 
 export interface NodeLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -557,7 +560,7 @@ class VirtualNodeManager {
 
   private async countPodsHoldingIps(z: ZoneNode): Promise<number> {
     try {
-      return await (this.options.podsHoldingIps ?? ((name: string) => podsHoldingIpsFromApi(this.options.clients.core, name)))(z.name);
+      return await (this.options.podsHoldingIps ?? ((name: string) => podsHoldingIpsFromApi(this.options.clients.kubeConfig, name)))(z.name);
     } catch (err) {
       this.log.warn('cannot count the pods of the virtual node; keeping the last count', { node: z.name, err });
       return z.podsHoldingIps;
@@ -886,9 +889,14 @@ class VirtualNodeManager {
   }
 }
 
-/** Pods bound to the node that hold an IP, listed from the apiserver's watch cache (every pod of the node). */
-export async function podsHoldingIpsFromApi(core: KubernetesClients['core'], nodeName: string): Promise<number> {
-  const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}`, resourceVersion: '0' });
+/**
+ * Pods bound to the node that hold an IP, listed from the apiserver's watch cache (every pod of the
+ * node). Plain JSON (listPage): at a restart every node's status post lists all of its pods before
+ * the pod caches have, and the typed list's ObjectSerializer over them was ~8% of the restarted
+ * provider's busy CPU at 3000 pods (docs/benchmark.md, "Restart, fifth session").
+ */
+export async function podsHoldingIpsFromApi(kubeConfig: KubeConfig, nodeName: string): Promise<number> {
+  const pods = await listPage<V1Pod>({ kubeConfig, path: '/api/v1/pods', query: { fieldSelector: `spec.nodeName=${nodeName}`, resourceVersion: '0' } });
   return countPodsHoldingIps(pods.items, nodeName);
 }
 
