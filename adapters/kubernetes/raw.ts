@@ -71,36 +71,15 @@ export class RawJsonClient {
    * write into a failure and a needless retry.
    */
   async write(w: RawWrite): Promise<void> {
-    const server = this.kubeConfig.getCurrentCluster()?.server;
-    if (server === undefined) throw new Error('No currently active cluster');
-    const url = server.replace(/\/+$/, '') + w.path;
-    const context = new k8s.RequestContext(url, w.method);
-    await this.kubeConfig.applySecurityAuthentication(context);
-    const dispatcher = context.getDispatcher();
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
-    try {
-      const response = await request(url, {
-        method: w.method,
-        headers: { ...context.getHeaders(), 'content-type': w.contentType ?? 'application/json', accept: 'application/json' },
-        body: JSON.stringify(w.body),
-        signal: deadline.signal,
-        ...(dispatcher === undefined ? {} : { dispatcher }),
-      });
-      if (response.statusCode >= 200 && response.statusCode < 300) {
-        clearTimeout(timer);
+    await send(
+      { kubeConfig: this.kubeConfig, method: w.method, path: w.path, timeoutMs: this.timeoutMs, body: JSON.stringify(w.body), contentType: w.contentType ?? 'application/json' },
+      (response, endDeadline) => {
+        endDeadline();
         // Not awaited: the write is done. dump() frees the connection (undici's own body
         // timeout bounds a body that never ends); its failure changes nothing.
         response.body.dump().catch(() => {});
-        return;
-      }
-      throw await apiException(response);
-    } catch (err) {
-      if (deadline.signal.aborted && !(err instanceof k8s.ApiException)) throw new ApiserverTimeoutError({ method: w.method, path: w.path, timeoutMs: this.timeoutMs });
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+      },
+    );
   }
 }
 
@@ -109,32 +88,50 @@ export class RawJsonClient {
  * too, where client-node's typed list runs every object through its ObjectSerializer (Dates,
  * renamed keys) first, a cost the restart's start-up list paid for every pod. Non-2xx throws
  * client-node's ApiException (a 410 on an expired continue token reads as with the typed call);
- * no answer within the deadline throws ApiserverTimeoutError.
+ * no whole answer (body included) within the deadline throws ApiserverTimeoutError.
  */
 export async function listPage<T extends k8s.KubernetesObject>(o: { kubeConfig: k8s.KubeConfig; path: string; query: Record<string, string | number | undefined>; timeoutMs?: number }): Promise<k8s.KubernetesListObject<T>> {
-  const server = o.kubeConfig.getCurrentCluster()?.server;
-  if (server === undefined) throw new Error('No currently active cluster');
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(o.query)) if (value !== undefined && value !== '') params.set(name, String(value));
-  const query = params.toString();
-  const url = `${server.replace(/\/+$/, '')}${o.path}${query === '' ? '' : `?${query}`}`;
-  const context = new k8s.RequestContext(url, 'GET');
+  return send(
+    { kubeConfig: o.kubeConfig, method: 'GET', path: o.path, query: params.toString(), timeoutMs: o.timeoutMs ?? RAW_WRITE_TIMEOUT_MS },
+    async (response) => (await response.body.json()) as k8s.KubernetesListObject<T>,
+  );
+}
+
+type RawResponse = Awaited<ReturnType<typeof request>>;
+
+/**
+ * One request authenticated by the KubeConfig (headers, the shared TLS Agent of PooledKubeConfig,
+ * client-side pacing) and sent with undici's `request`. A 2xx answer goes to `read`, which may end
+ * the deadline early (`endDeadline`); any other status throws client-node's ApiException; no answer
+ * within `timeoutMs` (counted once the request is authenticated, so a client-side --kube-api-qps
+ * wait is not part of it) throws ApiserverTimeoutError.
+ */
+async function send<R>(
+  o: { kubeConfig: k8s.KubeConfig; method: 'GET' | RawWrite['method']; path: string; query?: string; timeoutMs: number; body?: string; contentType?: string },
+  read: (response: RawResponse, endDeadline: () => void) => R | Promise<R>,
+): Promise<R> {
+  const server = o.kubeConfig.getCurrentCluster()?.server;
+  if (server === undefined) throw new Error('No currently active cluster');
+  const url = `${server.replace(/\/+$/, '')}${o.path}${o.query === undefined || o.query === '' ? '' : `?${o.query}`}`;
+  const context = new k8s.RequestContext(url, o.method);
   await o.kubeConfig.applySecurityAuthentication(context);
   const dispatcher = context.getDispatcher();
-  const timeoutMs = o.timeoutMs ?? RAW_WRITE_TIMEOUT_MS;
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const timer = setTimeout(() => deadline.abort(), o.timeoutMs);
   try {
     const response = await request(url, {
-      method: 'GET',
-      headers: { ...context.getHeaders(), accept: 'application/json' },
+      method: o.method,
+      headers: { ...context.getHeaders(), ...(o.contentType === undefined ? {} : { 'content-type': o.contentType }), accept: 'application/json' },
+      ...(o.body === undefined ? {} : { body: o.body }),
       signal: deadline.signal,
       ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     if (response.statusCode < 200 || response.statusCode >= 300) throw await apiException(response);
-    return (await response.body.json()) as k8s.KubernetesListObject<T>;
+    return await read(response, () => clearTimeout(timer));
   } catch (err) {
-    if (deadline.signal.aborted && !(err instanceof k8s.ApiException)) throw new ApiserverTimeoutError({ method: 'GET', path: o.path, timeoutMs });
+    if (deadline.signal.aborted && !(err instanceof k8s.ApiException)) throw new ApiserverTimeoutError({ method: o.method, path: o.path, timeoutMs: o.timeoutMs });
     throw err;
   } finally {
     clearTimeout(timer);
