@@ -118,7 +118,7 @@ export interface CaseResult {
      */
     lagLegs?: { answer: LatencySummary; seen: LatencySummary; written: LatencySummary };
     /** p99 of (Running - group created) of the groups created in each 10 s from the first create. */
-    lagP99By10s?: number[];
+    lagP99By10s?: (number | undefined)[];
     /** The same per 10 s for the legs `seen` and `written` (see lagLegs). */
     legP99By10s?: { seen: number[]; written: number[] };
     /** The provider's longest event-loop delay in each 10 s from the first create (heap-probe.ts). */
@@ -749,7 +749,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         (byWindow[Math.floor((created - times[0]!) / 10_000)] ??= []).push(lag);
         return [lag];
       });
-      const lagP99By10s = Array.from(byWindow, (w) => summarize(w ?? []).p99Ms ?? 0);
+      // A window without a Running pod is undefined (printed '-'), never 0.
+      const lagP99By10s = Array.from(byWindow, (w) => (w === undefined || w.length === 0 ? undefined : summarize(w).p99Ms));
       const metricsAfter = await apiserverMetrics(adminKc);
       const statusPatch = patchBucketsAtStart === undefined ? undefined : statusPatchLatency(patchBucketsAtStart, statusPatchBuckets(metricsAfter));
       const watchersTerminated = metricsAtStart === undefined ? undefined : terminatedWatchers(metricsAfter) - terminatedWatchers(metricsAtStart);
@@ -803,24 +804,26 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       if (result.simulatorCpu !== undefined) result.simulatorCpu.restartSeconds = simCpu() - simAtSpawn;
       const repairSeconds = (convergedAt - spawnedAt) / 1000;
       const restartCpu = createCpuSince(restartCpuAt, repairSeconds);
+      // Every figure of the repair window is taken at convergence, before any profile is waited
+      // for and written (pprof's own CPU, and the profile's remaining seconds, are not the repair's).
+      const repairCores = {
+        controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtSpawn) / repairSeconds,
+        provider: cpuSecondsOf(system.pids()) / repairSeconds,
+        machine: (machineBusySeconds() - machineAtSpawn) / repairSeconds,
+      };
+      const delta = callDelta(before, await cloudCalls());
+      const apiAtConvergence = await apiCounts();
       let restartApiserverProfile: RestartFigures['apiserverProfile'];
       if (restartProfile !== undefined && o.apiserverRestartProfileDir !== undefined) {
         const got = await restartProfile;
         if ('err' in got) errors.push(`kube-apiserver CPU profile of the restart: ${errorText(got.err)}`);
         else restartApiserverProfile = await writeApiserverProfile(o.apiserverRestartProfileDir, `${systemName}-restart-${o.pods}-pods`, got.body, restartProfileSeconds, errors);
       }
-      const repairCores = {
-        controlPlane: (cpuSecondsOf(env.apiserverPids()) - cpAtSpawn) / repairSeconds,
-        provider: cpuSecondsOf(system.pids()) / repairSeconds,
-        machine: (machineBusySeconds() - machineAtSpawn) / repairSeconds,
-      };
       if (o.cpuProfileRestartDir !== undefined) {
         const file = join(o.cpuProfileRestartDir, `restart-${o.pods}-pods.cpuprofile`);
         cloud.signalProfile();
         if (!(await waitUntil(`the restarted provider's CPU profile ${file}`, () => existsSync(file), 30_000, 250))) errors.push(`restart: no CPU profile written to ${file} within 30 s of SIGUSR2`);
       }
-      const delta = callDelta(before, await cloudCalls());
-      const apiAtConvergence = await apiCounts();
       const readyAgain = inNs()
         .filter((r) => r.deletedAt === undefined && r.ready && r.readyAt !== undefined && r.readyAt >= spawnedAt)
         .map((r) => r.readyAt!)

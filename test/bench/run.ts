@@ -101,6 +101,9 @@ if (flags['cpu-prof'] && flags['cpu-prof-restart']) fail('--cpu-prof skips the r
 const cpuProfileRestartDir = flags['cpu-prof-restart'] ? join(outDir, `profile-${stamp}`, 'restart') : undefined;
 const cloudsimCpuProfileDir = flags['cpu-prof-cloudsim'] ? join(outDir, `profile-${stamp}`, 'cloudsim') : undefined;
 const apiserverProfileDir = flags['cpu-prof-apiserver'] ? join(outDir, `profile-${stamp}`, 'kube-apiserver') : undefined;
+if (flags['cpu-prof-apiserver-restart'] && (flags['no-restart'] || flags['cpu-prof'] || !modes.includes('unlimited'))) {
+  fail('--cpu-prof-apiserver-restart profiles the restart phase, which runs only in the unlimited mode, without --no-restart and without --cpu-prof');
+}
 const apiserverRestartProfileDir = flags['cpu-prof-apiserver-restart'] ? join(outDir, `profile-${stamp}`, 'kube-apiserver') : undefined;
 
 const options: BenchOptions = {

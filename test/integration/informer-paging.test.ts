@@ -114,10 +114,15 @@ describe('informer paging against the apiserver', () => {
     const ns = namespace();
     const path = `/api/v1/namespaces/${ns}/configmaps`;
     const asked: ListPage[] = [];
-    const answer = await listAllPages<V1ConfigMap>({
-      list: (page) => (asked.push(page), listPage<V1ConfigMap>({ kubeConfig: kc, path, query: { labelSelector: `${LABEL}=yes`, limit: page.limit, continue: page._continue } })),
-      pageSize: PAGE,
-    });
+    const answer = await withDeadline(
+      listAllPages<V1ConfigMap>({
+        list: (page) => (asked.push(page), listPage<V1ConfigMap>({ kubeConfig: kc, path, query: { labelSelector: `${LABEL}=yes`, limit: page.limit, continue: page._continue } })),
+        pageSize: PAGE,
+      }),
+      budget({ baseMs: 30_000 }),
+      'the plain-JSON paged list of the ConfigMaps',
+      () => `pages asked so far ${asked.length}`,
+    );
     expect(answer.items.map((cm) => cm.metadata?.name).sort()).toEqual(names());
     expect(asked.length).toBeGreaterThanOrEqual(Math.ceil(names().length / PAGE));
     expect(answer.metadata?.resourceVersion).toMatch(/^\d+$/);

@@ -66,7 +66,7 @@ const EVIDENCE: Record<string, RegExp> = {
   '/nodes delete': /\.deleteNode\(/,
   '/nodes watch': /['"`]\/api\/v1\/nodes['"`]/,
   '/nodes/status patch': /\.patchNodeStatus\(/,
-  '/pods list': /\.listPodForAllNamespaces\(|\.listNamespacedPod\(/,
+  '/pods list': /\.listPodForAllNamespaces\(|\.listNamespacedPod\(|listPage<[^>]*>\(\{[^}]*path: '\/api\/v1\/pods'/,
   '/pods watch': /path: ['"`]\/api\/v1\/pods['"`]/,
   '/pods patch': /\.patchNamespacedPod\(|method: 'PATCH', path: podPath\(/,
   '/pods delete': /\.deleteNamespacedPod\(|method: 'DELETE', path: `\$\{podPath\(/,
