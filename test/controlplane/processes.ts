@@ -208,6 +208,9 @@ function runCleanupsOnSignal(signal: NodeJS.Signals): void {
   console.error(`\n${signal}: stopping the control plane processes ...`);
   const bound = delay(20_000);
   void Promise.race([Promise.allSettled([...cleanups].map((cleanup) => cleanup.run())), bound]).finally(() => {
+    // What no cleanup owns (a benchmark's provider and simulator) dies too: a re-raised signal
+    // ends the process without its 'exit' handler, which is where those are killed otherwise.
+    for (const group of liveGroups) group.kill('SIGKILL');
     for (const s of SIGNALS) process.off(s, onSignal);
     // Re-raise the signal so its default action ends the process with the usual status, unless
     // the program said it exits on its own, or another handler is still listening (a test runner).
