@@ -3,7 +3,7 @@
 // control plane, no cloud: it measures a change to these functions in isolation, where the bench's
 // CPU per pod moves 10-20% between runs on a shared machine.
 //
-//   node test/bench/hot-path.ts [--root DIR] [--pods N] [--rounds N]
+//   bash .ci/node24 node test/bench/hot-path.ts [--root DIR] [--pods N] [--rounds N]
 //
 // --root runs the same measurement against another checkout's provider/ (e.g. /work/main), so a
 // before/after pair is two runs of this file, close in time. Prints microseconds per pod for each
