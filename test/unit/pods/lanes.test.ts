@@ -33,12 +33,7 @@ describe('pod sync lanes', () => {
       describeContainerGroups: async () => [],
     } as unknown as CloudPort;
     const statuses = new Map<string, V1PodStatus>();
-    const writer: PodWriter = {
-      patchPodStatus: async (key, status) => void statuses.set(key.name, status),
-      annotatePod: async () => {},
-      finishPodDeletion: async () => {},
-      recordEvent: () => {},
-    };
+    const writer = statusWriter(async (key, status) => void statuses.set(key.name, status));
     const groups = new GroupIndex();
     groups.put(running('uid-status'));
     const sync = laneSync({ cloud, writer, pods, groups });
@@ -76,15 +71,10 @@ describe('pod sync lanes', () => {
       },
       describeContainerGroups: async () => [],
     } as unknown as CloudPort;
-    const writer: PodWriter = {
-      patchPodStatus: async (key, status) => {
-        await apiserver; // a loaded apiserver: the PATCH is not answered until released
-        statuses.set(key.name, status);
-      },
-      annotatePod: async () => {},
-      finishPodDeletion: async () => {},
-      recordEvent: () => {},
-    };
+    const writer = statusWriter(async (key, status) => {
+      await apiserver; // a loaded apiserver: the PATCH is not answered until released
+      statuses.set(key.name, status);
+    });
     const groups = new GroupIndex();
     groups.put(running('uid-status'));
     const sync = laneSync({ cloud, writer, pods, groups });
@@ -107,6 +97,11 @@ describe('pod sync lanes', () => {
 });
 
 /** A PodSync over in-memory pods, the given cloud and writer, and a network that always has room. */
+/** A PodWriter whose status PATCH is `patchPodStatus`; its other writes do nothing. */
+function statusWriter(patchPodStatus: PodWriter['patchPodStatus']): PodWriter {
+  return { patchPodStatus, annotatePod: async () => {}, finishPodDeletion: async () => {}, recordEvent: () => {} };
+}
+
 function laneSync(o: { cloud: CloudPort; writer: PodWriter; pods: Map<string, V1Pod>; groups: GroupIndex }): PodSync {
   return new PodSync({
     cloud: o.cloud,
