@@ -24,7 +24,7 @@ import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
 import { countPodsHoldingIps } from '../../provider/node/status.ts';
 import { adoptionGate } from '../../provider/node/readiness.ts';
-import { podsHoldingIpsFromApi, startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
+import { startVirtualNodes, type VirtualNodes, type VirtualNodesOptions } from '../kubernetes/nodes.ts';
 import { watchClusterNetwork, type ClusterNetworkWatch } from '../kubernetes/cluster-network.ts';
 import { VirtualNodePools } from '../kubernetes/pools.ts';
 import { ClusterNetworkState } from '../../provider/networking/cluster-network-state.ts';
@@ -316,13 +316,15 @@ const virtualNodes = (w: Wiring): Runnable => ({
       },
       onZonesChanged: () => podNetworkings.refreshVirtualNodes(),
       onZonesKnown: (names) => void podInformersFor(w, l, names, signal).catch(() => {}),
-      // From the node's pod cache once it has listed; until then the apiserver's list of the
-      // node's pods (every pod, on every status post: seconds at 10,000 pods on a busy apiserver).
-      // A zone node registered later posts its status before onNodeAdded gives it a cache:
-      // counting 0 would cut its allocatable pods below what runs.
+      // From the node's pod cache once it has listed; until then not known: the node keeps the
+      // `pods` it last published (a zone node registered later posts before onNodeAdded gives it
+      // a cache, and counting 0 would cut its allocatable pods below what runs). Not the
+      // apiserver's list of every pod of the node: at a restart that list ran beside the caches'
+      // own (every pod encoded twice by kube-apiserver, ~85 MB of JSON at 10,000 pods parsed at
+      // once by the provider; docs/benchmark.md, "Restart, sixth session").
       podsHoldingIps: async (name) => {
         const informers = l.podInformers;
-        if (informers === undefined || !informers.nodeSynced(name)) return podsHoldingIpsFromApi(w.clients.kubeConfig, name);
+        if (informers === undefined || !informers.nodeSynced(name)) return undefined;
         return countPodsHoldingIps(informers.store.list(), name);
       },
       // A new (or NotReady) node turns Ready once the pod caches have synced and the pod

@@ -104,10 +104,11 @@ export interface VirtualNodesOptions {
   timing?: Partial<NodeTiming>;
   /**
    * Pods bound to a node that already hold an IP (they are not among the free IPs but must still
-   * fit in `pods`). The pod controller can answer from its cache; by default the apiserver's watch
-   * cache is listed.
+   * fit in `pods`). The pod controller answers from its cache, undefined while that cache has not
+   * listed (the node then keeps its last published `pods`); by default the apiserver's watch cache
+   * is listed.
    */
-  podsHoldingIps?: (nodeName: string) => Promise<number>;
+  podsHoldingIps?: (nodeName: string) => Promise<number | undefined>;
   /** The node's own kubelet API port (daemonEndpoints); default config.node.kubeletPort for every node. */
   kubeletPort?: (nodeName: string) => number;
   now?: () => Date;
@@ -174,8 +175,8 @@ interface ZoneNode {
   /** undefined while the cloud has not been reached yet (a node adopted during an outage). */
   vSwitchIds: string[] | undefined;
   freeIps: number | undefined;
-  /** Last pods-holding-IPs count read (kept when a read fails). */
-  podsHoldingIps: number;
+  /** Last pods-holding-IPs count read (kept when a read fails); undefined while not known yet. */
+  podsHoldingIps: number | undefined;
   node: V1Node | undefined;
   lease: V1Lease | undefined;
   registered: boolean;
@@ -369,7 +370,7 @@ class VirtualNodeManager {
       name: nodeNameForZone(this.options.config.node.namePrefix, zone),
       vSwitchIds: undefined,
       freeIps: undefined,
-      podsHoldingIps: 0,
+      podsHoldingIps: undefined,
       node: undefined,
       lease: undefined,
       registered: false,
@@ -399,7 +400,7 @@ class VirtualNodeManager {
           name,
           vSwitchIds: undefined,
           freeIps: undefined,
-          podsHoldingIps: 0,
+          podsHoldingIps: undefined,
           node,
           lease: undefined,
           registered: true,
@@ -558,7 +559,7 @@ class VirtualNodeManager {
     return gate === true ? keep : { ...keep, syncing: { why: gate, forMs: this.now().getTime() - this.startedAt } };
   }
 
-  private async countPodsHoldingIps(z: ZoneNode): Promise<number> {
+  private async countPodsHoldingIps(z: ZoneNode): Promise<number | undefined> {
     try {
       return await (this.options.podsHoldingIps ?? ((name: string) => podsHoldingIpsFromApi(this.options.clients.kubeConfig, name)))(z.name);
     } catch (err) {

@@ -13,8 +13,11 @@ export interface NodeStatusInput {
   vSwitchIds: readonly string[] | undefined;
   /** Free IPs of those vSwitches (last DescribeVSwitches); undefined while never read. */
   freeIps: number | undefined;
-  /** Pods bound to the node that already hold an IP: they are not among the free ones. */
-  podsHoldingIps: number;
+  /**
+   * Pods bound to the node that already hold an IP: they are not among the free ones. undefined
+   * while not known yet (the provider's pod cache has not listed): the last published figure stands.
+   */
+  podsHoldingIps: number | undefined;
   cloudReachable: boolean;
   /** Why the cloud is unreachable (shown in the Ready condition's message). */
   lastError?: string;
@@ -60,14 +63,20 @@ function parsePods(value: string | undefined): number | undefined {
 /**
  * How many pods the node admits: pods already holding an IP plus the IPs still free, never above
  * maxPods. While free IPs are unknown (cloud never reached) the last published figure stands, or 0.
+ * While the pods holding IPs are unknown (pod cache not listed yet) the last published figure
+ * stands too, or the free IPs alone (a node never published has no pod running on it).
  */
 export function podCapacity(input: {
   maxPods: number;
   freeIps: number | undefined;
-  podsHoldingIps: number;
+  podsHoldingIps: number | undefined;
   previousPods?: string;
 }): number {
-  const known = input.freeIps === undefined ? parsePods(input.previousPods) : Math.max(0, input.freeIps) + Math.max(0, input.podsHoldingIps);
+  const previous = parsePods(input.previousPods);
+  let known: number | undefined;
+  if (input.freeIps === undefined) known = previous;
+  else if (input.podsHoldingIps === undefined) known = previous ?? Math.max(0, input.freeIps);
+  else known = Math.max(0, input.freeIps) + Math.max(0, input.podsHoldingIps);
   return Math.min(input.maxPods, known ?? 0);
 }
 

@@ -40,6 +40,11 @@ describe('podCapacity', () => {
     { name: 'unknown free IPs, nothing published: 0', maxPods: 100, freeIps: undefined, podsHoldingIps: 3, previousPods: undefined, expected: 0 },
     { name: 'unknown free IPs, garbage published: 0', maxPods: 100, freeIps: undefined, podsHoldingIps: 3, previousPods: '1k', expected: 0 },
     { name: 'last figure still capped by maxPods', maxPods: 10, freeIps: undefined, podsHoldingIps: 0, previousPods: '17', expected: 10 },
+    // A restart before the pod cache has listed: the running pods must still fit.
+    { name: 'pods holding IPs not counted yet keep the last figure', maxPods: 100, freeIps: 40, podsHoldingIps: undefined, previousPods: '65', expected: 65 },
+    { name: 'pods holding IPs not counted yet, nothing published: the free IPs', maxPods: 100, freeIps: 40, podsHoldingIps: undefined, previousPods: undefined, expected: 40 },
+    { name: 'pods holding IPs not counted yet, garbage published: the free IPs', maxPods: 100, freeIps: 40, podsHoldingIps: undefined, previousPods: '1k', expected: 40 },
+    { name: 'nothing known, nothing published: 0', maxPods: 100, freeIps: undefined, podsHoldingIps: undefined, previousPods: undefined, expected: 0 },
   ])('$name -> $expected', ({ maxPods, freeIps, podsHoldingIps, previousPods, expected }) => {
     expect(podCapacity({ maxPods, freeIps, podsHoldingIps, ...(previousPods === undefined ? {} : { previousPods }) })).toBe(expected);
   });
