@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
-# eci-virtual-node: the provider image. It runs JavaScript compiled from provider/ and adapters/
-# (stage `build`: .ci/build, i.e. `tsc -p tsconfig.build.json`, tests left out), not the TypeScript
-# sources under type stripping: ~28 MiB less RSS and ~0.5 s less start-up (no amaro wasm, no
-# stripped sources kept; docs/benchmark.md, "Compiled JavaScript, fourth session"). The image is
-# production node_modules + dist/ (JavaScript and its source maps, so stack traces name the .ts
-# lines) + package.json ("type": "module" is what makes the .js files ES modules).
+# eci-virtual-node: the provider image. It runs provider/ and adapters/ bundled with their npm
+# dependencies (stage `build`: .ci/build, i.e. tsc type-checks, rolldown bundles, tests left out),
+# not the TypeScript sources under type stripping: ~60 MiB less RSS and about half the start-up
+# (docs/benchmark.md, "Compiled JavaScript, fourth session" and "Restart and memory, sixth session").
+# The image is production node_modules (what the bundle leaves to Node's require, e.g. gRPC) +
+# dist/ (the chunks and their source maps, so stack traces name the .ts lines) + package.json
+# ("type": "module" is what makes the .js files ES modules).
 #
 #   docker build -t eci-virtual-node:dev .                 # the runtime image (default target)
 #   docker build --target verify .                         # typecheck + unit tests, no image kept
@@ -31,17 +32,17 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run typecheck && npm run test:unit
 
-# --- the compiled JavaScript, without the tests ---------------------------------------------------
+# --- the bundled JavaScript, without the tests ----------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY .ci/build ./.ci/build
+COPY .ci/build .ci/bundle.ts ./.ci/
 COPY provider ./provider
 COPY adapters ./adapters
 # Type-checked against these: the sandbox subcommand imports the control-plane harness lazily. The
-# build drops their output (dist/test); the sandbox runs from a checkout only.
+# bundle leaves them out; the sandbox runs from a checkout only.
 COPY test/controlplane ./test/controlplane
 COPY test/helpers/deadline.ts ./test/helpers/deadline.ts
 RUN bash .ci/build

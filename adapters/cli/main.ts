@@ -3,10 +3,10 @@
 // asked for, so `eci-virtual-node cloudsim` never loads the Kubernetes client and vice versa.
 import { setSourceMapsSupport } from 'node:module';
 
-// Compiled (the image runs dist/adapters/cli/main.js, built by .ci/build): stack traces name the
-// .ts files and lines through the source maps beside each file. Turned on here rather than with
-// --enable-source-maps so that it covers our own modules only, all loaded after this line: the flag
-// also parses every dependency's map (+20 MiB RSS after import where this costs ~1 MiB of heap;
+// Bundled (the image runs dist/adapters/cli/main.js, built by .ci/build): stack traces name the
+// .ts files and lines through the source maps beside each chunk, which map our own sources only
+// (.ci/bundle.ts). Turned on here rather than with --enable-source-maps so that node_modules' own
+// maps stay unread (what the bundle leaves to require; the flag parses every map: +20 MiB RSS,
 // docs/benchmark.md, "Compiled JavaScript, fourth session"). From the sources (type stripping keeps
 // every line and column) there is nothing to map.
 if (import.meta.url.endsWith('.js')) setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });

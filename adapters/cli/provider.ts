@@ -320,8 +320,8 @@ const virtualNodes = (w: Wiring): Runnable => ({
       // `pods` it last published (a zone node registered later posts before onNodeAdded gives it
       // a cache, and counting 0 would cut its allocatable pods below what runs). Not the
       // apiserver's list of every pod of the node: at a restart that list ran beside the caches'
-      // own (every pod encoded twice by kube-apiserver, ~85 MB of JSON at 10,000 pods parsed at
-      // once by the provider; docs/benchmark.md, "Restart, sixth session").
+      // own (every pod encoded twice by kube-apiserver, ~50 MB of JSON at 10,000 pods parsed at
+      // once by the provider; docs/benchmark.md, "Restart and memory, sixth session").
       podsHoldingIps: async (name) => {
         const informers = l.podInformers;
         if (informers === undefined || !informers.nodeSynced(name)) return undefined;

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { startCloudSim } from './server.ts';
 import { WorldError } from './world.ts';
 
-export const demoWorldPath = fileURLToPath(new URL('./worlds/demo.yaml', import.meta.url));
+// From this file (adapters/cloudsim/) and from the bundle's chunks (dist/adapters/cli/, .ci/bundle.ts)
+// alike: adapters/cloudsim/worlds/, where .ci/build copies the worlds.
+export const demoWorldPath = fileURLToPath(new URL('../cloudsim/worlds/demo.yaml', import.meta.url));
 
 const usage = `Usage: eci-virtual-node cloudsim [flags]
 

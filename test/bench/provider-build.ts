@@ -26,7 +26,7 @@ export async function providerEntryFor(kind: 'compiled' | 'sources', buildRoot: 
     log('[bench] eci-vn runs the TypeScript sources (type stripping), not the compiled build the image runs');
     return SOURCES_ENTRY;
   }
-  log(`[bench] building the provider as the image does (.ci/build: tsc -p tsconfig.build.json) into ${buildRoot}/dist`);
+  log(`[bench] building the provider as the image does (.ci/build: tsc type-check + rolldown bundle) into ${buildRoot}/dist`);
   const build = await buildCompiled(buildRoot, { timeoutMs: budget({ baseMs: 180_000 }) });
   log(`[bench] built in ${build.seconds.toFixed(1)} s: eci-vn runs ${build.main}`);
   // The probe as JavaScript too: preloading the .ts would load type stripping into the process measured.

@@ -1,4 +1,4 @@
-// The compiled provider, as the image runs it: .ci/build (tsc -p tsconfig.build.json) into
+// The bundled provider, as the image runs it: .ci/build (tsc type-check + .ci/bundle.ts) into
 // <root>/dist, beside a copy of package.json ("type": "module") and a link to this checkout's
 // node_modules, i.e. the image's /app layout. Used by the benchmark (it measures what the image
 // runs) and by test/unit/cli/compiled-build.test.ts.
