@@ -6,6 +6,7 @@
 // Ready stay Ready through a restart. Readiness (/readyz) is the aggregate of the checks registered below.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { redactConfig, type ProviderConfig } from '../../provider/config/config.ts';
 import { effectiveClusterDns, KUBE_DNS_SERVICE, type ClusterDns } from '../../provider/eci/cluster-dns.ts';
@@ -14,11 +15,12 @@ import type { PodNetworking } from '../../provider/networking/podnetworking.ts';
 import { PodController } from '../../provider/pods/controller.ts';
 import { PodNetworkPlanner } from '../../provider/pods/network.ts';
 import type { CloudPort, PodStore } from '../../provider/ports.ts';
+import { backoffDelay } from '../../provider/runtime/backoff.ts';
 import { Manager, type Runnable } from '../../provider/runtime/manager.ts';
 import type { ReadinessReport } from '../../provider/runtime/readiness.ts';
 import { cloudWithSignal } from '../../provider/runtime/signal.ts';
 import { createCloud } from '../alibabacloud/cloud.ts';
-import { isNotFound, loadKubeConfig, makeKubernetesClients, type KubernetesClients } from '../kubernetes/client.ts';
+import { isNotFound, loadKubeConfig, makeKubernetesClients, statusCodeOf, type KubernetesClients } from '../kubernetes/client.ts';
 import { KubernetesEventRecorder } from '../kubernetes/events.ts';
 import { leaderIdentity } from '../kubernetes/leader.ts';
 import { leaseElection, SharedInformers, type ListGate, type SharedInformer } from '../kubernetes/manager.ts';
@@ -73,14 +75,31 @@ export interface RunningProvider {
 
 type PodNetworkingObject = PodNetworking & k8s.KubernetesObject;
 
-async function podNetworkingCrdInstalled(custom: k8s.CustomObjectsApi): Promise<boolean> {
+/**
+ * Whether the PodNetworking CRD is installed: the provider's first apiserver call. A provider
+ * that starts before the apiserver answers (a control plane restarting, a network not up yet)
+ * waits here, saying so, rather than dying on ECONNREFUSED; an answer it cannot retry away (401,
+ * 403, ...) still ends start-up.
+ */
+export async function podNetworkingCrdInstalled(o: {
+  custom: k8s.CustomObjectsApi;
+  log: Logger;
+  signal?: AbortSignal;
+  retry?: { baseMs: number; maxMs: number };
+}): Promise<boolean> {
   const { group, version, plural } = PODNETWORKING_API;
-  try {
-    await custom.listClusterCustomObject({ group, version, plural, limit: 1 });
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await o.custom.listClusterCustomObject({ group, version, plural, limit: 1 });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      const status = statusCodeOf(err);
+      if (status !== undefined && status !== 429 && status < 500) throw err;
+      const retryInMs = backoffDelay(attempt, o.retry ?? { baseMs: 1_000, maxMs: 30_000 });
+      o.log.warn('cannot reach the Kubernetes API server; retrying', { attempt, err, retryInMs, fix: 'check the apiserver and the kubeconfig\'s server address (KUBECONFIG, or the in-cluster service account)' });
+      await sleep(retryInMs, undefined, { signal: o.signal });
+    }
   }
 }
 
@@ -568,7 +587,7 @@ export async function startProvider({ config, log, cloud: cloudOverride, nodeTim
 
   // Without the CRD there is nothing to wait for: pods use the default network (and pods that
   // name a PodNetworking wait) until it is installed; the informer keeps retrying meanwhile.
-  const crdInstalled = await podNetworkingCrdInstalled(clients.custom);
+  const crdInstalled = await podNetworkingCrdInstalled({ custom: clients.custom, log });
   if (!crdInstalled) {
     log.error('the PodNetworking CRD is not installed: pods get the default network until it is', {
       fix: 'kubectl apply --server-side -f deploy/crds/network.alibabacloud.com_podnetworkings.yaml',
