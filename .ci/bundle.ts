@@ -7,8 +7,8 @@
 // OpenTelemetry as separate modules costs ~40 MiB of RSS and ~24 MiB of V8 heap more than the same
 // code in a few chunks, and ~0.4 s more start-up (docs/benchmark.md, "Restart and memory, sixth
 // session").
-// Subcommands stay lazy (each is a chunk loaded when asked for). Nothing is renamed (no mangling):
-// class and function names in logs and stack traces stay as written.
+// Subcommands stay lazy (each is a chunk loaded when asked for). No minification of names: only
+// top-level names that clash across modules get a `$1` suffix (the maps give stack traces theirs).
 //
 // Source maps: the chunks' maps keep our own sources' mappings only. A map of the dependencies'
 // code too is ~20 MB that Node parses at load when source maps are on (+32 MiB RSS, most of the
@@ -20,11 +20,12 @@ import { decode, encode, type SourceMapSegment } from '@jridgewell/sourcemap-cod
 import { build } from 'rolldown';
 
 const repo = resolve(import.meta.dirname, '..');
-const outDir = process.argv[2];
-if (outDir === undefined || outDir === '') {
+if (process.argv[2] === undefined || process.argv[2] === '') {
   console.error('usage: node .ci/bundle.ts <outDir>');
   process.exit(2);
 }
+// Against the caller's directory, for rolldown (which would take its cwd, the repo) as for the rest.
+const outDir = resolve(process.argv[2]);
 
 // Left to Node's require from node_modules (the image ships production dependencies): packages
 // that a bundled dependency also loads at run time with a require() the bundler cannot follow.
@@ -84,26 +85,28 @@ function ownSourcesOnly(map: SourceMapFile): SourceMapFile {
   const lines = decode(map.mappings).map((line) => {
     const out: SourceMapSegment[] = [];
     for (const segment of line) {
-      if (segment.length === 1) continue;
-      const to = index.get(segment[1]);
+      // A segment without a source (rolldown's own, after a module) or into a dependency.
+      const to = segment.length === 1 ? undefined : index.get(segment[1]);
       if (to === undefined) {
         if (!unmapped) out.push([segment[0]]);
         unmapped = true;
         continue;
       }
       unmapped = false;
-      out.push(segment.length === 4 ? [segment[0], to, segment[2], segment[3]] : [segment[0], to, segment[2], segment[3], segment[4]]);
+      out.push(segment.length === 5 ? [segment[0], to, segment[2], segment[3], segment[4]] : [segment[0], to, segment[2]!, segment[3]!]);
     }
     return out;
   });
-  const { sourcesContent: _dropped, ...rest } = map;
+  // Only our sources remain: nothing for a debugger to skip (its indices would be stale anyway).
+  const { sourcesContent: _content, ignoreList: _ignored, x_google_ignoreList: _googleIgnored, ...rest } = map;
   return { ...rest, sources, mappings: encode(lines) };
 }
 
-// A package the bundle holds and also require()s at run time would be two copies (see
-// RUNTIME_REQUIRED): refused, naming it. (A require() of a package the bundle does not hold, such
-// as ws's optional bufferutil, loads the one copy in node_modules or fails into its fallback, as
-// it does unbundled.)
+// A package the bundle holds and also require()s by name at run time (`__require("name")`, how
+// rolldown emits a require() it cannot follow) would be two copies (see RUNTIME_REQUIRED): refused,
+// naming it. A require() of a package the bundle does not hold, such as ws's optional bufferutil,
+// loads the one copy in node_modules or fails into its fallback, as it does unbundled. Requires of
+// a computed name (an alias of require, a variable) are not seen here.
 const bundled = new Set<string>();
 for (const chunk of result.output) {
   if (chunk.type !== 'chunk') continue;
