@@ -892,9 +892,8 @@ class VirtualNodeManager {
 
 /**
  * Pods bound to the node that hold an IP, listed from the apiserver's watch cache (every pod of the
- * node). Plain JSON (listPage): at a restart every node's status post lists all of its pods before
- * the pod caches have, and the typed list's ObjectSerializer over them was ~8% of the restarted
- * provider's busy CPU at 3000 pods (docs/benchmark.md, "Restart, fifth session").
+ * node): the count of a caller without a pod cache of its own (the provider passes its cache's
+ * count instead). Plain JSON (listPage): no typed models for objects only counted.
  */
 export async function podsHoldingIpsFromApi(kubeConfig: KubeConfig, nodeName: string): Promise<number> {
   const pods = await listPage<V1Pod>({ kubeConfig, path: '/api/v1/pods', query: { fieldSelector: `spec.nodeName=${nodeName}`, resourceVersion: '0' } });

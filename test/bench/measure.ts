@@ -209,11 +209,15 @@ export class WatchProbe {
       `create the watch probe pod ${namespace}/${name}`,
     );
     const created = await withDeadline(core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels: label } } }), budget({ baseMs: 30_000 }), `create the watch probe ConfigMap ${namespace}/${name}`);
-    this.configMapWatch = await new k8s.Watch(this.o.kc).watch(
-      `/api/v1/namespaces/${namespace}/configmaps`,
-      { fieldSelector: `metadata.name=${name}`, resourceVersion: created.metadata?.resourceVersion ?? '' },
-      (_type: string, cm: k8s.V1ConfigMap) => this.seen(this.configMapSamples, cm.metadata?.annotations, Date.now()),
-      () => {},
+    this.configMapWatch = await withDeadline(
+      new k8s.Watch(this.o.kc).watch(
+        `/api/v1/namespaces/${namespace}/configmaps`,
+        { fieldSelector: `metadata.name=${name}`, resourceVersion: created.metadata?.resourceVersion ?? '' },
+        (_type: string, cm: k8s.V1ConfigMap) => this.seen(this.configMapSamples, cm.metadata?.annotations, Date.now()),
+        () => {},
+      ),
+      budget({ baseMs: 30_000 }),
+      `start the watch of the probe ConfigMap ${namespace}/${name}`,
     );
     const histogram = monitorEventLoopDelay({ resolution: 10 });
     histogram.enable();
