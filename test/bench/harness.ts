@@ -99,6 +99,11 @@ export interface CaseResult {
     offeredPerSec: number;
     /** eci-vn: its status writes during the phase, timed by the apiserver and by the provider. */
     statusWrites?: { apiserver?: StatusWriteLatency; provider?: StatusWriteLatency };
+    /**
+     * CPU seconds by process from the first paced create until every paced pod is Running: whether
+     * the offered rate asks more of the machine than its CPUs give (the latency then is a queue).
+     */
+    cpu?: { wallSeconds: number; byProcess: Record<string, number>; machineSeconds: number };
   };
   delete?: { pods: number; deleted: number; seconds: number; throughputPodsPerSec?: number };
   restart?: RestartFigures;
@@ -865,6 +870,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         ...(system.eci === undefined ? {} : { provider: providerStatusWriteBuckets(await providerMetrics(system.eci.metricsUrl)) }),
       });
       const writesBefore = await writeBuckets();
+      const pacedCpuAt = cpuByProcess();
       const tp = Date.now();
       phaseStarts.push({ phase: 'paced', at: tp });
       const created: string[] = [];
@@ -901,13 +907,14 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
         () => settled >= o.pacedPods && pacedRecs().filter((r) => r.runningAt !== undefined || r.failedAt !== undefined).length >= created.length,
         60_000 + o.pacedPods * 100,
       );
+      const pacedCpu = createCpuSince(pacedCpuAt, (Date.now() - tp) / 1000);
       if (retried > 0) log(`paced: ${retried} creates sent again after a transport error or 5xx`);
       const figures = phaseFigures(pacedRecs(), tp, Date.now());
       const writesAfter = await writeBuckets();
       const apiserverWrites = statusPatchLatency(writesBefore.apiserver, writesAfter.apiserver);
       const providerWrites = writesBefore.provider === undefined || writesAfter.provider === undefined ? undefined : statusPatchLatency(writesBefore.provider, writesAfter.provider);
       const statusWrites = { ...(apiserverWrites === undefined ? {} : { apiserver: apiserverWrites }), ...(providerWrites === undefined ? {} : { provider: providerWrites }) };
-      result.paced = { ...figures, offeredPerSec: o.pacedRate, ...(system.eci === undefined ? {} : { statusWrites }) };
+      result.paced = { ...figures, offeredPerSec: o.pacedRate, cpu: pacedCpu, ...(system.eci === undefined ? {} : { statusWrites }) };
       log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
       await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
       await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);

@@ -141,11 +141,11 @@ export function renderDetails(result: BenchResult): string {
       const w = (l: { count: number; p50AtMostSeconds: number; p99AtMostSeconds: number; overOneSecondPct: number } | undefined): string => (l === undefined ? '-' : `${l.count} writes, p50 <= ${l.p50AtMostSeconds} s, p99 <= ${l.p99AtMostSeconds} s, ${l.overOneSecondPct.toFixed(1)}% over 1 s`);
       out.push(`  paced phase, PATCH pods/status by its histogram's buckets: as the provider waited for it ${w(writes.provider)}; inside the apiserver (all clients) ${w(writes.apiserver)}`);
     }
-    const cpu = c.createCpu;
-    if (cpu !== undefined && cpu.wallSeconds > 0) {
-      const perPod = (sec: number): string => `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, c.create.pods)).toFixed(2)} ms/pod`;
+    for (const [phase, cpu, pods] of [['create', c.createCpu, c.create.pods], ['paced', c.paced?.cpu, c.paced?.pods ?? 0]] as const) {
+      if (cpu === undefined || cpu.wallSeconds <= 0) continue;
+      const perPod = (sec: number): string => `${sec.toFixed(1)} s = ${((1000 * sec) / Math.max(1, pods)).toFixed(2)} ms/pod`;
       const byProcess = Object.entries(cpu.byProcess).sort(([, a], [, b]) => b - a).map(([name, sec]) => `${name} ${perPod(sec)}`);
-      out.push(`  create phase CPU by process: ${byProcess.join(', ')}; machine ${perPod(cpu.machineSeconds)} = ${(cpu.machineSeconds / cpu.wallSeconds).toFixed(2)} of ${result.host.cpus} CPUs busy over ${cpu.wallSeconds.toFixed(1)} s`);
+      out.push(`  ${phase} phase CPU by process: ${byProcess.join(', ')}; machine ${perPod(cpu.machineSeconds)} = ${(cpu.machineSeconds / cpu.wallSeconds).toFixed(2)} of ${result.host.cpus} CPUs busy over ${cpu.wallSeconds.toFixed(1)} s`);
     }
     const profile = c.apiserverProfile;
     if (profile !== undefined) {
