@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { apiClient } from '../helpers/deadline.ts';
+import { loadKubeConfig } from '../../adapters/kubernetes/client.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -30,8 +31,8 @@ if (flags.kubeconfig === undefined || flags.nodes === undefined || flags['pod-se
   process.exit(2);
 }
 
-const kc = new k8s.KubeConfig();
-kc.loadFromFile(flags.kubeconfig);
+// Pooled connections, as the provider's: client-node alone opens a TLS connection per request.
+const kc = loadKubeConfig(flags.kubeconfig);
 const core = apiClient(kc, k8s.CoreV1Api);
 const coordination = apiClient(kc, k8s.CoordinationV1Api);
 const strategicMerge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
