@@ -153,6 +153,8 @@ for (const { dir, what } of profileDirs) {
     console.log(`\nCPU profile of eci-vn (${what}), ${join(dir, file)}:`);
     console.log(`  idle ${summary.idlePct.toFixed(1)}% of samples; below, % of the busy samples (TLS internals: ${summary.tlsPct.toFixed(1)}%)`);
     console.log('  self time by package: ' + summary.packages.map((p) => `${p.name} ${p.selfPct.toFixed(1)}%`).join(', '));
+    // The bundle inlines the npm packages and strips whitespace: its frames name chunks, not files.
+    if (flags.provider === 'compiled' && !what.includes('simulator')) console.log('  (the compiled provider is one bundle, so frames name its chunks and "provider/" holds the npm packages too; --provider sources names files and packages)');
     for (const fr of summary.frames) console.log(`  ${fr.selfPct.toFixed(1).padStart(5)}%  ${fr.frame}`);
   }
 }
