@@ -770,6 +770,68 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
 
     }
 
+    // -- paced: bare pods offered at a fixed rate (the latency target) ------------------------------
+    // Right after the create phase, in every system's case alike: eci-vn's restart comes after it,
+    // so its aftermath (the control plane still settling 10,000 repaired pods) is not in the figure.
+    if (o.pacedPods > 0 && mode === 'unlimited') {
+      const template = specs[specs.length - 1]!.spec!.template;
+      const pacedNs = namespace;
+      // The status writes of the phase, timed on both sides (both histograms count every write).
+      const writeBuckets = async (): Promise<{ apiserver: Map<number, number>; provider?: Map<number, number> }> => ({
+        apiserver: statusPatchBuckets(await apiserverMetrics(adminKc)),
+        ...(system.eci === undefined ? {} : { provider: providerStatusWriteBuckets(await providerMetrics(system.eci.metricsUrl)) }),
+      });
+      const writesBefore = await writeBuckets();
+      const pacedCpuAt = cpuByProcess();
+      const tp = Date.now();
+      phaseStarts.push({ phase: 'paced', at: tp });
+      const created: string[] = [];
+      let settled = 0;
+      let retried = 0;
+      // A create that fails in transport or with a 5xx (a loaded machine) is sent again, up to 3
+      // times: latency counts from bound, so a re-sent create does not flatter it. 409 = an
+      // earlier attempt landed.
+      const createPaced = async (name: string): Promise<void> => {
+        const body = { metadata: { name, labels: { ...template.metadata!.labels!, app: 'paced', paced: 'true' } }, spec: template.spec! };
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await core.createNamespacedPod({ namespace: pacedNs, body });
+            created.push(name);
+            return;
+          } catch (err) {
+            const code = (err as { code?: number }).code;
+            if (code === 409) return void created.push(name);
+            if (attempt >= 4 || (typeof code === 'number' && code < 500)) return void errors.push(`paced: create ${name}: ${errorText(err).split('\n')[0]}`);
+            retried++;
+            await sleep(250 * attempt);
+          }
+        }
+      };
+      for (let i = 0; i < o.pacedPods; i++) {
+        const due = tp + (i * 1000) / o.pacedRate;
+        const wait = due - Date.now();
+        if (wait > 0) await sleep(wait);
+        void createPaced(`paced-${i}`).finally(() => settled++);
+      }
+      const pacedRecs = (): PodRecord[] => inNs().filter((r) => r.name.startsWith('paced-'));
+      await waitUntil(
+        'paced pods Running',
+        () => settled >= o.pacedPods && pacedRecs().filter((r) => r.runningAt !== undefined || r.failedAt !== undefined).length >= created.length,
+        60_000 + o.pacedPods * 100,
+      );
+      const pacedCpu = createCpuSince(pacedCpuAt, (Date.now() - tp) / 1000);
+      if (retried > 0) log(`paced: ${retried} creates sent again after a transport error or 5xx`);
+      const figures = phaseFigures(pacedRecs(), tp, Date.now());
+      const writesAfter = await writeBuckets();
+      const apiserverWrites = statusPatchLatency(writesBefore.apiserver, writesAfter.apiserver);
+      const providerWrites = writesBefore.provider === undefined || writesAfter.provider === undefined ? undefined : statusPatchLatency(writesBefore.provider, writesAfter.provider);
+      const statusWrites = { ...(apiserverWrites === undefined ? {} : { apiserver: apiserverWrites }), ...(providerWrites === undefined ? {} : { provider: providerWrites }) };
+      result.paced = { ...figures, offeredPerSec: o.pacedRate, cpu: pacedCpu, ...(system.eci === undefined ? {} : { statusWrites }) };
+      log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
+      await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
+      await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);
+    }
+
     // -- restart: SIGKILL with N pods present; the pods' status is made stale meanwhile ----------------
     if (cloud !== undefined && o.restart && mode === 'unlimited' && o.cpuProfileDir === undefined) {
       const loadBefore = await loadAverage();
@@ -859,66 +921,6 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       };
       if (!converged) errors.push('restart: not every pod Ready again in time');
       log(`restart: webhook up in ${result.restart.readySeconds.toFixed(1)} s, every pod synced in ${result.restart.convergenceSeconds?.toFixed(1) ?? '(not converged)'} s, CreateContainerGroup calls: ${result.restart.createCalls}; load average ${loadBefore.join(' ')} -> ${(await loadAverage()).join(' ')}`);
-    }
-
-    // -- paced: bare pods offered at a fixed rate (the latency target) ------------------------------
-    if (o.pacedPods > 0 && mode === 'unlimited') {
-      const template = specs[specs.length - 1]!.spec!.template;
-      const pacedNs = namespace;
-      // The status writes of the phase, timed on both sides (both histograms count every write).
-      const writeBuckets = async (): Promise<{ apiserver: Map<number, number>; provider?: Map<number, number> }> => ({
-        apiserver: statusPatchBuckets(await apiserverMetrics(adminKc)),
-        ...(system.eci === undefined ? {} : { provider: providerStatusWriteBuckets(await providerMetrics(system.eci.metricsUrl)) }),
-      });
-      const writesBefore = await writeBuckets();
-      const pacedCpuAt = cpuByProcess();
-      const tp = Date.now();
-      phaseStarts.push({ phase: 'paced', at: tp });
-      const created: string[] = [];
-      let settled = 0;
-      let retried = 0;
-      // A create that fails in transport or with a 5xx (a loaded machine, a webhook connection the
-      // apiserver reused after the restart) is sent again, up to 3 times: latency counts from
-      // bound, so a re-sent create does not flatter it. 409 = an earlier attempt landed.
-      const createPaced = async (name: string): Promise<void> => {
-        const body = { metadata: { name, labels: { ...template.metadata!.labels!, app: 'paced', paced: 'true' } }, spec: template.spec! };
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await core.createNamespacedPod({ namespace: pacedNs, body });
-            created.push(name);
-            return;
-          } catch (err) {
-            const code = (err as { code?: number }).code;
-            if (code === 409) return void created.push(name);
-            if (attempt >= 4 || (typeof code === 'number' && code < 500)) return void errors.push(`paced: create ${name}: ${errorText(err).split('\n')[0]}`);
-            retried++;
-            await sleep(250 * attempt);
-          }
-        }
-      };
-      for (let i = 0; i < o.pacedPods; i++) {
-        const due = tp + (i * 1000) / o.pacedRate;
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        void createPaced(`paced-${i}`).finally(() => settled++);
-      }
-      const pacedRecs = (): PodRecord[] => inNs().filter((r) => r.name.startsWith('paced-'));
-      await waitUntil(
-        'paced pods Running',
-        () => settled >= o.pacedPods && pacedRecs().filter((r) => r.runningAt !== undefined || r.failedAt !== undefined).length >= created.length,
-        60_000 + o.pacedPods * 100,
-      );
-      const pacedCpu = createCpuSince(pacedCpuAt, (Date.now() - tp) / 1000);
-      if (retried > 0) log(`paced: ${retried} creates sent again after a transport error or 5xx`);
-      const figures = phaseFigures(pacedRecs(), tp, Date.now());
-      const writesAfter = await writeBuckets();
-      const apiserverWrites = statusPatchLatency(writesBefore.apiserver, writesAfter.apiserver);
-      const providerWrites = writesBefore.provider === undefined || writesAfter.provider === undefined ? undefined : statusPatchLatency(writesBefore.provider, writesAfter.provider);
-      const statusWrites = { ...(apiserverWrites === undefined ? {} : { apiserver: apiserverWrites }), ...(providerWrites === undefined ? {} : { provider: providerWrites }) };
-      result.paced = { ...figures, offeredPerSec: o.pacedRate, cpu: pacedCpu, ...(system.eci === undefined ? {} : { statusWrites }) };
-      log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
-      await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
-      await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);
     }
 
     // -- delete: scale every Deployment to 0 -----------------------------------------------------------
