@@ -172,6 +172,8 @@ export interface CaseResult {
   apiserverRequestsPerPod?: { create: number; delete: number; total: number };
   /** Create phase: this identity's requests per pod by kind (WRITE_KINDS), the rest as `other`. */
   apiserverCreateRequestsPerPodByKind?: Record<string, number>;
+  /** Delete phase: the same, per pod deleted. */
+  apiserverDeleteRequestsPerPodByKind?: Record<string, number>;
   rssPeakMiB: number;
   rssHwmMiB: number;
   heapPeakMiB?: number;
@@ -357,6 +359,15 @@ export const WRITE_KINDS = [
   { name: 'patch-events', verb: 'patch', apiGroups: ['', 'events.k8s.io'], resource: 'events' },
   { name: 'delete-pods', verb: 'delete', apiGroups: [''], resource: 'pods' },
 ] as const;
+
+/** Requests per pod by kind between two counts, kinds with none left out. */
+function perPodByKind(before: Record<string, number>, after: Record<string, number>, pods: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([kind, count]) => [kind, (count - (before[kind] ?? 0)) / Math.max(1, pods)] as const)
+      .filter(([, perPod]) => perPod > 0),
+  );
+}
 
 function ignoreConflict(err: unknown): void {
   if ((err as { code?: number }).code === 409) return;
@@ -587,7 +598,6 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     return counts;
   };
   const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
-  const apiCount = async (): Promise<number> => sum(await apiCounts());
   const cloud = system.eci;
   const simCpu = (): number => (cloud === undefined ? 0 : cpuSecondsOf(cloud.simPids()));
   // CPU seconds so far by process: the control plane's components, the system, the simulator, this harness.
@@ -724,11 +734,7 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
     result.series = runningSeries(createRecords, t0);
     const apiByKindAfterCreate = await apiCounts();
     const apiAfterCreate = sum(apiByKindAfterCreate);
-    result.apiserverCreateRequestsPerPodByKind = Object.fromEntries(
-      Object.entries(apiByKindAfterCreate)
-        .map(([kind, count]) => [kind, (count - (apiByKindAtStart[kind] ?? 0)) / Math.max(1, o.pods)] as const)
-        .filter(([, perPod]) => perPod > 0),
-    );
+    result.apiserverCreateRequestsPerPodByKind = perPodByKind(apiByKindAtStart, apiByKindAfterCreate, o.pods);
     const cloudAfterCreate = await cloudCalls();
     const createStats = [cloudAtStart.CreateContainerGroup, cloudAfterCreate.CreateContainerGroup] as const;
     if (result.simulatorCpu !== undefined && createStats[1]?.ms !== undefined) {
@@ -925,7 +931,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
 
     // -- delete: scale every Deployment to 0 -----------------------------------------------------------
     hwm = Math.max(hwm, hwmOf(system));
-    const apiBeforeDelete = await apiCount();
+    const apiByKindBeforeDelete = await apiCounts();
+    const apiBeforeDelete = sum(apiByKindBeforeDelete);
     const cloudBeforeDelete = await cloudCalls();
     const td = Date.now();
     phaseStarts.push({ phase: 'delete', at: td });
@@ -956,11 +963,13 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       );
       if (!emptied) errors.push(`delete: ${groupsLeft} container groups still in the cloud after every pod was gone`);
     }
-    const apiAtEnd = await apiCount();
+    const apiByKindAtEnd = await apiCounts();
+    const apiAtEnd = sum(apiByKindAtEnd);
     const cloudAtEnd = await cloudCalls();
     simCpuAtEnd = simCpu();
 
     const n = Math.max(1, o.pods);
+    result.apiserverDeleteRequestsPerPodByKind = perPodByKind(apiByKindBeforeDelete, apiByKindAtEnd, o.pods);
     result.apiserverRequestsPerPod = {
       create: (apiAfterCreate - apiAtStart) / n,
       delete: (apiAtEnd - apiBeforeDelete) / n,

@@ -104,6 +104,7 @@ export function renderDetails(result: BenchResult): string {
       const writes = kinds.filter(([kind]) => kind !== 'other').reduce((a, [, n]) => a + n, 0);
       out.push(`  apiserver requests per pod by kind, create phase: ${kinds.map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(', ')} (writes ${writes.toFixed(2)})`);
     }
+    if (c.apiserverDeleteRequestsPerPodByKind !== undefined) out.push(`  apiserver requests per pod by kind, delete phase: ${Object.entries(c.apiserverDeleteRequestsPerPodByKind).map(([kind, n]) => `${kind} ${n.toFixed(2)}`).join(', ') || 'none'}`);
     if (c.quota !== undefined) out.push(`  quota-true: ${c.quota.creates} creates in ${c.quota.windowSeconds.toFixed(1)} s; the bucket allowed ${c.quota.allowed.toFixed(0)} => ${c.quota.usedPct.toFixed(1)}% used; ${c.quota.throttled} throttled answers`);
     if (c.restart !== undefined) {
       const r = c.restart;
