@@ -389,9 +389,11 @@ export function fnv1a64Hex(text: string): string {
  * become one event whose reason is the latest Warning's (else the latest event's) and whose message
  * lists them in order (`Pulled: ...; Started x2: ...`). `hold` leaves Normal-only news unrecorded,
  * to be folded into a later sync's event. Adds the recorded keys to `alreadyRecorded`.
+ * `reportedBefore` (epoch ms): an event last seen before it counts as recorded already (see
+ * PodSync.beginSyncing); an event without a time is reported.
  */
-export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>, hold = false): PodEventInput | undefined {
-  const fresh = freshEvents(groupEvents, alreadyRecorded);
+export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>, hold = false, reportedBefore?: number): PodEventInput | undefined {
+  const fresh = freshEvents(groupEvents, alreadyRecorded, reportedBefore);
   if (fresh.length === 0) return undefined;
   const warnings = fresh.filter(([, e]) => e.type === 'Warning');
   if (hold && warnings.length === 0) return undefined;
@@ -421,9 +423,11 @@ export function eventsToRecord(groupEvents: readonly CloudEvent[], alreadyRecord
  * The events whose keys `alreadyRecorded` lacks, once each, oldest first, with their keys; records
  * nothing. Each key is hashed once per sync (the status poll brings every group's events again).
  */
-function freshEvents(groupEvents: readonly CloudEvent[], alreadyRecorded: ReadonlySet<string>): [string, PodEventInput][] {
+function freshEvents(groupEvents: readonly CloudEvent[], alreadyRecorded: ReadonlySet<string>, reportedBefore?: number): [string, PodEventInput][] {
   const unique = new Map<string, CloudEvent>();
   for (const e of groupEvents) {
+    // NaN (no time) is never "before": such an event is reported.
+    if (reportedBefore !== undefined && Date.parse(e.lastTimestamp ?? e.firstTimestamp ?? '') < reportedBefore) continue;
     const key = cloudEventKey(e);
     if (!alreadyRecorded.has(key)) unique.set(key, e);
   }

@@ -1,7 +1,8 @@
 // What the pod sync remembers about a pod between passes, in ONE record per pod UID, dropped by
 // ONE `forget(uid)` when the pod is gone. Everything here is a cache or a courtesy (events not
 // repeated, traces continued, a refused create not resent): losing it (a restart, a new leader)
-// costs at most one repeat of each, never a wrong decision.
+// costs at most one repeat of each, never a wrong decision. (ECI events an earlier process reported
+// are not repeated: PodSync.beginSyncing.)
 import { hash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';

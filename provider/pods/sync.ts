@@ -105,6 +105,8 @@ export class PodSync {
   private readonly lookDescriber: DescribeBatcher;
   /** Start looks whose answer has not come yet (capped: StartLookOptions.maxInFlight). */
   private looksInFlight = 0;
+  /** When this process began syncing pods (epoch ms; see beginSyncing). */
+  private syncingSince: number | undefined;
 
   constructor(options: PodSyncOptions) {
     this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, wake: () => {}, ...options };
@@ -112,6 +114,18 @@ export class PodSync {
     this.describer = new DescribeBatcher({ cloud: this.o.cloud });
     this.looks = new StartLookTimer(options.startLook);
     this.lookDescriber = new DescribeBatcher({ cloud: this.o.cloud, windowMs: LOOK_BATCH_WINDOW_MS });
+  }
+
+  /**
+   * This process begins syncing pods now (the controller's start: a restart, a new leader). The
+   * ECI events of a group an earlier process already reported on its pod (the pod names the group,
+   * this process did not create it) are taken as reported up to this moment: without it, the
+   * first look with events after a restart (a deletion's fresh describe, a container restart)
+   * wrote every such group's past events again, as a new Event per pod. ECI events of the moments
+   * when no process was syncing are left out with them; the pod's status still shows what they did.
+   */
+  beginSyncing(atMs: number): void {
+    this.syncingSince = atMs;
   }
 
   /**
@@ -166,7 +180,7 @@ export class PodSync {
       if (plan.kind === 'nothing') await work?.enterWriteLane();
       await this.annotate(key, annotations);
     }
-    if (group !== undefined) this.reportCloudEvents(key, group, restatesPending);
+    if (group !== undefined) this.reportCloudEvents(key, group, restatesPending, recorded === group.id);
     return this.act(key, pod, group, plan, work, plan.kind === 'report-status' ? annotations : undefined);
   }
 
@@ -879,12 +893,14 @@ export class PodSync {
   /**
    * At most one Event per sync for the group's new ECI events. While the pod only restates
    * Pending, Normal news waits (up to CLOUD_EVENT_HOLD_MS) to be folded into the next one.
+   * `podNamesGroup`: the pod records this group, so some process reported it (see beginSyncing).
    */
-  private reportCloudEvents(key: PodKey, group: ContainerGroup, restatesPending: boolean): void {
+  private reportCloudEvents(key: PodKey, group: ContainerGroup, restatesPending: boolean, podNamesGroup: boolean): void {
     const memory = this.memory.of(key.uid);
     const now = this.o.now().getTime();
     const hold = restatesPending && now - (memory.cloudEventsHeldSince ?? now) < CLOUD_EVENT_HOLD_MS;
-    const event = cloudEventSummary(group.events, memory.cloudEvents, hold);
+    const reportedEarlier = podNamesGroup && memory.createdAt === undefined ? this.syncingSince : undefined;
+    const event = cloudEventSummary(group.events, memory.cloudEvents, hold, reportedEarlier);
     if (event !== undefined) {
       memory.cloudEventsHeldSince = undefined;
       this.o.writer.recordEvent(key, event);

@@ -1,7 +1,7 @@
 import type { V1PodStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { CloudContainerStatus, CloudEvent, ContainerGroup, ContainerGroupStatus } from '../../../provider/cloud/model.ts';
-import { cloudEventKey, eventsToRecord, fnv1a64Hex, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
+import { cloudEventKey, cloudEventSummary, eventsToRecord, fnv1a64Hex, lostPodStatus, podStatusChanged, podStatusFromGroup, UNKNOWN_TERMINATION } from '../../../provider/eci/status.ts';
 import { makeContainer, makePod } from '../builders.ts';
 
 const NOW = new Date('2026-05-01T10:00:30.456Z');
@@ -305,6 +305,26 @@ describe('eventsToRecord', () => {
     const seen = new Set<string>();
     const dup: CloudEvent = { type: 'Warning', reason: 'Failed.Pull', message: 'x', count: 1 };
     expect(eventsToRecord([dup, dup], seen)).toEqual([{ type: 'Warning', reason: 'FailedPull', message: 'x', count: 1 }]);
+  });
+});
+
+describe('cloudEventSummary: events reported before a time', () => {
+  const at = (reason: string, time?: string): CloudEvent => ({ type: 'Normal', reason, message: reason.toLowerCase(), count: 1, ...(time === undefined ? {} : { firstTimestamp: time, lastTimestamp: time }) });
+  const before = Date.parse('2026-05-01T10:00:10Z');
+
+  it('leaves out what ECI last saw before it, and reports what came after', () => {
+    const seen = new Set<string>();
+    const events = [at('Pulled', '2026-05-01T10:00:03Z'), at('Started', '2026-05-01T10:00:05Z')];
+    expect(cloudEventSummary(events, seen, false, before)).toBeUndefined();
+    const later = { ...at('Killing', '2026-05-01T10:00:12Z'), type: 'Warning' as const };
+    expect(cloudEventSummary([...events, later], seen, false, before)).toEqual({ type: 'Warning', reason: 'Killing', message: 'killing', count: 1 });
+    expect(cloudEventSummary([...events, later], seen, false, before)).toBeUndefined();
+  });
+
+  it('an event counted again after it is new, and one without a time is reported', () => {
+    const backOff: CloudEvent = { type: 'Warning', reason: 'BackOff', message: 'back-off', count: 2, firstTimestamp: '2026-05-01T10:00:01Z', lastTimestamp: '2026-05-01T10:00:11Z' };
+    expect(cloudEventSummary([backOff], new Set(), false, before)).toMatchObject({ reason: 'BackOff', count: 2 });
+    expect(cloudEventSummary([at('Scheduled')], new Set(), false, before)).toMatchObject({ reason: 'Scheduled' });
   });
 });
 

@@ -92,6 +92,8 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
     /** What the status poller does: the group described, its owner synced. */
     described: (g: ContainerGroup) => groups.put(g),
     advance: (ms: number) => (clock += ms),
+    /** This process begins syncing now (PodController.start). */
+    beginSyncing: () => sync.beginSyncing(clock),
     writes,
     events,
     pod: () => pod,
@@ -150,6 +152,43 @@ describe('PodSync writes per pod', () => {
     // Forgotten by assignment, not delete: the record, kept for the pod's life, stays a fast-mode
     // object (a delete made it a hash table, ~0.8 KB a pod in a 2500-pod heap snapshot).
     expect(hasFastProperties(h.memory())).toBe(true);
+  });
+
+  it('a restarted process does not report again the ECI events an earlier one reported', async () => {
+    const reported = [
+      cloudEvent('Scheduled', 'placed', '2026-01-01T00:00:02Z'),
+      cloudEvent('Pulled', 'pulled nginx', '2026-01-01T00:00:04Z'),
+      cloudEvent('Started', 'started app', '2026-01-01T00:00:05Z'),
+    ];
+    const first = harness(boundPod());
+    await first.sync();
+    first.described(group('Running', reported, true));
+    await first.sync();
+    expect(first.events).toHaveLength(1);
+
+    // A new process (its memory empty) starts a minute later; the pod names the group.
+    const restarted = harness(first.pod());
+    restarted.advance(60_000);
+    restarted.beginSyncing();
+    restarted.described(group('Running', reported, true));
+    await restarted.sync();
+    expect(restarted.events).toEqual([]);
+    // What ECI records from then on is news.
+    restarted.advance(5_000);
+    restarted.described(group('Running', [...reported, cloudEvent('Killing', 'stopping app', '2026-01-01T00:01:03Z')], true));
+    await restarted.sync();
+    expect(restarted.events).toEqual([expect.objectContaining({ reason: 'Killing', message: 'stopping app' })]);
+
+    // A pod that does not name its group was never reported on (the earlier process stopped
+    // between the create and the first report): its events are all written.
+    const annotations = { ...first.pod().metadata?.annotations };
+    delete annotations[POD_ANNOTATIONS.instanceId];
+    const unreported = harness({ ...first.pod(), metadata: { ...first.pod().metadata, annotations } });
+    unreported.advance(60_000);
+    unreported.beginSyncing();
+    unreported.described(group('Running', reported, true));
+    await unreported.sync();
+    expect(unreported.events).toEqual([expect.objectContaining({ reason: 'Started', message: 'Scheduled: placed; Pulled: pulled nginx; Started: started app' })]);
   });
 
   it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
