@@ -389,8 +389,8 @@ export function fnv1a64Hex(text: string): string {
  * become one event whose reason is the latest Warning's (else the latest event's) and whose message
  * lists them in order (`Pulled: ...; Started x2: ...`). `hold` leaves Normal-only news unrecorded,
  * to be folded into a later sync's event. Adds the recorded keys to `alreadyRecorded`.
- * `reportedBefore` (epoch ms): an event last seen before it counts as recorded already (see
- * PodSync.beginSyncing); an event without a time is reported.
+ * `reportedBefore` (epoch ms): a Normal event last seen before it counts as recorded already
+ * (PodSync.beginSyncing); a Warning, or an event without a time, is reported.
  */
 export function cloudEventSummary(groupEvents: readonly CloudEvent[], alreadyRecorded: Set<string>, hold = false, reportedBefore?: number): PodEventInput | undefined {
   const fresh = freshEvents(groupEvents, alreadyRecorded, reportedBefore);
@@ -426,8 +426,8 @@ export function eventsToRecord(groupEvents: readonly CloudEvent[], alreadyRecord
 function freshEvents(groupEvents: readonly CloudEvent[], alreadyRecorded: ReadonlySet<string>, reportedBefore?: number): [string, PodEventInput][] {
   const unique = new Map<string, CloudEvent>();
   for (const e of groupEvents) {
-    // NaN (no time) is never "before": such an event is reported.
-    if (reportedBefore !== undefined && Date.parse(e.lastTimestamp ?? e.firstTimestamp ?? '') < reportedBefore) continue;
+    // ECI stamps whole seconds, so "before" is a second earlier; NaN (no time) is never before.
+    if (reportedBefore !== undefined && e.type !== 'Warning' && Date.parse(e.lastTimestamp ?? e.firstTimestamp ?? '') + 1000 <= reportedBefore) continue;
     const key = cloudEventKey(e);
     if (!alreadyRecorded.has(key)) unique.set(key, e);
   }

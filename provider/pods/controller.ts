@@ -189,7 +189,7 @@ export class PodController {
    */
   async start(signal: AbortSignal): Promise<void> {
     const startedAt = Date.now();
-    this.sync.beginSyncing(startedAt);
+    this.sync.beginSyncing();
     for (const pod of this.o.pods.list()) {
       const key = podKeyOf(pod);
       this.memory.of(key.uid).queueKey = podKeyString(key);

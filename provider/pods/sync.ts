@@ -118,14 +118,15 @@ export class PodSync {
 
   /**
    * This process begins syncing pods now (the controller's start: a restart, a new leader). The
-   * ECI events of a group an earlier process already reported on its pod (the pod names the group,
-   * this process did not create it) are taken as reported up to this moment: without it, the
-   * first look with events after a restart (a deletion's fresh describe, a container restart)
-   * wrote every such group's past events again, as a new Event per pod. ECI events of the moments
-   * when no process was syncing are left out with them; the pod's status still shows what they did.
+   * start-up list adopts groups without their events, so the first look that brings them (a
+   * deletion's fresh look, a container restart) would find every adopted group's past events
+   * unrecorded and write them again, one new Event per pod. So for a group older than this moment
+   * whose pod names it (an earlier process reported it), Normal ECI events from before this moment
+   * count as recorded. Warnings are always written (one may be written twice across a restart, none
+   * is lost).
    */
-  beginSyncing(atMs: number): void {
-    this.syncingSince = atMs;
+  beginSyncing(): void {
+    this.syncingSince = this.o.now().getTime();
   }
 
   /**
@@ -893,13 +894,15 @@ export class PodSync {
   /**
    * At most one Event per sync for the group's new ECI events. While the pod only restates
    * Pending, Normal news waits (up to CLOUD_EVENT_HOLD_MS) to be folded into the next one.
-   * `podNamesGroup`: the pod records this group, so some process reported it (see beginSyncing).
+   * `podNamesGroup`: the pod records this group, so a process reported it (see beginSyncing).
    */
   private reportCloudEvents(key: PodKey, group: ContainerGroup, restatesPending: boolean, podNamesGroup: boolean): void {
     const memory = this.memory.of(key.uid);
     const now = this.o.now().getTime();
     const hold = restatesPending && now - (memory.cloudEventsHeldSince ?? now) < CLOUD_EVENT_HOLD_MS;
-    const reportedEarlier = podNamesGroup && memory.createdAt === undefined ? this.syncingSince : undefined;
+    const since = this.syncingSince;
+    // ECI stamps whole seconds: a group of the second this process began may be one of its own.
+    const reportedEarlier = podNamesGroup && since !== undefined && Date.parse(group.creationTime ?? '') + 1000 <= since ? since : undefined;
     const event = cloudEventSummary(group.events, memory.cloudEvents, hold, reportedEarlier);
     if (event !== undefined) {
       memory.cloudEventsHeldSince = undefined;

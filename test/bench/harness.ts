@@ -835,7 +835,9 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       result.paced = { ...figures, offeredPerSec: o.pacedRate, cpu: pacedCpu, ...(system.eci === undefined ? {} : { statusWrites }) };
       log(`paced at ${o.pacedRate}/s: ${figures.running}/${o.pacedPods} Running, p50 ${figures.latency.p50Ms ?? '-'} ms, p99 ${figures.latency.p99Ms ?? '-'} ms`);
       await forEachLimited(created, 32, (name) => core.deleteNamespacedPod({ name, namespace: pacedNs }).then(() => undefined, ignoreNotFound));
-      await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);
+      // The restart comes next: it must find only the N pods of the Deployments.
+      const pacedGone = await waitUntil('paced pods gone', () => pacedRecs().every((r) => r.deletedAt !== undefined), 60_000 + o.pacedPods * 100);
+      if (!pacedGone) errors.push(`paced: ${pacedRecs().filter((r) => r.deletedAt === undefined).length} paced pods not gone within ${(60_000 + o.pacedPods * 100) / 1000} s of their deletion`);
     }
 
     // -- restart: SIGKILL with N pods present; the pods' status is made stale meanwhile ----------------
@@ -846,7 +848,8 @@ async function runCase(o: BenchOptions, env: CaseEnv, systemName: SystemName, mo
       cpuAtStart = 0;
       await cloud.kill();
       log('provider SIGKILLed; marking every pod not Ready (stale status the restarted provider must repair)');
-      const pods = (await core.listNamespacedPod({ namespace })).items;
+      // The Deployments' pods only: a paced pod still terminating is not one the restart repairs.
+      const pods = (await core.listNamespacedPod({ namespace })).items.filter((p) => p.metadata?.labels?.paced !== 'true');
       const staleStarted = Date.now();
       phaseStarts.push({ phase: 'restart', at: staleStarted });
       const cpAtStale = cpuSecondsOf(env.apiserverPids());

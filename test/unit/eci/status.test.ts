@@ -321,9 +321,16 @@ describe('cloudEventSummary: events reported before a time', () => {
     expect(cloudEventSummary([...events, later], seen, false, before)).toBeUndefined();
   });
 
-  it('an event counted again after it is new, and one without a time is reported', () => {
-    const backOff: CloudEvent = { type: 'Warning', reason: 'BackOff', message: 'back-off', count: 2, firstTimestamp: '2026-05-01T10:00:01Z', lastTimestamp: '2026-05-01T10:00:11Z' };
-    expect(cloudEventSummary([backOff], new Set(), false, before)).toMatchObject({ reason: 'BackOff', count: 2 });
+  it('an event of the second it names may be after it; one counted again later is new', () => {
+    expect(cloudEventSummary([at('Pulled', '2026-05-01T10:00:09Z')], new Set(), false, before)).toBeUndefined();
+    expect(cloudEventSummary([at('Pulled', '2026-05-01T10:00:10Z')], new Set(), false, before)).toMatchObject({ reason: 'Pulled' });
+    const pulled: CloudEvent = { ...at('Pulled', '2026-05-01T10:00:01Z'), count: 2, lastTimestamp: '2026-05-01T10:00:11Z' };
+    expect(cloudEventSummary([pulled], new Set(), false, before)).toMatchObject({ reason: 'Pulled', count: 2 });
+  });
+
+  it('a Warning, or an event without a time, is always reported', () => {
+    const backOff: CloudEvent = { type: 'Warning', reason: 'BackOff', message: 'back-off', count: 1, firstTimestamp: '2026-05-01T10:00:01Z', lastTimestamp: '2026-05-01T10:00:01Z' };
+    expect(cloudEventSummary([backOff], new Set(), false, before)).toMatchObject({ type: 'Warning', reason: 'BackOff' });
     expect(cloudEventSummary([at('Scheduled')], new Set(), false, before)).toMatchObject({ reason: 'Scheduled' });
   });
 });

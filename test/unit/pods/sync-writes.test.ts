@@ -93,7 +93,7 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
     described: (g: ContainerGroup) => groups.put(g),
     advance: (ms: number) => (clock += ms),
     /** This process begins syncing now (PodController.start). */
-    beginSyncing: () => sync.beginSyncing(clock),
+    beginSyncing: () => sync.beginSyncing(),
     writes,
     events,
     pod: () => pod,
@@ -179,6 +179,14 @@ describe('PodSync writes per pod', () => {
     await restarted.sync();
     expect(restarted.events).toEqual([expect.objectContaining({ reason: 'Killing', message: 'stopping app' })]);
 
+    // A Warning is written again rather than risk losing it.
+    const warned = harness(first.pod());
+    warned.advance(60_000);
+    warned.beginSyncing();
+    warned.described(group('Running', [...reported, cloudEvent('BackOff', 'back-off pulling nginx', '2026-01-01T00:00:03Z', 'Warning')], true));
+    await warned.sync();
+    expect(warned.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'BackOff', message: 'back-off pulling nginx' })]);
+
     // A pod that does not name its group was never reported on (the earlier process stopped
     // between the create and the first report): its events are all written.
     const annotations = { ...first.pod().metadata?.annotations };
@@ -189,6 +197,23 @@ describe('PodSync writes per pod', () => {
     unreported.described(group('Running', reported, true));
     await unreported.sync();
     expect(unreported.events).toEqual([expect.objectContaining({ reason: 'Started', message: 'Scheduled: placed; Pulled: pulled nginx; Started: started app' })]);
+  });
+
+  it('a group made after the process began syncing keeps every event, even one ECI stamps earlier', async () => {
+    const h = harness(boundPod());
+    h.advance(60_000);
+    h.beginSyncing();
+    await h.sync(); // create
+    // The cloud's clock a second behind: its events look older than the process's start.
+    const made = { ...group('Running', [cloudEvent('Started', 'started app', '2026-01-01T00:00:59Z')], true), creationTime: '2026-01-01T00:01:01Z' };
+    h.described(made);
+    await h.sync();
+    expect(h.pod().metadata?.annotations?.[POD_ANNOTATIONS.instanceId]).toBe('eci-1');
+    expect(h.events).toEqual([expect.objectContaining({ reason: 'Started' })]);
+    // And after Running, when the pod names the group and the trace (with its create time) is gone.
+    h.described({ ...made, events: [...made.events, cloudEvent('Killing', 'stopping app', '2026-01-01T00:00:59Z')] });
+    await h.sync();
+    expect(h.events.map((e) => e.reason)).toEqual(['Started', 'Killing']);
   });
 
   it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
