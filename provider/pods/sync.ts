@@ -139,6 +139,7 @@ export class PodSync {
 
     // load
     const deleting = pod.metadata?.deletionTimestamp != null;
+    if (deleting && this.memory.peek(key.uid)?.deletionFinished === true) return { kind: 'done' };
     // When the watch first delivered the pod on one of our nodes (PodController.enqueue notes it
     // first): the end of `pod.schedule`.
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
@@ -441,7 +442,7 @@ export class PodSync {
         return inSpan(SPAN.podDelete, { root: true, attributes, links: this.provisioningLinks(pod) }, ROOT_CONTEXT, async () => {
           await this.o.writer.finishPodDeletion(key);
           this.o.log.info('finished the deletion of a pod', { pod: podKeyString(key), why: plan.why });
-          this.memory.forget(key.uid);
+          this.memory.of(key.uid).deletionFinished = true;
           if (group === undefined) this.o.groups.forget(key.uid);
           return { kind: 'done' } as const;
         });

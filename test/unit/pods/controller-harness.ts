@@ -69,6 +69,8 @@ export function controllerOver(o: {
   const patched: string[] = [];
   const planned: string[] = [];
   const finished: string[] = [];
+  /** Every syncPod pass, by its result. */
+  const syncs: string[] = [];
   const cloud = {
     listContainerGroups: o.list ?? (async () => o.groups),
     listChangedContainerGroups: o.listChanged ?? (async () => []),
@@ -109,8 +111,9 @@ export function controllerOver(o: {
     orphanGracePeriodMs: 0,
     backoffBaseMs: 10,
     backoffMaxMs: 100,
+    metrics: { podSync: (r) => void syncs.push(r.result), podBoundToRunning: () => {}, podStatusWrite: () => {} },
   });
-  return { controller, deleted, statuses, patched, planned, finished };
+  return { controller, deleted, statuses, patched, planned, finished, syncs };
 }
 
 /** Waits (5 s at most) until `done()` holds and the controller's queue has nothing in flight. */

@@ -41,9 +41,14 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
   const writes = { annotatePod: 0, patchPodStatus: 0, recordEvent: 0 };
   const events: PodEvent[] = [];
   const groups = new GroupIndex();
+  /** Pod objects deleted (gracePeriodSeconds=0) and groups looked up by id. */
+  const deletion = { finished: 0, described: 0 };
   const cloud = {
     createContainerGroup: async () => ({ containerGroupId: 'eci-1' }),
-    describeContainerGroups: async () => [],
+    describeContainerGroups: async (ids: string[]) => {
+      deletion.described += ids.length;
+      return [];
+    },
   } as unknown as CloudPort;
   const annotate = (annotations: Record<string, string | null>) => {
     const merged = { ...pod.metadata?.annotations } as Record<string, string>;
@@ -62,7 +67,9 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
       pod = { ...pod, status: { ...pod.status, ...status } };
       if (annotations !== undefined) annotate(annotations);
     },
-    finishPodDeletion: async () => {},
+    finishPodDeletion: async () => {
+      deletion.finished++;
+    },
     recordEvent: (_key, event) => {
       writes.recordEvent++;
       events.push(event);
@@ -96,6 +103,9 @@ function harness(initial: V1Pod, o: { cacheShowsStatus?: () => boolean } = {}) {
     beginSyncing: () => sync.beginSyncing(),
     writes,
     events,
+    deletion,
+    /** The pod as the informer shows it once it was deleted (grace period running). */
+    markDeleted: () => (pod = { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date(clock + 30_000) } }),
     pod: () => pod,
   };
 }
@@ -214,6 +224,17 @@ describe('PodSync writes per pod', () => {
     h.described({ ...made, events: [...made.events, cloudEvent('Killing', 'stopping app', '2026-01-01T00:00:59Z')] });
     await h.sync();
     expect(h.events.map((e) => e.reason)).toEqual(['Started', 'Killing']);
+  });
+
+  it('a pod whose deletion it finished is not looked up or deleted again while the cache still shows it', async () => {
+    const h = harness({ ...boundPod(), metadata: { ...boundPod().metadata, annotations: { [POD_ANNOTATIONS.instanceId]: 'eci-1' } } });
+    h.markDeleted();
+    // The group is gone at the cloud (the fresh look finds nothing): the Pod object is deleted.
+    await h.sync();
+    expect(h.deletion).toEqual({ finished: 1, described: 1 });
+    // The apiserver's MODIFIED (grace period 0) before its DELETED: nothing left to do.
+    await h.sync();
+    expect(h.deletion).toEqual({ finished: 1, described: 1 });
   });
 
   it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
