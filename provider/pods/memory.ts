@@ -67,12 +67,6 @@ export interface PodMemory {
   /** When this process asked the cloud to delete the pod's group (epoch ms). */
   deleteRequestedAt?: number;
   /**
-   * This process deleted the Pod object (gracePeriodSeconds=0): the apiserver's last MODIFIED
-   * before DELETED still shows it, and a sync of that is nothing to do (no fresh look, no second
-   * DELETE). The record goes when the pod leaves the cache.
-   */
-  deletionFinished?: boolean;
-  /**
    * A create whose outcome is unknown (timeout, 5xx, lost answer): it may have made a group, so
    * the next attempt re-sends exactly this request (same body, same ClientToken) instead of a
    * fresh plan whose body, and so token, could differ. Dropped on any definite answer.

@@ -82,6 +82,9 @@ export const POD_GONE_RECHECK_MS = 30_000;
 /** How long a status this process wrote counts as on the pod while the cache does not show it yet. */
 export const STATUS_ECHO_MS = 30_000;
 
+/** How long a deletion this process finished is taken as done while the cache still shows the pod. */
+export const FINISHED_DELETION_MS = 2 * 60_000;
+
 /** At most this many `pod.wait.retry` events on one `pod.wait` span (`eci_vn.wait.retries` counts them all). */
 export const MAX_WAIT_EVENTS = 10;
 
@@ -107,6 +110,13 @@ export class PodSync {
   private looksInFlight = 0;
   /** When this process began syncing pods (epoch ms; see beginSyncing). */
   private syncingSince: number | undefined;
+  /**
+   * Pods whose Pod object this process deleted (gracePeriodSeconds=0) with their group gone, and
+   * when (epoch ms, oldest first). The apiserver's last MODIFIED before DELETED still shows such a
+   * pod; its sync is nothing to do (no fresh look, no second DELETE). Kept FINISHED_DELETION_MS,
+   * so a pod that never leaves the cache (a finalizer holds it) is looked at again after that.
+   */
+  private readonly finishedDeletions = new Map<string, number>();
 
   constructor(options: PodSyncOptions) {
     this.o = { now: () => new Date(), clusterDNS: () => undefined, processWarnings: new Set<string>(), metrics: NO_METRICS, memory: new PodMemories(), startLook: {}, wake: () => {}, ...options };
@@ -120,10 +130,10 @@ export class PodSync {
    * This process begins syncing pods now (the controller's start: a restart, a new leader). The
    * start-up list adopts groups without their events, so the first look that brings them (a
    * deletion's fresh look, a container restart) would find every adopted group's past events
-   * unrecorded and write them again, one new Event per pod. So for a group older than this moment
-   * whose pod names it (an earlier process reported it), Normal ECI events from before this moment
-   * count as recorded. Warnings are always written (one may be written twice across a restart, none
-   * is lost).
+   * unrecorded and write them again, one new Event per pod. So for a group older than this moment,
+   * not created by this process, whose pod names it (an earlier process reported it), Normal ECI
+   * events from before this moment count as recorded. Warnings, and events without a time, are
+   * always written (one may be written twice across a restart, none is lost).
    */
   beginSyncing(): void {
     this.syncingSince = this.o.now().getTime();
@@ -139,7 +149,7 @@ export class PodSync {
 
     // load
     const deleting = pod.metadata?.deletionTimestamp != null;
-    if (deleting && this.memory.peek(key.uid)?.deletionFinished === true) return { kind: 'done' };
+    if (deleting && this.finishedRecently(key.uid)) return { kind: 'done' };
     // When the watch first delivered the pod on one of our nodes (PodController.enqueue notes it
     // first): the end of `pod.schedule`.
     if (!deleting && pod.spec?.nodeName && pod.status?.phase !== 'Running') this.memory.of(key.uid).boundSeenAt ??= nowMs();
@@ -253,8 +263,23 @@ export class PodSync {
     this.looks.note({ kind: 'found', foundMs: at - look.createdAt, plannedMs: look.firstLookMs, ...(lastMissMs === undefined ? {} : { lastMissMs }) });
   }
 
+  private noteFinishedDeletion(uid: string): void {
+    const now = this.o.now().getTime();
+    for (const [old, at] of this.finishedDeletions) {
+      if (now - at < FINISHED_DELETION_MS) break;
+      this.finishedDeletions.delete(old);
+    }
+    this.finishedDeletions.set(uid, now);
+  }
+
+  private finishedRecently(uid: string): boolean {
+    const at = this.finishedDeletions.get(uid);
+    return at !== undefined && this.o.now().getTime() - at < FINISHED_DELETION_MS;
+  }
+
   /** Called when a pod leaves the cache entirely (e.g. force-deleted): its group must go too. */
   private async podGone(key: PodKey): Promise<SyncResult> {
+    this.finishedDeletions.delete(key.uid);
     const groupId = this.o.groups.forPod(key.uid)?.id ?? this.o.groups.createdFor(key.uid);
     if (groupId === undefined) {
       this.memory.forget(key.uid);
@@ -442,8 +467,11 @@ export class PodSync {
         return inSpan(SPAN.podDelete, { root: true, attributes, links: this.provisioningLinks(pod) }, ROOT_CONTEXT, async () => {
           await this.o.writer.finishPodDeletion(key);
           this.o.log.info('finished the deletion of a pod', { pod: podKeyString(key), why: plan.why });
-          this.memory.of(key.uid).deletionFinished = true;
-          if (group === undefined) this.o.groups.forget(key.uid);
+          this.memory.forget(key.uid);
+          if (group === undefined) {
+            this.o.groups.forget(key.uid);
+            this.noteFinishedDeletion(key.uid);
+          }
           return { kind: 'done' } as const;
         });
       }
@@ -903,7 +931,8 @@ export class PodSync {
     const hold = restatesPending && now - (memory.cloudEventsHeldSince ?? now) < CLOUD_EVENT_HOLD_MS;
     const since = this.syncingSince;
     // ECI stamps whole seconds: a group of the second this process began may be one of its own.
-    const reportedEarlier = podNamesGroup && since !== undefined && Date.parse(group.creationTime ?? '') + 1000 <= since ? since : undefined;
+    const earlier = podNamesGroup && since !== undefined && this.o.groups.createdFor(key.uid) !== group.id && Date.parse(group.creationTime ?? '') + 1000 <= since;
+    const reportedEarlier = earlier ? since : undefined;
     const event = cloudEventSummary(group.events, memory.cloudEvents, hold, reportedEarlier);
     if (event !== undefined) {
       memory.cloudEventsHeldSince = undefined;

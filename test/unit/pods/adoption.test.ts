@@ -6,6 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ContainerGroup } from '../../../provider/cloud/model.ts';
 import type { ListOptions } from '../../../provider/ports.ts';
+import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { makePod } from '../builders.ts';
 import { controllerOver, runningGroup, settle } from './controller-harness.ts';
 
@@ -54,6 +55,20 @@ describe('start-up adoption', () => {
     await started;
     await settle(h.controller, 'the unlisted pod synced once the list ended', () => h.planned.includes('web-1'));
     expect(h.planned).toEqual(['web-1']);
+    abort.abort();
+    await h.controller.stop();
+  });
+
+  it('does not write again the ECI events of a group an earlier process reported', async () => {
+    // The pod names its group (an earlier process reported it); ECI lists the group's old events.
+    const pod = stalePod('web-5', 'uid-5');
+    pod.metadata!.annotations = { [POD_ANNOTATIONS.instanceId]: 'eci-5' };
+    const listed = { ...group('eci-5', 'uid-5', 'web-5'), events: [{ type: 'Normal' as const, reason: 'Started', message: 'started app', count: 1, firstTimestamp: '2026-12-06T07:00:05Z', lastTimestamp: '2026-12-06T07:00:05Z' }] };
+    const h = controllerOver({ groups: [listed], pods: () => [pod], podExists: async () => true });
+    const abort = new AbortController();
+    await h.controller.start(abort.signal);
+    await settle(h.controller, 'web-5 repaired', () => h.patched.includes('web-5'));
+    expect(h.events).toEqual([]);
     abort.abort();
     await h.controller.stop();
   });

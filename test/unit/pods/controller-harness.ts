@@ -71,6 +71,8 @@ export function controllerOver(o: {
   const finished: string[] = [];
   /** Every syncPod pass, by its result. */
   const syncs: string[] = [];
+  /** Events written, as `pod reason`. */
+  const events: string[] = [];
   const cloud = {
     listContainerGroups: o.list ?? (async () => o.groups),
     listChangedContainerGroups: o.listChanged ?? (async () => []),
@@ -90,7 +92,7 @@ export function controllerOver(o: {
       },
       annotatePod: async () => {},
       finishPodDeletion: async (k: { name: string }) => void finished.push(k.name),
-      recordEvent: () => {},
+      recordEvent: (k, e) => void events.push(`${k.name} ${e.reason}`),
     },
     inputs: { load: async () => ({ configMaps: {}, secrets: {} }) },
     network: {
@@ -113,7 +115,7 @@ export function controllerOver(o: {
     backoffMaxMs: 100,
     metrics: { podSync: (r) => void syncs.push(r.result), podBoundToRunning: () => {}, podStatusWrite: () => {} },
   });
-  return { controller, deleted, statuses, patched, planned, finished, syncs };
+  return { controller, deleted, statuses, patched, planned, finished, syncs, events };
 }
 
 /** Waits (5 s at most) until `done()` holds and the controller's queue has nothing in flight. */

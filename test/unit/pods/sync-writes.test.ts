@@ -7,7 +7,7 @@ import type { CloudEvent, ContainerGroup } from '../../../provider/cloud/model.t
 import type { CloudPort, PodEvent, PodWriter } from '../../../provider/ports.ts';
 import { POD_ANNOTATIONS } from '../../../provider/pods/annotations.ts';
 import { GroupIndex } from '../../../provider/pods/group-index.ts';
-import { ANNOTATION_HOLD_MS, CLOUD_EVENT_HOLD_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
+import { ANNOTATION_HOLD_MS, CLOUD_EVENT_HOLD_MS, FINISHED_DELETION_MS, podKeyOf, PodSync, STATUS_ECHO_MS } from '../../../provider/pods/sync.ts';
 import { hasFastProperties } from '../../helpers/fast-properties.ts';
 import { makePod } from '../builders.ts';
 import { appContainer, runningGroup } from './controller-harness.ts';
@@ -235,6 +235,10 @@ describe('PodSync writes per pod', () => {
     // The apiserver's MODIFIED (grace period 0) before its DELETED: nothing left to do.
     await h.sync();
     expect(h.deletion).toEqual({ finished: 1, described: 1 });
+    // A pod the cache keeps showing (a finalizer holds it) is looked at again after a while.
+    h.advance(FINISHED_DELETION_MS);
+    await h.sync();
+    expect(h.deletion).toEqual({ finished: 2, described: 2 });
   });
 
   it('a long Pending gets its annotations on their own once the hold is over, and only once', async () => {
