@@ -269,6 +269,8 @@ export class PodSync {
       if (now - at < FINISHED_DELETION_MS) break;
       this.finishedDeletions.delete(old);
     }
+    // Deleted first, so the map stays in time order (set keeps an existing key's place).
+    this.finishedDeletions.delete(uid);
     this.finishedDeletions.set(uid, now);
   }
 

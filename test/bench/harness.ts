@@ -1199,8 +1199,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchResult> {
       cp = { server: started.server, kubeconfigPath: started.kubeconfigPath, binDir: started.binDir, caCertPem: started.caCertPem, caKeyPem: started.caKeyPem };
     }
     // The provider's pooled KubeConfig: client-node alone opens a new TLS connection per request,
-    // and the paced phase's 100 creates/s then cost the machine ~4 ms a pod in this process and
-    // more in kube-apiserver (handshakes), load that no system under test would meet in a cluster.
+    // and the paced phase's 100 creates/s then cost ~4.5 ms of this process's CPU a pod, load on
+    // the machine that no system under test would meet in a cluster (docs/benchmark.md).
     adminKc = loadKubeConfig(cp.kubeconfigPath);
     const core = apiClient(adminKc, k8s.CoreV1Api);
     const apps = apiClient(adminKc, k8s.AppsV1Api);
