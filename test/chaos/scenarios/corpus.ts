@@ -308,10 +308,22 @@ async function requestCases(
     await judge('webhook', c, httpsCall({ port: rig.config.webhook.port, path: c.path, method: c.method ?? 'GET', ...(c.headers ? { headers: c.headers } : {}), ...(c.body === undefined ? {} : { body: c.body }), ca: webhookCa }));
   }
   const client = adminClientCertificate(ctx);
+  // Each virtual node serves its own kubelet port and answers only for its own pods, as a kubelet
+  // does: ask the node the canary was scheduled to (any zone), found the way the apiserver finds it.
+  const port = await withDeadline(kubeletPortOf(ctx, rig.namespace, canary), budget({ baseMs: 30_000 }), `the kubelet port of the node running ${rig.namespace}/${canary}`);
   for (const c of kubelet) {
     const path = c.path.replaceAll('{ns}', rig.namespace).replaceAll('{pod}', canary);
-    await judge('kubelet-api', c, httpsCall({ port: rig.config.node.kubeletPort, path, method: c.method ?? 'GET', ...client }));
+    await judge('kubelet-api', c, httpsCall({ port, path, method: c.method ?? 'GET', ...client }));
   }
+}
+
+/** The kubelet port the pod's node publishes (status.daemonEndpoints), where the apiserver sends `kubectl logs`. */
+async function kubeletPortOf(ctx: ChaosContext, namespace: string, name: string): Promise<number> {
+  const nodeName = (await ctx.cluster.core.readNamespacedPod({ name, namespace })).spec?.nodeName;
+  if (!nodeName) throw new Error(`pod ${namespace}/${name} is not bound to a node`);
+  const port = (await ctx.cluster.core.readNode({ name: nodeName })).status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (!port) throw new Error(`node ${nodeName} publishes no kubelet port (status.daemonEndpoints.kubeletEndpoint)`);
+  return port;
 }
 
 // ---- config files and flags ----------------------------------------------------------------------
