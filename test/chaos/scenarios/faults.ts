@@ -5,7 +5,6 @@
 // and Expired through the admin API. Every pod must end in the right phase — Running, or Failed
 // with a reason — with events saying what happened, and cloud calls per pod stay bounded.
 import type * as k8s from '@kubernetes/client-node';
-import { realismProfiles, type RealismProfile } from '../../../adapters/cloudsim/realism.ts';
 import { GROUP_TAGS } from '../../../provider/cloud/model.ts';
 import { budget, withDeadline } from '../../helpers/deadline.ts';
 import { sleep, type ChaosContext } from '../lib/context.ts';
@@ -133,34 +132,30 @@ export function faultsScenario(ctx: ChaosContext, o: FaultsOptions): Promise<Sce
       s.check(perPod(calls.perAction.CreateContainerGroup) <= maxCreates, `CreateContainerGroup calls per pod <= ${maxCreates} (no retry storm)`);
       s.check(perPod(calls.total) <= maxCalls, `cloud calls per pod <= ${maxCalls}`);
       // One tagged group per pod, except a Failed pod whose finished group the cloud has dropped
-      // (retention), as ECI does: that pod stays Failed and gets no new group.
+      // (retention), as ECI does: that pod stays Failed and gets no new group (a Failed pod's
+      // groups are all finished ones, so a re-created group shows as a live one).
       const tagged = groupsOf(sim.sim, config.clusterId).filter((g) => g.podUid !== undefined);
       const withGroup = new Set(tagged.map((g) => g.podUid));
       const withoutGroup = finalPods.filter((p) => !withGroup.has(p.metadata?.uid));
-      const keep = finishedGroupsKept(ctx.realism);
-      const mayBeDropped = keep === undefined ? 0 : Math.max(0, failed.length - keep);
-      s.figure('Failed pods whose group the cloud dropped (retention)', withoutGroup.length);
+      const realism = sim.sim.cloud.realism.config;
+      const mayBeDropped = realism.retentionMs > 0 ? Math.max(0, failed.length - realism.retentionKeep) : 0;
+      const failedUids = new Set(failed.map((p) => p.metadata?.uid));
+      const liveForFailed = tagged.filter((g) => failedUids.has(g.podUid) && !FINISHED_GROUP.has(g.status));
+      s.figure('pods without a group (the cloud dropped it after retention)', withoutGroup.length);
       s.check(
         withoutGroup.every((p) => p.status?.phase === 'Failed') && withoutGroup.length <= mayBeDropped && tagged.length === o.pods - withoutGroup.length,
         `one tagged group per pod (${tagged.length} for ${o.pods}; tag ${GROUP_TAGS.podUid}), but up to ${mayBeDropped} Failed pods whose group retention dropped: ` +
           `${withoutGroup.map((p) => `${p.metadata?.name} (${p.status?.phase})`).join(', ') || 'none'}`,
       );
+      s.check(liveForFailed.length === 0, `a Failed pod's group is a finished one (none re-created): ${liveForFailed.map((g) => `${g.id} ${g.status}`).join(', ') || 'none'}`);
     } finally {
       await stopRig(ctx, rig, s);
     }
   });
 }
 
-/**
- * How many finished groups the simulator keeps once their retention has passed (realism profile,
- * docs/cloudsim.md); undefined when it keeps them all (no realism, or retention off).
- */
-function finishedGroupsKept(realism: Record<string, unknown> | undefined): number | undefined {
-  if (realism === undefined) return undefined;
-  const profile = realismProfiles[(realism.profile as RealismProfile | undefined) ?? 'off'];
-  const retentionMs = (realism.retentionMs as number | undefined) ?? profile.retentionMs;
-  return retentionMs > 0 ? ((realism.retentionKeep as number | undefined) ?? profile.retentionKeep) : undefined;
-}
+/** Group states the cloud does not leave (a re-created group would be none of these). */
+const FINISHED_GROUP: ReadonlySet<string> = new Set(['Failed', 'Expired', 'Succeeded', 'ScheduleFailed']);
 
 /** A Failed pod explains itself: a status reason, a terminated container's reason, or a Warning event. */
 function failureReason(pod: k8s.V1Pod, events: readonly k8s.CoreV1Event[]): boolean {
