@@ -2,7 +2,8 @@
 // ONE `forget(uid)` when the pod is gone. Everything here is a cache or a courtesy (events not
 // repeated, traces continued, a refused create not resent): losing it (a restart, a new leader)
 // costs at most one repeat of each, never a wrong decision. (ECI events an earlier process reported
-// are not repeated: PodSync.beginSyncing.)
+// are not repeated: PodSync.beginSyncing. A deletion this process finished outlives this record,
+// since the pod's last MODIFIED arrives after `forget`: PodSync.finishedDeletions.)
 import { hash } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
